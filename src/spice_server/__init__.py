@@ -1,0 +1,60 @@
+"""spice-server: a SPICE remote-display server as a Python library.
+
+Embed it in a few lines::
+
+    from spice_server import AsyncioCore, Display, Server
+
+    server = Server(port=5900)
+    server.init(AsyncioCore())
+    display = Display(1024, 768)
+    server.add_interface(display)
+    display.update(pixels)          # numpy (h, w) uint32 or (h, w, 4) uint8 BGRX
+
+Unmodified SPICE clients (remote-viewer, spicy, spice-html5) connect to it.
+"""
+
+from .core import (
+    AsyncioCore,
+    ChannelEvent,
+    ChannelEventFlags,
+    ChannelEventInfo,
+    Core,
+    EventMask,
+    SelectorCore,
+)
+from .display.cursor import CursorImage
+from .interfaces import (
+    Display,
+    Interface,
+    InterfaceError,
+    KeyboardInterface,
+    MouseInterface,
+    TabletInterface,
+)
+from .protocol.constants import ButtonMask, ImageCompression, KeyboardModifier, MouseMode
+from .server import ConfigurationError, Server
+
+__all__ = [
+    "AsyncioCore",
+    "ButtonMask",
+    "ChannelEvent",
+    "ChannelEventFlags",
+    "ChannelEventInfo",
+    "ConfigurationError",
+    "Core",
+    "CursorImage",
+    "Display",
+    "EventMask",
+    "ImageCompression",
+    "Interface",
+    "InterfaceError",
+    "KeyboardInterface",
+    "KeyboardModifier",
+    "MouseInterface",
+    "MouseMode",
+    "SelectorCore",
+    "Server",
+    "TabletInterface",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,216 @@
+"""What every channel shares: the channel (one per type and id) and its channel clients.
+
+A *channel client* is one client's connection to one channel. It frames and parses
+messages, answers the common ones (ACK_SYNC, ACK, PONG, DISCONNECTING), keeps the ack
+window on channels that use one, and hands everything else to its subclass. Subclasses
+that produce a lot (display, cursor) do it in ``pump()``, which runs whenever the socket
+and the ack window have room, so they send the newest state instead of queueing old ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..core.base import Timer
+from ..net.connection import Connection
+from ..protocol.constants import ChannelType, LinkError
+from ..protocol.framing import DataStream, Message
+from ..protocol.link import NEED_DATA, ServerLink
+from ..protocol.messages import parse_client_message
+from ..protocol.messages.base import (
+    MsgcAck,
+    MsgcAckSync,
+    MsgcDisconnecting,
+    MsgcMigrateData,
+    MsgcMigrateFlushMark,
+    MsgcPong,
+    MsgDisconnecting,
+    MsgPing,
+    MsgSetAck,
+)
+
+if TYPE_CHECKING:
+    from ..server import Server
+    from ..session import Session
+
+log = logging.getLogger(__name__)
+
+LOW_WATER = 256 * 1024  # produce more only while less than this is queued on the socket
+PING_INTERVAL_MS = 10_000
+PING_TIMEOUT_S = 60.0
+
+
+class Channel:
+    """One channel of the server, e.g. DISPLAY 0, and the clients connected to it."""
+
+    type: ClassVar[ChannelType]
+
+    def __init__(self, server: Server, channel_id: int = 0) -> None:
+        self.server = server
+        self.id = channel_id
+        self.clients: list[ChannelClient] = []
+
+    @property
+    def name(self) -> str:
+        return f"{self.type.name.lower()}:{self.id}"
+
+    def caps(self) -> frozenset[int]:
+        """The channel capabilities advertised in the link reply."""
+        return frozenset()
+
+    def connect(self, session: Session, connection: Connection, link: ServerLink) -> ChannelClient:
+        previous = session.find(self.type, self.id)
+        if previous is not None:
+            previous.close("replaced by a new connection of the same channel")
+        client = self.create_client(session, connection, link)
+        self.clients.append(client)
+        session.add(client)
+        return client
+
+    def create_client(self, session: Session, connection: Connection, link: ServerLink) -> ChannelClient:
+        raise NotImplementedError
+
+    def client_gone(self, client: ChannelClient) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+
+    def close(self, reason: str) -> None:
+        for client in list(self.clients):
+            client.close(reason)
+
+
+class ChannelClient:
+    """One client's connection to a channel, in the data stage."""
+
+    ack_window: ClassVar[int | None] = None
+    max_message_size: ClassVar[int] = 64 * 1024
+
+    def __init__(
+        self, channel: Channel, session: Session, connection: Connection, link: ServerLink
+    ) -> None:
+        assert link.request is not None
+        self.channel = channel
+        self.server = channel.server
+        self.session = session
+        self.connection = connection
+        self.common_caps = link.request.common_caps
+        self.client_caps = link.request.channel_caps
+        self.stream = DataStream(
+            mini_header=link.mini_header, max_message_size=self.max_message_size
+        )
+        self.closed = False
+        self._ack_generation = 0
+        self._ack_sync_generation = -1
+        self._unacked = 0
+        self._ping_timer: Timer | None = None
+        self._ping_id = 0
+        self._ping_sent: dict[int, float] = {}
+        self.round_trip_ms: float | None = None
+        connection.handler = self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.channel.name} {self.connection.name}>"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send what the channel sends first; called right after the link result OK."""
+        if self.ack_window is not None:
+            self._ack_generation += 1
+            self.send(MsgSetAck(self._ack_generation, self.ack_window))
+            self._unacked = 0
+
+    def close(self, reason: str, level: int = logging.INFO) -> None:
+        if not self.closed:
+            self.send(MsgDisconnecting(time.monotonic_ns(), LinkError.OK))
+        self.connection.close(f"{self.channel.name}: {reason}", level, flush=True)
+
+    def on_closed(self) -> None:
+        """Subclasses release what they hold here."""
+
+    # -- ConnectionHandler ---------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.stream.receive_data(data)
+        while not self.closed:
+            message = self.stream.next_event()
+            if message is NEED_DATA:
+                return
+            assert isinstance(message, Message)
+            self.handle(parse_client_message(self.channel.type, message))
+
+    def writable(self) -> None:
+        self.pump()
+
+    def connection_lost(self, reason: str) -> None:
+        self.closed = True
+        if self._ping_timer is not None:
+            self.connection.core.timer_remove(self._ping_timer)
+        self.channel.client_gone(self)
+        self.session.remove(self)
+        self.on_closed()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(self, message: Any) -> None:
+        if self.closed or self.connection.closed:
+            return
+        self.connection.write(self.stream.send(message.TYPE, message.pack()))
+        if self._ack_generation:
+            self._unacked += 1
+
+    def can_send_more(self) -> bool:
+        """Room on the socket and in the ack window for one more produced message."""
+        if self.closed or self.connection.closed or self.connection.pending >= LOW_WATER:
+            return False
+        return self.ack_window is None or self._unacked < 2 * self.ack_window
+
+    def pump(self) -> None:
+        """Produce messages while ``can_send_more()``; channels with lazy output override it."""
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def handle(self, message: Any) -> None:
+        match message:
+            case MsgcAckSync(generation=generation):
+                self._ack_sync_generation = generation
+            case MsgcAck():
+                if self.ack_window is not None and self._ack_sync_generation == self._ack_generation:
+                    self._unacked = max(0, self._unacked - self.ack_window)
+                    self.pump()
+            case MsgcPong(id=ping_id):
+                sent = self._ping_sent.pop(ping_id, None)
+                if sent is not None:
+                    self.round_trip_ms = (time.monotonic() - sent) * 1000
+            case MsgcDisconnecting():
+                self.closed = True
+                self.connection.close(f"{self.channel.name}: the client is disconnecting")
+            case MsgcMigrateFlushMark() | MsgcMigrateData():
+                log.debug("%r: ignoring migration message %r", self, message)
+            case _:
+                self.handle_message(message)
+
+    def handle_message(self, message: Any) -> None:
+        """A channel-specific client message; known types the channel does not use are ignored."""
+        log.debug("%r: ignoring %s", self, type(message).__name__)
+
+    # -- keep-alive ----------------------------------------------------------------------
+
+    def start_keepalive(self, interval_ms: int = PING_INTERVAL_MS) -> None:
+        """Ping now and every ``interval_ms``; a client silent for PING_TIMEOUT_S is dropped."""
+        core = self.connection.core
+        self._ping_timer = core.timer_add(self._keepalive, interval_ms)
+        self._keepalive(interval_ms)
+
+    def _keepalive(self, interval_ms: int) -> None:
+        now = time.monotonic()
+        if self._ping_sent and now - min(self._ping_sent.values()) > PING_TIMEOUT_S:
+            self.close(f"no answer to pings for {PING_TIMEOUT_S:.0f} s", logging.WARNING)
+            return
+        self._ping_id += 1
+        self._ping_sent[self._ping_id] = now
+        self.send(MsgPing(self._ping_id, time.monotonic_ns()))
+        assert self._ping_timer is not None
+        self.connection.core.timer_start(self._ping_timer, interval_ms)

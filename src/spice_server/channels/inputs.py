@@ -1,0 +1,180 @@
+"""The inputs channel: keys, lock-key LEDs and the mouse, to the back end's interfaces.
+
+Keys arrive as scancodes and go to the keyboard byte by byte. The client's lock keys are
+kept in step with the back end's LEDs: when the client reports a lock state that differs
+from ``get_leds()``, the server presses and releases that lock key on the keyboard; when
+the back end's LEDs change, every client is told. Mouse messages go to the mouse in server
+mode and to the tablet in client mode. Every fourth motion is acknowledged, or the client
+stops sending motion.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..protocol.constants import (
+    ButtonMask,
+    ChannelType,
+    InputsCap,
+    KeyboardModifier,
+    MouseButton,
+    MouseMode,
+)
+from ..protocol.messages.inputs import (
+    MsgcInputsKeyDown,
+    MsgcInputsKeyModifiers,
+    MsgcInputsKeyScancode,
+    MsgcInputsKeyUp,
+    MsgcInputsMouseMotion,
+    MsgcInputsMousePosition,
+    MsgcInputsMousePress,
+    MsgcInputsMouseRelease,
+    MsgInputsInit,
+    MsgInputsKeyModifiers,
+    MsgInputsMouseMotionAck,
+)
+from .base import Channel, ChannelClient
+
+log = logging.getLogger(__name__)
+
+MOTION_ACK_BUNCH = 4
+LOCK_KEYS = (
+    (KeyboardModifier.SCROLL_LOCK, 0x46),
+    (KeyboardModifier.NUM_LOCK, 0x45),
+    (KeyboardModifier.CAPS_LOCK, 0x3A),
+)
+BUTTON_MASKS = {
+    MouseButton.LEFT: ButtonMask.LEFT,
+    MouseButton.MIDDLE: ButtonMask.MIDDLE,
+    MouseButton.RIGHT: ButtonMask.RIGHT,
+    MouseButton.SIDE: ButtonMask.SIDE,
+    MouseButton.EXTRA: ButtonMask.EXTRA,
+}
+WHEEL = {MouseButton.UP: -1, MouseButton.DOWN: 1}
+
+
+def scancode_bytes(code: int) -> list[int]:
+    """The bytes packed in a KEY_DOWN/KEY_UP code: low byte first, up to the first zero."""
+    out = []
+    for _ in range(4):
+        byte = code & 0xFF
+        if byte == 0:
+            break
+        out.append(byte)
+        code >>= 8
+    return out
+
+
+class InputsChannel(Channel):
+    type = ChannelType.INPUTS
+
+    def caps(self) -> frozenset[int]:
+        return frozenset({InputsCap.KEY_SCANCODE})
+
+    def create_client(self, session: Any, connection: Any, link: Any) -> InputsChannelClient:
+        return InputsChannelClient(self, session, connection, link)
+
+    def broadcast_leds(self, leds: int) -> None:
+        for client in self.clients:
+            client.send(MsgInputsKeyModifiers(leds))
+
+
+class InputsChannelClient(ChannelClient):
+    max_message_size = 4 * 1024
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._motions = 0
+        self._pressed: set[tuple[int, ...]] = set()  # keys held, to release when we go
+        self._prefix: list[int] = []
+
+    def start(self) -> None:
+        super().start()
+        self.send(MsgInputsInit(self.server.keyboard_leds()))
+
+    def on_closed(self) -> None:
+        # A client that vanishes with keys down must not leave them stuck in the back end.
+        for key in sorted(self._pressed):
+            *prefix, code = key
+            self._push([*prefix, code | 0x80])
+        self._pressed.clear()
+
+    def handle_message(self, message: Any) -> None:
+        match message:
+            case MsgcInputsKeyDown(code=code) | MsgcInputsKeyUp(code=code):
+                self._keys(scancode_bytes(code))
+            case MsgcInputsKeyScancode(data=data):
+                self._keys(list(data))
+            case MsgcInputsKeyModifiers(modifiers=modifiers):
+                self._sync_locks(modifiers)
+            case MsgcInputsMouseMotion(dx=dx, dy=dy, buttons_state=state):
+                self._count_motion()
+                if self.server.mouse_mode == MouseMode.SERVER and self.server.mouse is not None:
+                    self.server.call_backend(self.server.mouse.motion, dx, dy, 0, state)
+            case MsgcInputsMousePosition(x=x, y=y, buttons_state=state, display_id=display):
+                self._count_motion()
+                if self.server.mouse_mode == MouseMode.CLIENT and self.server.tablet is not None:
+                    self.server.call_backend(self.server.tablet.position, x, y, state, display)
+            case MsgcInputsMousePress(button=button, buttons_state=state):
+                self._button(button, state | BUTTON_MASKS.get(button, 0), pressed=True)
+            case MsgcInputsMouseRelease(button=button, buttons_state=state):
+                self._button(button, state & ~BUTTON_MASKS.get(button, 0), pressed=False)
+            case _:
+                super().handle_message(message)
+
+    # -- keyboard ------------------------------------------------------------------------
+
+    def _keys(self, data: list[int]) -> None:
+        """Track presses (to release them on disconnect), then hand the bytes on."""
+        for byte in data:
+            if byte in (0xE0, 0xE1):
+                self._prefix.append(byte)
+                continue
+            key = (*self._prefix, byte & 0x7F)
+            self._prefix = []
+            if byte & 0x80:
+                self._pressed.discard(key)
+            else:
+                self._pressed.add(key)
+        self._push(data)
+
+    def _push(self, data: list[int]) -> None:
+        keyboard = self.server.keyboard
+        if keyboard is None:
+            log.debug("%r: no keyboard; dropping scancodes %s", self, bytes(data).hex(" "))
+            return
+        for byte in data:
+            self.server.call_backend(keyboard.push_scan_freq, byte)
+
+    def _sync_locks(self, client_state: int) -> None:
+        keyboard = self.server.keyboard
+        if keyboard is None:
+            return
+        leds = self.server.keyboard_leds()
+        for flag, code in LOCK_KEYS:
+            if (client_state ^ leds) & flag:
+                self._push([code, code | 0x80])
+
+    # -- mouse ---------------------------------------------------------------------------
+
+    def _count_motion(self) -> None:
+        self._motions += 1
+        if self._motions % MOTION_ACK_BUNCH == 0:
+            self.send(MsgInputsMouseMotionAck())
+
+    def _button(self, button: int, state: int, *, pressed: bool) -> None:
+        server = self.server
+        dz = WHEEL.get(button)
+        if dz is not None and not pressed:
+            return  # a wheel "click" is a press and a release; the press did the work
+        if server.mouse_mode == MouseMode.CLIENT and server.tablet is not None:
+            if dz is not None:
+                server.call_backend(server.tablet.wheel, dz, state)
+            else:
+                server.call_backend(server.tablet.buttons, state)
+        elif server.mouse is not None:
+            if dz is not None:
+                server.call_backend(server.mouse.motion, 0, 0, dz, state)
+            else:
+                server.call_backend(server.mouse.buttons, state)

@@ -1,0 +1,93 @@
+"""The main channel: opens the session, lists the other channels, negotiates the mouse mode.
+
+Order matters to clients: MAIN_INIT is the first message (it carries the session id every
+other channel links with), CHANNELS_LIST only answers ATTACH_CHANNELS, and channels added
+later are announced to attached clients one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..protocol.constants import ChannelType, MainCap
+from ..protocol.messages.main import (
+    MsgcMainAgentData,
+    MsgcMainAgentStart,
+    MsgcMainAttachChannels,
+    MsgcMainMouseModeRequest,
+    MsgMainChannelsList,
+    MsgMainInit,
+    MsgMainMouseMode,
+    MsgMainName,
+    MsgMainUuid,
+)
+from .base import Channel, ChannelClient
+
+log = logging.getLogger(__name__)
+
+AGENT_TOKENS = 10
+MM_TIME_DELTA_MS = 400  # the client's media clock runs this far behind ours (libspice's value)
+
+
+class MainChannel(Channel):
+    type = ChannelType.MAIN
+
+    def caps(self) -> frozenset[int]:
+        return frozenset({MainCap.NAME_AND_UUID, MainCap.AGENT_CONNECTED_TOKENS})
+
+    def create_client(self, session: Any, connection: Any, link: Any) -> MainChannelClient:
+        client = MainChannelClient(self, session, connection, link)
+        session.main = client
+        return client
+
+    def broadcast_mouse_mode(self, supported: int, current: int) -> None:
+        for client in self.clients:
+            client.send(MsgMainMouseMode(supported, current))
+
+    def announce_channel(self, channel_type: int, channel_id: int) -> None:
+        for client in self.clients:
+            if isinstance(client, MainChannelClient) and client.attached:
+                client.send(MsgMainChannelsList(((channel_type, channel_id),)))
+
+
+class MainChannelClient(ChannelClient):
+    max_message_size = 8 * 1024
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.attached = False
+
+    def start(self) -> None:
+        super().start()
+        server = self.server
+        self.send(
+            MsgMainInit(
+                session_id=self.session.id,
+                display_channels_hint=server.display_count,
+                supported_mouse_modes=server.supported_mouse_modes,
+                current_mouse_mode=server.mouse_mode,
+                agent_connected=0,
+                agent_tokens=AGENT_TOKENS,
+                multi_media_time=(server.mm_time() - MM_TIME_DELTA_MS) & 0xFFFFFFFF,
+                ram_hint=0,
+            )
+        )
+        if MainCap.NAME_AND_UUID in self.client_caps:
+            if server.name is not None:
+                self.send(MsgMainName(server.name))
+            if server.uuid is not None:
+                self.send(MsgMainUuid(server.uuid))
+        self.start_keepalive()
+
+    def handle_message(self, message: Any) -> None:
+        match message:
+            case MsgcMainAttachChannels():
+                self.attached = True
+                self.send(MsgMainChannelsList(tuple(self.server.channel_list())))
+            case MsgcMainMouseModeRequest(mode=mode):
+                self.server.request_mouse_mode(mode)
+            case MsgcMainAgentStart() | MsgcMainAgentData():
+                log.debug("%r: no agent is attached; dropping %s", self, type(message).__name__)
+            case _:
+                super().handle_message(message)

@@ -1,0 +1,135 @@
+"""The core interface: how the server borrows the caller's main loop.
+
+The server owns no loop and no I/O thread. Everything it waits for is a *watch* (a file
+descriptor and the events of interest) or a *timer* (a one-shot callback after some
+milliseconds), both handed to the caller's :class:`Core`. The core also receives
+``channel_event`` notifications as connections come and go.
+
+This mirrors libspice-server's SpiceCoreInterface (type "core", version 1.3).
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class EventMask(enum.IntFlag):
+    """What a watch waits for."""
+
+    READ = 1
+    WRITE = 2
+
+
+class ChannelEvent(enum.IntEnum):
+    CONNECTED = 1
+    """A client's TCP connection was accepted; nothing is known of it but its addresses."""
+    INITIALIZED = 2
+    """The link handshake succeeded: connection id, channel type and id are filled in."""
+    DISCONNECTED = 3
+    """The connection is gone (after CONNECTED, whether or not it was ever INITIALIZED)."""
+
+
+class ChannelEventFlags(enum.IntFlag):
+    TLS = 1
+    ADDR_EXT = 2
+
+
+@dataclass
+class ChannelEventInfo:
+    """What the server knows of one connection; the same object follows it through its events."""
+
+    connection_id: int = 0
+    type: int = 0
+    id: int = 0
+    flags: ChannelEventFlags = ChannelEventFlags.ADDR_EXT
+    local_address: Any = None
+    peer_address: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TimerFunc = Callable[[Any], None]
+WatchFunc = Callable[[int, EventMask, Any], None]
+ChannelEventFunc = Callable[[ChannelEvent, ChannelEventInfo], None]
+
+
+class Timer:
+    """A one-shot timer handle; what it holds is up to the core that made it."""
+
+    __slots__ = ("func", "opaque", "handle")
+
+    def __init__(self, func: TimerFunc, opaque: Any) -> None:
+        self.func = func
+        self.opaque = opaque
+        self.handle: Any = None
+
+    def fire(self) -> None:
+        self.handle = None
+        self.func(self.opaque)
+
+
+class Watch:
+    """A file-descriptor watch handle."""
+
+    __slots__ = ("fd", "mask", "func", "opaque")
+
+    def __init__(self, fd: int, mask: EventMask, func: WatchFunc, opaque: Any) -> None:
+        self.fd = fd
+        self.mask = mask
+        self.func = func
+        self.opaque = opaque
+
+
+class Core(ABC):
+    """The core interface a caller implements (or takes ready-made) to host the server.
+
+    Callbacks must run on the thread that runs the loop, one at a time; the server relies on
+    that instead of locks. ``channel_event`` is optional: by default it calls the
+    ``on_channel_event`` function given to the constructor, if any.
+    """
+
+    type: ClassVar[str] = "core"
+    description: ClassVar[str] = "core interface"
+    major_version: ClassVar[int] = 1
+    minor_version: ClassVar[int] = 3
+
+    def __init__(self, on_channel_event: ChannelEventFunc | None = None) -> None:
+        self.on_channel_event = on_channel_event
+
+    @abstractmethod
+    def timer_add(self, func: TimerFunc, opaque: Any = None) -> Timer:
+        """Create a stopped timer that will call ``func(opaque)``."""
+
+    @abstractmethod
+    def timer_start(self, timer: Timer, ms: int) -> None:
+        """(Re)arm the timer to fire once, ``ms`` milliseconds from now."""
+
+    @abstractmethod
+    def timer_cancel(self, timer: Timer) -> None:
+        """Stop the timer if it is armed; it can be started again."""
+
+    @abstractmethod
+    def timer_remove(self, timer: Timer) -> None:
+        """Cancel and forget the timer."""
+
+    @abstractmethod
+    def watch_add(
+        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
+    ) -> Watch:
+        """Call ``func(fd, events, opaque)`` whenever ``fd`` is ready for ``event_mask``."""
+
+    @abstractmethod
+    def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:
+        """Change what the watch waits for (0 pauses it)."""
+
+    @abstractmethod
+    def watch_remove(self, watch: Watch) -> None:
+        """Forget the watch; its callback is not called again."""
+
+    def channel_event(self, event: ChannelEvent, info: ChannelEventInfo) -> None:
+        """Told of every connection's CONNECTED, INITIALIZED and DISCONNECTED."""
+        if self.on_channel_event is not None:
+            self.on_channel_event(event, info)

@@ -1,0 +1,1 @@
+"""Display machinery: framebuffers, damage tracking, image encoders, cursor images."""

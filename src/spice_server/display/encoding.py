@@ -1,0 +1,28 @@
+"""Image encoders: turn a rectangle of pixels into a SpiceImage.
+
+Lossless only, for now: uncompressed BITMAP (every client decodes it) and LZ4 (spice-gtk,
+when it advertised DISPLAY_CAP_LZ4_COMPRESSION). LZ4 goes as one independent block per
+image, which the client's streaming decoder accepts.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import lz4.block
+import numpy as np
+
+from ..protocol.messages.display import pack_bitmap_image, pack_lz4_image
+
+_image_ids = itertools.count(1)
+
+
+def encode_bitmap(pixels: np.ndarray) -> bytes:
+    height, width = pixels.shape
+    return pack_bitmap_image(next(_image_ids), width, height, np.ascontiguousarray(pixels).tobytes())
+
+
+def encode_lz4(pixels: np.ndarray) -> bytes:
+    height, width = pixels.shape
+    block = lz4.block.compress(np.ascontiguousarray(pixels), store_size=False)
+    return pack_lz4_image(next(_image_ids), width, height, [block])

@@ -1,0 +1,131 @@
+"""The pixels of one display, shared between the back end's thread and the server's loop.
+
+The back end writes; the server reads rectangles out when a client is ready for them. A
+lock guards the array, held only for copies, so neither side waits on the other's work.
+Every write records damage; the server takes the damage and spreads it to its clients.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..protocol.rect import Rect
+from .damage import changed_rects
+from .region import Region
+
+
+class Framebuffer:
+    """A (height, width) uint32 array of 0xXXRRGGBB pixels (B, G, R, X in memory)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        _check_size(width, height)
+        self._lock = threading.Lock()
+        self._pixels = np.zeros((height, width), dtype=np.uint32)
+        self._damage = Region()
+        self.generation = 0  # bumped on every resize: clients re-create their surface
+
+    @property
+    def width(self) -> int:
+        return int(self._pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self._pixels.shape[0])
+
+    @property
+    def bounds(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
+    def write(self, pixels: np.ndarray, x: int, y: int, *, diff: bool) -> bool:
+        """Copy ``pixels`` (h, w uint32) to (x, y), clipped; returns whether anything changed."""
+        with self._lock:
+            target = Rect(x, y, x + pixels.shape[1], y + pixels.shape[0]).intersect(self.bounds)
+            if target.is_empty():
+                return False
+            src = pixels[target.top - y : target.bottom - y, target.left - x : target.right - x]
+            dst = self._pixels[target.top : target.bottom, target.left : target.right]
+            if diff:
+                rects = changed_rects(dst, src, target.left, target.top)
+            else:
+                rects = [target]
+            if rects:
+                dst[...] = src
+                self._damage.update(rects)
+            return bool(rects)
+
+    def fill(self, rect: Rect, color: int) -> bool:
+        with self._lock:
+            target = rect.intersect(self.bounds)
+            if target.is_empty():
+                return False
+            self._pixels[target.top : target.bottom, target.left : target.right] = color
+            self._damage.add(target)
+            return True
+
+    def resize(self, width: int, height: int, pixels: np.ndarray | None = None) -> None:
+        _check_size(width, height)
+        with self._lock:
+            new = np.zeros((height, width), dtype=np.uint32)
+            if pixels is not None:
+                new[...] = pixels
+            self._pixels = new
+            self.generation += 1
+            self._damage.clear()
+            self._damage.add(Rect(0, 0, width, height))
+
+    def invalidate(self, rect: Rect | None = None) -> None:
+        with self._lock:
+            self._damage.add(self.bounds if rect is None else rect.intersect(self.bounds))
+
+    def take_damage(self) -> tuple[int, list[Rect]]:
+        """The damage since the last call, with the generation it belongs to."""
+        with self._lock:
+            rects = list(self._damage)
+            self._damage.clear()
+            return self.generation, rects
+
+    def read(self, rect: Rect) -> tuple[int, np.ndarray]:
+        """A copy of the pixels in ``rect`` (clipped), with the current generation."""
+        with self._lock:
+            r = rect.intersect(self.bounds)
+            return self.generation, self._pixels[r.top : r.bottom, r.left : r.right].copy()
+
+    def snapshot(self) -> np.ndarray:
+        with self._lock:
+            return self._pixels.copy()
+
+
+def _check_size(width: int, height: int) -> None:
+    if not (0 < width <= 16384 and 0 < height <= 16384):
+        raise ValueError(f"display size {width}x{height} out of range (1..16384)")
+
+
+def as_pixels(data: object, width: int | None = None, stride: int | None = None) -> np.ndarray:
+    """Accept what back ends have and return a (h, w) uint32 array.
+
+    Takes a (h, w) uint32 array, a (h, w, 4) uint8 array in B, G, R, X order, or a
+    bytes-like of rows (``width`` pixels each, ``stride`` bytes apart, default width * 4).
+    """
+    if isinstance(data, np.ndarray):
+        if data.ndim == 2 and data.dtype == np.uint32:
+            return data
+        if data.ndim == 3 and data.shape[2] == 4 and data.dtype == np.uint8:
+            return np.ascontiguousarray(data).view(np.uint32)[:, :, 0]
+        raise ValueError(
+            f"pixels must be (h, w) uint32 or (h, w, 4) uint8, not {data.shape} {data.dtype}"
+        )
+    if width is None or width <= 0:
+        raise ValueError("a width is needed to read pixels from bytes")
+    buf = memoryview(data).cast("B")  # type: ignore[arg-type]
+    row = width * 4
+    stride = row if stride is None else stride
+    if stride < row:
+        raise ValueError(f"stride {stride} is shorter than a row of {row} bytes")
+    height = (len(buf) + stride - row) // stride if len(buf) >= row else 0
+    if height == 0:
+        raise ValueError("not even one row of pixels")
+    flat = np.frombuffer(buf, dtype=np.uint8, count=(height - 1) * stride + row)
+    rows = np.lib.stride_tricks.as_strided(flat, shape=(height, row), strides=(stride, 1))
+    return np.ascontiguousarray(rows).view(np.uint32)

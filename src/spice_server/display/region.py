@@ -1,0 +1,84 @@
+"""A damage region: a short list of rectangles that still need to be sent.
+
+It stays short on purpose: a new rectangle merges with one it touches when that wastes
+little area, and when there are too many the pair whose union wastes least is merged.
+Sending a few slightly larger rectangles beats sending hundreds of tiny ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ..protocol.rect import Rect
+
+MAX_RECTS = 16
+MERGE_SLACK = 1.25  # merge when the union is at most this much larger than the parts
+
+
+class Region:
+    def __init__(self, rects: Iterable[Rect] = (), max_rects: int = MAX_RECTS) -> None:
+        self._rects: list[Rect] = []
+        self.max_rects = max_rects
+        for rect in rects:
+            self.add(rect)
+
+    def __bool__(self) -> bool:
+        return bool(self._rects)
+
+    def __iter__(self) -> Iterator[Rect]:
+        return iter(list(self._rects))
+
+    def __len__(self) -> int:
+        return len(self._rects)
+
+    @property
+    def area(self) -> int:
+        """Sum of the rectangles' areas (they may overlap slightly after merges)."""
+        return sum(r.area for r in self._rects)
+
+    def add(self, rect: Rect) -> None:
+        if rect.is_empty():
+            return
+        merged = True
+        while merged:
+            merged = False
+            for i, other in enumerate(self._rects):
+                union = rect.union(other)
+                if other.touches(rect) and union.area <= MERGE_SLACK * (rect.area + other.area):
+                    del self._rects[i]
+                    rect = union
+                    merged = True
+                    break
+        self._rects.append(rect)
+        while len(self._rects) > self.max_rects:
+            self._merge_cheapest_pair()
+
+    def update(self, rects: Iterable[Rect]) -> None:
+        for rect in rects:
+            self.add(rect)
+
+    def pop(self) -> Rect:
+        """Take the topmost rectangle (so a screen fills in from the top)."""
+        index = min(range(len(self._rects)), key=lambda i: (self._rects[i].top, self._rects[i].left))
+        return self._rects.pop(index)
+
+    def clear(self) -> None:
+        self._rects.clear()
+
+    def clip(self, bounds: Rect) -> None:
+        clipped = [r.intersect(bounds) for r in self._rects]
+        self._rects = [r for r in clipped if not r.is_empty()]
+
+    def _merge_cheapest_pair(self) -> None:
+        rects = self._rects
+        best: tuple[int, int, int] | None = None
+        for i in range(len(rects)):
+            for j in range(i + 1, len(rects)):
+                waste = rects[i].union(rects[j]).area - rects[i].area - rects[j].area
+                if best is None or waste < best[0]:
+                    best = (waste, i, j)
+        assert best is not None
+        _, i, j = best
+        union = rects[i].union(rects[j])
+        del rects[j], rects[i]
+        rects.append(union)

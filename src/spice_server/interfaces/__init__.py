@@ -1,0 +1,16 @@
+"""The versioned device interfaces a back end implements (keyboard, mouse, tablet) or drives (display)."""
+
+from .base import Interface, InterfaceError
+from .display import Display
+from .keyboard import KeyboardInterface
+from .mouse import MouseInterface
+from .tablet import TabletInterface
+
+__all__ = [
+    "Display",
+    "Interface",
+    "InterfaceError",
+    "KeyboardInterface",
+    "MouseInterface",
+    "TabletInterface",
+]

@@ -1,0 +1,1 @@
+"""Connections driven by core watches: sockets, write queues, the link handshake, auth."""

@@ -1,0 +1,63 @@
+"""Ticket authentication: the server's RSA key and the password check.
+
+The client encrypts ``password + NUL`` with the 1024-bit RSA public key of the link reply,
+using OAEP with SHA-1, as the protocol requires. The key is made once per server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ..protocol.constants import TICKET_PUBKEY_BYTES, LinkError
+
+_OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+
+
+class TicketAuthority:
+    """Holds the RSA key and the current ticket (password and optional expiry)."""
+
+    def __init__(self, password: str | None = None, lifetime: float | None = None) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        self.public_key = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert len(self.public_key) == TICKET_PUBKEY_BYTES
+        self._password: bytes | None = None
+        self._expires: float | None = None
+        self.set_ticket(password, lifetime)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a password is required at all."""
+        return self._password is not None
+
+    def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
+        """Require ``password`` (None: no password) for new links, for ``lifetime`` seconds."""
+        self._password = None if password is None else password.encode()
+        self._expires = None if lifetime is None else time.monotonic() + lifetime
+
+    def check(self, ciphertext: bytes) -> tuple[LinkError, str]:
+        """The link result for an encrypted ticket, and a reason for the log when refused."""
+        if self._password is None:
+            return LinkError.OK, ""
+        if self._expires is not None and time.monotonic() > self._expires:
+            return LinkError.PERMISSION_DENIED, "the ticket has expired"
+        try:
+            plaintext = self._key.decrypt(ciphertext, _OAEP)
+        except ValueError:
+            return LinkError.PERMISSION_DENIED, "the ticket does not decrypt"
+        given = plaintext.split(b"\0", 1)[0]
+        if not hmac.compare_digest(given, self._password):
+            return LinkError.PERMISSION_DENIED, "wrong password"
+        return LinkError.OK, ""
+
+
+def encrypt_ticket(public_key_der: bytes, password: str) -> bytes:
+    """Encrypt a ticket as a client does, with the key from a link reply (tests and tools)."""
+    key = serialization.load_der_public_key(public_key_der)
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key.encrypt(password.encode() + b"\0", _OAEP)

@@ -1,0 +1,201 @@
+"""A client connection: a non-blocking socket driven by core watches, with a write queue.
+
+The connection reads whatever arrives and hands it to its handler (first the link
+handshake, then a channel client). Writes go out at once when the socket takes them and
+queue otherwise; the WRITE watch is armed only while something is queued. When the queue
+drains the handler's ``writable()`` is called, which is how producers of large data (the
+display) pace themselves to the client's speed instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..core.base import ChannelEventInfo, Core, EventMask, Timer
+from ..protocol.errors import RemoteProtocolError
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 256 * 1024
+READ_BUDGET = 4 * READ_SIZE  # per wake-up, so one busy client cannot starve the others
+MAX_PENDING = 64 * 1024 * 1024
+LINGER_MS = 2000  # how long a closing connection may take to deliver its last words
+
+
+class ConnectionHandler(Protocol):
+    def data_received(self, data: bytes) -> None: ...
+
+    def writable(self) -> None: ...
+
+    def connection_lost(self, reason: str) -> None: ...
+
+
+class Connection:
+    def __init__(
+        self, core: Core, sock: socket.socket, *, max_pending: int = MAX_PENDING
+    ) -> None:
+        self.core = core
+        self.sock = sock
+        self.handler: ConnectionHandler | None = None
+        self.closed = False
+        self.max_pending = max_pending
+        sock.setblocking(False)
+        self.local_address = _address(sock.getsockname)
+        self.peer_address = _address(sock.getpeername)
+        self.info = ChannelEventInfo(local_address=self.local_address,
+                                     peer_address=self.peer_address)
+        self.name = _format_address(self.peer_address)
+        self._queue: deque[memoryview] = deque()
+        self._pending = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.on_closed: Callable[[Connection, str], None] | None = None
+        self._closing: tuple[str, int] | None = None
+        self._linger: Timer | None = None
+        self._watch = core.watch_add(sock.fileno(), EventMask.READ, self._on_event)
+
+    @property
+    def pending(self) -> int:
+        """Bytes queued and not yet taken by the socket."""
+        return self._pending
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.closed or self._closing or not data:
+            return
+        view = memoryview(data).cast("B")
+        if not self._queue:
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self.close(f"write failed: {exc}")
+                return
+            self.bytes_sent += sent
+            if sent == len(view):
+                return
+            view = view[sent:]
+            self.core.watch_update_mask(self._watch, EventMask.READ | EventMask.WRITE)
+        self._queue.append(view)
+        self._pending += len(view)
+        if self._pending > self.max_pending:
+            self.close(f"client is not reading: {self._pending} bytes queued", logging.WARNING)
+
+    def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None:
+        """Close once, log why, and tell the handler; safe to call from its callbacks.
+
+        With ``flush`` what is queued (a link error, a DISCONNECTING) is delivered first,
+        for at most LINGER_MS, and nothing more is read or written meanwhile.
+        """
+        if self.closed:
+            return
+        if flush and self._queue:
+            if self._closing is None:
+                self._closing = (reason, level)
+                self.core.watch_update_mask(self._watch, EventMask.WRITE)
+                self._linger = self.core.timer_add(self._linger_expired)
+                self.core.timer_start(self._linger, LINGER_MS)
+            return
+        self.closed = True
+        log.log(level, "closing connection from %s: %s", self.name, reason)
+        if self._linger is not None:
+            self.core.timer_remove(self._linger)
+        self.core.watch_remove(self._watch)
+        self._queue.clear()
+        self._pending = 0
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        handler, self.handler = self.handler, None
+        if handler is not None:
+            handler.connection_lost(reason)
+        if self.on_closed is not None:
+            self.on_closed(self, reason)
+
+    def _linger_expired(self, opaque: Any) -> None:
+        reason, level = self._closing or ("closing", logging.INFO)
+        self.close(reason, level)
+
+    # -- watch callback ------------------------------------------------------------------
+
+    def _on_event(self, fd: int, events: EventMask, opaque: Any) -> None:
+        try:
+            if events & EventMask.WRITE:
+                self._flush()
+            if events & EventMask.READ and self._closing is None:
+                self._read()
+        except RemoteProtocolError as exc:
+            self.close(f"protocol error: {exc}", logging.WARNING)
+        except Exception:
+            log.exception("internal error on connection from %s", self.name)
+            self.close("internal error (see the traceback above)", logging.ERROR)
+
+    def _read(self) -> None:
+        budget = READ_BUDGET
+        while budget > 0 and not self.closed:
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.close(f"read failed: {exc}")
+                return
+            if not data:
+                self.close("client closed the connection")
+                return
+            self.bytes_received += len(data)
+            budget -= len(data)
+            if self.handler is not None:
+                self.handler.data_received(data)
+
+    def _flush(self) -> None:
+        queue = self._queue
+        while queue:
+            view = queue[0]
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self.close(f"write failed: {exc}")
+                return
+            self.bytes_sent += sent
+            self._pending -= sent
+            if sent < len(view):
+                queue[0] = view[sent:]
+                return
+            queue.popleft()
+        if self._closing is not None:
+            self.close(*self._closing)
+        elif not self.closed:
+            self.core.watch_update_mask(self._watch, EventMask.READ)
+            if self.handler is not None:
+                self.handler.writable()
+
+
+def configure_client_socket(sock: socket.socket) -> None:
+    """TCP_NODELAY (input and small draws must not wait) and keep-alive, as libspice does."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 600)
+
+
+def _address(getter: Any) -> Any:
+    try:
+        return getter()
+    except OSError:
+        return None
+
+
+def _format_address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
+        return f"{host}:{address[1]}"
+    return str(address or "unix socket")

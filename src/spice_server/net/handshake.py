@@ -1,0 +1,126 @@
+"""Drives one connection through the link stage, then hands it to whoever owns the channel.
+
+The decisions (is this channel available, is the ticket good, what happens once linked)
+belong to a :class:`LinkPolicy`, the server; this module only sequences them over the
+connection and enforces a deadline, so a client that never finishes cannot hold a slot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from ..protocol.constants import LinkError
+from ..protocol.errors import RemoteProtocolError
+from ..protocol.link import (
+    NEED_DATA,
+    AuthMechanismSelected,
+    LinkRequest,
+    ServerLink,
+    TicketReceived,
+)
+from .connection import Connection
+
+log = logging.getLogger(__name__)
+
+
+class LinkPolicy(Protocol):
+    public_key: bytes
+    common_caps: frozenset[int]
+
+    def check_request(self, request: LinkRequest, connection: Connection) -> tuple[LinkError, Iterable[int]]:
+        """OK and the channel's capabilities, or the error to refuse the link with."""
+        ...
+
+    def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]:
+        ...
+
+    def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
+        """The result OK has been written: the connection now belongs to the channel."""
+        ...
+
+    def handshake_finished(self, handshake: Handshake) -> None:
+        """The handshake is over, whichever way it ended."""
+        ...
+
+
+class Handshake:
+    def __init__(
+        self, connection: Connection, policy: LinkPolicy, timeout_ms: int, skip_auth: bool = False
+    ) -> None:
+        self.connection = connection
+        self.skip_auth = skip_auth
+        self.policy = policy
+        self.link = ServerLink()
+        self.finished = False
+        core = connection.core
+        self._timer = core.timer_add(self._timed_out)
+        core.timer_start(self._timer, timeout_ms)
+        connection.handler = self
+
+    # -- ConnectionHandler ---------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.link.receive_data(data)
+        try:
+            while not self.finished:
+                event = self.link.next_event()
+                if event is NEED_DATA:
+                    return
+                self._handle(event)
+        except RemoteProtocolError as exc:
+            self.refuse(exc.link_error, str(exc), logging.WARNING)
+
+    def writable(self) -> None:
+        pass
+
+    def connection_lost(self, reason: str) -> None:
+        self._finish()
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _handle(self, event: object) -> None:
+        if isinstance(event, LinkRequest):
+            error, channel_caps = self.policy.check_request(event, self.connection)
+            if error != LinkError.OK:
+                self.refuse(error, f"link refused for channel {event.channel_type}:"
+                            f"{event.channel_id} ({error.name})")
+                return
+            self.connection.write(
+                self.link.send_reply(self.policy.public_key, self.policy.common_caps,
+                                     channel_caps)
+            )
+        elif isinstance(event, AuthMechanismSelected):
+            pass  # the link state machine only lets supported mechanisms through
+        elif isinstance(event, TicketReceived):
+            error, reason = (
+                (LinkError.OK, "") if self.skip_auth else self.policy.check_ticket(event.ciphertext)
+            )
+            if error != LinkError.OK:
+                self.connection.write(self.link.send_result(error))
+                self._close(f"authentication failed: {reason}", logging.WARNING, flush=True)
+                return
+            self.connection.write(self.link.send_result(LinkError.OK))
+            self._finish()
+            self.policy.linked(self.connection, self.link, self.link.trailing_data())
+
+    def refuse(self, error: LinkError, reason: str, level: int = logging.INFO) -> None:
+        self.connection.write(self.link.send_error(error))
+        self._close(reason, level, flush=True)
+
+    def _close(self, reason: str, level: int = logging.INFO, flush: bool = False) -> None:
+        self._finish()
+        self.connection.close(reason, level, flush=flush)
+
+    def _timed_out(self, opaque: Any) -> None:
+        self._close("link handshake timed out", logging.WARNING)
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.connection.core.timer_remove(self._timer)
+        if self.connection.handler is self:
+            self.connection.handler = None
+        self.policy.handshake_finished(self)

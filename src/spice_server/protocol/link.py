@@ -1,0 +1,266 @@
+"""The link stage, sans I/O: the handshake that opens every SPICE channel connection.
+
+The client sends SpiceLinkHeader + SpiceLinkMess + capability words. The server answers
+with its own header, a SpiceLinkReply (an RSA public key and its capabilities). If both
+sides advertised PROTOCOL_AUTH_SELECTION the client names an auth mechanism (u32), then
+sends a 128-byte RSA-OAEP encrypted ticket; the server answers a u32 link result.
+
+:class:`ServerLink` is the server's side as a state machine: bytes go in with
+:meth:`ServerLink.receive_data`, events come out of :meth:`ServerLink.next_event`, and the
+``send_*`` methods return the bytes to write. It never touches a socket or a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .caps import caps_from_words, caps_to_words
+from .constants import (
+    MAGIC,
+    TICKET_CIPHERTEXT_BYTES,
+    TICKET_PUBKEY_BYTES,
+    VERSION_MAJOR,
+    VERSION_MINOR,
+    CommonCap,
+    LinkError,
+)
+from .errors import LocalProtocolError, RemoteProtocolError
+
+LINK_HEADER = struct.Struct("<4sIII")  # magic, major, minor, size
+LINK_MESS = struct.Struct("<IBBIII")  # connection_id, type, id, n_common, n_channel, caps_offset
+LINK_REPLY = struct.Struct(f"<I{TICKET_PUBKEY_BYTES}sIII")  # error, pub_key, n_common, n_channel, offset
+U32 = struct.Struct("<I")
+
+MIN_LINK_SIZE = LINK_MESS.size  # 18
+MAX_LINK_SIZE = 4096
+MAX_CAPS_WORDS = 1024
+
+
+class NeedData:
+    """Returned by ``next_event`` when more bytes are needed."""
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = NeedData()
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """A parsed SpiceLinkMess: which channel the client wants, in which session."""
+
+    connection_id: int
+    channel_type: int
+    channel_id: int
+    common_caps: frozenset[int] = frozenset()
+    channel_caps: frozenset[int] = frozenset()
+
+    def pack(self) -> bytes:
+        """The bytes a client sends (header included); used by tests and tools."""
+        common = caps_to_words(self.common_caps)
+        channel = caps_to_words(self.channel_caps)
+        words = common + channel
+        body = LINK_MESS.pack(
+            self.connection_id,
+            self.channel_type,
+            self.channel_id,
+            len(common),
+            len(channel),
+            LINK_MESS.size,
+        ) + struct.pack(f"<{len(words)}I", *words)
+        return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
+
+
+@dataclass(frozen=True)
+class AuthMechanismSelected:
+    """The client chose an auth mechanism (a CommonCap index: 1 SPICE, 2 SASL)."""
+
+    mechanism: int
+
+
+@dataclass(frozen=True)
+class TicketReceived:
+    """The client's RSA-OAEP encrypted ticket (password plus NUL)."""
+
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class LinkReply:
+    """A parsed SpiceLinkReply, as a client sees it (for tests and tools)."""
+
+    error: int
+    public_key: bytes
+    common_caps: frozenset[int]
+    channel_caps: frozenset[int]
+
+
+LinkEvent = LinkRequest | AuthMechanismSelected | TicketReceived | NeedData
+
+
+class LinkState(enum.Enum):
+    RECV_REQUEST = "recv-request"
+    SEND_REPLY = "send-reply"
+    RECV_AUTH_MECHANISM = "recv-auth-mechanism"
+    RECV_TICKET = "recv-ticket"
+    SEND_RESULT = "send-result"
+    DONE = "done"
+    ERROR = "error"
+
+
+class ServerLink:
+    """The server side of one connection's link stage."""
+
+    def __init__(self, *, auth_mechanisms: Iterable[int] = (CommonCap.AUTH_SPICE,)) -> None:
+        self.state = LinkState.RECV_REQUEST
+        self.request: LinkRequest | None = None
+        self.auth_selection = False
+        self.mini_header = False
+        self._replied = False
+        self._auth_mechanisms = frozenset(int(m) for m in auth_mechanisms)
+        self._buffer = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+
+    def trailing_data(self) -> bytes:
+        """Bytes received after the ticket: the start of the data stage."""
+        if self.state is not LinkState.DONE:
+            raise LocalProtocolError("the link is not done")
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def next_event(self) -> LinkEvent:
+        try:
+            return self._next_event()
+        except RemoteProtocolError:
+            self.state = LinkState.ERROR
+            raise
+
+    def _next_event(self) -> LinkEvent:
+        if self.state is LinkState.RECV_REQUEST:
+            return self._parse_request()
+        if self.state is LinkState.RECV_AUTH_MECHANISM:
+            if len(self._buffer) < U32.size:
+                return NEED_DATA
+            (mechanism,) = U32.unpack_from(self._buffer)
+            del self._buffer[: U32.size]
+            if mechanism not in self._auth_mechanisms:
+                raise RemoteProtocolError(f"unsupported auth mechanism {mechanism}")
+            self.state = LinkState.RECV_TICKET
+            return AuthMechanismSelected(mechanism)
+        if self.state is LinkState.RECV_TICKET:
+            if len(self._buffer) < TICKET_CIPHERTEXT_BYTES:
+                return NEED_DATA
+            ticket = bytes(self._buffer[:TICKET_CIPHERTEXT_BYTES])
+            del self._buffer[:TICKET_CIPHERTEXT_BYTES]
+            self.state = LinkState.SEND_RESULT
+            return TicketReceived(ticket)
+        return NEED_DATA
+
+    def _parse_request(self) -> LinkEvent:
+        buf = self._buffer
+        if len(buf) >= 4 and buf[:4] != MAGIC:
+            raise RemoteProtocolError(f"bad magic {bytes(buf[:4])!r}", LinkError.INVALID_MAGIC)
+        if len(buf) < LINK_HEADER.size:
+            return NEED_DATA
+        _, major, _minor, size = LINK_HEADER.unpack_from(buf)
+        if major != VERSION_MAJOR:
+            raise RemoteProtocolError(
+                f"protocol version {major} is not {VERSION_MAJOR}", LinkError.VERSION_MISMATCH
+            )
+        if not MIN_LINK_SIZE <= size <= MAX_LINK_SIZE:
+            raise RemoteProtocolError(f"link message size {size} out of range")
+        if len(buf) < LINK_HEADER.size + size:
+            return NEED_DATA
+        body = bytes(buf[LINK_HEADER.size : LINK_HEADER.size + size])
+        del buf[: LINK_HEADER.size + size]
+        conn_id, ch_type, ch_id, n_common, n_channel, offset = LINK_MESS.unpack_from(body)
+        n_words = n_common + n_channel
+        if n_words > MAX_CAPS_WORDS:
+            raise RemoteProtocolError(f"{n_words} capability words is too many")
+        if offset < LINK_MESS.size or offset + 4 * n_words > size:
+            raise RemoteProtocolError("capability words lie outside the link message")
+        words = struct.unpack_from(f"<{n_words}I", body, offset)
+        self.request = LinkRequest(
+            conn_id,
+            ch_type,
+            ch_id,
+            caps_from_words(words[:n_common]),
+            caps_from_words(words[n_common:]),
+        )
+        self.state = LinkState.SEND_REPLY
+        return self.request
+
+    def send_reply(
+        self, public_key: bytes, common_caps: Iterable[int], channel_caps: Iterable[int]
+    ) -> bytes:
+        """Accept the request: the SpiceLinkReply with our key and capabilities."""
+        if self.state is not LinkState.SEND_REPLY or self.request is None:
+            raise LocalProtocolError(f"cannot send a link reply in state {self.state}")
+        if len(public_key) != TICKET_PUBKEY_BYTES:
+            raise LocalProtocolError(f"public key must be {TICKET_PUBKEY_BYTES} bytes")
+        common = frozenset(int(c) for c in common_caps)
+        client = self.request.common_caps
+        self.auth_selection = (
+            CommonCap.PROTOCOL_AUTH_SELECTION in common
+            and CommonCap.PROTOCOL_AUTH_SELECTION in client
+        )
+        self.mini_header = CommonCap.MINI_HEADER in common and CommonCap.MINI_HEADER in client
+        self.state = (
+            LinkState.RECV_AUTH_MECHANISM if self.auth_selection else LinkState.RECV_TICKET
+        )
+        self._replied = True
+        common_words = caps_to_words(common)
+        channel_words = caps_to_words(channel_caps)
+        words = common_words + channel_words
+        body = LINK_REPLY.pack(
+            LinkError.OK, public_key, len(common_words), len(channel_words), LINK_REPLY.size
+        ) + struct.pack(f"<{len(words)}I", *words)
+        return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
+
+    def send_result(self, error: LinkError) -> bytes:
+        """The u32 link result after the ticket; OK moves on to the data stage."""
+        if self.state is not LinkState.SEND_RESULT:
+            raise LocalProtocolError(f"cannot send a link result in state {self.state}")
+        self.state = LinkState.DONE if error == LinkError.OK else LinkState.ERROR
+        return U32.pack(error)
+
+    def send_error(self, error: LinkError) -> bytes:
+        """Refuse the link in the form the client expects at this point of the handshake.
+
+        Before the reply that is a full SpiceLinkReply carrying only the error; after it, the
+        client waits for the u32 result, so that is what it gets.
+        """
+        if error == LinkError.OK:
+            raise LocalProtocolError("send_error needs an error")
+        self.state = LinkState.ERROR
+        if self._replied:
+            return U32.pack(error)
+        body = LINK_REPLY.pack(error, bytes(TICKET_PUBKEY_BYTES), 0, 0, 0)
+        return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
+
+
+def parse_link_reply(data: bytes) -> tuple[LinkReply, int] | None:
+    """Parse a server's link header + reply (client side). Returns (reply, bytes used)."""
+    if len(data) < LINK_HEADER.size:
+        return None
+    magic, _major, _minor, size = LINK_HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise RemoteProtocolError("bad magic in link reply", LinkError.INVALID_MAGIC)
+    if len(data) < LINK_HEADER.size + size:
+        return None
+    if size < LINK_REPLY.size:
+        raise RemoteProtocolError("short link reply")
+    body = data[LINK_HEADER.size : LINK_HEADER.size + size]
+    error, key, n_common, n_channel, offset = LINK_REPLY.unpack_from(body)
+    words = struct.unpack_from(f"<{n_common + n_channel}I", body, offset) if offset else ()
+    reply = LinkReply(
+        error, key, caps_from_words(words[:n_common]), caps_from_words(words[n_common:])
+    )
+    return reply, LINK_HEADER.size + size

@@ -1,0 +1,37 @@
+"""Message classes for every channel, and the parser of client messages.
+
+Import messages from their channel's module (``messages.main``, ``messages.display``...);
+this package adds :func:`parse_client_message`, which picks the class by channel and type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..constants import ChannelType
+from ..errors import RemoteProtocolError
+from ..framing import Message
+from . import base, cursor, display, inputs, main
+
+_CHANNEL_MESSAGES: dict[int, tuple[type, ...]] = {
+    ChannelType.MAIN: main.CLIENT_MESSAGES,
+    ChannelType.DISPLAY: display.CLIENT_MESSAGES,
+    ChannelType.INPUTS: inputs.CLIENT_MESSAGES,
+    ChannelType.CURSOR: cursor.CLIENT_MESSAGES,
+}
+
+_PARSERS: dict[int, dict[int, Any]] = {
+    channel: {cls.TYPE: cls for cls in base.CLIENT_MESSAGES + classes}  # type: ignore[attr-defined]
+    for channel, classes in _CHANNEL_MESSAGES.items()
+}
+
+
+def parse_client_message(channel_type: int, message: Message) -> Any:
+    """Turn a framed client message into its message object; unknown types are an error."""
+    parsers = _PARSERS.get(channel_type)
+    if parsers is None:
+        raise RemoteProtocolError(f"no client messages are known for channel type {channel_type}")
+    cls = parsers.get(message.type)
+    if cls is None:
+        raise RemoteProtocolError(f"unknown message type {message.type}")
+    return cls.unpack(message.body)

@@ -1,0 +1,310 @@
+"""Display channel messages: surfaces, monitors, draw operations and the images they carry.
+
+Pointers inside a message body are u32 offsets from the start of the body. Our draws
+carry no clip and no mask, so the image of a DRAW_COPY always starts at offset 57.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+from ..constants import (
+    BitmapFlags,
+    BitmapFormat,
+    BrushType,
+    ClipType,
+    ImageType,
+    MsgcDisplay,
+    MsgDisplay,
+    RopDescriptor,
+)
+from ..errors import RemoteProtocolError
+from ..rect import WIRE_RECT, Rect
+from .codec import FixedMessage, need
+
+DISPLAY_BASE = struct.Struct("<I16sB")  # surface_id, box, clip type (NONE)
+QMASK_NONE = struct.pack("<BiiI", 0, 0, 0, 0)
+IMAGE_DESCRIPTOR = struct.Struct("<QBBII")  # id, type, flags, width, height
+BITMAP_HEADER = struct.Struct("<BBIIII")  # format, flags, x, y, stride, palette offset
+U32 = struct.Struct("<I")
+U32_BE = struct.Struct(">I")
+
+
+def _pack_base(surface_id: int, box: Rect) -> bytes:
+    return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.NONE)
+
+
+def _unpack_base(body: bytes, what: str) -> tuple[int, Rect, int]:
+    need(body, DISPLAY_BASE.size, what)
+    surface_id, _, clip_type = DISPLAY_BASE.unpack_from(body)
+    if clip_type != ClipType.NONE:
+        raise RemoteProtocolError(f"{what}: clipped draws are not parsed")
+    return surface_id, Rect.unpack_from(body, 4), DISPLAY_BASE.size
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def pack_bitmap_image(image_id: int, width: int, height: int, pixels: bytes) -> bytes:
+    """A SpiceImage of type BITMAP: 32-bit B,G,R,x rows, top-down, packed (stride = width*4)."""
+    stride = width * 4
+    if len(pixels) != stride * height:
+        raise ValueError(f"{len(pixels)} bytes of pixels for {width}x{height}")
+    return (
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.BITMAP, 0, width, height)
+        + BITMAP_HEADER.pack(BitmapFormat.BIT_32, BitmapFlags.TOP_DOWN, width, height, stride, 0)
+        + pixels
+    )
+
+
+def pack_lz4_image(image_id: int, width: int, height: int, blocks: list[bytes]) -> bytes:
+    """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
+
+    The decoded blocks concatenate to width*4 bytes per row, rows top-down, no padding.
+    """
+    payload = bytearray((1, BitmapFormat.BIT_32))
+    for block in blocks:
+        payload += U32_BE.pack(len(block))
+        payload += block
+    return (
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.LZ4, 0, width, height)
+        + U32.pack(len(payload))
+        + payload
+    )
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """The descriptor of a SpiceImage and its type-specific payload (for tests and tools)."""
+
+    id: int
+    type: int
+    flags: int
+    width: int
+    height: int
+    payload: bytes
+
+
+def unpack_image(data: bytes) -> ImageInfo:
+    need(data, IMAGE_DESCRIPTOR.size, "SpiceImage")
+    image_id, image_type, flags, width, height = IMAGE_DESCRIPTOR.unpack_from(data)
+    return ImageInfo(image_id, image_type, flags, width, height, data[IMAGE_DESCRIPTOR.size :])
+
+
+# -- server to client -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MsgDisplayMark(FixedMessage):
+    """The first complete frame is on screen; spice-gtk shows the display after it."""
+
+    TYPE: ClassVar[int] = MsgDisplay.MARK
+
+
+@dataclass(frozen=True)
+class MsgDisplayReset(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.RESET
+
+
+@dataclass(frozen=True)
+class MsgDisplayInvalAllPalettes(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.INVAL_ALL_PALETTES
+
+
+@dataclass(frozen=True)
+class MsgDisplaySurfaceCreate(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.SURFACE_CREATE
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<5I")
+    surface_id: int
+    width: int
+    height: int
+    format: int
+    flags: int
+
+
+@dataclass(frozen=True)
+class MsgDisplaySurfaceDestroy(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.SURFACE_DESTROY
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
+    surface_id: int
+
+
+@dataclass(frozen=True)
+class MonitorHead:
+    HEAD: ClassVar[struct.Struct] = struct.Struct("<7I")
+    monitor_id: int
+    surface_id: int
+    width: int
+    height: int
+    x: int = 0
+    y: int = 0
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class MsgDisplayMonitorsConfig:
+    TYPE: ClassVar[int] = MsgDisplay.MONITORS_CONFIG
+    heads: tuple[MonitorHead, ...]
+    max_allowed: int = 1
+
+    def pack(self) -> bytes:
+        return struct.pack("<HH", len(self.heads), self.max_allowed) + b"".join(
+            MonitorHead.HEAD.pack(
+                h.monitor_id, h.surface_id, h.width, h.height, h.x, h.y, h.flags
+            )
+            for h in self.heads
+        )
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        need(body, 4, cls.__name__)
+        count, max_allowed = struct.unpack_from("<HH", body)
+        size = MonitorHead.HEAD.size
+        need(body, 4 + count * size, cls.__name__)
+        heads = tuple(
+            MonitorHead(*MonitorHead.HEAD.unpack_from(body, 4 + i * size)) for i in range(count)
+        )
+        return cls(heads, max_allowed)
+
+
+@dataclass(frozen=True)
+class MsgDisplayDrawCopy:
+    """Copy ``image`` (an encoded SpiceImage) into ``box`` of a surface."""
+
+    TYPE: ClassVar[int] = MsgDisplay.DRAW_COPY
+    FIXED: ClassVar[struct.Struct] = struct.Struct("<I16sHB")  # src ptr, src_area, rop, scale
+    IMAGE_OFFSET: ClassVar[int] = DISPLAY_BASE.size + FIXED.size + len(QMASK_NONE)
+    surface_id: int
+    box: Rect
+    image: bytes
+
+    def pack(self) -> bytes:
+        src_area = Rect(0, 0, self.box.width, self.box.height)
+        return (
+            _pack_base(self.surface_id, self.box)
+            + self.FIXED.pack(self.IMAGE_OFFSET, src_area.pack(), RopDescriptor.OP_PUT, 0)
+            + QMASK_NONE
+            + self.image
+        )
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        need(body, offset + cls.FIXED.size + len(QMASK_NONE), cls.__name__)
+        (image_offset,) = U32.unpack_from(body, offset)
+        if not offset < image_offset <= len(body):
+            raise RemoteProtocolError(f"{cls.__name__}: image offset {image_offset} out of range")
+        return cls(surface_id, box, body[image_offset:])
+
+
+@dataclass(frozen=True)
+class MsgDisplayDrawFill:
+    """Fill ``box`` with a solid colour (0x00RRGGBB)."""
+
+    TYPE: ClassVar[int] = MsgDisplay.DRAW_FILL
+    FIXED: ClassVar[struct.Struct] = struct.Struct("<BIH")  # brush type, colour, rop
+    surface_id: int
+    box: Rect
+    color: int
+
+    def pack(self) -> bytes:
+        return (
+            _pack_base(self.surface_id, self.box)
+            + self.FIXED.pack(BrushType.SOLID, self.color, RopDescriptor.OP_PUT)
+            + QMASK_NONE
+        )
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        need(body, offset + cls.FIXED.size, cls.__name__)
+        _brush, color, _rop = cls.FIXED.unpack_from(body, offset)
+        return cls(surface_id, box, color)
+
+
+@dataclass(frozen=True)
+class MsgDisplayCopyBits:
+    """Copy pixels inside a surface: ``box`` receives the area that starts at (src_x, src_y)."""
+
+    TYPE: ClassVar[int] = MsgDisplay.COPY_BITS
+    surface_id: int
+    box: Rect
+    src_x: int
+    src_y: int
+
+    def pack(self) -> bytes:
+        return _pack_base(self.surface_id, self.box) + struct.pack("<ii", self.src_x, self.src_y)
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        need(body, offset + 8, cls.__name__)
+        return cls(surface_id, box, *struct.unpack_from("<ii", body, offset))
+
+
+# -- client to server -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MsgcDisplayInit(FixedMessage):
+    TYPE: ClassVar[int] = MsgcDisplay.INIT
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<BqBi")
+    pixmap_cache_id: int
+    pixmap_cache_size: int
+    glz_dictionary_id: int
+    glz_dictionary_window_size: int
+
+
+@dataclass(frozen=True)
+class MsgcDisplayStreamReport(FixedMessage):
+    TYPE: ClassVar[int] = MsgcDisplay.STREAM_REPORT
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<IIIIIIiI")
+    stream_id: int
+    unique_id: int
+    start_frame_mm_time: int
+    end_frame_mm_time: int
+    num_frames: int
+    num_drops: int
+    last_frame_delay: int
+    audio_delay: int
+
+
+@dataclass(frozen=True)
+class MsgcDisplayPreferredCompression(FixedMessage):
+    TYPE: ClassVar[int] = MsgcDisplay.PREFERRED_COMPRESSION
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<B")
+    image_compression: int
+
+
+@dataclass(frozen=True)
+class MsgcDisplayGlDrawDone(FixedMessage):
+    TYPE: ClassVar[int] = MsgcDisplay.GL_DRAW_DONE
+
+
+@dataclass(frozen=True)
+class MsgcDisplayPreferredVideoCodecType:
+    TYPE: ClassVar[int] = MsgcDisplay.PREFERRED_VIDEO_CODEC_TYPE
+    codecs: tuple[int, ...]
+
+    def pack(self) -> bytes:
+        return bytes((len(self.codecs), *self.codecs))
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        need(body, 1, cls.__name__)
+        need(body, 1 + body[0], cls.__name__)
+        return cls(tuple(body[1 : 1 + body[0]]))
+
+
+CLIENT_MESSAGES: tuple[type, ...] = (
+    MsgcDisplayInit,
+    MsgcDisplayStreamReport,
+    MsgcDisplayPreferredCompression,
+    MsgcDisplayGlDrawDone,
+    MsgcDisplayPreferredVideoCodecType,
+)
+
+assert MsgDisplayDrawCopy.IMAGE_OFFSET == 57
+assert WIRE_RECT.size == 16

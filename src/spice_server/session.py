@@ -1,0 +1,53 @@
+"""A session: one client's set of channel connections, tied together by the session id.
+
+The client opens MAIN first (connection id 0) and learns the session id from MAIN_INIT;
+each other channel links with that id. When MAIN goes, the whole session goes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .channels.base import ChannelClient
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    def __init__(
+        self, session_id: int, on_closed: Callable[[Session], None] | None = None
+    ) -> None:
+        self.id = session_id
+        self._on_closed = on_closed
+        self.main: ChannelClient | None = None
+        self.clients: list[ChannelClient] = []
+        self.closed = False
+
+    def add(self, client: ChannelClient) -> None:
+        self.clients.append(client)
+
+    def remove(self, client: ChannelClient) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        if client is self.main:
+            self.main = None
+            self.close("main channel closed")
+
+    def find(self, channel_type: int, channel_id: int) -> ChannelClient | None:
+        for client in self.clients:
+            if client.channel.type == channel_type and client.channel.id == channel_id:
+                return client
+        return None
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        log.info("session %08x ended: %s", self.id, reason)
+        for client in list(self.clients):
+            client.close(reason)
+        if self._on_closed is not None:
+            self._on_closed(self)
