@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .channels.base import Channel
+from .channels.base import Channel, ChannelClient
 from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
 from .channels.inputs import InputsChannel
@@ -205,6 +205,15 @@ class Server:
     @property
     def session_count(self) -> int:
         return len(self._sessions)
+
+    def channel_clients(self, channel_type: int | None = None) -> list[ChannelClient]:
+        """The connected channel clients, optionally of one channel type."""
+        return [
+            client
+            for (kind, _), channel in self._channels.items()
+            if channel_type is None or kind == channel_type
+            for client in channel.clients
+        ]
 
     def _connection_closed(self, connection: Connection, reason: str) -> None:
         self._emit(ChannelEvent.DISCONNECTED, connection.info)

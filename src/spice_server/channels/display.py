@@ -10,6 +10,7 @@ surface, then MARK (spice-gtk shows nothing before MARK follows a primary surfac
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..display.encoding import encode_bitmap, encode_lz4
@@ -81,7 +82,7 @@ class DisplayChannelClient(ChannelClient):
         self._dirty = Region()
         self._need_mark = False
         self.preferred_compression: int | None = None
-        self.frames = 0
+        self.images: Counter[str] = Counter()  # images sent, by encoding
 
     def start(self) -> None:
         super().start()
@@ -144,9 +145,12 @@ class DisplayChannelClient(ChannelClient):
         generation, pixels = self.display.framebuffer.read(rect)
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
-        image = encode_lz4(pixels) if self._use_lz4() else encode_bitmap(pixels)
+        if self._use_lz4():
+            image, encoding = encode_lz4(pixels), "lz4"
+        else:
+            image, encoding = encode_bitmap(pixels), "bitmap"
         self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image))
-        self.frames += 1
+        self.images[encoding] += 1
 
     def _use_lz4(self) -> bool:
         if DisplayCap.LZ4_COMPRESSION not in self.client_caps:

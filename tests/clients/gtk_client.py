@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""An unmodified spice-gtk client (SpiceClientGLib), driven over stdin/stdout by the tests.
+
+Runs under Debian's /usr/bin/python3 (packages gir1.2-spiceclientglib-2.0 and python3-gi),
+never the project's virtual environment: it is the real client, not our code. It connects
+at start, then reads one JSON command per line on stdin and writes one JSON event per line
+on stdout. Commands::
+
+    {"cmd": "framebuffer", "path": P}   -> {"event": "framebuffer", "width", "height", "stride",
+                                            "path", "invalidates"}  (raw BGRX rows written to P)
+    {"cmd": "key_press" | "key_release" | "key_press_and_release", "scancode": N}
+    {"cmd": "motion", "dx", "dy", "buttons"}
+    {"cmd": "position", "x", "y", "display", "buttons"}
+    {"cmd": "button_press" | "button_release", "button", "buttons"}
+    {"cmd": "request_mouse_mode", "mode"}
+    {"cmd": "state"}                     -> {"event": "state", ...}
+    {"cmd": "quit"}
+
+Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
+key_modifiers, cursor_set, cursor_move, cursor_hide.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import sys
+import time
+
+import gi
+
+gi.require_version("SpiceClientGLib", "2.0")
+from gi.repository import GLib, GObject  # noqa: E402
+from gi.repository import SpiceClientGLib as Spice  # noqa: E402
+
+# spice-gtk's Session.connect()/Channel.connect() shadow GObject's signal connect.
+on = GObject.Object.connect
+
+CHANNEL_NAMES = {1: "main", 2: "display", 3: "inputs", 4: "cursor", 5: "playback", 6: "record"}
+
+
+class Client:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.loop = GLib.MainLoop()
+        self.t0 = time.monotonic()
+        self.session = Spice.Session()
+        self.session.set_property("host", args.host)
+        self.session.set_property("port", str(args.port))
+        if args.password is not None:
+            self.session.set_property("password", args.password)
+        self.session.set_property("enable-audio", False)
+        self.main = None
+        self.inputs = None
+        self.display = None
+        self.primary = None
+        self.invalidates = 0
+        self.pending = b""
+        on(self.session, "channel-new", self.channel_new)
+
+    def emit(self, event: str, **fields) -> None:
+        fields["event"] = event
+        fields["t"] = round(time.monotonic() - self.t0, 4)
+        sys.stdout.write(json.dumps(fields) + "\n")
+        sys.stdout.flush()
+
+    # -- signals -------------------------------------------------------------------------
+
+    def channel_new(self, session, channel) -> None:
+        kind = CHANNEL_NAMES.get(channel.get_property("channel-type"), "other")
+        on(channel, "channel-event", self.channel_event)
+        if isinstance(channel, Spice.MainChannel):
+            self.main = channel
+            on(channel, "notify::mouse-mode", self.mouse_mode)
+        elif isinstance(channel, Spice.DisplayChannel):
+            self.display = channel
+            on(channel, "display-primary-create", self.primary_create)
+            on(channel, "display-primary-destroy", lambda ch: self.emit("primary_destroy"))
+            on(channel, "display-invalidate", self.invalidate)
+            on(channel, "display-mark", lambda ch, mark: self.emit("mark", mark=mark))
+        elif isinstance(channel, Spice.InputsChannel):
+            self.inputs = channel
+            on(channel, "inputs-modifiers", self.key_modifiers)
+        elif isinstance(channel, Spice.CursorChannel):
+            on(channel, "cursor-set", self.cursor_set)
+            on(channel, "cursor-move", lambda ch, x, y: self.emit("cursor_move", x=x, y=y))
+            on(channel, "cursor-hide", lambda ch: self.emit("cursor_hide"))
+        if not isinstance(channel, Spice.MainChannel):
+            channel.connect()
+        self.emit("channel_new", channel=kind, id=channel.get_property("channel-id"))
+
+    def channel_event(self, channel, event) -> None:
+        kind = CHANNEL_NAMES.get(channel.get_property("channel-type"), "other")
+        self.emit("channel", channel=kind, state=event.value_nick)
+
+    def primary_create(self, channel, fmt, width, height, stride, shmid, imgdata) -> None:
+        self.primary = (width, height, stride, imgdata)
+        self.emit("primary", width=width, height=height, stride=stride, format=fmt)
+
+    def invalidate(self, channel, x, y, w, h) -> None:
+        self.invalidates += 1
+
+    def mouse_mode(self, channel, pspec) -> None:
+        self.emit("mouse_mode", mode=channel.get_property("mouse-mode"))
+
+    def key_modifiers(self, channel) -> None:
+        self.emit("key_modifiers", modifiers=channel.get_property("key-modifiers"))
+
+    def cursor_set(self, channel, width, height, hot_x, hot_y, rgba) -> None:
+        pixels = ctypes.string_at(rgba, width * height * 4) if rgba else b""
+        self.emit("cursor_set", width=width, height=height, hot_x=hot_x, hot_y=hot_y,
+                  pixels=pixels.hex())
+
+    # -- commands ------------------------------------------------------------------------
+
+    def stdin_ready(self, source, condition) -> bool:
+        # Read what is there and split it ourselves: a buffered readline() would swallow
+        # several commands while the watch only fires once.
+        data = os.read(sys.stdin.fileno(), 65536)
+        if not data:
+            self.loop.quit()
+            return False
+        self.pending += data
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            try:
+                self.command(json.loads(line))
+            except Exception as exc:  # report, keep serving: the test decides what it means
+                self.emit("error", message=f"{type(exc).__name__}: {exc}")
+        return True
+
+    def command(self, cmd: dict) -> None:
+        name = cmd["cmd"]
+        if name == "quit":
+            self.session.disconnect()
+            self.loop.quit()
+        elif name == "framebuffer":
+            if self.primary is None:
+                self.emit("framebuffer", width=0, height=0)
+                return
+            width, height, stride, address = self.primary
+            with open(cmd["path"], "wb") as f:
+                f.write(ctypes.string_at(address, stride * height))
+            self.emit("framebuffer", width=width, height=height, stride=stride,
+                      path=cmd["path"], invalidates=self.invalidates)
+        elif name in ("key_press", "key_release", "key_press_and_release"):
+            getattr(self.inputs, name)(cmd["scancode"])
+            self.emit("done", cmd=name)
+        elif name == "motion":
+            self.inputs.motion(cmd["dx"], cmd["dy"], cmd.get("buttons", 0))
+            self.emit("done", cmd=name)
+        elif name == "position":
+            self.inputs.position(cmd["x"], cmd["y"], cmd.get("display", 0), cmd.get("buttons", 0))
+            self.emit("done", cmd=name)
+        elif name in ("button_press", "button_release"):
+            getattr(self.inputs, name)(cmd["button"], cmd.get("buttons", 0))
+            self.emit("done", cmd=name)
+        elif name == "request_mouse_mode":
+            self.main.request_mouse_mode(cmd["mode"])
+            self.emit("done", cmd=name)
+        elif name == "state":
+            self.emit("state", mouse_mode=self.main.get_property("mouse-mode") if self.main else None,
+                      key_modifiers=self.inputs.get_property("key-modifiers") if self.inputs else None,
+                      invalidates=self.invalidates)
+        else:
+            self.emit("error", message=f"unknown command {name}")
+
+    def run(self) -> int:
+        GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, self.stdin_ready)
+        if not self.session.connect():
+            self.emit("error", message="session.connect() failed")
+            return 1
+        self.emit("started")
+        self.loop.run()
+        return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--password", default=None)
+    return Client(parser.parse_args()).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

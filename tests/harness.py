@@ -1,0 +1,310 @@
+"""Test harness: a server on its own loop thread, recording back ends, and the real client.
+
+The server runs on a thread of its own under either core (the caller's-loop contract: only
+that thread touches it); tests talk to it with ``harness.call``. The client is spice-gtk
+itself, in a /usr/bin/python3 subprocess running ``clients/gtk_client.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spice_server import (
+    AsyncioCore,
+    ChannelEvent,
+    ChannelEventInfo,
+    KeyboardInterface,
+    MouseInterface,
+    SelectorCore,
+    Server,
+    TabletInterface,
+)
+
+CLIENT_SCRIPT = Path(__file__).parent / "clients" / "gtk_client.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+CORE_KINDS = ("asyncio", "selector")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Recorder:
+    """A thread-safe list of calls made by the server into a back end."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[Any, ...]] = []
+
+    def record(self, *call: Any) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def snapshot(self) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self.calls)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+class RecordingKeyboard(KeyboardInterface):
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+
+    def push_scan_freq(self, frag: int) -> None:
+        self.recorder.record(frag)
+
+    def scancodes(self) -> list[int]:
+        return [call[0] for call in self.recorder.snapshot()]
+
+
+class RecordingMouse(MouseInterface):
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+
+    def motion(self, dx: int, dy: int, dz: int, buttons_state: int) -> None:
+        self.recorder.record("motion", dx, dy, dz, buttons_state)
+
+    def buttons(self, buttons_state: int) -> None:
+        self.recorder.record("buttons", buttons_state)
+
+
+class RecordingTablet(TabletInterface):
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+
+    def set_logical_size(self, width: int, height: int) -> None:
+        self.recorder.record("size", width, height)
+
+    def position(self, x: int, y: int, buttons_state: int, display_id: int) -> None:
+        self.recorder.record("position", x, y, buttons_state, display_id)
+
+    def wheel(self, wheel_motion: int, buttons_state: int) -> None:
+        self.recorder.record("wheel", wheel_motion, buttons_state)
+
+    def buttons(self, buttons_state: int) -> None:
+        self.recorder.record("buttons", buttons_state)
+
+
+class ServerHarness:
+    """A Server listening on a free loopback port, its loop on a background thread."""
+
+    def __init__(self, core_kind: str, **server_options: Any) -> None:
+        self.core_kind = core_kind
+        self.events = Recorder()
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        server_options.setdefault("port", 0)
+        self.server = Server(**server_options)
+        self._thread = threading.Thread(target=self._run, name=f"{core_kind}-core", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        self.call(self.server.init, self.core)
+        self.port = self.server.address[1]
+
+    def _on_channel_event(self, event: ChannelEvent, info: ChannelEventInfo) -> None:
+        self.events.record(event, info.connection_id, info.type, info.id, info.peer_address)
+
+    def _run(self) -> None:
+        if self.core_kind == "asyncio":
+            loop = asyncio.new_event_loop()
+            self.loop = loop
+            self.core: AsyncioCore | SelectorCore = AsyncioCore(loop, self._on_channel_event)
+            self._ready.set()
+            loop.run_forever()
+            loop.close()
+        else:
+            self.core = SelectorCore(self._on_channel_event)
+            self._ready.set()
+            self.core.run()
+            self.core.close()
+
+    def call(self, func: Callable[..., Any], *args: Any, timeout: float = 10.0) -> Any:
+        """Run ``func(*args)`` on the server's loop thread and return its result."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = func(*args)
+            except BaseException as exc:  # handed to the calling thread
+                box["error"] = exc
+            done.set()
+
+        self.core.call_soon_threadsafe(run)
+        if not done.wait(timeout):
+            raise AssertionError(f"the server loop did not run {func} within {timeout} s")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def stop(self) -> None:
+        self.call(self.server.destroy)
+        if isinstance(self.core, SelectorCore):
+            self.core.stop()
+        else:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+def check_real_client() -> None:
+    """Fail loudly (never skip) when the real client is not installed."""
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c",
+         "import gi; gi.require_version('SpiceClientGLib', '2.0'); "
+         "from gi.repository import SpiceClientGLib"],
+        capture_output=True, text=True, timeout=60,
+    )
+    if probe.returncode != 0:
+        raise RuntimeError(
+            "the real SPICE client is missing: install the Debian packages "
+            "gir1.2-spiceclientglib-2.0 and python3-gi (scripts/test.sh does).\n" + probe.stderr
+        )
+
+
+class GtkClient:
+    """spice-gtk in a subprocess; events arrive on a queue, commands go to its stdin."""
+
+    def __init__(self, port: int, password: str | None = None, tmpdir: Path | None = None) -> None:
+        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--port", str(port)]
+        if password is not None:
+            args += ["--password", password]
+        env = dict(os.environ, G_MESSAGES_DEBUG="", SPICE_DEBUG="")
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env,
+        )
+        self.tmpdir = tmpdir or Path("/tmp")
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.history: list[dict[str, Any]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self.events.put(event)
+
+    def send(self, **cmd: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0,
+                 what: str = "event") -> dict[str, Any]:
+        """The first event (past or future) matching ``predicate``."""
+        for event in self.history:
+            if predicate(event):
+                return event
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"timed out waiting for {what}; client said: {self.history[-20:]}\n"
+                    f"stderr: {self.stderr_tail()}"
+                )
+            try:
+                event = self.events.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    raise AssertionError(
+                        f"client exited ({self.proc.returncode}) waiting for {what}; "
+                        f"events: {self.history[-20:]}\nstderr: {self.stderr_tail()}"
+                    ) from None
+                continue
+            self.history.append(event)
+            if predicate(event):
+                return event
+
+    def next_event(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0,
+                   what: str = "event") -> dict[str, Any]:
+        """The first *future* event matching ``predicate``."""
+        seen = len(self.history)
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.history[seen:]:
+                if predicate(event):
+                    return event
+            seen = len(self.history)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}; recent: {self.history[-20:]}")
+            try:
+                event = self.events.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            self.history.append(event)
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Until the display is shown: a MARK after the primary surface."""
+        self.wait_for(lambda e: e["event"] == "mark", timeout, "display mark")
+        for channel in ("main", "display", "inputs", "cursor"):
+            self.wait_for(
+                lambda e, c=channel: e["event"] == "channel" and e["channel"] == c
+                and e["state"] == "opened",
+                timeout, f"{channel} channel opened",
+            )
+
+    def framebuffer(self) -> np.ndarray:
+        """The client's decoded framebuffer as (h, w) uint32 0x00RRGGBB."""
+        path = self.tmpdir / f"fb-{os.getpid()}-{time.monotonic_ns()}.raw"
+        self.send(cmd="framebuffer", path=str(path))
+        reply = self.next_event(lambda e: e["event"] == "framebuffer", what="framebuffer")
+        if not reply["width"]:
+            raise AssertionError("the client has no primary surface")
+        raw = np.fromfile(path, dtype=np.uint8)
+        path.unlink()
+        rows = raw.reshape(reply["height"], reply["stride"])[:, : reply["width"] * 4]
+        return np.ascontiguousarray(rows).view(np.uint32) & 0x00FFFFFF
+
+    def wait_framebuffer(self, expected: np.ndarray, timeout: float = 15.0) -> np.ndarray:
+        """Poll the client's framebuffer until it equals ``expected`` (RGB bits) exactly."""
+        want = expected & 0x00FFFFFF
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.framebuffer()
+            if got.shape == want.shape and np.array_equal(got, want):
+                return got
+            if time.monotonic() > deadline:
+                diff = "shape" if got.shape != want.shape else int((got != want).sum())
+                raise AssertionError(f"client framebuffer differs from the server's: {diff}")
+            time.sleep(0.1)
+
+    def stderr_tail(self) -> str:
+        if self.proc.poll() is None or self.proc.stderr is None:
+            return "(running)"
+        return self.proc.stderr.read()[-2000:]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send(cmd="quit")
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
