@@ -206,6 +206,11 @@ class Server:
     def session_count(self) -> int:
         return len(self._sessions)
 
+    @property
+    def pending_links(self) -> int:
+        """Connections still in the link handshake."""
+        return len(self._handshakes)
+
     def channel_clients(self, channel_type: int | None = None) -> list[ChannelClient]:
         """The connected channel clients, optionally of one channel type."""
         return [
@@ -265,7 +270,7 @@ class Server:
         client = channel.connect(session, connection, link)
         info = connection.info
         info.connection_id, info.type, info.id = session.id, channel.type, channel.id
-        log.info("%s connected to %s (session %08x)", connection.name, channel.name, session.id)
+        log.debug("%s linked %s (session %08x)", connection.name, channel.name, session.id)
         self._emit(ChannelEvent.INITIALIZED, info)
         client.start()
         if trailing and not client.closed:
