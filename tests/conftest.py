@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from harness import CORE_KINDS, GtkClient, ServerHarness, check_real_client
 
 

@@ -170,10 +170,15 @@ class ServerHarness:
 def check_real_client() -> None:
     """Fail loudly (never skip) when the real client is not installed."""
     probe = subprocess.run(
-        [SYSTEM_PYTHON, "-c",
-         "import gi; gi.require_version('SpiceClientGLib', '2.0'); "
-         "from gi.repository import SpiceClientGLib"],
-        capture_output=True, text=True, timeout=60,
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import gi; gi.require_version('SpiceClientGLib', '2.0'); "
+            "from gi.repository import SpiceClientGLib",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if probe.returncode != 0:
         raise RuntimeError(
@@ -191,8 +196,12 @@ class GtkClient:
             args += ["--password", password]
         env = dict(os.environ, G_MESSAGES_DEBUG="", SPICE_DEBUG="")
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env,
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         self.tmpdir = tmpdir or Path("/tmp")
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -214,8 +223,12 @@ class GtkClient:
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0,
-                 what: str = "event") -> dict[str, Any]:
+    def wait_for(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 15.0,
+        what: str = "event",
+    ) -> dict[str, Any]:
         """The first event (past or future) matching ``predicate``."""
         for event in self.history:
             if predicate(event):
@@ -241,8 +254,12 @@ class GtkClient:
             if predicate(event):
                 return event
 
-    def next_event(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0,
-                   what: str = "event") -> dict[str, Any]:
+    def next_event(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 15.0,
+        what: str = "event",
+    ) -> dict[str, Any]:
         """The first *future* event matching ``predicate``."""
         seen = len(self.history)
         deadline = time.monotonic() + timeout
@@ -265,9 +282,11 @@ class GtkClient:
         self.wait_for(lambda e: e["event"] == "mark", timeout, "display mark")
         for channel in ("main", "display", "inputs", "cursor"):
             self.wait_for(
-                lambda e, c=channel: e["event"] == "channel" and e["channel"] == c
-                and e["state"] == "opened",
-                timeout, f"{channel} channel opened",
+                lambda e, c=channel: (
+                    e["event"] == "channel" and e["channel"] == c and e["state"] == "opened"
+                ),
+                timeout,
+                f"{channel} channel opened",
             )
 
     def framebuffer(self) -> np.ndarray:

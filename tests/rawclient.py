@@ -49,9 +49,15 @@ class RawClient:
                 raise ConnectionError("closed by the server before a link reply")
             self.buffer += chunk
 
-    def link(self, channel_type: int = 1, channel_id: int = 0, connection_id: int = 0,
-             password: str = "", common_caps: frozenset[int] = CLIENT_COMMON_CAPS,
-             mechanism: int = 1) -> int:
+    def link(
+        self,
+        channel_type: int = 1,
+        channel_id: int = 0,
+        connection_id: int = 0,
+        password: str = "",
+        common_caps: frozenset[int] = CLIENT_COMMON_CAPS,
+        mechanism: int = 1,
+    ) -> int:
         """Run the whole link stage; returns the u32 link result."""
         self.send(LinkRequest(connection_id, channel_type, channel_id, common_caps).pack())
         reply = self.read_reply()
@@ -71,8 +77,11 @@ class RawClient:
     def send_message(self, msg_type: int, body: bytes = b"") -> None:
         assert self.stream is not None
         self.serial += 1
-        self.send(pack_client_message(msg_type, body, mini_header=self.stream.mini_header,
-                                      serial=self.serial))
+        self.send(
+            pack_client_message(
+                msg_type, body, mini_header=self.stream.mini_header, serial=self.serial
+            )
+        )
 
     def read_message(self, timeout: float = 5.0) -> Message:
         assert self.stream is not None

@@ -46,13 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--password", default=None, help="password clients must give")
     demo.add_argument("--width", type=int, default=1024)
     demo.add_argument("--height", type=int, default=768)
-    demo.add_argument("--insecure", action="store_true",
-                      help="allow a non-loopback address without a password")
-    demo.add_argument("--exclusive", action="store_true",
-                      help="a new client replaces the connected one (libspice's behaviour)")
+    demo.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback address without a password"
+    )
+    demo.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="a new client replaces the connected one (libspice's behaviour)",
+    )
     demo.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
-    demo.add_argument("--core", choices=("asyncio", "selector"), default="asyncio",
-                      help="the main loop to run on")
+    demo.add_argument(
+        "--core", choices=("asyncio", "selector"), default="asyncio", help="the main loop to run on"
+    )
     demo.add_argument("-v", "--verbose", action="store_true")
     return parser
 

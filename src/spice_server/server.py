@@ -55,13 +55,13 @@ CORE_MAJOR_VERSION = 1
 
 
 class ConfigurationError(ValueError):
-    """The server was asked for something unsafe or impossible (e.g. an open port with no password)."""
+    """The server was asked for something unsafe or impossible (an open port, no password)."""
 
 
 class Server:
     """A SPICE server. See the module docstring for the life cycle."""
 
-    common_caps = frozenset(
+    common_caps: frozenset[int] = frozenset(
         {CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER}
     )
 
@@ -435,7 +435,7 @@ class Server:
             return
         if mode != self.mouse_mode:
             self.mouse_mode = MouseMode(mode)
-            log.info("mouse mode is now %s", self.mouse_mode.name.lower())
+            log.info("mouse mode is now %s", self.mouse_mode.name)
         self._broadcast_mouse_mode()
 
     def _mouse_modes_changed(self) -> None:
@@ -478,5 +478,5 @@ def _is_loopback(addr: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(
-        ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
     )

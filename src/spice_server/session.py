@@ -17,9 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class Session:
-    def __init__(
-        self, session_id: int, on_closed: Callable[[Session], None] | None = None
-    ) -> None:
+    def __init__(self, session_id: int, on_closed: Callable[[Session], None] | None = None) -> None:
         self.id = session_id
         self._on_closed = on_closed
         self.main: ChannelClient | None = None

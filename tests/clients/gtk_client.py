@@ -107,8 +107,9 @@ class Client:
 
     def cursor_set(self, channel, width, height, hot_x, hot_y, rgba) -> None:
         pixels = ctypes.string_at(rgba, width * height * 4) if rgba else b""
-        self.emit("cursor_set", width=width, height=height, hot_x=hot_x, hot_y=hot_y,
-                  pixels=pixels.hex())
+        self.emit(
+            "cursor_set", width=width, height=height, hot_x=hot_x, hot_y=hot_y, pixels=pixels.hex()
+        )
 
     # -- commands ------------------------------------------------------------------------
 
@@ -140,8 +141,14 @@ class Client:
             width, height, stride, address = self.primary
             with open(cmd["path"], "wb") as f:
                 f.write(ctypes.string_at(address, stride * height))
-            self.emit("framebuffer", width=width, height=height, stride=stride,
-                      path=cmd["path"], invalidates=self.invalidates)
+            self.emit(
+                "framebuffer",
+                width=width,
+                height=height,
+                stride=stride,
+                path=cmd["path"],
+                invalidates=self.invalidates,
+            )
         elif name in ("key_press", "key_release", "key_press_and_release"):
             getattr(self.inputs, name)(cmd["scancode"])
             self.emit("done", cmd=name)
@@ -158,9 +165,12 @@ class Client:
             self.main.request_mouse_mode(cmd["mode"])
             self.emit("done", cmd=name)
         elif name == "state":
-            self.emit("state", mouse_mode=self.main.get_property("mouse-mode") if self.main else None,
-                      key_modifiers=self.inputs.get_property("key-modifiers") if self.inputs else None,
-                      invalidates=self.invalidates)
+            self.emit(
+                "state",
+                mouse_mode=self.main.get_property("mouse-mode") if self.main else None,
+                key_modifiers=self.inputs.get_property("key-modifiers") if self.inputs else None,
+                invalidates=self.invalidates,
+            )
         else:
             self.emit("error", message=f"unknown command {name}")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, wait_until
 
+from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, wait_until
 from spice_server import (
     ButtonMask,
     ChannelEvent,
@@ -32,8 +32,9 @@ def test_pattern(width: int = WIDTH, height: int = HEIGHT, seed: int = 1) -> np.
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width].astype(np.uint32)
     image = ((x * 255 // width) << 16) | ((y * 255 // height) << 8) | ((x ^ y) & 0xFF)
-    image[height // 2 :, : width // 3] = rng.integers(0, 1 << 24, (height - height // 2, width // 3),
-                                                     dtype=np.uint32)
+    image[height // 2 :, : width // 3] = rng.integers(
+        0, 1 << 24, (height - height // 2, width // 3), dtype=np.uint32
+    )
     image[10:60, 10:200] = 0x336699
     return image.astype(np.uint32)
 
@@ -53,8 +54,9 @@ def start(make_harness, make_client, **options):
 def test_channels_connect_and_channel_events(make_harness, make_client):
     harness, _display, client = start(make_harness, make_client)
     client.wait_ready()
-    opened = {e["channel"] for e in client.history
-              if e["event"] == "channel" and e["state"] == "opened"}
+    opened = {
+        e["channel"] for e in client.history if e["event"] == "channel" and e["state"] == "opened"
+    }
     assert opened == {"main", "display", "inputs", "cursor"}
 
     events = harness.events.snapshot()
@@ -71,8 +73,9 @@ def test_channels_connect_and_channel_events(make_harness, make_client):
         lambda: sum(e[0] == ChannelEvent.DISCONNECTED for e in harness.events.snapshot()) == 4,
         what="four DISCONNECTED events",
     )
-    disconnected = {(e[2], e[3]) for e in harness.events.snapshot()
-                    if e[0] == ChannelEvent.DISCONNECTED}
+    disconnected = {
+        (e[2], e[3]) for e in harness.events.snapshot() if e[0] == ChannelEvent.DISCONNECTED
+    }
     assert disconnected == initialized
     assert harness.call(lambda: harness.server.session_count) == 0
 
@@ -97,8 +100,10 @@ def test_framebuffer_is_exact_after_updates(make_harness, make_client, compressi
     client.wait_framebuffer(display.snapshot())
 
     images = harness.call(
-        lambda: sum((c.images for c in harness.server.channel_clients(ChannelType.DISPLAY)),
-                    start=__import__("collections").Counter())
+        lambda: sum(
+            (c.images for c in harness.server.channel_clients(ChannelType.DISPLAY)),
+            start=__import__("collections").Counter(),
+        )
     )
     assert images[encoding] > 0 and set(images) == {encoding}, images
 
@@ -126,10 +131,30 @@ def test_keys_arrive_as_scancode_bytes(make_harness, make_client):
     client.send(cmd="key_press", scancode=0x11D)  # right ctrl (E0 1D)
     client.send(cmd="key_release", scancode=0x11D)
     client.send(cmd="key_press_and_release", scancode=0x11C)  # keypad enter (E0 1C)
-    expected = [0x1E, 0x9E, 0x2A, 0x30, 0xB0, 0xAA, 0xE0, 0x48, 0xE0, 0xC8,
-                0xE0, 0x1D, 0xE0, 0x9D, 0xE0, 0x1C, 0xE0, 0x9C]
-    wait_until(lambda: len(keyboard.scancodes()) >= len(expected),
-               what=f"all scancodes, got {keyboard.scancodes()} {client.history[-8:]}")
+    expected = [
+        0x1E,
+        0x9E,
+        0x2A,
+        0x30,
+        0xB0,
+        0xAA,
+        0xE0,
+        0x48,
+        0xE0,
+        0xC8,
+        0xE0,
+        0x1D,
+        0xE0,
+        0x9D,
+        0xE0,
+        0x1C,
+        0xE0,
+        0x9C,
+    ]
+    wait_until(
+        lambda: len(keyboard.scancodes()) >= len(expected),
+        what=f"all scancodes, got {keyboard.scancodes()} {client.history[-8:]}",
+    )
     assert keyboard.scancodes() == expected, [hex(b) for b in keyboard.scancodes()]
 
 
@@ -138,8 +163,10 @@ def test_mouse_in_server_mode_goes_to_the_mouse(make_harness, make_client):
     mouse = RecordingMouse()
     harness.call(harness.server.add_interface, mouse)
     client.wait_ready()
-    client.wait_for(lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.SERVER,
-                    what="server mouse mode")
+    client.wait_for(
+        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.SERVER,
+        what="server mouse mode",
+    )
 
     client.send(cmd="motion", dx=5, dy=-3, buttons=0)
     client.send(cmd="button_press", button=1, buttons=0)
@@ -167,8 +194,10 @@ def test_mouse_in_client_mode_goes_to_the_tablet(make_harness, make_client):
     harness.call(harness.server.add_interface, tablet)
     client.wait_ready()
     # spice-gtk asks for client mode by itself once a tablet makes it available.
-    client.wait_for(lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-                    what="client mouse mode")
+    client.wait_for(
+        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
+        what="client mouse mode",
+    )
     assert harness.call(lambda: harness.server.mouse_mode) == MouseMode.CLIENT
     assert ("size", WIDTH, HEIGHT) in tablet.recorder.snapshot()
     tablet.recorder.clear()
@@ -191,13 +220,17 @@ def test_mouse_in_client_mode_goes_to_the_tablet(make_harness, make_client):
     # Many positions in a row: without motion acks the client would stop after eight.
     for i in range(40):
         client.send(cmd="position", x=200 + i, y=100, display=0, buttons=0)
-    wait_until(lambda: ("position", 239, 100, 0, 0) in tablet.recorder.snapshot(),
-               what="the last of 40 positions")
+    wait_until(
+        lambda: ("position", 239, 100, 0, 0) in tablet.recorder.snapshot(),
+        what="the last of 40 positions",
+    )
 
     # Back to server mode on request: motion goes to the mouse again.
     client.send(cmd="request_mouse_mode", mode=int(MouseMode.SERVER))
-    client.next_event(lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.SERVER,
-                      what="server mouse mode")
+    client.next_event(
+        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.SERVER,
+        what="server mouse mode",
+    )
     client.send(cmd="motion", dx=1, dy=2, buttons=0)
     wait_until(lambda: ("motion", 1, 2, 0, 0) in mouse.recorder.snapshot(), what="motion")
 
@@ -208,11 +241,14 @@ def test_caps_lock_led_reaches_the_client(make_harness, make_client):
     harness.call(harness.server.add_interface, keyboard)
     client.wait_ready()
     keyboard.set_leds(KeyboardModifier.CAPS_LOCK)  # from this (non-loop) thread, on purpose
-    client.wait_for(lambda e: e["event"] == "key_modifiers"
-                    and e["modifiers"] & KeyboardModifier.CAPS_LOCK, what="caps lock on")
+    client.wait_for(
+        lambda e: e["event"] == "key_modifiers" and e["modifiers"] & KeyboardModifier.CAPS_LOCK,
+        what="caps lock on",
+    )
     keyboard.set_leds(0)
-    client.next_event(lambda e: e["event"] == "key_modifiers" and e["modifiers"] == 0,
-                      what="caps lock off")
+    client.next_event(
+        lambda e: e["event"] == "key_modifiers" and e["modifiers"] == 0, what="caps lock off"
+    )
 
 
 def test_wrong_password_is_refused_and_the_right_one_gets_in(make_harness, make_client):
@@ -222,8 +258,10 @@ def test_wrong_password_is_refused_and_the_right_one_gets_in(make_harness, make_
     harness.call(harness.server.add_interface, display)
 
     intruder = make_client(harness.port, "wrong")
-    intruder.wait_for(lambda e: e["event"] == "channel" and e["channel"] == "main"
-                      and e["state"] == "error-auth", what="auth error")
+    intruder.wait_for(
+        lambda e: e["event"] == "channel" and e["channel"] == "main" and e["state"] == "error-auth",
+        what="auth error",
+    )
     assert not any(e["event"] == "primary" for e in intruder.history)
 
     client = make_client(harness.port, "s3cret")
@@ -243,8 +281,10 @@ def test_removing_the_keyboard_drops_keys_quietly(make_harness, make_client):
     harness.call(harness.server.remove_interface, keyboard)
     client.send(cmd="key_press_and_release", scancode=0x30)
     # The session lives on: the tablet still gets positions and the display still updates.
-    client.wait_for(lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-                    what="client mouse mode")
+    client.wait_for(
+        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
+        what="client mouse mode",
+    )
     client.send(cmd="position", x=7, y=9, display=0, buttons=0)
     wait_until(lambda: ("position", 7, 9, 0, 0) in tablet.recorder.snapshot(), what="position")
     display.update(test_pattern(seed=5))
@@ -268,8 +308,9 @@ def test_cursor_shape_reaches_the_client(make_harness, make_client):
     pixels[..., 3] = 255
     pixels[5:10, 3:8] = (10, 20, 30, 128)
     display.set_cursor(CursorImage.from_array(pixels, hot_x=3, hot_y=5))
-    shape = client.next_event(lambda e: e["event"] == "cursor_set" and e["width"] == 16,
-                              what="new cursor shape")
+    shape = client.next_event(
+        lambda e: e["event"] == "cursor_set" and e["width"] == 16, what="new cursor shape"
+    )
     assert (shape["height"], shape["hot_x"], shape["hot_y"]) == (24, 3, 5)
     # The client hands the shape over as R, G, B, A; we sent B, G, R, A.
     assert bytes.fromhex(shape["pixels"]) == pixels[..., [2, 1, 0, 3]].tobytes()

@@ -143,8 +143,7 @@ class DemoDesktop:
         right_w = 300
         self.header = Area(self.display, 0, 0, width, header_h)
         self.text_area = Area(self.display, 16, header_h + 12, width - right_w - 48, middle_h)
-        self.anim_area = Area(self.display, width - right_w - 16, header_h + 12, right_w,
-                              middle_h)
+        self.anim_area = Area(self.display, width - right_w - 16, header_h + 12, right_w, middle_h)
         sketch_y = header_h + middle_h + 24
         self.sketch = Area(self.display, 16, sketch_y, width - 32, height - sketch_y - 16)
         self.display.update(_background(width, height), width=width, diff=False)
@@ -227,9 +226,11 @@ class DemoDesktop:
             draw.text((300, 10), f"{uri}   clients: {clients}", font=self.font, fill=DIM)
             draw.text((300, 36), f"mouse mode: {mode_name}", font=self.font, fill=DIM)
             x = self.width - 330
-            for name, flag in (("CAPS", KeyboardModifier.CAPS_LOCK),
-                               ("NUM", KeyboardModifier.NUM_LOCK),
-                               ("SCROLL", KeyboardModifier.SCROLL_LOCK)):
+            for name, flag in (
+                ("CAPS", KeyboardModifier.CAPS_LOCK),
+                ("NUM", KeyboardModifier.NUM_LOCK),
+                ("SCROLL", KeyboardModifier.SCROLL_LOCK),
+            ):
                 lit = bool(leds & flag)
                 draw.ellipse((x, 22, x + 18, 40), fill=LED_ON if lit else LED_OFF)
                 draw.text((x + 24, 21), name, font=self.font, fill=TEXT if lit else DIM)
@@ -242,10 +243,8 @@ class DemoDesktop:
         state = (self.text, self.last_key, caret)
 
         def paint(draw: ImageDraw.ImageDraw, image: Image.Image) -> None:
-            draw.text((12, 8), f"Type here.  Last key: {self.last_key}", font=self.small,
-                      fill=DIM)
-            lines = _wrap(self.text + ("_" if caret else " "), self.font,
-                          self.text_area.width - 24)
+            draw.text((12, 8), f"Type here.  Last key: {self.last_key}", font=self.small, fill=DIM)
+            lines = _wrap(self.text + ("_" if caret else " "), self.font, self.text_area.width - 24)
             visible = lines[-((self.text_area.height - 36) // 24) :]
             for i, line in enumerate(visible):
                 draw.text((12, 32 + 24 * i), line, font=self.font, fill=TEXT)
@@ -276,16 +275,24 @@ class DemoDesktop:
         state = (trail, ripples, self.pressed, self.wheel_total)
 
         def paint(draw: ImageDraw.ImageDraw, image: Image.Image) -> None:
-            draw.text((12, 8), f"Move and click here.  Buttons held: {self.pressed:#04x}   "
-                      f"wheel: {self.wheel_total:+d}", font=self.small, fill=DIM)
+            draw.text(
+                (12, 8),
+                f"Move and click here.  Buttons held: {self.pressed:#04x}   "
+                f"wheel: {self.wheel_total:+d}",
+                font=self.small,
+                fill=DIM,
+            )
             points = [(x - ox, y - oy) for x, y in trail]
             for i in range(1, len(points)):
                 shade = 60 + int(195 * i / len(points))
                 draw.line((points[i - 1], points[i]), fill=(shade, shade, 255), width=3)
             for step, x, y, colour in ripples:
                 radius = 6 + step * 2
-                draw.ellipse((x - ox - radius, y - oy - radius, x - ox + radius,
-                              y - oy + radius), outline=colour, width=3)
+                draw.ellipse(
+                    (x - ox - radius, y - oy - radius, x - ox + radius, y - oy + radius),
+                    outline=colour,
+                    width=3,
+                )
 
         area.draw(state, paint)
 
@@ -295,7 +302,7 @@ def _background(width: int, height: int) -> bytes:
     return image.tobytes("raw", "BGRX")
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
     """Break text into lines that fit ``width`` pixels, honouring newlines."""
     lines: list[str] = []
     for paragraph in text.split("\n"):

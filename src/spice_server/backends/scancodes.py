@@ -22,29 +22,79 @@ UP, DOWN, LEFT, RIGHT = EXTENDED | 0x48, EXTENDED | 0x50, EXTENDED | 0x4B, EXTEN
 
 # Unshifted and shifted characters of the US layout, by scancode.
 US_LAYOUT: dict[int, tuple[str, str]] = {
-    0x02: ("1", "!"), 0x03: ("2", "@"), 0x04: ("3", "#"), 0x05: ("4", "$"), 0x06: ("5", "%"),
-    0x07: ("6", "^"), 0x08: ("7", "&"), 0x09: ("8", "*"), 0x0A: ("9", "("), 0x0B: ("0", ")"),
-    0x0C: ("-", "_"), 0x0D: ("=", "+"), 0x1A: ("[", "{"), 0x1B: ("]", "}"), 0x27: (";", ":"),
-    0x28: ("'", '"'), 0x29: ("`", "~"), 0x2B: ("\\", "|"), 0x33: (",", "<"), 0x34: (".", ">"),
-    0x35: ("/", "?"), 0x39: (" ", " "),
+    0x02: ("1", "!"),
+    0x03: ("2", "@"),
+    0x04: ("3", "#"),
+    0x05: ("4", "$"),
+    0x06: ("5", "%"),
+    0x07: ("6", "^"),
+    0x08: ("7", "&"),
+    0x09: ("8", "*"),
+    0x0A: ("9", "("),
+    0x0B: ("0", ")"),
+    0x0C: ("-", "_"),
+    0x0D: ("=", "+"),
+    0x1A: ("[", "{"),
+    0x1B: ("]", "}"),
+    0x27: (";", ":"),
+    0x28: ("'", '"'),
+    0x29: ("`", "~"),
+    0x2B: ("\\", "|"),
+    0x33: (",", "<"),
+    0x34: (".", ">"),
+    0x35: ("/", "?"),
+    0x39: (" ", " "),
     **{code: (ch, ch.upper()) for code, ch in zip(range(0x10, 0x1A), "qwertyuiop", strict=True)},
     **{code: (ch, ch.upper()) for code, ch in zip(range(0x1E, 0x27), "asdfghjkl", strict=True)},
     **{code: (ch, ch.upper()) for code, ch in zip(range(0x2C, 0x33), "zxcvbnm", strict=True)},
 }
-KEYPAD_DIGITS = {0x47: "7", 0x48: "8", 0x49: "9", 0x4B: "4", 0x4C: "5", 0x4D: "6",
-                 0x4F: "1", 0x50: "2", 0x51: "3", 0x52: "0", 0x53: "."}
+KEYPAD_DIGITS = {
+    0x47: "7",
+    0x48: "8",
+    0x49: "9",
+    0x4B: "4",
+    0x4C: "5",
+    0x4D: "6",
+    0x4F: "1",
+    0x50: "2",
+    0x51: "3",
+    0x52: "0",
+    0x53: ".",
+}
 KEYPAD_OPERATORS = {0x37: "*", 0x4A: "-", 0x4E: "+", EXTENDED | 0x35: "/"}
 
 KEY_NAMES: dict[int, str] = {
-    ESCAPE: "Esc", BACKSPACE: "Backspace", TAB: "Tab", ENTER: "Enter", KP_ENTER: "KP Enter",
-    LEFT_CTRL: "Left Ctrl", RIGHT_CTRL: "Right Ctrl", LEFT_SHIFT: "Left Shift",
-    RIGHT_SHIFT: "Right Shift", LEFT_ALT: "Left Alt", RIGHT_ALT: "AltGr", CAPS_LOCK: "Caps Lock",
-    NUM_LOCK: "Num Lock", SCROLL_LOCK: "Scroll Lock", UP: "Up", DOWN: "Down", LEFT: "Left",
-    RIGHT: "Right", EXTENDED | 0x47: "Home", EXTENDED | 0x4F: "End", EXTENDED | 0x49: "Page Up",
-    EXTENDED | 0x51: "Page Down", EXTENDED | 0x52: "Insert", EXTENDED | 0x53: "Delete",
-    EXTENDED | 0x5B: "Left Super", EXTENDED | 0x5C: "Right Super", EXTENDED | 0x5D: "Menu",
+    ESCAPE: "Esc",
+    BACKSPACE: "Backspace",
+    TAB: "Tab",
+    ENTER: "Enter",
+    KP_ENTER: "KP Enter",
+    LEFT_CTRL: "Left Ctrl",
+    RIGHT_CTRL: "Right Ctrl",
+    LEFT_SHIFT: "Left Shift",
+    RIGHT_SHIFT: "Right Shift",
+    LEFT_ALT: "Left Alt",
+    RIGHT_ALT: "AltGr",
+    CAPS_LOCK: "Caps Lock",
+    NUM_LOCK: "Num Lock",
+    SCROLL_LOCK: "Scroll Lock",
+    UP: "Up",
+    DOWN: "Down",
+    LEFT: "Left",
+    RIGHT: "Right",
+    EXTENDED | 0x47: "Home",
+    EXTENDED | 0x4F: "End",
+    EXTENDED | 0x49: "Page Up",
+    EXTENDED | 0x51: "Page Down",
+    EXTENDED | 0x52: "Insert",
+    EXTENDED | 0x53: "Delete",
+    EXTENDED | 0x5B: "Left Super",
+    EXTENDED | 0x5C: "Right Super",
+    EXTENDED | 0x5D: "Menu",
     0x39: "Space",
-    **{0x3B + i: f"F{i + 1}" for i in range(10)}, 0x57: "F11", 0x58: "F12",
+    **{0x3B + i: f"F{i + 1}" for i in range(10)},
+    0x57: "F11",
+    0x58: "F12",
 }
 
 
@@ -106,8 +156,11 @@ class KeyboardState:
             return False
         repeat = event.code in self.held
         self.held.add(event.code)
-        toggles = {CAPS_LOCK: KeyboardModifier.CAPS_LOCK, NUM_LOCK: KeyboardModifier.NUM_LOCK,
-                   SCROLL_LOCK: KeyboardModifier.SCROLL_LOCK}
+        toggles = {
+            CAPS_LOCK: KeyboardModifier.CAPS_LOCK,
+            NUM_LOCK: KeyboardModifier.NUM_LOCK,
+            SCROLL_LOCK: KeyboardModifier.SCROLL_LOCK,
+        }
         if event.code in toggles and not repeat:
             self.locks ^= toggles[event.code]
             return True

@@ -69,7 +69,9 @@ class Channel:
         session.add(client)
         return client
 
-    def create_client(self, session: Session, connection: Connection, link: ServerLink) -> ChannelClient:
+    def create_client(
+        self, session: Session, connection: Connection, link: ServerLink
+    ) -> ChannelClient:
         raise NotImplementedError
 
     def client_gone(self, client: ChannelClient) -> None:
@@ -177,7 +179,10 @@ class ChannelClient:
             case MsgcAckSync(generation=generation):
                 self._ack_sync_generation = generation
             case MsgcAck():
-                if self.ack_window is not None and self._ack_sync_generation == self._ack_generation:
+                if (
+                    self.ack_window is not None
+                    and self._ack_sync_generation == self._ack_generation
+                ):
                     self._unacked = max(0, self._unacked - self.ack_window)
                     self.pump()
             case MsgcPong(id=ping_id):

@@ -42,9 +42,14 @@ log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
-LOSSLESS_COMPRESSIONS = {ImageCompression.LZ4, ImageCompression.AUTO_LZ,
-                         ImageCompression.AUTO_GLZ, ImageCompression.LZ, ImageCompression.GLZ,
-                         ImageCompression.QUIC}
+LOSSLESS_COMPRESSIONS = {
+    ImageCompression.LZ4,
+    ImageCompression.AUTO_LZ,
+    ImageCompression.AUTO_GLZ,
+    ImageCompression.LZ,
+    ImageCompression.GLZ,
+    ImageCompression.QUIC,
+}
 
 
 class DisplayChannel(Channel):
@@ -64,6 +69,7 @@ class DisplayChannel(Channel):
         """Hand the display's new damage to every client and let them send."""
         _generation, rects = self.display.framebuffer.take_damage()
         for client in self.clients:
+            assert isinstance(client, DisplayChannelClient)
             client.damage(rects)
             client.pump()
 
@@ -126,19 +132,19 @@ class DisplayChannelClient(ChannelClient):
                 PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
             )
         )
-        self.send(
-            MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1)
-        )
+        self.send(MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1))
+        # The first image is the whole surface in one draw, as libspice sends it: simple
+        # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
-        self._dirty.add(self._surface)
+        self._send_rect(self._surface, whole=True)
         self._need_mark = True
 
-    def _send_rect(self, rect: Rect) -> None:
+    def _send_rect(self, rect: Rect, whole: bool = False) -> None:
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
         rows = max(1, MAX_DRAW_BYTES // (rect.width * 4))
-        if rect.height > rows:
+        if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             self._dirty.add(Rect(rect.left, rect.top + rows, rect.right, rect.bottom))
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)

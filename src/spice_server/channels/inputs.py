@@ -44,14 +44,14 @@ LOCK_KEYS = (
     (KeyboardModifier.NUM_LOCK, 0x45),
     (KeyboardModifier.CAPS_LOCK, 0x3A),
 )
-BUTTON_MASKS = {
+BUTTON_MASKS: dict[int, int] = {
     MouseButton.LEFT: ButtonMask.LEFT,
     MouseButton.MIDDLE: ButtonMask.MIDDLE,
     MouseButton.RIGHT: ButtonMask.RIGHT,
     MouseButton.SIDE: ButtonMask.SIDE,
     MouseButton.EXTRA: ButtonMask.EXTRA,
 }
-WHEEL = {MouseButton.UP: -1, MouseButton.DOWN: 1}
+WHEEL: dict[int, int] = {MouseButton.UP: -1, MouseButton.DOWN: 1}
 
 
 def scancode_bytes(code: int) -> list[int]:

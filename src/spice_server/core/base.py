@@ -59,7 +59,7 @@ ChannelEventFunc = Callable[[ChannelEvent, ChannelEventInfo], None]
 class Timer:
     """A one-shot timer handle; what it holds is up to the core that made it."""
 
-    __slots__ = ("func", "opaque", "handle")
+    __slots__ = ("func", "handle", "opaque")
 
     def __init__(self, func: TimerFunc, opaque: Any) -> None:
         self.func = func
@@ -74,7 +74,7 @@ class Timer:
 class Watch:
     """A file-descriptor watch handle."""
 
-    __slots__ = ("fd", "mask", "func", "opaque")
+    __slots__ = ("fd", "func", "mask", "opaque")
 
     def __init__(self, fd: int, mask: EventMask, func: WatchFunc, opaque: Any) -> None:
         self.fd = fd

@@ -8,6 +8,7 @@ This is what libspice's ``spice_qxl_wakeup`` is, without its worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
@@ -32,10 +33,8 @@ class Doorbell:
             if self._rung:
                 return
             self._rung = True
-        try:
+        with contextlib.suppress(OSError):  # full means the loop is being woken anyway
             self._writer.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass
 
     def _answer(self, fd: int, events: EventMask, opaque: Any) -> None:
         try:

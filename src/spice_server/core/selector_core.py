@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -79,10 +80,8 @@ class SelectorCore(Core):
     def call_soon_threadsafe(self, func: Callable[..., Any], *args: Any) -> None:
         """Run ``func(*args)`` on the loop's thread at its next turn."""
         self._calls.append((func, args))
-        try:
+        with contextlib.suppress(BlockingIOError):  # a full pipe wakes the loop anyway
             os.write(self._wake_w, b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full, so the loop is awake anyway
 
     def stop(self) -> None:
         """Make ``run()`` return after the current turn; safe from any thread."""
@@ -105,8 +104,10 @@ class SelectorCore(Core):
             if watch is None:
                 self._drain_wakeups()
                 continue
-            for flag, event in ((selectors.EVENT_READ, EventMask.READ),
-                                (selectors.EVENT_WRITE, EventMask.WRITE)):
+            for flag, event in (
+                (selectors.EVENT_READ, EventMask.READ),
+                (selectors.EVENT_WRITE, EventMask.WRITE),
+            ):
                 # A callback may have removed or changed this watch: ask it again each time.
                 if events & flag and watch.mask & event:
                     watch.func(watch.fd, event, watch.opaque)

@@ -19,7 +19,9 @@ _image_ids = itertools.count(1)
 
 def encode_bitmap(pixels: np.ndarray) -> bytes:
     height, width = pixels.shape
-    return pack_bitmap_image(next(_image_ids), width, height, np.ascontiguousarray(pixels).tobytes())
+    return pack_bitmap_image(
+        next(_image_ids), width, height, np.ascontiguousarray(pixels).tobytes()
+    )
 
 
 def encode_lz4(pixels: np.ndarray) -> bytes:

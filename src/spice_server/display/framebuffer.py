@@ -46,10 +46,7 @@ class Framebuffer:
                 return False
             src = pixels[target.top - y : target.bottom - y, target.left - x : target.right - x]
             dst = self._pixels[target.top : target.bottom, target.left : target.right]
-            if diff:
-                rects = changed_rects(dst, src, target.left, target.top)
-            else:
-                rects = [target]
+            rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
             if rects:
                 dst[...] = src
                 self._damage.update(rects)

@@ -59,7 +59,9 @@ class Region:
 
     def pop(self) -> Rect:
         """Take the topmost rectangle (so a screen fills in from the top)."""
-        index = min(range(len(self._rects)), key=lambda i: (self._rects[i].top, self._rects[i].left))
+        index = min(
+            range(len(self._rects)), key=lambda i: (self._rects[i].top, self._rects[i].left)
+        )
         return self._rects.pop(index)
 
     def clear(self) -> None:

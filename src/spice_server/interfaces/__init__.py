@@ -1,4 +1,5 @@
-"""The versioned device interfaces a back end implements (keyboard, mouse, tablet) or drives (display)."""
+"""The versioned device interfaces: a back end implements keyboard, mouse and tablet, and drives
+the display."""
 
 from .base import Interface, InterfaceError
 from .display import Display

@@ -85,8 +85,9 @@ class Display(Interface):
         self.framebuffer.resize(width, height, None if pixels is None else as_pixels(pixels))
         self._changed("resize")
 
-    def invalidate(self, x: int = 0, y: int = 0, width: int | None = None,
-                   height: int | None = None) -> None:
+    def invalidate(
+        self, x: int = 0, y: int = 0, width: int | None = None, height: int | None = None
+    ) -> None:
         """Send this area (default: everything) to every client again."""
         w = self.width - x if width is None else width
         h = self.height - y if height is None else height

@@ -9,6 +9,7 @@ display) pace themselves to the client's speed instead of queueing without bound
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections import deque
@@ -35,9 +36,7 @@ class ConnectionHandler(Protocol):
 
 
 class Connection:
-    def __init__(
-        self, core: Core, sock: socket.socket, *, max_pending: int = MAX_PENDING
-    ) -> None:
+    def __init__(self, core: Core, sock: socket.socket, *, max_pending: int = MAX_PENDING) -> None:
         self.core = core
         self.sock = sock
         self.handler: ConnectionHandler | None = None
@@ -46,8 +45,9 @@ class Connection:
         sock.setblocking(False)
         self.local_address = _address(sock.getsockname)
         self.peer_address = _address(sock.getpeername)
-        self.info = ChannelEventInfo(local_address=self.local_address,
-                                     peer_address=self.peer_address)
+        self.info = ChannelEventInfo(
+            local_address=self.local_address, peer_address=self.peer_address
+        )
         self.name = _format_address(self.peer_address)
         self._queue: deque[memoryview] = deque()
         self._pending = 0
@@ -107,10 +107,8 @@ class Connection:
         self.core.watch_remove(self._watch)
         self._queue.clear()
         self._pending = 0
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
         handler, self.handler = self.handler, None
         if handler is not None:
             handler.connection_lost(reason)

@@ -29,12 +29,13 @@ class LinkPolicy(Protocol):
     public_key: bytes
     common_caps: frozenset[int]
 
-    def check_request(self, request: LinkRequest, connection: Connection) -> tuple[LinkError, Iterable[int]]:
+    def check_request(
+        self, request: LinkRequest, connection: Connection
+    ) -> tuple[LinkError, Iterable[int]]:
         """OK and the channel's capabilities, or the error to refuse the link with."""
         ...
 
-    def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]:
-        ...
+    def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]: ...
 
     def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
         """The result OK has been written: the connection now belongs to the channel."""
@@ -84,12 +85,14 @@ class Handshake:
         if isinstance(event, LinkRequest):
             error, channel_caps = self.policy.check_request(event, self.connection)
             if error != LinkError.OK:
-                self.refuse(error, f"link refused for channel {event.channel_type}:"
-                            f"{event.channel_id} ({error.name})")
+                self.refuse(
+                    error,
+                    f"link refused for channel {event.channel_type}:"
+                    f"{event.channel_id} ({error.name})",
+                )
                 return
             self.connection.write(
-                self.link.send_reply(self.policy.public_key, self.policy.common_caps,
-                                     channel_caps)
+                self.link.send_reply(self.policy.public_key, self.policy.common_caps, channel_caps)
             )
         elif isinstance(event, AuthMechanismSelected):
             pass  # the link state machine only lets supported mechanisms through

@@ -57,9 +57,7 @@ class DataStream:
         else:
             serial, msg_type, size, _sub_list = FULL_HEADER.unpack_from(buf)
             if serial != self._received + 1:
-                raise RemoteProtocolError(
-                    f"message serial {serial}, expected {self._received + 1}"
-                )
+                raise RemoteProtocolError(f"message serial {serial}, expected {self._received + 1}")
         if size > self.max_message_size:
             raise RemoteProtocolError(
                 f"message type {msg_type} of {size} bytes exceeds the limit of "
@@ -88,8 +86,9 @@ class DataStream:
         return FULL_HEADER.pack(self.sent, msg_type, body_size, 0)
 
 
-def pack_client_message(msg_type: int, body: bytes, *, mini_header: bool = True,
-                        serial: int = 1) -> bytes:
+def pack_client_message(
+    msg_type: int, body: bytes, *, mini_header: bool = True, serial: int = 1
+) -> bytes:
     """Frame a client-to-server message (for tests and tools)."""
     if mini_header:
         return MINI_HEADER.pack(msg_type, len(body)) + body

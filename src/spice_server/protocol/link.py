@@ -31,7 +31,9 @@ from .errors import LocalProtocolError, RemoteProtocolError
 
 LINK_HEADER = struct.Struct("<4sIII")  # magic, major, minor, size
 LINK_MESS = struct.Struct("<IBBIII")  # connection_id, type, id, n_common, n_channel, caps_offset
-LINK_REPLY = struct.Struct(f"<I{TICKET_PUBKEY_BYTES}sIII")  # error, pub_key, n_common, n_channel, offset
+LINK_REPLY = struct.Struct(
+    f"<I{TICKET_PUBKEY_BYTES}sIII"
+)  # error, pub_key, n_common, n_channel, offset
 U32 = struct.Struct("<I")
 
 MIN_LINK_SIZE = LINK_MESS.size  # 18
@@ -212,9 +214,7 @@ class ServerLink:
             and CommonCap.PROTOCOL_AUTH_SELECTION in client
         )
         self.mini_header = CommonCap.MINI_HEADER in common and CommonCap.MINI_HEADER in client
-        self.state = (
-            LinkState.RECV_AUTH_MECHANISM if self.auth_selection else LinkState.RECV_TICKET
-        )
+        self.state = LinkState.RECV_AUTH_MECHANISM if self.auth_selection else LinkState.RECV_TICKET
         self._replied = True
         common_words = caps_to_words(common)
         channel_words = caps_to_words(channel_caps)

@@ -1,4 +1,4 @@
-"""Rectangles. Python code says (left, top, right, bottom); the wire says top, left, bottom, right."""
+"""Rectangles: (left, top, right, bottom) in Python, top, left, bottom, right on the wire."""
 
 from __future__ import annotations
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import struct
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from ..errors import RemoteProtocolError
 
@@ -52,7 +51,7 @@ class RawMessage:
         return cls(body)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.data == self.data  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.data == self.data
 
     def __hash__(self) -> int:
         return hash((type(self), self.data))
@@ -61,6 +60,11 @@ class RawMessage:
         return f"{type(self).__name__}(data={self.data!r})"
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: Any) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names

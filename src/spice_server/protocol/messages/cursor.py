@@ -43,8 +43,9 @@ class CursorShape:
         if flags & CursorFlags.NONE:
             return cls(flags=flags)
         need(body, 2 + CURSOR_HEADER.size, cls.__name__)
-        fields = CURSOR_HEADER.unpack_from(body, 2)
-        return cls(*fields, data=body[2 + CURSOR_HEADER.size :], flags=flags)
+        unique, kind, width, height, hot_x, hot_y = CURSOR_HEADER.unpack_from(body, 2)
+        data = body[2 + CURSOR_HEADER.size :]
+        return cls(unique, kind, width, height, hot_x, hot_y, data, flags)
 
 
 NO_CURSOR = CursorShape(flags=CursorFlags.NONE)
@@ -70,8 +71,9 @@ class MsgCursorInit:
     @classmethod
     def unpack(cls, body: bytes) -> Self:
         need(body, cls.FIXED.size, cls.__name__)
-        fields = cls.FIXED.unpack_from(body)
-        return cls(*fields, cursor=CursorShape.unpack(body[cls.FIXED.size :]))
+        x, y, trail_length, trail_frequency, visible = cls.FIXED.unpack_from(body)
+        cursor = CursorShape.unpack(body[cls.FIXED.size :])
+        return cls(x, y, trail_length, trail_frequency, visible, cursor)
 
 
 @dataclass(frozen=True)

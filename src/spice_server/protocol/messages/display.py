@@ -151,9 +151,7 @@ class MsgDisplayMonitorsConfig:
 
     def pack(self) -> bytes:
         return struct.pack("<HH", len(self.heads), self.max_allowed) + b"".join(
-            MonitorHead.HEAD.pack(
-                h.monitor_id, h.surface_id, h.width, h.height, h.x, h.y, h.flags
-            )
+            MonitorHead.HEAD.pack(h.monitor_id, h.surface_id, h.width, h.height, h.x, h.y, h.flags)
             for h in self.heads
         )
 

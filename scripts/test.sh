@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine, then run them:
+# the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) from
+# Debian, the project and its test tools in a virtual environment, then ruff, mypy, pytest.
+# Arguments are passed to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk)
+
+have_clients() {
+    /usr/bin/python3 -c "import gi; gi.require_version('SpiceClientGLib', '2.0')" 2>/dev/null \
+        && command -v spicy-screenshot >/dev/null
+}
+
+if ! have_clients; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+        "${DEBIAN_PACKAGES[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+
+.venv/bin/ruff check src tests
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"
