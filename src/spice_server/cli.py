@@ -99,6 +99,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         if args.core == "selector":
             selector_core = SelectorCore(_log_channel_event)
             start(selector_core)
+            signal.signal(signal.SIGTERM, lambda *_: selector_core.stop())
             with contextlib.suppress(KeyboardInterrupt):
                 selector_core.run()
         else:

@@ -13,6 +13,7 @@ on stdout. Commands::
     {"cmd": "position", "x", "y", "display", "buttons"}
     {"cmd": "button_press" | "button_release", "button", "buttons"}
     {"cmd": "request_mouse_mode", "mode"}
+    {"cmd": "set_key_locks", "locks"}    (the client's lock keys, sent as KEY_MODIFIERS)
     {"cmd": "state"}                     -> {"event": "state", ...}
     {"cmd": "quit"}
 
@@ -160,6 +161,9 @@ class Client:
             self.emit("done", cmd=name)
         elif name in ("button_press", "button_release"):
             getattr(self.inputs, name)(cmd["button"], cmd.get("buttons", 0))
+            self.emit("done", cmd=name)
+        elif name == "set_key_locks":
+            self.inputs.set_key_locks(cmd["locks"])
             self.emit("done", cmd=name)
         elif name == "request_mouse_mode":
             self.main.request_mouse_mode(cmd["mode"])

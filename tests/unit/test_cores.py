@@ -1,0 +1,141 @@
+"""The two ready-made cores honour the core interface: one-shot timers, watches, masks."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from spice_server import AsyncioCore, Core, EventMask, SelectorCore
+
+
+class Driver:
+    """Runs a core's loop for a while, whichever kind it is."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        if kind == "asyncio":
+            self.loop = asyncio.new_event_loop()
+            self.core: Core = AsyncioCore(self.loop)
+        else:
+            self.core = SelectorCore()
+
+    def run_for(self, seconds: float) -> None:
+        if isinstance(self.core, SelectorCore):
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                self.core.run_once(left)
+        else:
+            self.loop.run_until_complete(asyncio.sleep(seconds))
+
+    def run_until(self, done: Callable[[], bool], timeout: float = 2.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            self.run_for(0.01)
+
+    def close(self) -> None:
+        if isinstance(self.core, SelectorCore):
+            self.core.close()
+        else:
+            self.loop.close()
+
+
+@pytest.fixture(params=["asyncio", "selector"])
+def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    d = Driver(request.param)
+    yield d
+    d.close()
+
+
+def test_core_interface_identity() -> None:
+    assert (Core.type, Core.major_version, Core.minor_version) == ("core", 1, 3)
+
+
+def test_timer_fires_once_with_its_opaque(driver: Driver) -> None:
+    fired: list[object] = []
+    timer = driver.core.timer_add(fired.append, "opaque")
+    driver.core.timer_start(timer, 20)
+    driver.run_for(0.01)
+    assert fired == []
+    driver.run_until(lambda: bool(fired))
+    driver.run_for(0.06)
+    assert fired == ["opaque"]
+
+
+def test_timer_restart_cancel_and_remove(driver: Driver) -> None:
+    fired: list[float] = []
+    core = driver.core
+    timer = core.timer_add(lambda _: fired.append(time.monotonic()))
+    start = time.monotonic()
+    core.timer_start(timer, 30)
+    core.timer_start(timer, 80)  # restarting replaces the first deadline
+    driver.run_until(lambda: bool(fired), 1.0)
+    assert len(fired) == 1 and fired[0] - start >= 0.075
+    core.timer_start(timer, 20)
+    core.timer_cancel(timer)
+    driver.run_for(0.06)
+    assert len(fired) == 1
+    core.timer_start(timer, 10)  # a cancelled timer can be started again
+    driver.run_until(lambda: len(fired) == 2, 1.0)
+    assert len(fired) == 2
+    core.timer_start(timer, 10)
+    core.timer_remove(timer)
+    driver.run_for(0.05)
+    assert len(fired) == 2
+
+
+def test_watch_reports_read_and_write_and_follows_its_mask(driver: Driver) -> None:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    events: list[EventMask] = []
+    core = driver.core
+    watch = core.watch_add(a.fileno(), EventMask.READ, lambda fd, ev, op: events.append(ev))
+    driver.run_for(0.02)
+    assert events == []
+    b.send(b"x")
+    driver.run_until(lambda: bool(events))
+    assert events[0] == EventMask.READ
+    a.recv(10)
+    events.clear()
+    core.watch_update_mask(watch, EventMask.WRITE)
+    driver.run_until(lambda: bool(events))
+    assert set(events) == {EventMask.WRITE}
+    core.watch_update_mask(watch, EventMask(0))
+    events.clear()
+    b.send(b"y")
+    driver.run_for(0.03)
+    assert events == []
+    core.watch_update_mask(watch, EventMask.READ)
+    driver.run_until(lambda: bool(events))
+    assert events[-1] == EventMask.READ
+    core.watch_remove(watch)
+    events.clear()
+    driver.run_for(0.03)
+    assert events == []
+    a.close()
+    b.close()
+
+
+def test_channel_event_goes_to_the_callback() -> None:
+    seen: list[object] = []
+    core = SelectorCore(on_channel_event=lambda event, info: seen.append((event, info)))
+    core.channel_event(1, None)  # type: ignore[arg-type]
+    assert seen == [(1, None)]
+    core.close()
+
+
+def test_selector_core_run_stops_from_another_thread() -> None:
+    import threading
+
+    core = SelectorCore()
+    calls: list[int] = []
+    thread = threading.Thread(target=core.run)
+    thread.start()
+    core.call_soon_threadsafe(calls.append, 1)
+    core.stop()
+    thread.join(2)
+    assert not thread.is_alive() and calls == [1]
+    core.close()
