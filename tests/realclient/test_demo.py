@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from harness import GtkClient, wait_until
 
+from harness import GtkClient, wait_until
 from spice_server import KeyboardModifier, MouseMode
 from spice_server.backends.demo import DemoDesktop
 
@@ -21,8 +21,10 @@ def test_typing_caps_lock_and_pointer_in_the_demo(make_harness, make_client):
     harness.call(desktop.start, harness.core)
     client = make_client(harness.port)
     client.wait_ready()
-    client.wait_for(lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-                    what="client mouse mode")
+    client.wait_for(
+        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
+        what="client mouse mode",
+    )
 
     # "Hi" with shift, then Caps Lock and "ok": the demo applies both, the LED follows.
     client.send(cmd="key_press", scancode=0x2A)
@@ -33,18 +35,24 @@ def test_typing_caps_lock_and_pointer_in_the_demo(make_harness, make_client):
     client.send(cmd="key_press_and_release", scancode=0x18)
     client.send(cmd="key_press_and_release", scancode=0x25)
     wait_until(lambda: harness.call(lambda: desktop.text) == "HiOK", what="typed text")
-    client.wait_for(lambda e: e["event"] == "key_modifiers"
-                    and e["modifiers"] & KeyboardModifier.CAPS_LOCK, what="caps lock LED")
+    client.wait_for(
+        lambda e: e["event"] == "key_modifiers" and e["modifiers"] & KeyboardModifier.CAPS_LOCK,
+        what="caps lock LED",
+    )
 
     # The client's own lock state wins when it differs: the demo's LED goes off again.
     client.send(cmd="set_key_locks", locks=0)
-    wait_until(lambda: harness.call(lambda: int(desktop.keyboard.state.locks)) == 0,
-               what="caps lock synchronised off")
+    wait_until(
+        lambda: harness.call(lambda: int(desktop.keyboard.state.locks)) == 0,
+        what="caps lock synchronised off",
+    )
 
     client.send(cmd="position", x=300, y=400, display=0, buttons=0)
     client.send(cmd="button_press", button=1, buttons=0)
-    wait_until(lambda: harness.call(lambda: (desktop.pointer, desktop.pressed)) == ((300, 400), 1),
-               what="pointer and button in the demo")
+    wait_until(
+        lambda: harness.call(lambda: (desktop.pointer, desktop.pressed)) == ((300, 400), 1),
+        what="pointer and button in the demo",
+    )
     # The screen the client sees is the demo's, pixel for pixel.
     client.wait_framebuffer(harness.call(desktop.display.snapshot))
 
@@ -52,13 +60,17 @@ def test_typing_caps_lock_and_pointer_in_the_demo(make_harness, make_client):
 def test_the_command_serves_the_demo_and_refuses_open_addresses(real_client, tmp_path):
     refused = subprocess.run(
         [sys.executable, "-m", "spice_server", "demo", "--addr", "0.0.0.0", "--port", "0"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert refused.returncode == 2 and "without a password" in refused.stderr
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "spice_server", "demo", "--port", "0", "--core", "selector"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -146,9 +146,11 @@ def test_an_open_address_needs_a_password_or_an_explicit_flag() -> None:
     core = SelectorCore()
     with pytest.raises(ConfigurationError, match="without a password"):
         Server(addr="0.0.0.0", port=0).init(core)
-    for server in (Server(addr="0.0.0.0", port=0, password="pw"),
-                   Server(addr="0.0.0.0", port=0, allow_insecure=True),
-                   Server(addr="localhost", port=0)):
+    for server in (
+        Server(addr="0.0.0.0", port=0, password="pw"),
+        Server(addr="0.0.0.0", port=0, allow_insecure=True),
+        Server(addr="localhost", port=0),
+    ):
         server.init(core)
         assert server.address[1] > 0
         server.destroy()

@@ -27,8 +27,10 @@ def typed(data: bytes, state: KeyboardState | None = None) -> str:
 
 def test_plain_and_extended_keys() -> None:
     assert decode(bytes([0x1E, 0x9E, 0xE0, 0x1D, 0xE0, 0x9D])) == [
-        KeyEvent(0x1E, True), KeyEvent(0x1E, False),
-        KeyEvent(0x11D, True), KeyEvent(0x11D, False),
+        KeyEvent(0x1E, True),
+        KeyEvent(0x1E, False),
+        KeyEvent(0x11D, True),
+        KeyEvent(0x11D, False),
     ]
     assert key_name(0x11D) == "Right Ctrl" and key_name(0x11C) == "KP Enter"
     assert key_name(0x148) == "Up" and key_name(0x1E) == "A"
@@ -40,11 +42,14 @@ def test_pause_sequence_is_swallowed() -> None:
 
 def test_shift_and_caps_lock() -> None:
     # h, shift+i, 1, shift+1
-    assert typed(bytes([0x23, 0xA3, 0x2A, 0x17, 0x97, 0xAA, 0x02, 0x82, 0x36, 0x02, 0x82, 0xB6])) \
+    assert (
+        typed(bytes([0x23, 0xA3, 0x2A, 0x17, 0x97, 0xAA, 0x02, 0x82, 0x36, 0x02, 0x82, 0xB6]))
         == "hI1!"
+    )
     state = KeyboardState()
-    assert typed(bytes([0x3A, 0xBA, 0x1E, 0x9E, 0x2A, 0x1E, 0x9E, 0xAA, 0x02, 0x82]), state) \
-        == "Aa1"
+    assert (
+        typed(bytes([0x3A, 0xBA, 0x1E, 0x9E, 0x2A, 0x1E, 0x9E, 0xAA, 0x02, 0x82]), state) == "Aa1"
+    )
     assert state.locks == KeyboardModifier.CAPS_LOCK
 
 
