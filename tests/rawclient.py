@@ -19,8 +19,12 @@ CLIENT_COMMON_CAPS = frozenset({CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.MIN
 
 
 class RawClient:
-    def __init__(self, port: int, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int | None = None, timeout: float = 5.0,
+                 sock: socket.socket | None = None) -> None:
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        sock.settimeout(timeout)
+        self.sock = sock
         self.buffer = b""
         self.stream: DataStream | None = None
         self.serial = 0

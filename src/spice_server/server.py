@@ -114,6 +114,7 @@ class Server:
         self._channels: dict[tuple[int, int], Channel] = {}
         self._sessions: dict[int, Session] = {}
         self._handshakes: dict[Handshake, None] = {}
+        self._connections: set[Connection] = set()
         self._changes: dict[int, tuple[Interface, set[str]]] = {}
         self._changes_lock = threading.Lock()
         self._main: MainChannel | None = None
@@ -150,13 +151,8 @@ class Server:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
-        for handshake in list(self._handshakes):
-            handshake.connection.close("server shutting down")
-        for session in list(self._sessions.values()):
-            session.close("server shutting down")
-        for session in list(self._sessions.values()):
-            for client in list(session.clients):
-                client.connection.close("server shutting down")
+        for connection in list(self._connections):
+            connection.close("server shutting down")
         if self._doorbell is not None:
             self._doorbell.close()
             self._doorbell = None
@@ -195,6 +191,7 @@ class Server:
         configure_client_socket(sock)
         connection = Connection(core, sock)
         connection.on_closed = self._connection_closed
+        self._connections.add(connection)
         self._emit(ChannelEvent.CONNECTED, connection.info)
         while len(self._handshakes) >= self.max_pending_links:
             oldest = next(iter(self._handshakes))
@@ -221,6 +218,7 @@ class Server:
         ]
 
     def _connection_closed(self, connection: Connection, reason: str) -> None:
+        self._connections.discard(connection)
         self._emit(ChannelEvent.DISCONNECTED, connection.info)
 
     def _emit(self, event: ChannelEvent, info: ChannelEventInfo) -> None:

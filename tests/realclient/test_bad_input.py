@@ -176,6 +176,16 @@ def test_garbage_after_link_on_inputs_closes_only_that_connection(setup, caplog)
     assert client.proc.poll() is None
 
 
+def test_add_client_hands_over_a_connected_socket_and_can_skip_auth(setup):
+    harness, _, _ = setup
+    for skip_auth, expected in ((True, LinkError.OK), (False, LinkError.PERMISSION_DENIED)):
+        ours, theirs = socket.socketpair()
+        harness.call(harness.server.add_client, ours, skip_auth)
+        raw = RawClient(sock=theirs)
+        assert raw.link(password="not the password") == expected
+        raw.close()
+
+
 def test_full_header_client_is_served(setup):
     harness, _, _ = setup
     raw = RawClient(harness.port)

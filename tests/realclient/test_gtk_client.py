@@ -317,3 +317,28 @@ def test_cursor_shape_reaches_the_client(make_harness, make_client):
 
     display.hide_cursor()
     client.next_event(lambda e: e["event"] == "cursor_hide", what="cursor hidden")
+
+
+def test_exclusive_server_lets_a_new_client_replace_the_old_one(make_harness, make_client):
+    harness, display, first = start(make_harness, make_client, exclusive=True)
+    first.wait_ready()
+    second = make_client(harness.port)
+    second.wait_ready()
+    first.wait_for(
+        lambda e: e["event"] == "channel" and e["channel"] == "main" and e["state"] != "opened",
+        what="the first client's main channel to close",
+    )
+    assert harness.call(lambda: harness.server.session_count) == 1
+    display.update(test_pattern(seed=11))
+    second.wait_framebuffer(display.snapshot())
+
+
+def test_shared_server_serves_two_clients_at_once(make_harness, make_client):
+    harness, display, first = start(make_harness, make_client)
+    second = make_client(harness.port)
+    first.wait_ready()
+    second.wait_ready()
+    assert harness.call(lambda: harness.server.session_count) == 2
+    display.update(test_pattern(seed=12))
+    first.wait_framebuffer(display.snapshot())
+    second.wait_framebuffer(display.snapshot())
