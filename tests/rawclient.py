@@ -19,8 +19,9 @@ CLIENT_COMMON_CAPS = frozenset({CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.MIN
 
 
 class RawClient:
-    def __init__(self, port: int | None = None, timeout: float = 5.0,
-                 sock: socket.socket | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, timeout: float = 5.0, sock: socket.socket | None = None
+    ) -> None:
         if sock is None:
             sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         sock.settimeout(timeout)

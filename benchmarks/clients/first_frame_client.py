@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Connect spice-gtk once, report when the first frame arrived and what the display cost.
+
+Run by Debian's /usr/bin/python3 (gir1.2-spiceclientglib-2.0, python3-gi). Prints one JSON
+line: first_frame_s (session.connect() to the first display-invalidate), display_bytes
+(read on the display channel once it has been quiet for --quiet-ms), and with --dump the
+decoded framebuffer (raw BGRX rows) written to that path.
+"""
+
+import argparse
+import ctypes
+import json
+import sys
+import time
+
+import gi
+
+gi.require_version("SpiceClientGLib", "2.0")
+from gi.repository import GLib, GObject  # noqa: E402
+from gi.repository import SpiceClientGLib as Spice  # noqa: E402
+
+on = GObject.Object.connect
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--quiet-ms", type=int, default=300)
+    parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--dump")
+    args = parser.parse_args()
+
+    loop = GLib.MainLoop()
+    session = Spice.Session(host="127.0.0.1", port=str(args.port), enable_audio=False)
+    state = {"first": None, "last": None, "display": None, "primary": None, "error": None}
+
+    def invalidate(channel, x, y, w, h):
+        now = time.monotonic()
+        if state["first"] is None:
+            state["first"] = now - t0
+        state["last"] = now
+
+    def channel_new(sess, channel):
+        if isinstance(channel, Spice.DisplayChannel):
+            state["display"] = channel
+            on(channel, "display-invalidate", invalidate)
+            on(
+                channel,
+                "display-primary-create",
+                lambda ch, fmt, w, h, stride, shmid, data: state.update(
+                    primary=(w, h, stride, data)
+                ),
+            )
+        if not isinstance(channel, Spice.MainChannel):
+            channel.connect()
+
+    def check():
+        now = time.monotonic()
+        if now - t0 > args.timeout:
+            state["error"] = "timeout"
+            loop.quit()
+        elif state["last"] is not None and now - state["last"] > args.quiet_ms / 1000:
+            loop.quit()
+        return True
+
+    on(session, "channel-new", channel_new)
+    GLib.timeout_add(20, check)
+    t0 = time.monotonic()
+    session.connect()
+    loop.run()
+    result = {"first_frame_s": state["first"], "error": state["error"]}
+    if state["display"] is not None:
+        result["display_bytes"] = state["display"].get_property("total-read-bytes")
+    if args.dump and state["primary"]:
+        w, h, stride, data = state["primary"]
+        with open(args.dump, "wb") as f:
+            f.write(ctypes.string_at(data, stride * h))
+        result["size"] = [w, h, stride]
+    session.disconnect()
+    print(json.dumps(result))
+    return 0 if state["error"] is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
