@@ -82,6 +82,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             allow_insecure=args.insecure,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
+            name="spice-server demo",
         )
         desktop = DemoDesktop(server, args.width, args.height)
     except (ConfigurationError, ValueError) as exc:
