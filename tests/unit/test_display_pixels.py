@@ -1,0 +1,149 @@
+"""Framebuffers, damage detection, regions and image encoders."""
+
+from __future__ import annotations
+
+import struct
+
+import lz4.block
+import numpy as np
+import pytest
+
+from spice_server.display.cursor import CursorImage, default_arrow
+from spice_server.display.damage import changed_rects
+from spice_server.display.encoding import encode_bitmap, encode_lz4
+from spice_server.display.framebuffer import Framebuffer, as_pixels
+from spice_server.display.region import Region
+from spice_server.protocol.messages.display import unpack_image
+from spice_server.protocol.rect import Rect
+
+
+def covered(rects: list[Rect], shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    for r in rects:
+        mask[r.top : r.bottom, r.left : r.right] = True
+    return mask
+
+
+def test_rect_basics() -> None:
+    r = Rect.from_size(10, 20, 30, 40)
+    assert (r.width, r.height, r.area) == (30, 40, 1200)
+    assert r.intersect(Rect(0, 0, 15, 25)) == Rect(10, 20, 15, 25)
+    assert Rect(0, 0, 5, 5).intersect(Rect(6, 6, 9, 9)).is_empty()
+    assert Rect(0, 0, 5, 5).touches(Rect(5, 0, 9, 5))
+    assert not Rect(0, 0, 5, 5).touches(Rect(6, 0, 9, 5))
+    assert r.pack() == struct.pack("<4i", 20, 10, 60, 40)
+    assert Rect.unpack_from(r.pack()) == r
+
+
+def test_changed_rects_cover_exactly_the_changes_in_bands() -> None:
+    rng = np.random.default_rng(0)
+    old = rng.integers(0, 1 << 24, (100, 80), dtype=np.uint32)
+    new = old.copy()
+    new[3, 5] ^= 1
+    new[40:44, 10:70] = 7
+    rects = changed_rects(old, new, x=100, y=200)
+    mask = covered(
+        [Rect(r.left - 100, r.top - 200, r.right - 100, r.bottom - 200) for r in rects], old.shape
+    )
+    assert mask[old != new].all()
+    assert Rect(105, 203, 106, 204) in rects  # a single pixel stays a single pixel
+    assert changed_rects(old, old.copy()) == []
+
+
+def test_region_merges_neighbours_and_stays_short() -> None:
+    region = Region()
+    region.add(Rect(0, 0, 10, 10))
+    region.add(Rect(10, 0, 20, 10))  # shares an edge: merged without waste
+    assert list(region) == [Rect(0, 0, 20, 10)]
+    region.add(Rect(100, 100, 110, 110))  # far away: kept apart
+    assert len(region) == 2
+    for i in range(50):
+        region.add(Rect(i * 20, 500, i * 20 + 5, 505))
+    assert len(region) <= region.max_rects
+    assert covered(list(region), (600, 1100))[500:505, 0:5].all()
+    assert region.pop() == Rect(0, 0, 20, 10)  # topmost first
+    region.clip(Rect(0, 0, 50, 50))
+    assert all(r.right <= 50 and r.bottom <= 50 for r in region)
+    region.clear()
+    assert not region and region.area == 0
+
+
+def test_framebuffer_write_diff_and_damage() -> None:
+    fb = Framebuffer(64, 32)
+    generation, damage = fb.take_damage()
+    assert generation == 0 and damage == []
+    patch = np.full((4, 4), 0x123456, dtype=np.uint32)
+    assert fb.write(patch, 60, 30, diff=True)  # clipped to 4x2
+    _, damage = fb.take_damage()
+    assert damage == [Rect(60, 30, 64, 32)]
+    assert not fb.write(patch, 60, 30, diff=True)  # nothing changed, no damage
+    assert fb.take_damage()[1] == []
+    assert fb.write(patch, 60, 30, diff=False)
+    assert fb.take_damage()[1] == [Rect(60, 30, 64, 32)]
+    _, pixels = fb.read(Rect(58, 28, 64, 32))
+    assert pixels.shape == (4, 6) and pixels[2, 2] == 0x123456 and pixels[0, 0] == 0
+    assert not fb.write(patch, 100, 100, diff=True)
+
+
+def test_framebuffer_resize_and_invalidate() -> None:
+    fb = Framebuffer(10, 10)
+    fb.resize(20, 5)
+    generation, damage = fb.take_damage()
+    assert generation == 1 and damage == [Rect(0, 0, 20, 5)]
+    fb.invalidate(Rect(15, 0, 40, 40))
+    assert fb.take_damage()[1] == [Rect(15, 0, 20, 5)]
+    assert fb.fill(Rect(0, 0, 2, 2), 0xFF0000)
+    assert fb.snapshot()[1, 1] == 0xFF0000
+    with pytest.raises(ValueError, match="out of range"):
+        fb.resize(0, 10)
+
+
+def test_as_pixels_accepts_arrays_and_strided_bytes() -> None:
+    bgrx = np.zeros((2, 3, 4), dtype=np.uint8)
+    bgrx[0, 1] = (0x33, 0x22, 0x11, 0)
+    pixels = as_pixels(bgrx)
+    assert pixels.shape == (2, 3) and pixels[0, 1] == 0x112233
+    rows = bytes([1, 2, 3, 0, 9, 9]) + bytes([4, 5, 6, 0, 9, 9])  # stride 6, width 1
+    assert as_pixels(rows, width=1, stride=6).tolist() == [[0x030201], [0x060504]]
+    with pytest.raises(ValueError, match="width"):
+        as_pixels(b"1234")
+    with pytest.raises(ValueError, match="stride"):
+        as_pixels(bytes(16), width=2, stride=4)
+    with pytest.raises(ValueError, match="uint32"):
+        as_pixels(np.zeros((2, 2), dtype=np.float32))
+
+
+def test_bitmap_and_lz4_images_round_trip() -> None:
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 1 << 24, (17, 23), dtype=np.uint32)
+    pixels[5:10] = 0x00FF00
+    bitmap = unpack_image(encode_bitmap(pixels))
+    assert (bitmap.type, bitmap.width, bitmap.height) == (0, 23, 17)
+    assert struct.unpack_from("<BBIIII", bitmap.payload) == (8, 4, 23, 17, 92, 0)
+    assert bitmap.payload[18:] == pixels.tobytes()
+
+    image = unpack_image(encode_lz4(pixels))
+    assert (image.type, image.width, image.height) == (109, 23, 17)
+    (size,) = struct.unpack_from("<I", image.payload)
+    data = image.payload[4:]
+    assert len(data) == size and data[:2] == bytes([1, 8])  # top-down, 32-bit
+    decoded = b""
+    offset = 2
+    while offset < len(data):
+        (block,) = struct.unpack_from(">I", data, offset)
+        decoded += lz4.block.decompress(
+            data[offset + 4 : offset + 4 + block], uncompressed_size=23 * 17 * 4
+        )
+        offset += 4 + block
+    assert decoded == pixels.tobytes()
+
+
+def test_cursor_images_are_validated() -> None:
+    arrow = default_arrow()
+    assert arrow.width * arrow.height * 4 == len(arrow.pixels)
+    with pytest.raises(ValueError, match="hotspot"):
+        CursorImage(2, 2, 5, 0, bytes(16))
+    with pytest.raises(ValueError, match="width \\* height \\* 4"):
+        CursorImage(2, 2, 0, 0, bytes(15))
+    with pytest.raises(ValueError, match="out of range"):
+        CursorImage(0, 2, 0, 0, b"")
