@@ -228,9 +228,10 @@ class GtkClient:
         predicate: Callable[[dict[str, Any]], bool],
         timeout: float = 15.0,
         what: str = "event",
+        since: int = 0,
     ) -> dict[str, Any]:
-        """The first event (past or future) matching ``predicate``."""
-        for event in self.history:
+        """The first event from ``history[since:]`` on (past or future) matching ``predicate``."""
+        for event in self.history[since:]:
             if predicate(event):
                 return event
         deadline = time.monotonic() + timeout
@@ -260,22 +261,15 @@ class GtkClient:
         timeout: float = 15.0,
         what: str = "event",
     ) -> dict[str, Any]:
-        """The first *future* event matching ``predicate``."""
-        seen = len(self.history)
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.history[seen:]:
-                if predicate(event):
-                    return event
-            seen = len(self.history)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {what}; recent: {self.history[-20:]}")
-            try:
-                event = self.events.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                continue
-            self.history.append(event)
+        """The first event matching ``predicate`` not yet seen by the test."""
+        return self.wait_for(predicate, timeout, what, since=len(self.history))
+
+    def wait_mouse_mode(self, mode: int, timeout: float = 15.0) -> None:
+        self.wait_for(
+            lambda e: e["event"] == "mouse_mode" and e["mode"] == mode,
+            timeout,
+            f"mouse mode {mode}",
+        )
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Until the display is shown: a MARK after the primary surface."""

@@ -21,10 +21,7 @@ def test_typing_caps_lock_and_pointer_in_the_demo(make_harness, make_client):
     harness.call(desktop.start, harness.core)
     client = make_client(harness.port)
     client.wait_ready()
-    client.wait_for(
-        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-        what="client mouse mode",
-    )
+    client.wait_mouse_mode(MouseMode.CLIENT)
 
     # "Hi" with shift, then Caps Lock and "ok": the demo applies both, the LED follows.
     client.send(cmd="key_press", scancode=0x2A)

@@ -163,10 +163,7 @@ def test_mouse_in_server_mode_goes_to_the_mouse(make_harness, make_client):
     mouse = RecordingMouse()
     harness.call(harness.server.add_interface, mouse)
     client.wait_ready()
-    client.wait_for(
-        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.SERVER,
-        what="server mouse mode",
-    )
+    client.wait_mouse_mode(MouseMode.SERVER)
 
     client.send(cmd="motion", dx=5, dy=-3, buttons=0)
     client.send(cmd="button_press", button=1, buttons=0)
@@ -194,10 +191,7 @@ def test_mouse_in_client_mode_goes_to_the_tablet(make_harness, make_client):
     harness.call(harness.server.add_interface, tablet)
     client.wait_ready()
     # spice-gtk asks for client mode by itself once a tablet makes it available.
-    client.wait_for(
-        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-        what="client mouse mode",
-    )
+    client.wait_mouse_mode(MouseMode.CLIENT)
     assert harness.call(lambda: harness.server.mouse_mode) == MouseMode.CLIENT
     assert ("size", WIDTH, HEIGHT) in tablet.recorder.snapshot()
     tablet.recorder.clear()
@@ -281,10 +275,7 @@ def test_removing_the_keyboard_drops_keys_quietly(make_harness, make_client):
     harness.call(harness.server.remove_interface, keyboard)
     client.send(cmd="key_press_and_release", scancode=0x30)
     # The session lives on: the tablet still gets positions and the display still updates.
-    client.wait_for(
-        lambda e: e["event"] == "mouse_mode" and e["mode"] == MouseMode.CLIENT,
-        what="client mouse mode",
-    )
+    client.wait_mouse_mode(MouseMode.CLIENT)
     client.send(cmd="position", x=7, y=9, display=0, buttons=0)
     wait_until(lambda: ("position", 7, 9, 0, 0) in tablet.recorder.snapshot(), what="position")
     display.update(test_pattern(seed=5))
