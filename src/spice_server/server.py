@@ -133,6 +133,10 @@ class Server:
             )
         if self.port is not None:
             self._check_exposure()
+            # Bind first: a port in use must leave the server as it was, ready to retry.
+            listener = Listener.bind(core, self.addr, self.port, self.add_client)
+            self._listener = listener
+            log.info("listening on %s:%d", *listener.address)
         self.core = core
         self._doorbell = Doorbell(core, self._apply_changes)
         self._main = MainChannel(self)
@@ -141,10 +145,6 @@ class Server:
             self._channels[(channel.type, channel.id)] = channel
         for display in self.displays.values():
             self._open_display_channels(display)
-        if self.port is not None:
-            self._listener = Listener.bind(core, self.addr, self.port, self.add_client)
-            host, port = self._listener.address
-            log.info("listening on %s:%d", host, port)
 
     def destroy(self) -> None:
         """Close every connection and the listening socket; the server cannot be reused."""

@@ -165,3 +165,19 @@ def test_errors_in_back_end_callbacks_are_contained(server, caplog) -> None:
     server.add_interface(Broken())
     assert server.keyboard_leds() == 0
     assert "boom" in caplog.text
+
+
+def test_a_port_in_use_is_reported_and_leaves_the_server_unchanged() -> None:
+    core = SelectorCore()
+    first = Server(port=0)
+    first.init(core)
+    second = Server(port=first.address[1])
+    with pytest.raises(OSError):
+        second.init(core)
+    assert second.core is None
+    second.port = 0
+    second.init(core)  # and it can try again
+    assert second.address[1] != first.address[1]
+    first.destroy()
+    second.destroy()
+    core.close()
