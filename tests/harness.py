@@ -24,6 +24,8 @@ from spice_server import (
     AsyncioCore,
     ChannelEvent,
     ChannelEventInfo,
+    CharDeviceInterface,
+    ClipboardInterface,
     KeyboardInterface,
     MouseInterface,
     SelectorCore,
@@ -104,6 +106,64 @@ class RecordingTablet(TabletInterface):
 
     def buttons(self, buttons_state: int) -> None:
         self.recorder.record("buttons", buttons_state)
+
+
+class RecordingClipboard(ClipboardInterface):
+    """Records the client's side of the clipboard; answers requests from ``content``."""
+
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+        self.content: dict[tuple[int, int], bytes] = {}
+
+    def client_grab(self, selection: Any, types: Any) -> None:
+        self.recorder.record("grab", int(selection), [int(t) for t in types])
+
+    def client_release(self, selection: Any) -> None:
+        self.recorder.record("release", int(selection))
+
+    def client_request(self, selection: Any, clip_type: Any) -> None:
+        self.recorder.record("request", int(selection), int(clip_type))
+        data = self.content.get((int(selection), int(clip_type)))
+        if data is not None:
+            self.send_data(selection, clip_type, data)
+
+    def client_data(self, selection: Any, clip_type: Any, data: bytes) -> None:
+        self.recorder.record("data", int(selection), int(clip_type), data)
+
+
+class FakeVdagent(CharDeviceInterface):
+    """A vdagent device whose guest side is the test: it sees writes and feeds reads."""
+
+    def __init__(self) -> None:
+        super().__init__("vdagent")
+        self._lock = threading.Lock()
+        self.written = bytearray()
+        self.to_server = bytearray()
+        self.states: list[bool] = []
+
+    def write(self, data: bytes) -> int:
+        with self._lock:
+            self.written += data
+        return len(data)
+
+    def read(self, size: int) -> bytes:
+        with self._lock:
+            data = bytes(self.to_server[:size])
+            del self.to_server[:size]
+        return data
+
+    def state(self, connected: bool) -> None:
+        self.states.append(connected)
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the guest agent to the server (any thread)."""
+        with self._lock:
+            self.to_server += data
+        self.wakeup()
+
+    def written_bytes(self) -> bytes:
+        with self._lock:
+            return bytes(self.written)
 
 
 class ServerHarness:

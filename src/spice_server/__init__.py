@@ -24,6 +24,8 @@ from .core import (
 )
 from .display.cursor import CursorImage
 from .interfaces import (
+    CharDeviceInterface,
+    ClipboardInterface,
     Display,
     Interface,
     InterfaceError,
@@ -31,6 +33,7 @@ from .interfaces import (
     MouseInterface,
     TabletInterface,
 )
+from .protocol.agent import ClipboardSelection, ClipboardType, MonitorConfig
 from .protocol.constants import ButtonMask, ImageCompression, KeyboardModifier, MouseMode
 from .server import ConfigurationError, Server
 
@@ -40,6 +43,10 @@ __all__ = [
     "ChannelEvent",
     "ChannelEventFlags",
     "ChannelEventInfo",
+    "CharDeviceInterface",
+    "ClipboardInterface",
+    "ClipboardSelection",
+    "ClipboardType",
     "ConfigurationError",
     "Core",
     "CursorImage",
@@ -50,6 +57,7 @@ __all__ = [
     "InterfaceError",
     "KeyboardInterface",
     "KeyboardModifier",
+    "MonitorConfig",
     "MouseInterface",
     "MouseMode",
     "SelectorCore",

@@ -22,6 +22,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .agent.base import AgentEndpoint
+from .agent.builtin import BuiltinAgent
+from .agent.vdagent import VdagentBridge
 from .channels.base import Channel, ChannelClient
 from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
@@ -29,7 +32,9 @@ from .channels.inputs import InputsChannel
 from .channels.main import MainChannel
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.doorbell import Doorbell
-from .interfaces.base import Interface, InterfaceError
+from .interfaces.base import Change, Interface, InterfaceError
+from .interfaces.char_device import SUBTYPES, CharDeviceInterface
+from .interfaces.clipboard import ClipboardInterface
 from .interfaces.display import Display
 from .interfaces.keyboard import KeyboardInterface
 from .interfaces.mouse import MouseInterface
@@ -38,6 +43,7 @@ from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
 from .net.handshake import Handshake
 from .net.listener import Listener
+from .protocol.agent import MonitorConfig
 from .protocol.constants import ChannelType, CommonCap, ImageCompression, LinkError, MouseMode
 from .protocol.link import LinkRequest, ServerLink
 from .session import Session
@@ -50,6 +56,8 @@ INTERFACE_VERSIONS: dict[str, tuple[type[Interface], int, int]] = {
     "mouse": (MouseInterface, 1, 1),
     "tablet": (TabletInterface, 1, 1),
     "display": (Display, 1, 0),
+    "clipboard": (ClipboardInterface, 1, 0),
+    "char_device": (CharDeviceInterface, 1, 3),
 }
 CORE_MAJOR_VERSION = 1
 
@@ -79,6 +87,7 @@ class Server:
         image_compression: ImageCompression = ImageCompression.AUTO_LZ,
         link_timeout: float = 10.0,
         max_pending_links: int = 64,
+        builtin_agent: bool = True,
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
@@ -86,6 +95,8 @@ class Server:
         unless ``allow_insecure``. ``exclusive`` makes a new client replace the connected
         one (libspice's behaviour); by default several clients share the devices.
         ``port=None`` opens no listening socket: clients come through ``add_client``.
+        ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
+        clipboard) while no real one is registered as a ``vdagent`` char device.
         """
         if uuid is not None and len(uuid) != 16:
             raise ConfigurationError("uuid must be 16 bytes")
@@ -100,6 +111,7 @@ class Server:
         self.image_compression = ImageCompression(image_compression)
         self.link_timeout = link_timeout
         self.max_pending_links = max_pending_links
+        self.builtin_agent = builtin_agent
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 
@@ -107,6 +119,9 @@ class Server:
         self.keyboard: KeyboardInterface | None = None
         self.mouse: MouseInterface | None = None
         self.tablet: TabletInterface | None = None
+        self.clipboard: ClipboardInterface | None = None
+        self.vdagent: CharDeviceInterface | None = None
+        self.agent: AgentEndpoint | None = None
         self.displays: dict[int, Display] = {}
         self.mouse_mode = MouseMode.SERVER
         self._listener: Listener | None = None
@@ -115,7 +130,7 @@ class Server:
         self._sessions: dict[int, Session] = {}
         self._handshakes: dict[Handshake, None] = {}
         self._connections: set[Connection] = set()
-        self._changes: dict[int, tuple[Interface, set[str]]] = {}
+        self._changes: dict[int, tuple[Interface, list[Change]]] = {}
         self._changes_lock = threading.Lock()
         self._main: MainChannel | None = None
         self._inputs: InputsChannel | None = None
@@ -145,6 +160,7 @@ class Server:
             self._channels[(channel.type, channel.id)] = channel
         for display in self.displays.values():
             self._open_display_channels(display)
+        self._set_agent(self._new_agent())
 
     def destroy(self) -> None:
         """Close every connection and the listening socket; the server cannot be reused."""
@@ -302,6 +318,18 @@ class Server:
             if instance.display_id in self.displays:
                 raise InterfaceError(f"a display with id {instance.display_id} is registered")
             self.displays[instance.display_id] = instance
+        elif kind == "clipboard":
+            self._claim_slot("clipboard", instance)
+            self.clipboard = instance  # type: ignore[assignment]
+        elif kind == "char_device":
+            assert isinstance(instance, CharDeviceInterface)
+            if instance.subtype not in SUBTYPES:
+                raise InterfaceError(
+                    f"char device subtype {instance.subtype!r} is not served; "
+                    f"known: {', '.join(SUBTYPES)}"
+                )
+            self._claim_slot("vdagent", instance)
+            self.vdagent = instance
         instance._notify = self._notify
         log.info("added %s interface %r", kind, instance.description or type(instance).__name__)
         if self.core is None:
@@ -310,6 +338,11 @@ class Server:
             self._open_display_channels(instance)
         if kind == "tablet":
             self._update_logical_size()
+            self._mouse_modes_changed()
+        elif kind == "clipboard" and isinstance(self.agent, BuiltinAgent):
+            self.agent.announce()
+        elif kind == "char_device":
+            self._set_agent(self._new_agent())
             self._mouse_modes_changed()
 
     def remove_interface(self, instance: Interface) -> None:
@@ -324,10 +357,18 @@ class Server:
                 channel = self._channels.pop((channel_type, instance.display_id), None)
                 if channel is not None:
                     channel.close("the display was removed")
-        elif kind in ("keyboard", "mouse", "tablet") and getattr(self, kind) is instance:
+        elif (
+            kind in ("keyboard", "mouse", "tablet", "clipboard") and getattr(self, kind) is instance
+        ):
             setattr(self, kind, None)
             if kind == "tablet":
                 self._mouse_modes_changed()
+            elif kind == "clipboard" and isinstance(self.agent, BuiltinAgent):
+                self.agent.announce()
+        elif kind == "char_device" and self.vdagent is instance:
+            self.vdagent = None
+            self._set_agent(self._new_agent())
+            self._mouse_modes_changed()
         else:
             raise InterfaceError(f"this {kind} interface is not registered")
         instance._notify = None
@@ -380,10 +421,11 @@ class Server:
 
     # -- changes from back ends (any thread) ---------------------------------------------
 
-    def _notify(self, instance: Interface, what: str) -> None:
+    def _notify(self, instance: Interface, what: Change) -> None:
         with self._changes_lock:
-            entry = self._changes.setdefault(id(instance), (instance, set()))
-            entry[1].add(what)
+            entry = self._changes.setdefault(id(instance), (instance, []))
+            if isinstance(what, tuple) or what not in entry[1]:
+                entry[1].append(what)
         doorbell = self._doorbell
         if doorbell is not None:
             doorbell.ring()
@@ -398,9 +440,15 @@ class Server:
                 if self._inputs is not None:
                     self._inputs.broadcast_leds(self.keyboard_leds())
             elif isinstance(instance, Display):
-                self._display_changed(instance, whats)
+                self._display_changed(instance, set(w for w in whats if isinstance(w, str)))
+            elif isinstance(instance, ClipboardInterface) and isinstance(self.agent, BuiltinAgent):
+                for action in whats:
+                    assert isinstance(action, tuple)
+                    self.agent.clipboard_action(*action)  # type: ignore[arg-type]
+            elif isinstance(self.agent, VdagentBridge) and self.agent.device is instance:
+                self.agent.wakeup()
 
-    def _display_changed(self, display: Display, whats: set[str]) -> None:
+    def _display_changed(self, display: Display, whats: set[Change]) -> None:
         key = display.display_id
         display_channel = self._channels.get((ChannelType.DISPLAY, key))
         if isinstance(display_channel, DisplayChannel) and whats & {"pixels", "resize"}:
@@ -421,7 +469,8 @@ class Server:
 
     @property
     def supported_mouse_modes(self) -> MouseMode:
-        return MouseMode.SERVER | (MouseMode.CLIENT if self.tablet is not None else 0)
+        absolute = self.tablet is not None or isinstance(self.agent, VdagentBridge)
+        return MouseMode.SERVER | (MouseMode.CLIENT if absolute else 0)
 
     def request_mouse_mode(self, mode: int) -> None:
         """A client asked for a mouse mode; grant it if we can and tell every client."""
@@ -445,6 +494,34 @@ class Server:
     def _broadcast_mouse_mode(self) -> None:
         if self._main is not None:
             self._main.broadcast_mouse_mode(self.supported_mouse_modes, self.mouse_mode)
+
+    # -- the agent -------------------------------------------------------------------------
+
+    def _new_agent(self) -> AgentEndpoint | None:
+        if self.vdagent is not None:
+            return VdagentBridge(self, self.vdagent)
+        return BuiltinAgent(self) if self.builtin_agent else None
+
+    def _set_agent(self, agent: AgentEndpoint | None) -> None:
+        old, self.agent = self.agent, agent
+        if old is not None:
+            old.close()
+        if self._main is not None and (old is not None or agent is not None):
+            self._main.agent_changed(old, agent)
+        if isinstance(agent, VdagentBridge):
+            agent.wakeup()
+
+    def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
+        """A client asked for these monitors: one display takes them all, else one each."""
+        if len(self.displays) == 1:
+            (only,) = self.displays.values()
+            return bool(self.call_backend(only.client_monitors_config, monitors))
+        handled = False
+        for index, monitor in enumerate(monitors):
+            display = self.displays.get(index)
+            if display is not None:
+                handled |= bool(self.call_backend(display.client_monitors_config, [monitor]))
+        return handled
 
     def _update_logical_size(self) -> None:
         display = self.displays.get(0)

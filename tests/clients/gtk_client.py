@@ -14,11 +14,16 @@ on stdout. Commands::
     {"cmd": "button_press" | "button_release", "button", "buttons"}
     {"cmd": "request_mouse_mode", "mode"}
     {"cmd": "set_key_locks", "locks"}    (the client's lock keys, sent as KEY_MODIFIERS)
+    {"cmd": "clipboard_set", "selection", "type", "data"}   (hex; grabs, answers requests)
+    {"cmd": "clipboard_release", "selection"}
+    {"cmd": "clipboard_request", "selection", "type"}   -> clipboard_data event
+    {"cmd": "monitor_config", "width", "height", ["x", "y"]}   (as a window resize does)
     {"cmd": "state"}                     -> {"event": "state", ...}
     {"cmd": "quit"}
 
 Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
-key_modifiers, cursor_set, cursor_move, cursor_hide.
+key_modifiers, cursor_set, cursor_move, cursor_hide, agent, clipboard_grab,
+clipboard_request, clipboard_data, clipboard_release.
 """
 
 import argparse
@@ -56,6 +61,7 @@ class Client:
         self.primary = None
         self.invalidates = 0
         self.pending = b""
+        self.clipboard = {}  # (selection, type) -> bytes this client offers
         on(self.session, "channel-new", self.channel_new)
 
     def emit(self, event: str, **fields) -> None:
@@ -72,6 +78,15 @@ class Client:
         if isinstance(channel, Spice.MainChannel):
             self.main = channel
             on(channel, "notify::mouse-mode", self.mouse_mode)
+            on(channel, "main-agent-update", self.agent_update)
+            on(channel, "main-clipboard-selection-grab", self.clipboard_grab)
+            on(channel, "main-clipboard-selection-request", self.clipboard_request)
+            on(channel, "main-clipboard-selection", self.clipboard_data)
+            on(
+                channel,
+                "main-clipboard-selection-release",
+                lambda ch, selection: self.emit("clipboard_release", selection=selection),
+            )
         elif isinstance(channel, Spice.DisplayChannel):
             self.display = channel
             on(channel, "display-primary-create", self.primary_create)
@@ -99,6 +114,30 @@ class Client:
 
     def invalidate(self, channel, x, y, w, h) -> None:
         self.invalidates += 1
+
+    def agent_update(self, channel) -> None:
+        self.emit(
+            "agent",
+            connected=channel.get_property("agent-connected"),
+            caps=channel.get_property("agent-caps-0"),
+        )
+
+    def clipboard_grab(self, channel, selection, types, ntypes) -> bool:
+        # PyGObject hands the guint32 array over as a list already.
+        self.emit("clipboard_grab", selection=selection, types=list(types)[:ntypes])
+        return True
+
+    def clipboard_request(self, channel, selection, clip_type) -> bool:
+        data = self.clipboard.get((selection, clip_type))
+        self.emit("clipboard_request", selection=selection, type=clip_type)
+        if data is None:
+            return False
+        channel.clipboard_selection_notify(selection, clip_type, list(data))
+        return True
+
+    def clipboard_data(self, channel, selection, clip_type, data, size) -> None:
+        content = ctypes.string_at(data, size) if size else b""
+        self.emit("clipboard_data", selection=selection, type=clip_type, data=content.hex())
 
     def mouse_mode(self, channel, pspec) -> None:
         self.emit("mouse_mode", mode=channel.get_property("mouse-mode"))
@@ -162,6 +201,23 @@ class Client:
         elif name in ("button_press", "button_release"):
             getattr(self.inputs, name)(cmd["button"], cmd.get("buttons", 0))
             self.emit("done", cmd=name)
+        elif name == "clipboard_set":
+            data = bytes.fromhex(cmd["data"])
+            self.clipboard[(cmd["selection"], cmd["type"])] = data
+            self.main.clipboard_selection_grab(cmd["selection"], [cmd["type"]])
+            self.emit("done", cmd=name)
+        elif name == "clipboard_release":
+            self.main.clipboard_selection_release(cmd["selection"])
+            self.emit("done", cmd=name)
+        elif name == "clipboard_request":
+            self.main.clipboard_selection_request(cmd["selection"], cmd["type"])
+            self.emit("done", cmd=name)
+        elif name == "monitor_config":
+            self.main.update_display(
+                0, cmd.get("x", 0), cmd.get("y", 0), cmd["width"], cmd["height"], True
+            )
+            self.main.update_display_enabled(0, True, True)
+            self.emit("done", cmd=name, sent=self.main.send_monitor_config())
         elif name == "set_key_locks":
             self.inputs.set_key_locks(cmd["locks"])
             self.emit("done", cmd=name)

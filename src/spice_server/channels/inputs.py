@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..agent.vdagent import VdagentBridge
 from ..protocol.constants import (
     ButtonMask,
     ChannelType,
@@ -88,6 +89,7 @@ class InputsChannelClient(ChannelClient):
         self._motions = 0
         self._pressed: set[tuple[int, ...]] = set()  # keys held, to release when we go
         self._prefix: list[int] = []
+        self._agent_position = (0, 0, 0)
 
     def start(self) -> None:
         super().start()
@@ -114,8 +116,8 @@ class InputsChannelClient(ChannelClient):
                     self.server.call_backend(self.server.mouse.motion, dx, dy, 0, state)
             case MsgcInputsMousePosition(x=x, y=y, buttons_state=state, display_id=display):
                 self._count_motion()
-                if self.server.mouse_mode == MouseMode.CLIENT and self.server.tablet is not None:
-                    self.server.call_backend(self.server.tablet.position, x, y, state, display)
+                if self.server.mouse_mode == MouseMode.CLIENT:
+                    self._position(x, y, state, display)
             case MsgcInputsMousePress(button=button, buttons_state=state):
                 self._button(button, state | BUTTON_MASKS.get(button, 0), pressed=True)
             case MsgcInputsMouseRelease(button=button, buttons_state=state):
@@ -163,16 +165,32 @@ class InputsChannelClient(ChannelClient):
         if self._motions % MOTION_ACK_BUNCH == 0:
             self.send(MsgInputsMouseMotionAck())
 
+    def _position(self, x: int, y: int, state: int, display: int) -> None:
+        server = self.server
+        if server.tablet is not None:
+            server.call_backend(server.tablet.position, x, y, state, display)
+        elif isinstance(server.agent, VdagentBridge):
+            self._agent_position = (x, y, display)
+            server.agent.mouse_state(x, y, state, display)
+
     def _button(self, button: int, state: int, *, pressed: bool) -> None:
         server = self.server
         dz = WHEEL.get(button)
         if dz is not None and not pressed:
             return  # a wheel "click" is a press and a release; the press did the work
-        if server.mouse_mode == MouseMode.CLIENT and server.tablet is not None:
+        client_mode = server.mouse_mode == MouseMode.CLIENT
+        if client_mode and server.tablet is not None:
             if dz is not None:
                 server.call_backend(server.tablet.wheel, dz, state)
             else:
                 server.call_backend(server.tablet.buttons, state)
+        elif client_mode and isinstance(server.agent, VdagentBridge):
+            # The agent takes the wheel as a press and release of its UP / DOWN buttons.
+            x, y, display = self._agent_position
+            wheel = {-1: ButtonMask.UP, 1: ButtonMask.DOWN}.get(dz or 0, 0)
+            server.agent.mouse_state(x, y, state | wheel, display)
+            if wheel:
+                server.agent.mouse_state(x, y, state, display)
         elif server.mouse is not None:
             if dz is not None:
                 server.call_backend(server.mouse.motion, 0, 0, dz, state)

@@ -10,12 +10,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..protocol.constants import ChannelType, MainCap
+from ..protocol.agent import AgentMessage, split_for_client
+from ..protocol.constants import ChannelType, LinkError, MainCap
 from ..protocol.messages.main import (
     MsgcMainAgentData,
     MsgcMainAgentStart,
+    MsgcMainAgentToken,
     MsgcMainAttachChannels,
     MsgcMainMouseModeRequest,
+    MsgMainAgentConnected,
+    MsgMainAgentConnectedTokens,
+    MsgMainAgentData,
+    MsgMainAgentDisconnected,
     MsgMainChannelsList,
     MsgMainInit,
     MsgMainMouseMode,
@@ -45,6 +51,19 @@ class MainChannel(Channel):
         for client in self.clients:
             client.send(MsgMainMouseMode(supported, current))
 
+    def agent_changed(self, old: Any, new: Any) -> None:
+        """The agent came, went or was replaced: tell every client, then attach them."""
+        for client in self.clients:
+            assert isinstance(client, MainChannelClient)
+            if old is not None:
+                client.send(MsgMainAgentDisconnected(LinkError.OK))
+            if new is not None:
+                if MainCap.AGENT_CONNECTED_TOKENS in client.client_caps:
+                    client.send(MsgMainAgentConnectedTokens(AGENT_TOKENS))
+                else:
+                    client.send(MsgMainAgentConnected())
+                new.attach(client)
+
     def announce_channel(self, channel_type: int, channel_id: int) -> None:
         for client in self.clients:
             if isinstance(client, MainChannelClient) and client.attached:
@@ -67,7 +86,7 @@ class MainChannelClient(ChannelClient):
                 display_channels_hint=server.display_count,
                 supported_mouse_modes=server.supported_mouse_modes,
                 current_mouse_mode=server.mouse_mode,
-                agent_connected=0,
+                agent_connected=int(server.agent is not None),
                 agent_tokens=AGENT_TOKENS,
                 multi_media_time=(server.mm_time() - MM_TIME_DELTA_MS) & 0xFFFFFFFF,
                 ram_hint=0,
@@ -78,7 +97,18 @@ class MainChannelClient(ChannelClient):
                 self.send(MsgMainName(server.name))
             if server.uuid is not None:
                 self.send(MsgMainUuid(server.uuid))
+        if server.agent is not None:
+            server.agent.attach(self)
         self.start_keepalive()
+
+    def on_closed(self) -> None:
+        if self.server.agent is not None:
+            self.server.agent.detach(self)
+
+    def send_agent(self, message: AgentMessage) -> None:
+        """One agent record to this client, cut into AGENT_DATA messages."""
+        for chunk in split_for_client(message):
+            self.send(MsgMainAgentData(chunk))
 
     def handle_message(self, message: Any) -> None:
         match message:
@@ -87,7 +117,15 @@ class MainChannelClient(ChannelClient):
                 self.send(MsgMainChannelsList(tuple(self.server.channel_list())))
             case MsgcMainMouseModeRequest(mode=mode):
                 self.server.request_mouse_mode(mode)
-            case MsgcMainAgentStart() | MsgcMainAgentData():
-                log.debug("%r: no agent is attached; dropping %s", self, type(message).__name__)
+            case MsgcMainAgentStart(num_tokens=tokens):
+                if self.server.agent is not None:
+                    self.server.agent.start(self, tokens)
+            case MsgcMainAgentData(data=data):
+                if self.server.agent is not None:
+                    self.server.agent.data(self, data)
+                else:
+                    log.debug("%r: no agent; dropping %d bytes of agent data", self, len(data))
+            case MsgcMainAgentToken():
+                pass  # tokens for our messages to the client: clients grant unlimited ones
             case _:
                 super().handle_message(message)

@@ -2,12 +2,16 @@
 the display."""
 
 from .base import Interface, InterfaceError
+from .char_device import CharDeviceInterface
+from .clipboard import ClipboardInterface
 from .display import Display
 from .keyboard import KeyboardInterface
 from .mouse import MouseInterface
 from .tablet import TabletInterface
 
 __all__ = [
+    "CharDeviceInterface",
+    "ClipboardInterface",
     "Display",
     "Interface",
     "InterfaceError",

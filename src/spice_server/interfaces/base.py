@@ -16,7 +16,10 @@ class InterfaceError(ValueError):
     """An interface instance cannot be added or removed (unknown type, wrong version...)."""
 
 
-Notify = Callable[["Interface", str], None]
+# A change is a name ("pixels", "leds"...) or, for changes that carry data and must keep
+# their order (clipboard actions), a tuple starting with a name.
+Change = str | tuple[object, ...]
+Notify = Callable[["Interface", Change], None]
 
 
 class Interface:
@@ -34,7 +37,7 @@ class Interface:
 
     _notify: Notify | None = None
 
-    def _changed(self, what: str) -> None:
+    def _changed(self, what: Change) -> None:
         notify = self._notify
         if notify is not None:
             notify(self, what)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..display.cursor import CursorImage, default_arrow
 from ..display.framebuffer import Framebuffer, as_pixels
+from ..protocol.agent import MonitorConfig
 from ..protocol.rect import Rect
 from .base import Interface
 
@@ -141,3 +142,15 @@ class Display(Interface):
                 self.cursor_serial,
                 self.cursor_position_serial,
             )
+
+    # -- client requests -----------------------------------------------------------------
+
+    def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
+        """A client asks for these monitors (e.g. its window was resized).
+
+        Called on the server's loop when the client's agent sends MONITORS_CONFIG. Return
+        True if the request is being honoured (typically by calling ``resize`` once the
+        new size is in effect). The default does nothing and returns False; back ends that
+        can change their size override it.
+        """
+        return False

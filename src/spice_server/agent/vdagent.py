@@ -1,0 +1,134 @@
+"""The bridge to a real guest agent (spice-vdagent) behind a ``vdagent`` char device.
+
+Client agent data goes to the device as port-1 chunks, as it came. What the device sends
+back is reassembled into whole agent records before it goes to the clients, so a client
+that connects later never starts in the middle of one. Client-mode mouse positions go to
+the agent as MOUSE_STATE (port 2) when no tablet takes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from typing import TYPE_CHECKING
+
+from ..protocol.agent import (
+    PORT_CLIENT,
+    PORT_SERVER,
+    AgentMessage,
+    AgentStream,
+    ChunkStream,
+    pack_chunk,
+)
+from ..protocol.agent import AgentMessageType as T
+from ..protocol.errors import RemoteProtocolError
+from ..protocol.messages.main import MsgMainAgentToken
+
+if TYPE_CHECKING:
+    from ..channels.main import MainChannelClient
+    from ..interfaces.char_device import CharDeviceInterface
+    from ..server import Server
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 64 * 1024
+MAX_PENDING = 1024 * 1024  # bytes for the device beyond which clients' tokens are held back
+RETRY_MS = 20
+
+
+class VdagentBridge:
+    def __init__(self, server: Server, device: CharDeviceInterface) -> None:
+        self.server = server
+        self.device = device
+        self.clients: list[MainChannelClient] = []
+        self._to_device = bytearray()
+        self._held_tokens: dict[MainChannelClient, int] = {}
+        self._chunks = ChunkStream()
+        self._records = AgentStream()
+        core = server.core
+        assert core is not None
+        self._core = core
+        self._retry = core.timer_add(lambda _: self.wakeup())
+
+    # -- AgentEndpoint ---------------------------------------------------------------------
+
+    def attach(self, client: MainChannelClient) -> None:
+        self.clients.append(client)
+        if len(self.clients) == 1:
+            self.server.call_backend(self.device.state, True)
+
+    def detach(self, client: MainChannelClient) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        self._held_tokens.pop(client, None)
+        if not self.clients:
+            self._write(pack_chunk(PORT_SERVER, AgentMessage(T.CLIENT_DISCONNECTED, b"").pack()))
+            self.server.call_backend(self.device.state, False)
+
+    def start(self, client: MainChannelClient, tokens: int) -> None:
+        pass
+
+    def data(self, client: MainChannelClient, data: bytes) -> None:
+        self._write(pack_chunk(PORT_CLIENT, data))
+        if len(self._to_device) > MAX_PENDING:
+            self._held_tokens[client] = self._held_tokens.get(client, 0) + 1
+        else:
+            client.send(MsgMainAgentToken(1))
+
+    def close(self) -> None:
+        self._core.timer_remove(self._retry)
+        if self.clients:
+            self.server.call_backend(self.device.state, False)
+        self.clients.clear()
+
+    # -- the device ------------------------------------------------------------------------
+
+    def mouse_state(self, x: int, y: int, buttons: int, display_id: int) -> None:
+        """A client-mode position for the agent; its button mask is SPICE's shifted by one."""
+        payload = struct.pack("<IIIB", x, y, buttons << 1, display_id)
+        self._write(pack_chunk(PORT_SERVER, AgentMessage(T.MOUSE_STATE, payload).pack()))
+
+    def wakeup(self) -> None:
+        """The device can be read, or written again."""
+        self._flush()
+        for _ in range(64):  # bounded, so a chatty device cannot hold the loop
+            data = self.server.call_backend(self.device.read, READ_SIZE)
+            if not data:
+                break
+            self._from_device(bytes(data))
+
+    def _from_device(self, data: bytes) -> None:
+        try:
+            self._chunks.receive_data(data)
+            for port, chunk in self._chunks:
+                if port != PORT_CLIENT:
+                    log.debug(
+                        "ignoring a %d-byte chunk for port %d from the agent", len(chunk), port
+                    )
+                    continue
+                self._records.receive_data(chunk)
+                for record in self._records:
+                    for client in self.clients:
+                        client.send_agent(record)
+        except RemoteProtocolError as exc:
+            log.error("the vdagent device sent bad data (%s); dropping what it had sent", exc)
+            self._chunks = ChunkStream()
+            self._records = AgentStream()
+
+    def _write(self, data: bytes) -> None:
+        self._to_device += data
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._to_device:
+            taken = self.server.call_backend(self.device.write, bytes(self._to_device)) or 0
+            del self._to_device[: max(0, int(taken))]
+        if self._to_device:
+            self._core.timer_start(self._retry, RETRY_MS)
+        elif self._held_tokens:
+            held, self._held_tokens = self._held_tokens, {}
+            for client, count in held.items():
+                client.send(MsgMainAgentToken(count))
+
+    def __repr__(self) -> str:
+        return f"<VdagentBridge {self.device!r}>"

@@ -1,0 +1,290 @@
+"""The VD agent protocol, sans I/O: what travels inside MAIN's AGENT_DATA messages.
+
+Between client and server the agent protocol is a byte stream of VDAgentMessage records
+(a 20-byte header, then the payload), cut into AGENT_DATA messages of at most 2048 bytes;
+a record may span several. Between server and a guest agent the same records travel in
+chunks, each behind a VDIChunkHeader naming the port (1: to or from the client, 2: from
+the server itself).
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from .caps import caps_from_words, caps_to_words
+from .errors import RemoteProtocolError
+
+AGENT_PROTOCOL = 1
+MAX_DATA_SIZE = 2048  # bytes of agent data per AGENT_DATA message
+AGENT_HEADER = struct.Struct("<IIQI")  # protocol, type, opaque, size
+CHUNK_HEADER = struct.Struct("<II")  # port, size
+DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class AgentMessageType(enum.IntEnum):
+    MOUSE_STATE = 1
+    MONITORS_CONFIG = 2
+    REPLY = 3
+    CLIPBOARD = 4
+    DISPLAY_CONFIG = 5
+    ANNOUNCE_CAPABILITIES = 6
+    CLIPBOARD_GRAB = 7
+    CLIPBOARD_REQUEST = 8
+    CLIPBOARD_RELEASE = 9
+    FILE_XFER_START = 10
+    FILE_XFER_STATUS = 11
+    FILE_XFER_DATA = 12
+    CLIENT_DISCONNECTED = 13
+    MAX_CLIPBOARD = 14
+    AUDIO_VOLUME_SYNC = 15
+    GRAPHICS_DEVICE_INFO = 16
+
+
+class AgentCap(enum.IntEnum):
+    MOUSE_STATE = 0
+    MONITORS_CONFIG = 1
+    REPLY = 2
+    CLIPBOARD = 3
+    DISPLAY_CONFIG = 4
+    CLIPBOARD_BY_DEMAND = 5
+    CLIPBOARD_SELECTION = 6
+    SPARSE_MONITORS_CONFIG = 7
+    GUEST_LINEEND_LF = 8
+    GUEST_LINEEND_CRLF = 9
+    MAX_CLIPBOARD = 10
+    AUDIO_VOLUME_SYNC = 11
+    MONITORS_CONFIG_POSITION = 12
+    FILE_XFER_DISABLED = 13
+    FILE_XFER_DETAILED_ERRORS = 14
+    GRAPHICS_DEVICE_INFO = 15
+    CLIPBOARD_NO_RELEASE_ON_REGRAB = 16
+    CLIPBOARD_GRAB_SERIAL = 17
+
+
+class ClipboardType(enum.IntEnum):
+    NONE = 0
+    UTF8_TEXT = 1
+    IMAGE_PNG = 2
+    IMAGE_BMP = 3
+    IMAGE_TIFF = 4
+    IMAGE_JPG = 5
+    FILE_LIST = 6
+
+
+class ClipboardSelection(enum.IntEnum):
+    CLIPBOARD = 0
+    PRIMARY = 1
+    SECONDARY = 2
+
+
+class AgentReplyError(enum.IntEnum):
+    SUCCESS = 1
+    ERROR = 2
+
+
+class FileXferStatus(enum.IntEnum):
+    CAN_SEND_DATA = 0
+    CANCELLED = 1
+    ERROR = 2
+    SUCCESS = 3
+    NOT_ENOUGH_SPACE = 4
+    SESSION_LOCKED = 5
+    VDAGENT_NOT_CONNECTED = 6
+    DISABLED = 7
+
+
+MONITORS_CONFIG_USE_POS = 1
+MONITORS_CONFIG_PHYSICAL_SIZE = 2
+PORT_CLIENT = 1
+PORT_SERVER = 2
+
+
+@dataclass(frozen=True)
+class AgentMessage:
+    type: int
+    payload: bytes
+
+    def pack(self) -> bytes:
+        return AGENT_HEADER.pack(AGENT_PROTOCOL, self.type, 0, len(self.payload)) + self.payload
+
+
+class AgentStream:
+    """Reassembles agent records from a byte stream (AGENT_DATA bodies, or chunk payloads)."""
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE) -> None:
+        self.max_message_size = max_message_size
+        self._buffer = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+
+    def __iter__(self) -> Iterator[AgentMessage]:
+        """The complete records received so far; a bad header raises RemoteProtocolError."""
+        buf = self._buffer
+        while len(buf) >= AGENT_HEADER.size:
+            protocol, msg_type, _opaque, size = AGENT_HEADER.unpack_from(buf)
+            if protocol != AGENT_PROTOCOL:
+                raise RemoteProtocolError(f"agent protocol {protocol}, expected {AGENT_PROTOCOL}")
+            if size > self.max_message_size:
+                raise RemoteProtocolError(
+                    f"agent message type {msg_type} of {size} bytes exceeds the limit of "
+                    f"{self.max_message_size}"
+                )
+            end = AGENT_HEADER.size + size
+            if len(buf) < end:
+                return
+            payload = bytes(buf[AGENT_HEADER.size : end])
+            del buf[:end]
+            yield AgentMessage(msg_type, payload)
+
+
+def split_for_client(message: AgentMessage) -> list[bytes]:
+    """One record as AGENT_DATA bodies of at most MAX_DATA_SIZE bytes."""
+    data = message.pack()
+    return [data[i : i + MAX_DATA_SIZE] for i in range(0, len(data), MAX_DATA_SIZE)]
+
+
+class ChunkStream:
+    """Reassembles VDIChunkHeader-framed chunks from a guest agent's byte stream."""
+
+    def __init__(self, max_chunk_size: int = 64 * 1024) -> None:
+        self.max_chunk_size = max_chunk_size
+        self._buffer = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        buf = self._buffer
+        while len(buf) >= CHUNK_HEADER.size:
+            port, size = CHUNK_HEADER.unpack_from(buf)
+            if size > self.max_chunk_size:
+                raise RemoteProtocolError(f"agent chunk of {size} bytes is too large")
+            if len(buf) < CHUNK_HEADER.size + size:
+                return
+            data = bytes(buf[CHUNK_HEADER.size : CHUNK_HEADER.size + size])
+            del buf[: CHUNK_HEADER.size + size]
+            yield port, data
+
+
+def pack_chunk(port: int, data: bytes) -> bytes:
+    return CHUNK_HEADER.pack(port, len(data)) + data
+
+
+# -- payloads -----------------------------------------------------------------------------
+
+
+def need(payload: bytes, size: int, what: str) -> None:
+    if len(payload) < size:
+        raise RemoteProtocolError(f"agent {what}: {len(payload)} bytes, needs {size}")
+
+
+def pack_announce_capabilities(request: bool, caps: Iterable[int]) -> bytes:
+    words = caps_to_words(caps) or [0]
+    return struct.pack(f"<I{len(words)}I", int(request), *words)
+
+
+def unpack_announce_capabilities(payload: bytes) -> tuple[bool, frozenset[int]]:
+    need(payload, 4, "ANNOUNCE_CAPABILITIES")
+    (request,) = struct.unpack_from("<I", payload)
+    count = (len(payload) - 4) // 4
+    return bool(request), caps_from_words(struct.unpack_from(f"<{count}I", payload, 4))
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """One monitor the client asks for: size, depth and position on the client's desktop."""
+
+    width: int
+    height: int
+    depth: int = 32
+    x: int = 0
+    y: int = 0
+
+
+MON_CONFIG = struct.Struct("<IIIii")  # height, width, depth, x, y: height first
+
+
+def pack_monitors_config(monitors: list[MonitorConfig], flags: int = 0) -> bytes:
+    out = struct.pack("<II", len(monitors), flags)
+    for m in monitors:
+        out += MON_CONFIG.pack(m.height, m.width, m.depth, m.x, m.y)
+    return out
+
+
+def unpack_monitors_config(
+    payload: bytes, max_monitors: int = 16
+) -> tuple[int, list[MonitorConfig]]:
+    need(payload, 8, "MONITORS_CONFIG")
+    count, flags = struct.unpack_from("<II", payload)
+    if count > max_monitors:
+        raise RemoteProtocolError(f"agent MONITORS_CONFIG with {count} monitors")
+    need(payload, 8 + count * MON_CONFIG.size, "MONITORS_CONFIG")
+    monitors = []
+    for i in range(count):
+        height, width, depth, x, y = MON_CONFIG.unpack_from(payload, 8 + i * MON_CONFIG.size)
+        monitors.append(MonitorConfig(width, height, depth, x, y))
+    return flags, monitors
+
+
+def pack_reply(msg_type: int, error: AgentReplyError) -> bytes:
+    return struct.pack("<II", msg_type, error)
+
+
+class ClipboardCodec:
+    """Clipboard payloads, whose layout depends on what both sides announced.
+
+    With CLIPBOARD_SELECTION a 4-byte selection header leads every clipboard message; with
+    CLIPBOARD_GRAB_SERIAL a grab carries a u32 serial after it.
+    """
+
+    def __init__(self, selection: bool = False, grab_serial: bool = False) -> None:
+        self.selection = selection
+        self.grab_serial = grab_serial
+
+    def _head(self, selection: int) -> bytes:
+        return struct.pack("<B3x", selection) if self.selection else b""
+
+    def _split(self, payload: bytes, what: str) -> tuple[int, bytes]:
+        if not self.selection:
+            return ClipboardSelection.CLIPBOARD, payload
+        need(payload, 4, what)
+        return payload[0], payload[4:]
+
+    def pack_grab(self, selection: int, types: Iterable[int], serial: int = 0) -> bytes:
+        types = list(types)
+        serial_bytes = struct.pack("<I", serial) if self.grab_serial else b""
+        return self._head(selection) + serial_bytes + struct.pack(f"<{len(types)}I", *types)
+
+    def unpack_grab(self, payload: bytes) -> tuple[int, list[int]]:
+        selection, rest = self._split(payload, "CLIPBOARD_GRAB")
+        if self.grab_serial:
+            need(rest, 4, "CLIPBOARD_GRAB")
+            rest = rest[4:]
+        count = len(rest) // 4
+        return selection, list(struct.unpack_from(f"<{count}I", rest))
+
+    def pack_request(self, selection: int, clip_type: int) -> bytes:
+        return self._head(selection) + struct.pack("<I", clip_type)
+
+    def unpack_request(self, payload: bytes) -> tuple[int, int]:
+        selection, rest = self._split(payload, "CLIPBOARD_REQUEST")
+        need(rest, 4, "CLIPBOARD_REQUEST")
+        return selection, struct.unpack_from("<I", rest)[0]
+
+    def pack_data(self, selection: int, clip_type: int, data: bytes) -> bytes:
+        return self._head(selection) + struct.pack("<I", clip_type) + data
+
+    def unpack_data(self, payload: bytes) -> tuple[int, int, bytes]:
+        selection, rest = self._split(payload, "CLIPBOARD")
+        need(rest, 4, "CLIPBOARD")
+        return selection, struct.unpack_from("<I", rest)[0], rest[4:]
+
+    def pack_release(self, selection: int) -> bytes:
+        return self._head(selection)
+
+    def unpack_release(self, payload: bytes) -> int:
+        return self._split(payload, "CLIPBOARD_RELEASE")[0]
