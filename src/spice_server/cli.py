@@ -8,9 +8,9 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .backends.demo import DemoDesktop
 from .core.asyncio_core import AsyncioCore
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
@@ -32,33 +32,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command == "demo":
-        return _run_demo(args)
-    return 2
+    return _run(args)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spice-server", description="A SPICE server in Python.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="serve the demo desktop (the default back end)")
-    demo.add_argument("--addr", default="127.0.0.1", help="address to listen on")
-    demo.add_argument("--port", type=int, default=5900)
-    demo.add_argument("--password", default=None, help="password clients must give")
     demo.add_argument("--width", type=int, default=1024)
     demo.add_argument("--height", type=int, default=768)
-    demo.add_argument(
-        "--insecure", action="store_true", help="allow a non-loopback address without a password"
-    )
-    demo.add_argument(
-        "--exclusive",
-        action="store_true",
-        help="a new client replaces the connected one (libspice's behaviour)",
-    )
-    demo.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
-    demo.add_argument(
-        "--core", choices=("asyncio", "selector"), default="asyncio", help="the main loop to run on"
-    )
-    demo.add_argument("-v", "--verbose", action="store_true")
+    x11 = commands.add_parser("x11", help="share an existing X display")
+    x11.add_argument("--display", default=None, help="the X display (default: $DISPLAY)")
+    for sub in (demo, x11):
+        sub.add_argument("--addr", default="127.0.0.1", help="address to listen on")
+        sub.add_argument("--port", type=int, default=5900)
+        sub.add_argument("--password", default=None, help="password clients must give")
+        sub.add_argument(
+            "--insecure",
+            action="store_true",
+            help="allow a non-loopback address without a password",
+        )
+        sub.add_argument(
+            "--exclusive",
+            action="store_true",
+            help="a new client replaces the connected one (libspice's behaviour)",
+        )
+        sub.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
+        sub.add_argument(
+            "--core",
+            choices=("asyncio", "selector"),
+            default="asyncio",
+            help="the main loop to run on",
+        )
+        sub.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
@@ -73,7 +79,25 @@ def _log_channel_event(event: ChannelEvent, info: ChannelEventInfo) -> None:
         log.info("client %s disconnected (session %08x)", peer, info.connection_id)
 
 
-def _run_demo(args: argparse.Namespace) -> int:
+def _make_backend(args: argparse.Namespace, server: Server, on_lost: Callable[[str], None]) -> Any:
+    if args.command == "demo":
+        from .backends.demo import DemoDesktop
+
+        return DemoDesktop(server, args.width, args.height)
+    from .backends.x11 import X11Desktop
+
+    return X11Desktop(server, args.display, on_lost=on_lost)
+
+
+def _run(args: argparse.Namespace) -> int:
+    status = {"code": 0}
+    stoppers: list[Callable[[], None]] = []
+
+    def backend_lost(reason: str) -> None:
+        status["code"] = 1
+        for stop in stoppers:
+            stop()
+
     try:
         server = Server(
             addr=args.addr,
@@ -82,42 +106,44 @@ def _run_demo(args: argparse.Namespace) -> int:
             allow_insecure=args.insecure,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
-            name="spice-server demo",
+            name=f"spice-server {args.command}",
         )
-        desktop = DemoDesktop(server, args.width, args.height)
+        backend = _make_backend(args, server, backend_lost)
     except (ConfigurationError, ValueError) as exc:
         print(f"spice-server: {exc}", file=sys.stderr)
         return 2
 
     def start(core: Core) -> None:
         server.init(core)
-        desktop.start(core)
+        backend.start(core)
         uri = server.uri()
-        print(f"Serving the demo desktop at {uri}", flush=True)
+        print(f"Serving the {args.command} back end at {uri}", flush=True)
         print(f"Connect with: remote-viewer {uri}", flush=True)
 
     try:
         if args.core == "selector":
             selector_core = SelectorCore(_log_channel_event)
+            stoppers.append(selector_core.stop)
             start(selector_core)
             signal.signal(signal.SIGTERM, lambda *_: selector_core.stop())
             with contextlib.suppress(KeyboardInterrupt):
                 selector_core.run()
         else:
-            asyncio.run(_serve_asyncio(start))
-    except (ConfigurationError, OSError) as exc:
+            asyncio.run(_serve_asyncio(start, stoppers))
+    except (ConfigurationError, OSError, RuntimeError) as exc:
         print(f"spice-server: {exc}", file=sys.stderr)
         return 2
     finally:
         server.destroy()
-    return 0
+    return status["code"]
 
 
-async def _serve_asyncio(start: object) -> None:
-    core = AsyncioCore(asyncio.get_running_loop(), _log_channel_event)
-    start(core)  # type: ignore[operator]
-    stop = asyncio.Event()
+async def _serve_asyncio(start: Callable[[Core], None], stoppers: list[Callable[[], None]]) -> None:
     loop = asyncio.get_running_loop()
+    core = AsyncioCore(loop, _log_channel_event)
+    stop = asyncio.Event()
+    stoppers.append(stop.set)
+    start(core)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()

@@ -44,8 +44,17 @@ from .net.connection import Connection, configure_client_socket
 from .net.handshake import Handshake
 from .net.listener import Listener
 from .protocol.agent import MonitorConfig
-from .protocol.constants import ChannelType, CommonCap, ImageCompression, LinkError, MouseMode
+from .protocol.constants import (
+    ChannelType,
+    CommonCap,
+    ImageCompression,
+    LinkError,
+    MouseMode,
+    NotifySeverity,
+    NotifyVisibility,
+)
 from .protocol.link import LinkRequest, ServerLink
+from .protocol.messages.base import MsgNotify
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -214,6 +223,17 @@ class Server:
             oldest.connection.close("too many unfinished link handshakes", logging.WARNING)
         handshake = Handshake(connection, self, int(self.link_timeout * 1000), skip_auth)
         self._handshakes[handshake] = None
+
+    def disconnect_clients(self, reason: str) -> None:
+        """Tell every client why (a NOTIFY it may show), then end their sessions."""
+        for client in self.channel_clients(ChannelType.MAIN):
+            client.send(
+                MsgNotify(
+                    int(time.time() * 1000), NotifySeverity.ERROR, NotifyVisibility.HIGH, 0, reason
+                )
+            )
+        for session in list(self._sessions.values()):
+            session.close(reason)
 
     @property
     def session_count(self) -> int:

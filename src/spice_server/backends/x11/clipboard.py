@@ -1,0 +1,269 @@
+"""Bridges the SPICE clipboard to the X selections CLIPBOARD and PRIMARY.
+
+Client to X: when a client grabs, we take ownership of the X selection with a window of
+our own. An X program that pastes sends us a SelectionRequest; we ask the client for the
+data and answer the X program when it arrives.
+
+X to client: XFIXES tells us when another X program takes a selection. We ask it which
+targets it offers, grab the matching SPICE types for the clients, and convert the
+selection when a client asks for the data.
+
+Text travels as UTF-8 (UTF8_STRING, text/plain;charset=utf-8, STRING, TEXT) and images
+as PNG (image/png). Transfers are whole properties: the INCR protocol for data larger
+than one X request is not implemented, so such data is refused with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import xcffib
+import xcffib.xfixes
+import xcffib.xproto as xp
+
+from ...interfaces.clipboard import ClipboardInterface
+from ...protocol.agent import ClipboardSelection, ClipboardType
+
+log = logging.getLogger(__name__)
+
+TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
+PNG_TARGET = "image/png"
+REQUEST_TIMEOUT_S = 5.0
+SELECTIONS = {ClipboardSelection.CLIPBOARD: "CLIPBOARD", ClipboardSelection.PRIMARY: "PRIMARY"}
+
+
+@dataclass
+class PendingPaste:
+    """An X program waiting for data we asked a client for."""
+
+    requestor: int
+    selection: int
+    target: int
+    property: int
+    time: int
+    asked: float
+
+
+class XClipboard(ClipboardInterface):
+    description = "X selections"
+
+    def __init__(self, conn: xcffib.Connection, root: int, atom: Callable[[str], int]) -> None:
+        self.conn = conn
+        self.atom = atom
+        self.window = conn.generate_id()
+        conn.core.CreateWindow(
+            0, self.window, root, -10, -10, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
+        )
+        self.xfixes = conn(xcffib.xfixes.key)
+        mask = (
+            xcffib.xfixes.SelectionEventMask.SetSelectionOwner
+            | xcffib.xfixes.SelectionEventMask.SelectionWindowDestroy
+            | xcffib.xfixes.SelectionEventMask.SelectionClientClose
+        )
+        self.selection_atoms = {sel: atom(name) for sel, name in SELECTIONS.items()}
+        for selection_atom in self.selection_atoms.values():
+            self.xfixes.SelectSelectionInput(self.window, selection_atom, mask)
+        self.text_targets = [atom(name) for name in TEXT_TARGETS]
+        self.png_target = atom(PNG_TARGET)
+        self.targets_atom = atom("TARGETS")
+        self.property = atom("SPICE_SERVER_CLIPBOARD")
+        self.max_bytes = conn.get_maximum_request_length() * 4 - 64
+        self.client_types: dict[int, list[ClipboardType]] = {}  # what clients offer, by selection
+        self.pastes: list[PendingPaste] = []
+        self.conversions: dict[int, ClipboardType] = {}  # selection -> type being converted
+        conn.flush()
+
+    def _selection_of(self, atom: int) -> ClipboardSelection | None:
+        for selection, selection_atom in self.selection_atoms.items():
+            if selection_atom == atom:
+                return selection
+        return None
+
+    # -- the client's side (ClipboardInterface callbacks, on the server's loop) ----------
+
+    def client_grab(self, selection: ClipboardSelection, types: list[ClipboardType]) -> None:
+        if selection not in self.selection_atoms:
+            return
+        self.client_types[selection] = list(types)
+        self.conn.core.SetSelectionOwner(
+            self.window, self.selection_atoms[selection], xp.Time.CurrentTime
+        )
+        self.conn.flush()
+
+    def client_release(self, selection: ClipboardSelection) -> None:
+        if self.client_types.pop(selection, None) is None:
+            return
+        owner = self.conn.core.GetSelectionOwner(self.selection_atoms[selection]).reply().owner
+        if owner == self.window:
+            self.conn.core.SetSelectionOwner(
+                0, self.selection_atoms[selection], xp.Time.CurrentTime
+            )
+            self.conn.flush()
+
+    def client_request(self, selection: ClipboardSelection, clip_type: ClipboardType) -> None:
+        if selection not in self.selection_atoms:
+            self.send_data(selection, clip_type, b"")
+            return
+        target = self.png_target if clip_type == ClipboardType.IMAGE_PNG else self.text_targets[0]
+        self.conversions[selection] = clip_type
+        self.conn.core.ConvertSelection(
+            self.window, self.selection_atoms[selection], target, self.property, xp.Time.CurrentTime
+        )
+        self.conn.flush()
+
+    def client_data(
+        self, selection: ClipboardSelection, clip_type: ClipboardType, data: bytes
+    ) -> None:
+        waiting = [p for p in self.pastes if self._selection_of(p.selection) == selection]
+        for paste in waiting:
+            self.pastes.remove(paste)
+            self._answer(paste, data if data else None)
+        self.conn.flush()
+
+    # -- X events ------------------------------------------------------------------------
+
+    def handle_event(self, event: object) -> bool:
+        """Handle the event if it is about selections; True when it was."""
+        if isinstance(event, xp.SelectionRequestEvent):
+            self._selection_request(event)
+        elif isinstance(event, xp.SelectionNotifyEvent):
+            self._selection_notify(event)
+        elif isinstance(event, xcffib.xfixes.SelectionNotifyEvent):
+            self._owner_changed(event)
+        elif isinstance(event, xp.SelectionClearEvent):
+            selection = self._selection_of(event.selection)
+            if selection is not None:
+                self.client_types.pop(selection, None)
+        else:
+            return False
+        self.conn.flush()
+        return True
+
+    def expire(self) -> None:
+        """Refuse pastes whose client never answered."""
+        now = time.monotonic()
+        for paste in [p for p in self.pastes if now - p.asked > REQUEST_TIMEOUT_S]:
+            self.pastes.remove(paste)
+            log.info("a client did not answer a clipboard request in time")
+            self._answer(paste, None)
+        self.conn.flush()
+
+    def _selection_request(self, event: xp.SelectionRequestEvent) -> None:
+        selection = self._selection_of(event.selection)
+        types = self.client_types.get(selection) if selection is not None else None
+        paste = PendingPaste(
+            event.requestor,
+            event.selection,
+            event.target,
+            event.property or event.target,
+            event.time,
+            time.monotonic(),
+        )
+        if selection is None or types is None:
+            self._answer(paste, None)
+        elif event.target == self.targets_atom:
+            targets = [self.targets_atom]
+            if ClipboardType.UTF8_TEXT in types:
+                targets += self.text_targets
+            if ClipboardType.IMAGE_PNG in types:
+                targets.append(self.png_target)
+            self._reply(paste, xp.Atom.ATOM, 32, targets)
+        else:
+            wanted = self._wanted_type(event.target)
+            if wanted is None or wanted not in types:
+                self._answer(paste, None)
+                return
+            first = not any(self._selection_of(p.selection) == selection for p in self.pastes)
+            self.pastes.append(paste)
+            if first:
+                self.request(selection, wanted)
+
+    def _wanted_type(self, target: int) -> ClipboardType | None:
+        if target in self.text_targets:
+            return ClipboardType.UTF8_TEXT
+        if target == self.png_target:
+            return ClipboardType.IMAGE_PNG
+        return None
+
+    def _answer(self, paste: PendingPaste, data: bytes | None) -> None:
+        if data is not None and len(data) > self.max_bytes:
+            log.info("clipboard data of %d bytes is larger than one X request; refused", len(data))
+            data = None
+        if data is None:
+            self._send_selection_notify(paste, 0)
+            return
+        # The property's type is the target asked for; TEXT is answered as UTF8_STRING.
+        kind = self.text_targets[0] if paste.target == self.text_targets[3] else paste.target
+        self.conn.core.ChangeProperty(
+            xp.PropMode.Replace, paste.requestor, paste.property, kind, 8, len(data), data
+        )
+        self._send_selection_notify(paste, paste.property)
+
+    def _reply(self, paste: PendingPaste, kind: int, fmt: int, values: list[int]) -> None:
+        self.conn.core.ChangeProperty(
+            xp.PropMode.Replace, paste.requestor, paste.property, kind, fmt, len(values), values
+        )
+        self._send_selection_notify(paste, paste.property)
+
+    def _send_selection_notify(self, paste: PendingPaste, prop: int) -> None:
+        event = xp.SelectionNotifyEvent.synthetic(
+            paste.time, paste.requestor, paste.selection, paste.target, prop
+        )
+        self.conn.core.SendEvent(False, paste.requestor, xp.EventMask.NoEvent, event.pack())
+
+    def _owner_changed(self, event: xcffib.xfixes.SelectionNotifyEvent) -> None:
+        selection = self._selection_of(event.selection)
+        if selection is None or event.owner == self.window:
+            return
+        if event.owner == 0:
+            self.release(selection)
+            return
+        # Ask the new owner what it offers; the answer comes as a SelectionNotify.
+        self.conversions.pop(selection, None)
+        self.conn.core.ConvertSelection(
+            self.window, event.selection, self.targets_atom, self.property, event.timestamp
+        )
+
+    def _selection_notify(self, event: xp.SelectionNotifyEvent) -> None:
+        selection = self._selection_of(event.selection)
+        if selection is None:
+            return
+        data = self._take_property() if event.property else None
+        if event.target == self.targets_atom:
+            self._offer(selection, data)
+            return
+        clip_type = self.conversions.pop(selection, None)
+        if clip_type is not None:
+            self.send_data(selection, clip_type, data or b"")
+
+    def _offer(self, selection: ClipboardSelection, data: bytes | None) -> None:
+        if data is None:
+            return
+        atoms = set(memoryview(data).cast("I").tolist()) if len(data) % 4 == 0 else set()
+        types = []
+        if atoms & set(self.text_targets):
+            types.append(ClipboardType.UTF8_TEXT)
+        if self.png_target in atoms:
+            types.append(ClipboardType.IMAGE_PNG)
+        if types:
+            self.client_types.pop(selection, None)
+            self.grab(selection, types)
+
+    def _take_property(self) -> bytes | None:
+        reply = self.conn.core.GetProperty(
+            True, self.window, self.property, xp.Atom.Any, 0, self.max_bytes // 4
+        ).reply()
+        if reply.bytes_after:
+            log.info("clipboard data larger than one X request is not supported; dropped")
+            return None
+        return reply.value.buf()
+
+    def close(self) -> None:
+        try:
+            self.conn.core.DestroyWindow(self.window)
+            self.conn.flush()
+        except xcffib.ConnectionException:
+            pass

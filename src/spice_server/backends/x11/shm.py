@@ -1,0 +1,82 @@
+"""MIT-SHM capture: the X server copies pixels straight into memory we share with it.
+
+xcffib speaks MIT-SHM but cannot receive file descriptors, so the segment is a System V
+one, made and mapped with libc's shmget/shmat through ctypes (python-xlib has no MIT-SHM
+at all). The segment is marked for removal as soon as the X server has attached it, so
+it cannot leak even if we die.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+import numpy as np
+import xcffib
+import xcffib.shm
+import xcffib.xproto
+
+from ...protocol.rect import Rect
+
+IPC_PRIVATE = 0
+IPC_CREAT = 0o1000
+IPC_RMID = 0
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+_libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+_libc.shmget.restype = ctypes.c_int
+_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+_libc.shmat.restype = ctypes.c_void_p
+_libc.shmdt.argtypes = [ctypes.c_void_p]
+_libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+
+
+class ShmCapture:
+    """Grabs rectangles of a window (the root) through one shared segment."""
+
+    def __init__(self, conn: xcffib.Connection, window: int, width: int, height: int) -> None:
+        self.conn = conn
+        self.window = window
+        self.shm = conn(xcffib.shm.key)
+        size = width * height * 4
+        shmid = _libc.shmget(IPC_PRIVATE, size, IPC_CREAT | 0o600)
+        if shmid < 0:
+            raise OSError(ctypes.get_errno(), f"shmget: {os.strerror(ctypes.get_errno())}")
+        address = _libc.shmat(shmid, None, 0)
+        if address in (None, ctypes.c_void_p(-1).value):
+            _libc.shmctl(shmid, IPC_RMID, None)
+            raise OSError(ctypes.get_errno(), f"shmat: {os.strerror(ctypes.get_errno())}")
+        self._address = address
+        self.segment = conn.generate_id()
+        try:
+            self.shm.AttachChecked(self.segment, shmid, False).check()
+        finally:
+            _libc.shmctl(shmid, IPC_RMID, None)  # gone once both sides detach
+        self.size = size
+        self._memory = np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(address))
+
+    def grab(self, rect: Rect) -> np.ndarray:
+        """A copy of ``rect`` as (h, w) uint32 0xXXRRGGBB pixels."""
+        width, height = rect.width, rect.height
+        self.shm.GetImage(
+            self.window,
+            rect.left,
+            rect.top,
+            width,
+            height,
+            0xFFFFFFFF,
+            xcffib.xproto.ImageFormat.ZPixmap,
+            self.segment,
+            0,
+        ).reply()
+        count = width * height * 4
+        return self._memory[:count].view(np.uint32).reshape(height, width).copy()
+
+    def close(self) -> None:
+        try:
+            self.shm.Detach(self.segment)
+            self.conn.flush()
+        except xcffib.ConnectionException:
+            pass  # the X server is gone, and with it its side of the segment
+        _libc.shmdt(self._address)
