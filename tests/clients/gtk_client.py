@@ -230,6 +230,12 @@ class Client:
                 mouse_mode=self.main.get_property("mouse-mode") if self.main else None,
                 key_modifiers=self.inputs.get_property("key-modifiers") if self.inputs else None,
                 invalidates=self.invalidates,
+                bytes={
+                    CHANNEL_NAMES.get(c.get_property("channel-type"), "other"): c.get_property(
+                        "total-read-bytes"
+                    )
+                    for c in self.session.get_channels()
+                },
             )
         else:
             self.emit("error", message=f"unknown command {name}")

@@ -139,3 +139,17 @@ def test_selector_core_run_stops_from_another_thread() -> None:
     thread.join(2)
     assert not thread.is_alive() and calls == [1]
     core.close()
+
+
+def test_a_failing_callback_is_logged_and_the_loop_goes_on(driver: Driver, caplog) -> None:
+    fired: list[int] = []
+    core = driver.core
+
+    def boom(_: object) -> None:
+        raise RuntimeError("boom")
+
+    core.timer_start(core.timer_add(boom), 0)
+    core.timer_start(core.timer_add(lambda _: fired.append(1)), 10)
+    driver.run_until(lambda: bool(fired))
+    assert fired == [1]
+    assert "boom" in caplog.text

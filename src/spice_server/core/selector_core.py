@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import logging
 import os
 import selectors
 import threading
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import ChannelEventFunc, Core, EventMask, Timer, TimerFunc, Watch, WatchFunc
+
+log = logging.getLogger(__name__)
 
 
 class SelectorCore(Core):
@@ -110,7 +113,7 @@ class SelectorCore(Core):
             ):
                 # A callback may have removed or changed this watch: ask it again each time.
                 if events & flag and watch.mask & event:
-                    watch.func(watch.fd, event, watch.opaque)
+                    self._call(watch.func, watch.fd, event, watch.opaque)
         self._run_calls()
         self._run_due_timers()
 
@@ -133,12 +136,20 @@ class SelectorCore(Core):
         while self._timers and self._timers[0][0] <= now:
             _, sequence, timer = heapq.heappop(self._timers)
             if timer.handle == sequence:
-                timer.fire()
+                self._call(timer.fire)
 
     def _run_calls(self) -> None:
         for _ in range(len(self._calls)):
             func, args = self._calls.popleft()
+            self._call(func, *args)
+
+    @staticmethod
+    def _call(func: Callable[..., Any], *args: Any) -> None:
+        """Run a callback; like asyncio, a failing callback is logged and the loop goes on."""
+        try:
             func(*args)
+        except Exception:
+            log.exception("exception in a SelectorCore callback")
 
     def _drain_wakeups(self) -> None:
         try:

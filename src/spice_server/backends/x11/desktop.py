@@ -86,7 +86,9 @@ def x_call(method: F) -> F:
             return result
         except (xcffib.ConnectionException, OSError) as exc:
             desktop.connection_lost(str(exc) or type(exc).__name__)
-            return None
+        except xcffib.XcffibException as exc:
+            log.warning("X refused %s: %s", method.__name__, type(exc).__name__)
+        return None
 
     return wrapper  # type: ignore[return-value]
 
@@ -326,6 +328,9 @@ class X11Desktop:
             func()
         except (xcffib.ConnectionException, OSError) as exc:
             self.connection_lost(str(exc) or type(exc).__name__)
+        except xcffib.XcffibException as exc:
+            # An X error answers one request; the connection and the desktop carry on.
+            log.warning("X error while handling events: %s", type(exc).__name__)
 
     def pump_events(self) -> None:
         """Handle every event xcb has read, including those read while awaiting replies."""
@@ -369,7 +374,13 @@ class X11Desktop:
         self.pump_events()
 
     def _update_cursor(self) -> None:
-        image = self.xfixes.GetCursorImage().reply()
+        try:
+            image = self.xfixes.GetCursorImageAndName().reply()
+        except xcffib.xproto.AccessError:
+            # The X server refuses to show a cursor whose creator has freed it and gone
+            # (xsetroot -cursor_name does that); the client keeps the previous shape.
+            log.debug("the X server will not show the current cursor")
+            return
         if not image.width or not image.height:
             self.display.hide_cursor()
             return

@@ -1,0 +1,269 @@
+"""The x11 back end on real X servers, with real X programs and the real client."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xcffib
+import xcffib.xfixes
+import xcffib.xproto
+
+from harness import GtkClient, wait_until
+from spice_server import MouseMode
+from spice_server.backends.x11 import X11Desktop
+from xserver import XServer
+
+pytestmark = pytest.mark.realclient
+
+SHIFT = 0x2A
+HELLO_WORLD = [
+    SHIFT,
+    0x23,
+    -SHIFT,
+    0x12,
+    0x26,
+    0x26,
+    0x18,
+    0x39,
+    0x11,
+    0x18,
+    0x13,
+    0x26,
+    0x20,
+    0x1C,
+]
+
+
+def type_keys(client: GtkClient, codes: list[int]) -> None:
+    for code in codes:
+        if code == SHIFT:
+            client.send(cmd="key_press", scancode=SHIFT)
+        elif code == -SHIFT:
+            client.send(cmd="key_release", scancode=SHIFT)
+        else:
+            client.send(cmd="key_press_and_release", scancode=code)
+
+
+def x_screen(name: str) -> np.ndarray:
+    """The X root window's pixels, read over a connection of the test's own."""
+    conn = xcffib.connect(display=name)
+    try:
+        screen = conn.get_setup().roots[0]
+        width, height = screen.width_in_pixels, screen.height_in_pixels
+        reply = conn.core.GetImage(
+            xcffib.xproto.ImageFormat.ZPixmap, screen.root, 0, 0, width, height, 0xFFFFFFFF
+        ).reply()
+        pixels = np.frombuffer(reply.data.buf(), dtype=np.uint32).reshape(height, width)
+        return pixels & 0xFFFFFF
+    finally:
+        conn.disconnect()
+
+
+class Exported:
+    """An X server, the x11 back end exporting it, and a connected real client."""
+
+    def __init__(self, make_harness, make_client, tmp_path, kind: str = "xvfb") -> None:
+        self.x = XServer(tmp_path, kind)
+        self.harness = make_harness()
+        self.lost: list[str] = []
+        self.desktop = X11Desktop(self.harness.server, self.x.name, on_lost=self.lost.append)
+        self.harness.call(self.desktop.start, self.harness.core)
+        self.client = make_client(self.harness.port)
+        self.client.wait_ready()
+
+    def close(self) -> None:
+        if not self.desktop.lost:
+            self.harness.call(self.desktop.stop)
+        self.x.kill()
+
+
+@pytest.fixture
+def xvfb_session(make_harness, make_client, tmp_path):
+    session = Exported(make_harness, make_client, tmp_path)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def dummy_session(make_harness, make_client, tmp_path):
+    session = Exported(make_harness, make_client, tmp_path, kind="dummy")
+    yield session
+    session.close()
+
+
+def test_typing_reaches_an_xterm_and_the_screen_matches(xvfb_session, tmp_path):
+    s = xvfb_session
+    typed = tmp_path / "typed.txt"
+    s.x.run("xterm", "-geometry", "80x24+0+0", "-e", "sh", "-c", f"cat > {typed}")
+    wait_until(typed.exists, what="the xterm running cat")
+    s.client.wait_mouse_mode(MouseMode.CLIENT)
+    s.client.send(cmd="position", x=100, y=100, display=0, buttons=0)  # focus follows pointer
+    time.sleep(0.2)
+    type_keys(s.client, HELLO_WORLD)
+    wait_until(lambda: typed.read_text() == "Hello world\n", what="the text in the xterm")
+    # What the client shows is what the X server has, pixel for pixel.
+    wait_until(
+        lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
+        timeout=15,
+        what="client framebuffer equal to the X screen",
+    )
+
+
+def test_arrows_and_right_ctrl_are_the_keys_x_expects(xvfb_session, tmp_path):
+    s = xvfb_session
+    log = tmp_path / "keys.txt"
+    # xev prints each KeyPress with its keysym name.
+    s.x.run("sh", "-c", f"xev -geometry 400x300+0+0 > {log}")
+    wait_until(lambda: log.exists() and "MapNotify" in log.read_text(), what="xev up")
+    s.client.wait_mouse_mode(MouseMode.CLIENT)
+    s.client.send(cmd="position", x=50, y=50, display=0, buttons=0)
+    time.sleep(0.2)
+    for code in (0x148, 0x11D, 0x11C, 0x1E):  # up, right ctrl, keypad enter, a
+        s.client.send(cmd="key_press_and_release", scancode=code)
+    wait_until(lambda: "keysym 0x61, a)" in log.read_text(), what="the last key in xev")
+    names = re.findall(r"KeyPress event.*?keysym 0x[0-9a-f]+, (\w+)\)", log.read_text(), re.S)
+    assert names == ["Up", "Control_R", "KP_Enter", "a"]
+
+
+def test_clipboard_from_client_to_x_and_back(xvfb_session):
+    s = xvfb_session
+    text = "from the client ✓"
+    s.client.send(cmd="clipboard_set", selection=0, type=1, data=text.encode().hex())
+
+    def x_paste(selection: str) -> str | None:
+        try:
+            return s.x.output(
+                "xclip", "-o", "-selection", selection, "-t", "UTF8_STRING", timeout=8
+            ).decode()
+        except subprocess.CalledProcessError:
+            return None
+
+    wait_until(lambda: x_paste("clipboard") == text, what="the client's text pasted in X")
+
+    for selection, number in (("clipboard", 0), ("primary", 1)):
+        x_text = f"from X, {selection} ✓"
+        s.x.run("sh", "-c", f"printf '%s' '{x_text}' | xclip -i -selection {selection}")
+        s.client.wait_for(
+            lambda e, n=number: (
+                e["event"] == "clipboard_grab" and e["selection"] == n and 1 in e["types"]
+            ),
+            what=f"X's {selection} grab at the client",
+        )
+        s.client.send(cmd="clipboard_request", selection=number, type=1)
+        data = s.client.wait_for(
+            lambda e, n=number: e["event"] == "clipboard_data" and e["selection"] == n,
+            what=f"X's {selection} text",
+        )
+        assert bytes.fromhex(data["data"]).decode() == x_text
+
+
+def test_cursor_shape_follows_x(xvfb_session):
+    s = xvfb_session
+    s.x.run("xterm", "-geometry", "40x10+0+0")
+    s.client.wait_mouse_mode(MouseMode.CLIENT)
+    first = s.client.wait_for(lambda e: e["event"] == "cursor_set", what="the first cursor")
+    time.sleep(0.5)
+    s.client.send(cmd="position", x=60, y=40, display=0, buttons=0)  # over the xterm: I-beam
+    time.sleep(0.5)
+    conn = xcffib.connect(display=s.x.name)
+    xfixes = conn(xcffib.xfixes.key)
+    xfixes.QueryVersion(5, 0).reply()
+    image = xfixes.GetCursorImageAndName().reply()
+    conn.disconnect()
+    argb = np.array(image.cursor_image, dtype=np.uint32).view(np.uint8).reshape(-1, 4)
+    pixels = argb[:, [2, 1, 0, 3]].tobytes().hex()  # the client reports R, G, B, A
+    assert pixels != first["pixels"]  # the I-beam, not the root window's cursor
+    shape = s.client.wait_for(
+        lambda e: e["event"] == "cursor_set" and e["pixels"] == pixels,
+        what="xterm's cursor at the client",
+    )
+    assert (shape["width"], shape["height"]) == (image.width, image.height)
+    assert (shape["hot_x"], shape["hot_y"]) == (image.xhot, image.yhot)
+
+
+def test_idle_desktop_sends_nothing(xvfb_session):
+    s = xvfb_session
+    s.x.run("xterm", "-geometry", "80x24+0+0")
+    time.sleep(1.5)  # let it draw, then be still
+
+    def display_bytes() -> int:
+        s.client.send(cmd="state")
+        return s.client.next_event(lambda e: e["event"] == "state")["bytes"]["display"]
+
+    before = display_bytes()
+    time.sleep(3)
+    assert display_bytes() == before
+
+
+def test_xvfb_shrinks_but_cannot_grow_past_its_initial_size(xvfb_session, caplog):
+    s = xvfb_session
+    caplog.set_level(logging.INFO, logger="spice_server")
+    s.client.send(cmd="monitor_config", width=800, height=600)
+    s.client.wait_for(
+        lambda e: e["event"] == "primary" and e["width"] == 800,
+        what="an 800x600 surface at the client",
+    )
+    assert x_screen(s.x.name).shape == (600, 800)
+    s.client.send(cmd="monitor_config", width=1600, height=1000)
+    wait_until(lambda: "cannot change to 1600x1000" in caplog.text, what="the refusal logged")
+    assert x_screen(s.x.name).shape == (600, 800)
+    assert s.client.framebuffer().shape == (600, 800)
+
+
+def test_client_resize_resizes_the_x_screen(dummy_session):
+    s = dummy_session
+    for width, height in ((800, 600), (1280, 720)):
+        s.client.send(cmd="monitor_config", width=width + 3, height=height)
+        s.client.wait_for(
+            lambda e, w=width: e["event"] == "primary" and e["width"] == w,
+            what=f"a {width}x{height} surface at the client",
+        )
+        assert x_screen(s.x.name).shape == (height, width)
+        wait_until(
+            lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
+            what="the resized screen at the client",
+        )
+
+
+def test_x_server_going_away_ends_sessions_but_not_the_server(xvfb_session):
+    s = xvfb_session
+    s.x.kill()
+    wait_until(lambda: s.lost, what="the back end noticing")
+    s.client.wait_for(
+        lambda e: e["event"] == "channel" and e["channel"] == "main" and e["state"] != "opened",
+        what="the client told",
+    )
+    server = s.harness.server
+    assert s.harness.call(lambda: (server.session_count, server.display_count)) == (0, 0)
+
+
+def test_the_x11_command_exits_when_x_goes_away(real_client, tmp_path):
+    x = XServer(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spice_server", "x11", "--display", x.name, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"spice://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        assert match
+        client = GtkClient(int(match.group(1)), tmpdir=tmp_path)
+        try:
+            client.wait_ready()
+            x.kill()
+            assert proc.wait(15) == 1
+        finally:
+            client.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        x.kill()
+    assert "X display" in proc.stderr.read() if proc.stderr else False

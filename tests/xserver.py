@@ -1,0 +1,126 @@
+"""Real X servers for the x11 back end's tests: Xvfb, and Xorg with the dummy driver.
+
+Xvfb cannot change its screen size through RandR; Xorg's dummy driver can, so the resize
+tests use it. Both run on a free display number with no TCP listener.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import xcffib
+
+DUMMY_CONFIG = """
+Section "Monitor"
+    Identifier "Monitor0"
+    HorizSync 5.0-1000.0
+    VertRefresh 5.0-1000.0
+EndSection
+Section "Device"
+    Identifier "Card0"
+    Driver "dummy"
+    VideoRam 256000
+EndSection
+Section "Screen"
+    Identifier "Screen0"
+    Device "Card0"
+    Monitor "Monitor0"
+    DefaultDepth 24
+    SubSection "Display"
+        Depth 24
+        Modes "{width}x{height}"
+        Virtual 2560 1600
+    EndSubSection
+EndSection
+Section "ServerFlags"
+    Option "AutoAddDevices" "False"
+    Option "DontVTSwitch" "True"
+EndSection
+"""
+
+
+def free_display() -> int:
+    for number in range(140, 400):
+        if (
+            not Path(f"/tmp/.X{number}-lock").exists()
+            and not Path(f"/tmp/.X11-unix/X{number}").exists()
+        ):
+            return number
+    raise RuntimeError("no free X display number")
+
+
+class XServer:
+    def __init__(
+        self, tmpdir: Path, kind: str = "xvfb", width: int = 1024, height: int = 768
+    ) -> None:
+        self.number = free_display()
+        self.name = f":{self.number}"
+        self.env = dict(os.environ, DISPLAY=self.name)
+        self.children: list[subprocess.Popen] = []
+        if kind == "xvfb":
+            binary = shutil.which("Xvfb")
+            assert binary, "Xvfb is missing: install the Debian package xvfb"
+            args = [
+                binary,
+                self.name,
+                "-screen",
+                "0",
+                f"{width}x{height}x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ]
+        else:
+            binary = shutil.which("Xorg")
+            assert binary and Path("/usr/lib/xorg/modules/drivers/dummy_drv.so").exists(), (
+                "Xorg's dummy driver is missing: install xserver-xorg-video-dummy"
+            )
+            config = tmpdir / f"dummy-{self.number}.conf"
+            config.write_text(DUMMY_CONFIG.format(width=width, height=height))
+            args = [
+                binary,
+                "-config",
+                str(config),
+                "-noreset",
+                "-nolisten",
+                "tcp",
+                "-logfile",
+                str(tmpdir / f"xorg-{self.number}.log"),
+                self.name,
+            ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                xcffib.connect(display=self.name).disconnect()
+                break
+            except xcffib.ConnectionException:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"{kind} on {self.name} did not start") from None
+                time.sleep(0.1)
+
+    def run(self, *args: str, **kwargs: object) -> subprocess.Popen:
+        """Start an X program on this server; it is killed with the server."""
+        child = subprocess.Popen(
+            args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs
+        )  # type: ignore[call-overload]
+        self.children.append(child)
+        return child
+
+    def output(self, *args: str, input: bytes | None = None, timeout: float = 10) -> bytes:
+        return subprocess.run(
+            args, env=self.env, input=input, capture_output=True, timeout=timeout, check=True
+        ).stdout
+
+    def kill(self) -> None:
+        for child in self.children:
+            child.kill()
+            child.wait(5)
+        self.children.clear()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
