@@ -12,62 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
+from xspice import start_xspice
 
 from spice_server import Display, SelectorCore, Server
 
 HERE = Path(__file__).parent
 CLIENT = [("/usr/bin/python3"), str(HERE / "clients" / "first_frame_client.py")]
-XSPICE_CONF = """
-Section "Device"
-    Identifier "XSPICE"
-    Driver "spiceqxl"
-    Option "SpicePort" "{port}"
-    Option "SpiceDisableTicketing" "True"
-    Option "FrameBufferSize" "16"
-    Option "SurfaceBufferSize" "128"
-    Option "CommandBufferSize" "128"
-    Option "NumHeads" "1"
-EndSection
-Section "InputDevice"
-    Identifier "XSPICE POINTER"
-    Driver "xspice pointer"
-EndSection
-Section "InputDevice"
-    Identifier "XSPICE KEYBOARD"
-    Driver "xspice keyboard"
-EndSection
-Section "Monitor"
-    Identifier "Monitor"
-EndSection
-Section "Screen"
-    Identifier "Screen"
-    Monitor "Monitor"
-    Device "XSPICE"
-    DefaultDepth 24
-    SubSection "Display"
-        Virtual {width} {height}
-    EndSubSection
-EndSection
-Section "ServerLayout"
-    Identifier "Layout"
-    Screen "Screen"
-    InputDevice "XSPICE KEYBOARD"
-    InputDevice "XSPICE POINTER"
-EndSection
-Section "ServerFlags"
-    Option "AutoAddDevices" "False"
-EndSection
-"""
 
 
 def connect(port: int, dump: Path | None = None) -> dict:
@@ -77,38 +35,6 @@ def connect(port: int, dump: Path | None = None) -> dict:
     if result.get("error"):
         raise RuntimeError(f"client failed on port {port}: {result}")
     return result
-
-
-def start_xspice(tmp: Path, port: int, display: int, width: int, height: int):
-    if (
-        shutil.which("Xorg") is None
-        or not Path("/usr/lib/xorg/modules/drivers/spiceqxl_drv.so").exists()
-    ):
-        sys.exit("Xspice is missing: apt-get install xserver-xspice xterm")
-    conf = tmp / "xspice.conf"
-    conf.write_text(XSPICE_CONF.format(port=port, width=width, height=height))
-    xorg = subprocess.Popen(
-        [
-            "Xorg",
-            "-config",
-            str(conf),
-            "-noreset",
-            "-logfile",
-            str(tmp / "xorg.log"),
-            f":{display}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(3)
-    xterm = subprocess.Popen(
-        ["xterm", "-geometry", "80x24+40+40"],
-        env={"DISPLAY": f":{display}", "PATH": "/usr/bin"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.5)
-    return xorg, xterm
 
 
 def serve(pixels: np.ndarray) -> tuple[Server, SelectorCore, threading.Thread]:
@@ -149,7 +75,8 @@ def main() -> int:
             core.stop()
             thread.join(5)
         finally:
-            xterm.terminate()
+            if xterm is not None:
+                xterm.terminate()
             xorg.terminate()
             xorg.wait(10)
 

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh Debian machine, then run them:
-# the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) from
+# the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) and
+# real X servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from
 # Debian, the project and its test tools in a virtual environment, then ruff, mypy, pytest.
 # Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk)
+DEBIAN_PACKAGES=(
+    gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
+    xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
+)
 
-have_clients() {
+have_packages() {
     /usr/bin/python3 -c "import gi; gi.require_version('SpiceClientGLib', '2.0')" 2>/dev/null \
-        && command -v spicy-screenshot >/dev/null
+        && command -v spicy-screenshot Xvfb Xorg xterm xev xclip >/dev/null \
+        && [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ]
 }
 
-if ! have_clients; then
+if ! have_packages; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -q
@@ -23,7 +28,7 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,x11]"
 
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks

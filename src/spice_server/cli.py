@@ -84,8 +84,12 @@ def _make_backend(args: argparse.Namespace, server: Server, on_lost: Callable[[s
         from .backends.demo import DemoDesktop
 
         return DemoDesktop(server, args.width, args.height)
-    from .backends.x11 import X11Desktop
-
+    try:
+        from .backends.x11 import X11Desktop
+    except ImportError as exc:
+        raise ValueError(
+            f"the x11 back end needs xcffib: pip install 'spice-server[x11]' ({exc})"
+        ) from exc
     return X11Desktop(server, args.display, on_lost=on_lost)
 
 
