@@ -267,3 +267,14 @@ def test_the_x11_command_exits_when_x_goes_away(real_client, tmp_path):
             proc.kill()
         x.kill()
     assert "X display" in proc.stderr.read() if proc.stderr else False
+
+
+def test_the_x11_command_reports_a_missing_display():
+    result = subprocess.run(
+        [sys.executable, "-m", "spice_server", "x11", "--display", ":399", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "cannot connect to X display :399" in result.stderr

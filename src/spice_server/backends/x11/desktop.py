@@ -61,6 +61,7 @@ LEDS = (
     (4, KeyboardModifier.SCROLL_LOCK),
 )
 LOCK_KEYS = {CAPS_LOCK, NUM_LOCK, SCROLL_LOCK}
+XK_ESCAPE, XK_UP = 0xFF1B, 0xFF52
 
 # XTEST FakeInput event types (the core protocol's event codes).
 KEY_PRESS, KEY_RELEASE, BUTTON_PRESS, BUTTON_RELEASE, MOTION_NOTIFY = 2, 3, 4, 5, 6
@@ -213,6 +214,7 @@ class X11Desktop:
         screen = setup.roots[self.conn.pref_screen]
         self.root = screen.root
         self._check_pixel_format(setup, screen)
+        self._check_keycodes(setup)
         width, height = screen.width_in_pixels, screen.height_in_pixels
         self.damage = self.conn(xcffib.damage.key)
         self.xfixes = self.conn(xcffib.xfixes.key)
@@ -306,6 +308,24 @@ class X11Desktop:
             raise X11Error(f"unsupported X screen depth {screen.root_depth}; 24 or 32 needed")
         if setup.image_byte_order != xp.ImageOrder.LSBFirst:
             raise X11Error("the X server's image byte order is not little-endian")
+
+    def _check_keycodes(self, setup: Any) -> None:
+        """Warn when the server's keycodes are not evdev + 8, which the key mapping assumes.
+
+        Escape and Up carry the same keysyms in every layout, so they tell the keycode set
+        apart without knowing the layout.
+        """
+        first = setup.min_keycode
+        reply = self.conn.core.GetKeyboardMapping(first, setup.max_keycode - first + 1).reply()
+        per = reply.keysyms_per_keycode
+        keysyms = list(reply.keysyms)
+
+        def keysym(keycode: int) -> int:
+            index = (keycode - first) * per
+            return keysyms[index] if 0 <= index < len(keysyms) else 0
+
+        if keysym(x_keycode(0x01) or 0) != XK_ESCAPE or keysym(x_keycode(0x148) or 0) != XK_UP:
+            log.warning("the X server's keycodes are not evdev's: keys may come out wrong")
 
     def _randr(self) -> Any:
         if not self.conn.core.QueryExtension(5, "RANDR").reply().present:
