@@ -118,6 +118,16 @@ def test_client_monitors_config_resizes_the_display(make_harness, make_client):
     client.wait_framebuffer(display.snapshot())
 
 
+def records_at(device: FakeVdagent, wanted_port: int) -> list[AgentMessage]:
+    """The agent records the server has written to the device for one port."""
+    chunks, records = ChunkStream(), AgentStream()
+    chunks.receive_data(device.written_bytes())
+    for port, data in chunks:
+        if port == wanted_port:
+            records.receive_data(data)
+    return list(records)
+
+
 def test_vdagent_device_passes_bytes_through(make_harness, make_client):
     harness = make_harness()
     harness.call(harness.server.add_interface, Display(320, 200))
@@ -127,16 +137,8 @@ def test_vdagent_device_passes_bytes_through(make_harness, make_client):
     client.wait_ready()
 
     # The client's ANNOUNCE_CAPABILITIES reaches the device as a port-1 chunk.
-    def client_records():
-        chunks, records = ChunkStream(), AgentStream()
-        chunks.receive_data(device.written_bytes())
-        for port, data in chunks:
-            if port == 1:
-                records.receive_data(data)
-        return list(records)
-
     announce = wait_until(
-        lambda: [r for r in client_records() if r.type == T.ANNOUNCE_CAPABILITIES],
+        lambda: [r for r in records_at(device, 1) if r.type == T.ANNOUNCE_CAPABILITIES],
         what="the client's capabilities at the device",
     )[0]
     request, client_caps = unpack_announce_capabilities(announce.payload)
@@ -162,11 +164,7 @@ def test_vdagent_device_passes_bytes_through(make_harness, make_client):
     client.send(cmd="position", x=33, y=44, display=0, buttons=0)
 
     def mouse_states():
-        chunks, records = ChunkStream(), AgentStream()
-        chunks.receive_data(device.written_bytes())
-        for port, data in chunks:
-            if port == 2:
-                records.receive_data(data)
+        records = records_at(device, 2)
         return [struct.unpack("<IIIB", r.payload) for r in records if r.type == T.MOUSE_STATE]
 
     wait_until(lambda: (33, 44, 0, 0) in mouse_states(), what="MOUSE_STATE at the device")
