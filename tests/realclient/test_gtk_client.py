@@ -7,6 +7,11 @@ asserted is what spice-gtk decoded and what our interfaces received.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -99,13 +104,18 @@ def test_framebuffer_is_exact_after_updates(make_harness, make_client, compressi
     display.update(test_pattern(seed=3)[::-1].copy())
     client.wait_framebuffer(display.snapshot())
 
+    # A one-colour area goes as a fill, whatever the compression.
+    display.fill(20, 30, 200, 100, 0x12AB34)
+    client.wait_framebuffer(display.snapshot())
+
     images = harness.call(
         lambda: sum(
             (c.images for c in harness.server.channel_clients(ChannelType.DISPLAY)),
-            start=__import__("collections").Counter(),
+            start=Counter(),
         )
     )
-    assert images[encoding] > 0 and set(images) == {encoding}, images
+    assert images[encoding] > 0 and images["fill"] > 0, images
+    assert set(images) == {encoding, "fill"}, images
 
 
 def test_resize_recreates_the_surface(make_harness, make_client):
@@ -333,3 +343,31 @@ def test_shared_server_serves_two_clients_at_once(make_harness, make_client):
     display.update(test_pattern(seed=12))
     first.wait_framebuffer(display.snapshot())
     second.wait_framebuffer(display.snapshot())
+
+
+def test_a_stalled_client_costs_bounded_memory_and_then_sees_the_current_screen(
+    make_harness, make_client
+):
+    harness, display, client = start(make_harness, make_client)
+    client.wait_ready()
+    os.kill(client.proc.pid, signal.SIGSTOP)  # the client stops reading, as a frozen one would
+    try:
+        worst = 0
+        for seed in range(100, 160):  # 60 full-screen changes while it is stalled
+            display.update(test_pattern(seed=seed))
+            time.sleep(0.02)
+            worst = max(
+                worst,
+                harness.call(
+                    lambda: max(
+                        c.connection.pending
+                        for c in harness.server.channel_clients(ChannelType.DISPLAY)
+                    )
+                ),
+            )
+        # What waits for the client is bounded by the low-water mark plus one message,
+        # not by the number of frames produced meanwhile.
+        assert worst < 2 * 1024 * 1024, worst
+    finally:
+        os.kill(client.proc.pid, signal.SIGCONT)
+    client.wait_framebuffer(display.snapshot())

@@ -27,6 +27,7 @@ from ..protocol.messages.display import (
     MsgcDisplayInit,
     MsgcDisplayPreferredCompression,
     MsgDisplayDrawCopy,
+    MsgDisplayDrawFill,
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
     MsgDisplaySurfaceCreate,
@@ -151,6 +152,12 @@ class DisplayChannelClient(ChannelClient):
         generation, pixels = self.display.framebuffer.read(rect)
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
+        first = pixels.flat[0]
+        if (pixels == first).all():
+            # One colour: a 41-byte fill instead of an image (every client draws fills).
+            self.send(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, int(first) & 0xFFFFFF))
+            self.images["fill"] += 1
+            return
         if self._use_lz4():
             image, encoding = encode_lz4(pixels), "lz4"
         else:
