@@ -278,3 +278,64 @@ def test_the_x11_command_reports_a_missing_display():
     )
     assert result.returncode == 2
     assert "cannot connect to X display :399" in result.stderr
+
+
+def test_mit_shm_drawing_in_a_child_window_is_captured(xvfb_session):
+    """Video players draw with ShmPutImage into their window; that must reach the client."""
+    import xcffib.shm
+
+    from spice_server.backends.x11.shm import SharedMemory
+
+    s = xvfb_session
+    conn = xcffib.connect(display=s.x.name)
+    try:
+        screen = conn.get_setup().roots[0]
+        window = conn.generate_id()
+        conn.core.CreateWindow(
+            screen.root_depth,
+            window,
+            screen.root,
+            100,
+            80,
+            320,
+            240,
+            0,
+            xcffib.xproto.WindowClass.InputOutput,
+            screen.root_visual,
+            xcffib.xproto.CW.OverrideRedirect,
+            [1],
+        )
+        conn.core.MapWindow(window)
+        gc = conn.generate_id()
+        conn.core.CreateGC(gc, window, 0, [])
+        segment = SharedMemory(conn, 320 * 240 * 4, read_only=True)
+        pixels = segment.memory.view(np.uint32).reshape(240, 320)
+        for seed in range(3):
+            pixels[...] = np.random.default_rng(seed).integers(
+                0, 1 << 24, (240, 320), dtype=np.uint32
+            )
+            segment.shm.PutImage(
+                window,
+                gc,
+                320,
+                240,
+                0,
+                0,
+                320,
+                240,
+                0,
+                0,
+                screen.root_depth,
+                xcffib.xproto.ImageFormat.ZPixmap,
+                0,
+                segment.segment,
+                0,
+            )
+            conn.core.GetInputFocus().reply()
+            wait_until(
+                lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
+                what=f"MIT-SHM frame {seed} at the client",
+            )
+        segment.close()
+    finally:
+        conn.disconnect()

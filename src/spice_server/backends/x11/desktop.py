@@ -227,9 +227,10 @@ class X11Desktop:
         self.display = X11Display(self, width, height)
         self.display.update(self.capture.grab(Rect(0, 0, width, height)), diff=False)
         self.damage_id = self.conn.generate_id()
-        self.damage.Create(self.damage_id, self.root, xcffib.damage.ReportLevel.NonEmpty)
-        self.region = self.conn.generate_id()
-        self.xfixes.CreateRegion(self.region, 0, [])
+        # Raw rectangles, gathered from the events themselves: the damage object's own
+        # region misses drawing into child windows through MIT-SHM (Xvfb), the events don't.
+        self.damage.Create(self.damage_id, self.root, xcffib.damage.ReportLevel.RawRectangles)
+        self.damaged = Region()
         self.xfixes.SelectCursorInput(self.root, xcffib.xfixes.CursorNotifyMask.DisplayCursor)
         self._update_cursor()
         self.clipboard = XClipboard(self.conn, self.root, self.atom)
@@ -363,6 +364,8 @@ class X11Desktop:
 
     def _handle(self, event: Any) -> None:
         if isinstance(event, xcffib.damage.NotifyEvent):
+            area = event.area
+            self.damaged.add(Rect.from_size(area.x, area.y, area.width, area.height))
             self._schedule_capture()
         elif isinstance(event, xcffib.xfixes.CursorNotifyEvent):
             self._update_cursor()
@@ -384,11 +387,9 @@ class X11Desktop:
     def _capture_damage(self) -> None:
         self._capture_pending = False
         self._next_capture = time.monotonic() + FRAME_MS / 1000
-        self.damage.Subtract(self.damage_id, 0, self.region)
-        rects = self.xfixes.FetchRegion(self.region).reply().rectangles
-        bounds = Rect(0, 0, self.display.width, self.display.height)
-        region = Region(Rect.from_size(r.x, r.y, r.width, r.height) for r in rects)
-        region.clip(bounds)
+        self.damage.Subtract(self.damage_id, 0, 0)  # the server need not keep it for us
+        region, self.damaged = self.damaged, Region()
+        region.clip(Rect(0, 0, self.display.width, self.display.height))
         for rect in region:
             self.display.update(self.capture.grab(rect), rect.left, rect.top)
         self.pump_events()

@@ -32,14 +32,12 @@ _libc.shmdt.argtypes = [ctypes.c_void_p]
 _libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 
 
-class ShmCapture:
-    """Grabs rectangles of a window (the root) through one shared segment."""
+class SharedMemory:
+    """A System V shared memory segment that an X server has attached (MIT-SHM)."""
 
-    def __init__(self, conn: xcffib.Connection, window: int, width: int, height: int) -> None:
+    def __init__(self, conn: xcffib.Connection, size: int, read_only: bool = False) -> None:
         self.conn = conn
-        self.window = window
         self.shm = conn(xcffib.shm.key)
-        size = width * height * 4
         shmid = _libc.shmget(IPC_PRIVATE, size, IPC_CREAT | 0o600)
         if shmid < 0:
             raise OSError(ctypes.get_errno(), f"shmget: {os.strerror(ctypes.get_errno())}")
@@ -50,28 +48,11 @@ class ShmCapture:
         self._address = address
         self.segment = conn.generate_id()
         try:
-            self.shm.AttachChecked(self.segment, shmid, False).check()
+            self.shm.AttachChecked(self.segment, shmid, read_only).check()
         finally:
             _libc.shmctl(shmid, IPC_RMID, None)  # gone once both sides detach
         self.size = size
-        self._memory = np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(address))
-
-    def grab(self, rect: Rect) -> np.ndarray:
-        """A copy of ``rect`` as (h, w) uint32 0xXXRRGGBB pixels."""
-        width, height = rect.width, rect.height
-        self.shm.GetImage(
-            self.window,
-            rect.left,
-            rect.top,
-            width,
-            height,
-            0xFFFFFFFF,
-            xcffib.xproto.ImageFormat.ZPixmap,
-            self.segment,
-            0,
-        ).reply()
-        count = width * height * 4
-        return self._memory[:count].view(np.uint32).reshape(height, width).copy()
+        self.memory = np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(address))
 
     def close(self) -> None:
         try:
@@ -80,3 +61,32 @@ class ShmCapture:
         except xcffib.ConnectionException:
             pass  # the X server is gone, and with it its side of the segment
         _libc.shmdt(self._address)
+
+
+class ShmCapture:
+    """Grabs rectangles of a window (the root) through one shared segment."""
+
+    def __init__(self, conn: xcffib.Connection, window: int, width: int, height: int) -> None:
+        self.window = window
+        self.segment = SharedMemory(conn, width * height * 4)
+
+    def grab(self, rect: Rect) -> np.ndarray:
+        """A copy of ``rect`` as (h, w) uint32 0xXXRRGGBB pixels."""
+        width, height = rect.width, rect.height
+        segment = self.segment
+        segment.shm.GetImage(
+            self.window,
+            rect.left,
+            rect.top,
+            width,
+            height,
+            0xFFFFFFFF,
+            xcffib.xproto.ImageFormat.ZPixmap,
+            segment.segment,
+            0,
+        ).reply()
+        count = width * height * 4
+        return segment.memory[:count].view(np.uint32).reshape(height, width).copy()
+
+    def close(self) -> None:
+        self.segment.close()
