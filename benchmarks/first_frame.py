@@ -20,9 +20,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from xspice import start_xspice
 
 from spice_server import Display, SelectorCore, Server
+
+from xspice import start_xspice
 
 HERE = Path(__file__).parent
 CLIENT = [("/usr/bin/python3"), str(HERE / "clients" / "first_frame_client.py")]

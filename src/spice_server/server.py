@@ -97,6 +97,7 @@ class Server:
         link_timeout: float = 10.0,
         max_pending_links: int = 64,
         builtin_agent: bool = True,
+        streaming_video: str = "filter",
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
@@ -104,6 +105,8 @@ class Server:
         unless ``allow_insecure``. ``exclusive`` makes a new client replace the connected
         one (libspice's behaviour); by default several clients share the devices.
         ``port=None`` opens no listening socket: clients come through ``add_client``.
+        ``streaming_video`` says which fast-changing areas become lossy video streams:
+        ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
         ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
         clipboard) while no real one is registered as a ``vdagent`` char device.
         """
@@ -121,6 +124,9 @@ class Server:
         self.link_timeout = link_timeout
         self.max_pending_links = max_pending_links
         self.builtin_agent = builtin_agent
+        if streaming_video not in ("filter", "all", "off"):
+            raise ConfigurationError(f"streaming_video {streaming_video!r}: filter, all or off")
+        self.streaming_video = streaming_video
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 

@@ -7,7 +7,6 @@ import struct
 
 import pytest
 
-from harness import FakeVdagent, RecordingClipboard, RecordingTablet, wait_until
 from spice_server import ClipboardSelection, ClipboardType, Display, MonitorConfig, MouseMode
 from spice_server.protocol.agent import (
     AgentCap,
@@ -19,6 +18,8 @@ from spice_server.protocol.agent import (
     unpack_announce_capabilities,
 )
 from spice_server.protocol.agent import AgentMessageType as T
+
+from harness import FakeVdagent, RecordingClipboard, RecordingTablet, wait_until
 
 pytestmark = pytest.mark.realclient
 

@@ -15,8 +15,6 @@ import time
 import numpy as np
 import pytest
 
-from harness import wait_until
-from rawclient import RawClient
 from spice_server import Display
 from spice_server.protocol.constants import (
     MAGIC,
@@ -28,6 +26,9 @@ from spice_server.protocol.constants import (
 )
 from spice_server.protocol.link import LINK_HEADER
 from spice_server.protocol.messages.main import MsgMainChannelsList, MsgMainInit
+
+from harness import wait_until
+from rawclient import RawClient
 
 pytestmark = pytest.mark.realclient
 

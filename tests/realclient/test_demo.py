@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from harness import GtkClient, wait_until
 from spice_server import KeyboardModifier, MouseMode
 from spice_server.backends.demo import DemoDesktop
+
+from harness import GtkClient, wait_until
 
 pytestmark = pytest.mark.realclient
 

@@ -15,7 +15,6 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, wait_until
 from spice_server import (
     ButtonMask,
     ChannelEvent,
@@ -26,6 +25,8 @@ from spice_server import (
     MouseMode,
 )
 from spice_server.protocol.constants import ChannelType
+
+from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, wait_until
 
 pytestmark = pytest.mark.realclient
 

@@ -7,9 +7,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_gtk_client import test_pattern
 
 from spice_server import Display
+
+from test_gtk_client import test_pattern
 
 pytestmark = pytest.mark.realclient
 

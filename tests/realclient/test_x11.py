@@ -14,9 +14,10 @@ import xcffib
 import xcffib.xfixes
 import xcffib.xproto
 
-from harness import GtkClient, wait_until
 from spice_server import MouseMode
 from spice_server.backends.x11 import X11Desktop
+
+from harness import GtkClient, wait_until
 from xserver import XServer
 
 pytestmark = pytest.mark.realclient

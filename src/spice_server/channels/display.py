@@ -9,18 +9,23 @@ surface, then MARK (spice-gtk shows nothing before MARK follows a primary surfac
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..display.encoding import encode_bitmap, encode_lz4
-from ..display.region import Region
+from ..display.encoding import encode_bitmap, encode_jpeg, encode_lz4
+from ..display.region import Region, subtract
+from ..display.streams import Stream, StreamDetector
 from ..protocol.constants import (
     ChannelType,
     DisplayCap,
     ImageCompression,
     SurfaceFlags,
     SurfaceFormat,
+    VideoCodec,
 )
 from ..protocol.messages.display import (
     MonitorHead,
@@ -30,11 +35,15 @@ from ..protocol.messages.display import (
     MsgDisplayDrawFill,
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
+    MsgDisplayStreamCreate,
+    MsgDisplayStreamData,
+    MsgDisplayStreamDestroy,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
 from ..protocol.rect import Rect
 from .base import Channel, ChannelClient
+from .main import MM_TIME_DELTA_MS
 
 if TYPE_CHECKING:
     from ..interfaces.display import Display
@@ -42,6 +51,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
+MAX_STREAMS = 64  # stream ids the protocol allows
+STREAM_QUALITY = 70
+STREAM_CHECK_MS = 250
+# Frames are stamped this far ahead of the client's clock: a frame that arrives after its
+# time is dropped by the client, one that arrives early waits. Lower is less latency.
+STREAM_MARGIN_MS = 40
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 LOSSLESS_COMPRESSIONS = {
     ImageCompression.LZ4,
@@ -59,6 +74,10 @@ class DisplayChannel(Channel):
     def __init__(self, server: Any, display: Display) -> None:
         super().__init__(server, display.display_id)
         self.display = display
+        self.detector = StreamDetector(photographic_only=server.streaming_video == "filter")
+        assert server.core is not None, "channels exist only once the server has a core"
+        self.core = server.core
+        self._expiry = self.core.timer_add(self._expire_stream)
 
     def caps(self) -> frozenset[int]:
         return frozenset({DisplayCap.MONITORS_CONFIG, DisplayCap.PREF_COMPRESSION})
@@ -69,10 +88,40 @@ class DisplayChannel(Channel):
     def distribute(self) -> None:
         """Hand the display's new damage to every client and let them send."""
         _generation, rects = self.display.framebuffer.take_damage()
+        stream = None
+        if self.server.streaming_video != "off":
+            had = self.detector.stream
+            stream = self.detector.observe(rects, time.monotonic(), self._read)
+            if stream is not None and had is None:
+                self.core.timer_start(self._expiry, STREAM_CHECK_MS)
+        self._spread(rects, stream)
+
+    def _spread(self, rects: list[Rect], stream: Stream | None) -> None:
         for client in self.clients:
             assert isinstance(client, DisplayChannelClient)
-            client.damage(rects)
+            client.damage(rects, stream)
             client.pump()
+
+    def _read(self, rect: Rect) -> Any:
+        return self.display.framebuffer.read(rect)[1]
+
+    def _expire_stream(self, opaque: Any) -> None:
+        if self.detector.expire(time.monotonic()):
+            self._spread([], None)  # clients end the stream and repaint it losslessly
+        elif self.detector.stream is not None:
+            self.core.timer_start(self._expiry, STREAM_CHECK_MS)
+
+    def close(self, reason: str) -> None:
+        self.core.timer_remove(self._expiry)
+        super().close(reason)
+
+
+@dataclass
+class ClientStream:
+    id: int
+    serial: int
+    rect: Rect
+    pending: bool = True
 
 
 class DisplayChannelClient(ChannelClient):
@@ -90,13 +139,73 @@ class DisplayChannelClient(ChannelClient):
         self._need_mark = False
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
+        self._stream: ClientStream | None = None
+        self._stream_ids = itertools.cycle(range(MAX_STREAMS))
 
     def start(self) -> None:
         super().start()
         self.pump()
 
-    def damage(self, rects: list[Rect]) -> None:
-        self._dirty.update(rects)
+    def damage(self, rects: list[Rect], stream: Stream | None = None) -> None:
+        self._follow_stream(stream)
+        current = self._stream
+        for rect in rects:
+            if current is not None and not rect.intersect(current.rect).is_empty():
+                current.pending = True
+                for piece in subtract(rect, current.rect):
+                    self._dirty.add(piece)
+            else:
+                self._dirty.add(rect)
+
+    # -- video streams ---------------------------------------------------------------------
+
+    def _follow_stream(self, stream: Stream | None) -> None:
+        """Start, replace or end this client's stream to match the display's."""
+        current = self._stream
+        if current is not None and (stream is None or stream.serial != current.serial):
+            self._end_stream()
+        if stream is None or self._stream is not None or not self._can_stream(stream):
+            return
+        stream_id = next(self._stream_ids)
+        self._stream = ClientStream(stream_id, stream.serial, stream.rect)
+        self.send(
+            MsgDisplayStreamCreate(
+                PRIMARY_SURFACE,
+                stream_id,
+                VideoCodec.MJPEG,
+                stream.rect.width,
+                stream.rect.height,
+                stream.rect,
+            )
+        )
+        self.images["stream"] += 1
+
+    def _can_stream(self, stream: Stream) -> bool:
+        if self._generation != self.display.framebuffer.generation:
+            return False  # the surface comes first
+        if stream.rect.intersect(self._surface) != stream.rect:
+            return False
+        # Clients without MULTI_CODEC only know MJPEG; those with it say so explicitly.
+        return (
+            DisplayCap.MULTI_CODEC not in self.client_caps
+            or DisplayCap.CODEC_MJPEG in self.client_caps
+        )
+
+    def _end_stream(self) -> None:
+        current, self._stream = self._stream, None
+        if current is None:
+            return
+        self.send(MsgDisplayStreamDestroy(current.id))
+        self._dirty.add(current.rect)  # repaint losslessly: nothing lossy stays on screen
+
+    def _send_frame(self, stream: ClientStream) -> None:
+        stream.pending = False
+        generation, pixels = self.display.framebuffer.read(stream.rect)
+        if generation != self._generation:
+            return
+        stamp = (self.server.mm_time() - MM_TIME_DELTA_MS + STREAM_MARGIN_MS) & 0xFFFFFFFF
+        self.send(MsgDisplayStreamData(stream.id, stamp, encode_jpeg(pixels, STREAM_QUALITY)))
+        self.images["frame"] += 1
 
     def handle_message(self, message: Any) -> None:
         match message:
@@ -114,6 +223,9 @@ class DisplayChannelClient(ChannelClient):
             if self._generation != framebuffer.generation:
                 self._create_surface()
                 continue
+            if self._stream is not None and self._stream.pending:
+                self._send_frame(self._stream)
+                continue
             if not self._dirty:
                 if self._need_mark:
                     self.send(MsgDisplayMark())
@@ -124,6 +236,9 @@ class DisplayChannelClient(ChannelClient):
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
         width, height = framebuffer.width, framebuffer.height
+        if self._stream is not None:
+            self.send(MsgDisplayStreamDestroy(self._stream.id))
+            self._stream = None
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation

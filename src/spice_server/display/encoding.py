@@ -1,8 +1,9 @@
 """Image encoders: turn a rectangle of pixels into a SpiceImage.
 
-Lossless only, for now: uncompressed BITMAP (every client decodes it) and LZ4 (spice-gtk,
-when it advertised DISPLAY_CAP_LZ4_COMPRESSION). LZ4 goes as one independent block per
-image, which the client's streaming decoder accepts.
+Lossless: uncompressed BITMAP (every client decodes it) and LZ4 (spice-gtk, when it
+advertised DISPLAY_CAP_LZ4_COMPRESSION). LZ4 goes as one independent block per image,
+which the client's streaming decoder accepts. Lossy: JPEG (libjpeg-turbo through
+simplejpeg), for video stream frames.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import itertools
 
 import lz4.block
 import numpy as np
+import simplejpeg
 
 from ..protocol.messages.display import pack_bitmap_image, pack_lz4_image
 
@@ -28,3 +30,14 @@ def encode_lz4(pixels: np.ndarray) -> bytes:
     height, width = pixels.shape
     block = lz4.block.compress(np.ascontiguousarray(pixels), store_size=False)
     return pack_lz4_image(next(_image_ids), width, height, [block])
+
+
+def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
+    """A baseline JPEG file of the pixels (lossy), straight from B, G, R, X memory."""
+    height, width = pixels.shape
+    bgrx = np.ascontiguousarray(pixels).view(np.uint8).reshape(height, width, 4)
+    return bytes(
+        simplejpeg.encode_jpeg(
+            bgrx, quality=quality, colorspace="BGRX", colorsubsampling="420", fastdct=True
+        )
+    )

@@ -84,3 +84,17 @@ class Region:
         union = rects[i].union(rects[j])
         del rects[j], rects[i]
         rects.append(union)
+
+
+def subtract(rect: Rect, hole: Rect) -> list[Rect]:
+    """The parts of ``rect`` outside ``hole``: up to four rectangles."""
+    inner = rect.intersect(hole)
+    if inner.is_empty():
+        return [rect]
+    pieces = [
+        Rect(rect.left, rect.top, rect.right, inner.top),
+        Rect(rect.left, inner.bottom, rect.right, rect.bottom),
+        Rect(rect.left, inner.top, inner.left, inner.bottom),
+        Rect(inner.right, inner.top, rect.right, inner.bottom),
+    ]
+    return [piece for piece in pieces if not piece.is_empty()]

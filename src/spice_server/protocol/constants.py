@@ -324,6 +324,20 @@ class ImageCompression(IntEnum):
     LZ4 = 7
 
 
+class VideoCodec(IntEnum):
+    """Stream codecs (STREAM_CREATE codec_type, PREFERRED_VIDEO_CODEC_TYPE)."""
+
+    MJPEG = 1
+    VP8 = 2
+    H264 = 3
+    VP9 = 4
+    H265 = 5
+
+
+class StreamFlags(IntFlag):
+    TOP_DOWN = 1
+
+
 class CursorType(IntEnum):
     ALPHA = 0
     MONO = 1

@@ -19,6 +19,7 @@ from ..constants import (
     MsgcDisplay,
     MsgDisplay,
     RopDescriptor,
+    StreamFlags,
 )
 from ..errors import RemoteProtocolError
 from ..rect import WIRE_RECT, Rect
@@ -240,6 +241,90 @@ class MsgDisplayCopyBits:
         surface_id, box, offset = _unpack_base(body, cls.__name__)
         need(body, offset + 8, cls.__name__)
         return cls(surface_id, box, *struct.unpack_from("<ii", body, offset))
+
+
+@dataclass(frozen=True)
+class MsgDisplayStreamCreate:
+    """A video stream drawn into ``dest`` of a surface; frames follow as STREAM_DATA."""
+
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_CREATE
+    FIXED: ClassVar[struct.Struct] = struct.Struct("<IIBBQIIII16sB")
+    surface_id: int
+    id: int
+    codec: int
+    width: int
+    height: int
+    dest: Rect
+    flags: int = StreamFlags.TOP_DOWN
+    stamp: int = 0
+
+    def pack(self) -> bytes:
+        return self.FIXED.pack(
+            self.surface_id,
+            self.id,
+            self.flags,
+            self.codec,
+            self.stamp,
+            self.width,
+            self.height,
+            self.width,
+            self.height,
+            self.dest.pack(),
+            ClipType.NONE,
+        )
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        need(body, cls.FIXED.size, cls.__name__)
+        surface, sid, flags, codec, stamp, width, height, _sw, _sh, dest, _clip = (
+            cls.FIXED.unpack_from(body)
+        )
+        return cls(surface, sid, codec, width, height, Rect.unpack_from(dest), flags, stamp)
+
+
+@dataclass(frozen=True)
+class MsgDisplayStreamData:
+    """One encoded frame, to be shown when the client's clock reaches ``mm_time``."""
+
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_DATA
+    FIXED: ClassVar[struct.Struct] = struct.Struct("<III")
+    id: int
+    mm_time: int
+    data: bytes
+
+    def pack(self) -> bytes:
+        return self.FIXED.pack(self.id, self.mm_time, len(self.data)) + self.data
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        need(body, cls.FIXED.size, cls.__name__)
+        sid, mm_time, size = cls.FIXED.unpack_from(body)
+        need(body, cls.FIXED.size + size, cls.__name__)
+        return cls(sid, mm_time, body[cls.FIXED.size : cls.FIXED.size + size])
+
+
+@dataclass(frozen=True)
+class MsgDisplayStreamDestroy(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_DESTROY
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
+    id: int
+
+
+@dataclass(frozen=True)
+class MsgDisplayStreamDestroyAll(FixedMessage):
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_DESTROY_ALL
+
+
+@dataclass(frozen=True)
+class MsgDisplayStreamActivateReport(FixedMessage):
+    """Asks the client to report on a stream every ``max_window_size`` frames or timeout."""
+
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_ACTIVATE_REPORT
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<IIII")
+    stream_id: int
+    unique_id: int
+    max_window_size: int
+    timeout_ms: int
 
 
 # -- client to server -----------------------------------------------------------------------

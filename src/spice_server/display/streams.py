@@ -1,0 +1,117 @@
+"""Deciding which areas are video: stream detection.
+
+An area becomes a video stream when the same rectangle keeps changing at a video-like rate
+and its content is photographic. Then each change goes to the client as one frame of a
+lossy stream (MJPEG) instead of a lossless image; when the area has been still for a
+while the stream ends and the area is sent losslessly once more, so nothing lossy stays.
+
+The rules, in the spirit of libspice's: at least MIN_SIZE pixels each way, STREAK updates
+in a row with gaps under MAX_GAP_S, in the same place (IoU at least SAME_PLACE), and
+pixels LZ4 cannot squeeze below INCOMPRESSIBLE (text and flat UI compress far better).
+A moving rectangle (a dragged window, a bouncing shape) is not in the same place from one
+frame to the next, so it stays lossless.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import lz4.block
+import numpy as np
+
+from ..protocol.rect import Rect
+
+MIN_SIZE = 96
+STREAK = 10
+MAX_GAP_S = 0.2
+IDLE_S = 1.0
+SAME_PLACE = 0.9
+INCOMPRESSIBLE = 0.3  # LZ4 output / input size above which content counts as photographic
+MAX_CANDIDATES = 8
+
+_stream_ids = itertools.count(1)
+
+
+def overlap(a: Rect, b: Rect) -> float:
+    """Intersection over union of two rectangles."""
+    inter = a.intersect(b).area
+    return inter / (a.area + b.area - inter) if inter else 0.0
+
+
+@dataclass
+class Candidate:
+    rect: Rect
+    streak: int = 1
+    last: float = 0.0
+
+
+@dataclass
+class Stream:
+    """An area being sent as video. ``serial`` changes whenever the area or stream changes."""
+
+    rect: Rect
+    last: float
+    serial: int = field(default_factory=lambda: next(_stream_ids))
+
+
+class StreamDetector:
+    """Fed with each batch of damage; says which area, if any, is a stream now."""
+
+    def __init__(self, photographic_only: bool = True) -> None:
+        self.candidates: list[Candidate] = []
+        self.stream: Stream | None = None
+        self.photographic_only = photographic_only
+
+    def observe(self, rects: list[Rect], now: float, read: object) -> Stream | None:
+        """Account for one batch of damage at time ``now``; return the active stream.
+
+        ``read(rect)`` returns the current pixels of a rect; it is called only to check a
+        candidate's content at the moment it would become a stream.
+        """
+        stream = self.stream
+        for rect in rects:
+            if stream is not None and overlap(rect, stream.rect) >= SAME_PLACE:
+                stream.last = now
+                continue
+            if rect.width < MIN_SIZE or rect.height < MIN_SIZE:
+                continue
+            self._count(rect, now, read)
+        if self.stream is not None and now - self.stream.last > IDLE_S:
+            self.stream = None
+        return self.stream
+
+    def expire(self, now: float) -> bool:
+        """End an idle stream; True if one ended."""
+        if self.stream is not None and now - self.stream.last > IDLE_S:
+            self.stream = None
+            return True
+        return False
+
+    def _count(self, rect: Rect, now: float, read: object) -> None:
+        for candidate in self.candidates:
+            if overlap(rect, candidate.rect) >= SAME_PLACE:
+                if now - candidate.last > MAX_GAP_S:
+                    candidate.streak = 0
+                candidate.streak += 1
+                candidate.last = now
+                if candidate.streak >= STREAK:
+                    self.candidates.remove(candidate)
+                    pixels = read(candidate.rect) if self.photographic_only else None  # type: ignore[operator]
+                    if pixels is None or is_photographic(pixels):
+                        self.stream = Stream(_even(candidate.rect), now)
+                return
+        self.candidates.append(Candidate(rect, 1, now))
+        del self.candidates[:-MAX_CANDIDATES]
+
+
+def is_photographic(pixels: np.ndarray) -> bool:
+    """True when LZ4 cannot do much with the pixels (a sample of rows, for speed)."""
+    sample = np.ascontiguousarray(pixels[:: max(1, pixels.shape[0] // 32)])
+    squeezed = lz4.block.compress(sample, store_size=False)
+    return len(squeezed) > INCOMPRESSIBLE * sample.nbytes
+
+
+def _even(rect: Rect) -> Rect:
+    """Codecs want even sizes (4:2:0 chroma); trim a pixel where needed."""
+    return Rect(rect.left, rect.top, rect.right - rect.width % 2, rect.bottom - rect.height % 2)
