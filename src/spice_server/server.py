@@ -19,7 +19,9 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .agent.base import AgentEndpoint
@@ -69,6 +71,7 @@ INTERFACE_VERSIONS: dict[str, tuple[type[Interface], int, int]] = {
     "char_device": (CharDeviceInterface, 1, 3),
 }
 CORE_MAJOR_VERSION = 1
+ENCODER_THREADS = 2
 
 
 class ConfigurationError(ValueError):
@@ -147,6 +150,8 @@ class Server:
         self._connections: set[Connection] = set()
         self._changes: dict[int, tuple[Interface, list[Change]]] = {}
         self._changes_lock = threading.Lock()
+        self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._encoders: ThreadPoolExecutor | None = None
         self._main: MainChannel | None = None
         self._inputs: InputsChannel | None = None
 
@@ -187,6 +192,9 @@ class Server:
         if self._doorbell is not None:
             self._doorbell.close()
             self._doorbell = None
+        if self._encoders is not None:
+            self._encoders.shutdown(wait=False, cancel_futures=True)
+            self._encoders = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -456,7 +464,24 @@ class Server:
         if doorbell is not None:
             doorbell.ring()
 
+    @property
+    def encoders(self) -> ThreadPoolExecutor:
+        """The threads that encode large images (the codecs release the GIL)."""
+        if self._encoders is None:
+            self._encoders = ThreadPoolExecutor(ENCODER_THREADS, "spice-encoder")
+        return self._encoders
+
+    def call_soon_threadsafe(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run ``func(*args)`` on the server's loop; callable from any thread."""
+        self._calls.append((func, args))
+        doorbell = self._doorbell
+        if doorbell is not None:
+            doorbell.ring()
+
     def _apply_changes(self) -> None:
+        while self._calls:
+            func, args = self._calls.popleft()
+            self.call_backend(func, *args)
         with self._changes_lock:
             changes, self._changes = self._changes, {}
         for instance, whats in changes.values():

@@ -9,12 +9,17 @@ surface, then MARK (spice-gtk shows nothing before MARK follows a primary surfac
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..display.encoding import encode_bitmap, encode_jpeg, encode_lz4
 from ..display.region import Region, subtract
@@ -53,6 +58,7 @@ log = logging.getLogger(__name__)
 PRIMARY_SURFACE = 0
 MAX_STREAMS = 64  # stream ids the protocol allows
 STREAM_QUALITY = 70
+OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 STREAM_CHECK_MS = 250
 # Frames are stamped this far ahead of the client's clock: a frame that arrives after its
 # time is dropped by the client, one that arrives early waits. Lower is less latency.
@@ -94,6 +100,7 @@ class DisplayChannel(Channel):
             stream = self.detector.observe(rects, time.monotonic(), self._read)
             if stream is not None and had is None:
                 self.core.timer_start(self._expiry, STREAM_CHECK_MS)
+            self.display.framebuffer.hot = stream.rect if stream is not None else None
         self._spread(rects, stream)
 
     def _spread(self, rects: list[Rect], stream: Stream | None) -> None:
@@ -107,6 +114,7 @@ class DisplayChannel(Channel):
 
     def _expire_stream(self, opaque: Any) -> None:
         if self.detector.expire(time.monotonic()):
+            self.display.framebuffer.hot = None
             self._spread([], None)  # clients end the stream and repaint it losslessly
         elif self.detector.stream is not None:
             self.core.timer_start(self._expiry, STREAM_CHECK_MS)
@@ -140,6 +148,7 @@ class DisplayChannelClient(ChannelClient):
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._stream: ClientStream | None = None
+        self._encoding = False
         self._stream_ids = itertools.cycle(range(MAX_STREAMS))
 
     def start(self) -> None:
@@ -204,8 +213,17 @@ class DisplayChannelClient(ChannelClient):
         if generation != self._generation:
             return
         stamp = (self.server.mm_time() - MM_TIME_DELTA_MS + STREAM_MARGIN_MS) & 0xFFFFFFFF
-        self.send(MsgDisplayStreamData(stream.id, stamp, encode_jpeg(pixels, STREAM_QUALITY)))
-        self.images["frame"] += 1
+
+        def frame(data: bytes) -> MsgDisplayStreamData:
+            return MsgDisplayStreamData(stream.id, stamp, data)
+
+        self._encode(
+            pixels,
+            functools.partial(encode_jpeg, quality=STREAM_QUALITY),
+            frame,
+            "frame",
+            still_wanted=lambda: self._stream is stream,
+        )
 
     def handle_message(self, message: Any) -> None:
         match message:
@@ -273,12 +291,56 @@ class DisplayChannelClient(ChannelClient):
             self.send(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, int(first) & 0xFFFFFF))
             self.images["fill"] += 1
             return
+
+        def draw(image: bytes) -> MsgDisplayDrawCopy:
+            return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
+
         if self._use_lz4():
-            image, encoding = encode_lz4(pixels), "lz4"
+            self._encode(pixels, encode_lz4, draw, "lz4")
         else:
-            image, encoding = encode_bitmap(pixels), "bitmap"
-        self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image))
-        self.images[encoding] += 1
+            self.send(draw(encode_bitmap(pixels)))
+            self.images["bitmap"] += 1
+
+    def _encode(
+        self,
+        pixels: np.ndarray,
+        encode: Callable[[np.ndarray], bytes],
+        build: Callable[[bytes], Any],
+        kind: str,
+        still_wanted: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Encode and send; big images are encoded on the server's encoder threads.
+
+        While one is being encoded this client produces nothing else, so its messages keep
+        their order, and the loop stays free for input and the other clients meanwhile.
+        """
+        if pixels.size < OFFLOAD_PIXELS:
+            self.send(build(encode(pixels)))
+            self.images[kind] += 1
+            return
+        generation = self._generation
+        self._encoding = True
+        future = self.server.encoders.submit(encode, pixels)
+
+        def done(result: Future[bytes]) -> None:
+            self._encoding = False
+            if self.closed:
+                return
+            try:
+                data = result.result()
+            except Exception:
+                log.exception("%r: encoding an image failed", self)
+                self.close("an image could not be encoded", logging.ERROR)
+                return
+            if generation == self._generation and still_wanted():
+                self.send(build(data))
+                self.images[kind] += 1
+            self.pump()
+
+        future.add_done_callback(lambda f: self.server.call_soon_threadsafe(done, f))
+
+    def can_send_more(self) -> bool:
+        return not self._encoding and super().can_send_more()
 
     def _use_lz4(self) -> bool:
         if DisplayCap.LZ4_COMPRESSION not in self.client_caps:

@@ -25,6 +25,8 @@ class Framebuffer:
         self._pixels = np.zeros((height, width), dtype=np.uint32)
         self._damage = Region()
         self.generation = 0  # bumped on every resize: clients re-create their surface
+        # Where a video stream runs every pixel changes every frame: comparing is wasted.
+        self.hot: Rect | None = None
 
     @property
     def width(self) -> int:
@@ -46,6 +48,8 @@ class Framebuffer:
                 return False
             src = pixels[target.top - y : target.bottom - y, target.left - x : target.right - x]
             dst = self._pixels[target.top : target.bottom, target.left : target.right]
+            if self.hot is not None and target.intersect(self.hot) == target:
+                diff = False
             rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
             if rects:
                 dst[...] = src
