@@ -147,3 +147,18 @@ def test_cursor_images_are_validated() -> None:
         CursorImage(2, 2, 0, 0, bytes(15))
     with pytest.raises(ValueError, match="out of range"):
         CursorImage(0, 2, 0, 0, b"")
+
+
+def test_tile_map_gathers_many_reports_into_few_boxes() -> None:
+    from spice_server.display.damage import TileMap
+
+    tiles = TileMap(200, 100, tile=10)
+    for y in range(0, 60, 6):  # ragged "text lines", one report per glyph
+        for x in range(0, 40 + y, 6):
+            tiles.mark(x, y, 6, 6)
+    tiles.mark(150, 80, 5, 5)  # something unrelated, far away
+    boxes = tiles.take()
+    assert sorted(boxes) == [Rect(0, 0, 100, 60), Rect(150, 80, 160, 90)]
+    assert tiles.take() == []
+    tiles.mark(195, 95, 20, 20)  # reports past the edge are clipped
+    assert tiles.take() == [Rect(190, 90, 200, 100)]

@@ -27,7 +27,7 @@ import xcffib.xtest
 
 from ...core.base import Core, EventMask, Timer, Watch
 from ...display.cursor import CursorImage
-from ...display.region import Region
+from ...display.damage import TileMap
 from ...interfaces.base import InterfaceError
 from ...interfaces.display import Display
 from ...interfaces.keyboard import KeyboardInterface
@@ -230,7 +230,7 @@ class X11Desktop:
         # Raw rectangles, gathered from the events themselves: the damage object's own
         # region misses drawing into child windows through MIT-SHM (Xvfb), the events don't.
         self.damage.Create(self.damage_id, self.root, xcffib.damage.ReportLevel.RawRectangles)
-        self.damaged = Region()
+        self.damaged = TileMap(width, height)
         self.xfixes.SelectCursorInput(self.root, xcffib.xfixes.CursorNotifyMask.DisplayCursor)
         self._update_cursor()
         self.clipboard = XClipboard(self.conn, self.root, self.atom)
@@ -365,7 +365,7 @@ class X11Desktop:
     def _handle(self, event: Any) -> None:
         if isinstance(event, xcffib.damage.NotifyEvent):
             area = event.area
-            self.damaged.add(Rect.from_size(area.x, area.y, area.width, area.height))
+            self.damaged.mark(area.x, area.y, area.width, area.height)
             self._schedule_capture()
         elif isinstance(event, xcffib.xfixes.CursorNotifyEvent):
             self._update_cursor()
@@ -388,9 +388,7 @@ class X11Desktop:
         self._capture_pending = False
         self._next_capture = time.monotonic() + FRAME_MS / 1000
         self.damage.Subtract(self.damage_id, 0, 0)  # the server need not keep it for us
-        region, self.damaged = self.damaged, Region()
-        region.clip(Rect(0, 0, self.display.width, self.display.height))
-        for rect in region:
+        for rect in self.damaged.take():
             self.display.update(self.capture.grab(rect), rect.left, rect.top)
         self.pump_events()
 
@@ -427,6 +425,7 @@ class X11Desktop:
         log.info("the X screen is now %dx%d", width, height)
         self.capture.close()
         self.capture = ShmCapture(self.conn, self.root, width, height)
+        self.damaged = TileMap(width, height)
         self.display.resize(width, height, self.capture.grab(Rect(0, 0, width, height)))
 
     def _tidy(self, opaque: Any) -> None:
