@@ -372,3 +372,22 @@ def test_a_stalled_client_costs_bounded_memory_and_then_sees_the_current_screen(
     finally:
         os.kill(client.proc.pid, signal.SIGCONT)
     client.wait_framebuffer(display.snapshot())
+
+
+def test_scrolled_content_goes_as_copies(make_harness, make_client):
+    rng = np.random.default_rng(3)
+    page = np.full((2000, 560), 0x101010, dtype=np.uint32)
+    for top in range(0, 2000, 16):  # "text lines" of random glyph dots
+        page[top + 2 : top + 14][rng.random((12, 560)) < 0.3] = 0xE0E0E0
+    harness = make_harness()
+    display = Display(WIDTH, HEIGHT)
+    display.update(page[:HEIGHT, :], 40, 0)
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    for step in range(1, 30):  # a terminal scrolling one line at a time
+        display.update(page[16 * step : 16 * step + HEIGHT], 40, 0)
+        time.sleep(0.02)
+    client.wait_framebuffer(display.snapshot())
+    images = harness.call(lambda: harness.server.channel_clients(ChannelType.DISPLAY)[0].images)
+    assert images["copy"] >= 20, images

@@ -162,3 +162,42 @@ def test_tile_map_gathers_many_reports_into_few_boxes() -> None:
     assert tiles.take() == []
     tiles.mark(195, 95, 20, 20)  # reports past the edge are clipped
     assert tiles.take() == [Rect(190, 90, 200, 100)]
+
+
+def text_like(rows: int, width: int = 200, seed: int = 0) -> np.ndarray:
+    """Lines of 'glyphs': every 8-row line has its own random dots on a flat background."""
+    rng = np.random.default_rng(seed)
+    page = np.full((rows, width), 0x101010, dtype=np.uint32)
+    for top in range(0, rows, 8):
+        dots = rng.random((6, width)) < 0.3
+        page[top + 1 : top + 7][dots] = 0xE0E0E0
+    return page
+
+
+def test_vertical_shift_finds_scrolls_and_nothing_else() -> None:
+    from spice_server.display.damage import vertical_shift
+
+    page = text_like(400)
+    assert vertical_shift(page[:200], page[16:216]) == 16  # scrolled up two lines
+    assert vertical_shift(page[16:216], page[:200]) == -16  # and down
+    assert vertical_shift(page[:200], page[:200].copy()) == 0
+    assert vertical_shift(page[:200], text_like(200, seed=5)) == 0  # new content
+    assert vertical_shift(page[:30], page[8:38]) == 0  # too small to bother
+
+
+def test_framebuffer_records_a_scroll_as_a_copy_in_order() -> None:
+    from spice_server.display.framebuffer import CopyOp
+
+    page = text_like(400)
+    fb = Framebuffer(200, 300)
+    fb.write(page[:300], 0, 0, diff=False)
+    fb.take_damage()
+    fb.write(np.full((5, 5), 7, dtype=np.uint32), 190, 0, diff=True)  # before the scroll
+    fb.write(page[66:266], 0, 50, diff=True)  # the area 50..250 scrolls up by 16 rows
+    _, ops = fb.take_damage()
+    copies = [op for op in ops if isinstance(op, CopyOp)]
+    assert copies == [CopyOp(Rect(0, 50, 200, 234), 0, 66)]
+    assert ops.index(copies[0]) == 1 and ops[0] == Rect(190, 0, 195, 5)
+    changed = [op for op in ops[2:] if isinstance(op, Rect)]  # only the new bottom lines
+    assert all(r.top >= 234 - 8 for r in changed), changed
+    assert np.array_equal(fb.snapshot()[50:250], page[66:266])

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..display.encoding import encode_bitmap, encode_jpeg, encode_lz4
+from ..display.framebuffer import CopyOp, DamageOp
 from ..display.region import Region, subtract
 from ..display.streams import Stream, StreamDetector
 from ..protocol.constants import (
@@ -36,6 +37,7 @@ from ..protocol.messages.display import (
     MonitorHead,
     MsgcDisplayInit,
     MsgcDisplayPreferredCompression,
+    MsgDisplayCopyBits,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
     MsgDisplayMark,
@@ -93,20 +95,21 @@ class DisplayChannel(Channel):
 
     def distribute(self) -> None:
         """Hand the display's new damage to every client and let them send."""
-        _generation, rects = self.display.framebuffer.take_damage()
+        _generation, ops = self.display.framebuffer.take_damage()
         stream = None
         if self.server.streaming_video != "off":
             had = self.detector.stream
+            rects = [op for op in ops if isinstance(op, Rect)]
             stream = self.detector.observe(rects, time.monotonic(), self._read)
             if stream is not None and had is None:
                 self.core.timer_start(self._expiry, STREAM_CHECK_MS)
             self.display.framebuffer.hot = stream.rect if stream is not None else None
-        self._spread(rects, stream)
+        self._spread(ops, stream)
 
-    def _spread(self, rects: list[Rect], stream: Stream | None) -> None:
+    def _spread(self, ops: list[DamageOp], stream: Stream | None) -> None:
         for client in self.clients:
             assert isinstance(client, DisplayChannelClient)
-            client.damage(rects, stream)
+            client.damage(ops, stream)
             client.pump()
 
     def _read(self, rect: Rect) -> Any:
@@ -155,16 +158,49 @@ class DisplayChannelClient(ChannelClient):
         super().start()
         self.pump()
 
-    def damage(self, rects: list[Rect], stream: Stream | None = None) -> None:
+    def damage(self, ops: list[DamageOp], stream: Stream | None = None) -> None:
         self._follow_stream(stream)
         current = self._stream
-        for rect in rects:
-            if current is not None and not rect.intersect(current.rect).is_empty():
+        for rect in ops:
+            if isinstance(rect, CopyOp):
+                self._copy(rect)
+            elif current is not None and not rect.intersect(current.rect).is_empty():
                 current.pending = True
                 for piece in subtract(rect, current.rect):
                     self._dirty.add(piece)
             else:
                 self._dirty.add(rect)
+
+    def _copy(self, op: CopyOp) -> None:
+        """Move pixels on the client as they moved here, and what was stale moves along.
+
+        When a copy cannot go out now (the client is behind, an image is being encoded, a
+        stream is in the way) the destination is simply marked stale instead.
+        """
+        src, dest = op.src, op.dest
+        stream = self._stream
+        if (
+            self._generation != self.display.framebuffer.generation
+            or self._encoding
+            or not self.can_send_more()
+            or (stream is not None and not stream.rect.intersect(src.union(dest)).is_empty())
+        ):
+            self._dirty.add(dest)
+            return
+        dx, dy = dest.left - src.left, dest.top - src.top
+        moved = Region()
+        for rect in self._dirty:
+            for piece in subtract(rect, dest):
+                moved.add(piece)
+            inside = rect.intersect(src)
+            if not inside.is_empty():
+                shifted = Rect(
+                    inside.left + dx, inside.top + dy, inside.right + dx, inside.bottom + dy
+                )
+                moved.add(shifted.intersect(dest))
+        self._dirty = moved
+        self.send(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
+        self.images["copy"] += 1
 
     # -- video streams ---------------------------------------------------------------------
 

@@ -72,31 +72,89 @@ class TileMap:
         downstream trims what did not really change.
         """
         mask, t = self._mask, self.tile
+        # Every run of marked tiles in every row at once: (row, start) and (row, end).
+        edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).view(np.int8), axis=1)
+        starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)
+        runs_by_row: dict[int, list[tuple[int, int]]] = {}
+        for (row, a), (_, b) in zip(starts.tolist(), ends.tolist(), strict=True):
+            runs_by_row.setdefault(row, []).append((a, b))
         done: list[list[int]] = []
-        growing: list[list[int]] = []  # [left, top, right, bottom] in tiles
-        for row in map(int, np.flatnonzero(mask.any(axis=1))):
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], mask[row].view(np.int8), [0]))))
-            still: list[list[int]] = []
-            for box in growing:
-                if box[3] == row:
-                    still.append(box)
-                else:
-                    done.append(box)
-            for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        previous: list[list[int]] = []  # boxes [left, top, right, bottom] in tiles
+        for row, runs in runs_by_row.items():
+            touching = [box for box in previous if box[3] == row]
+            done.extend(box for box in previous if box[3] != row)
+            current: list[list[int]] = []
+            for a, b in runs:
                 box = [a, row, b, row + 1]
-                for other in [o for o in still if o[0] < b and a < o[2]]:
-                    still.remove(other)
+                for other in [o for o in touching + current if o[0] < box[2] and box[0] < o[2]]:
+                    (touching if other in touching else current).remove(other)
                     box = [
                         min(box[0], other[0]),
                         min(box[1], other[1]),
                         max(box[2], other[2]),
                         row + 1,
                     ]
-                still.append(box)
-            for box in still:
-                box[3] = row + 1
-            growing = still
-        done.extend(growing)
+                current.append(box)
+            done.extend(touching)  # not continued by this row
+            previous = current
+        done.extend(previous)
         mask[...] = False
         bounds = Rect(0, 0, self.width, self.height)
         return [Rect(b[0] * t, b[1] * t, b[2] * t, b[3] * t).intersect(bounds) for b in done]
+
+
+MIN_SCROLL_ROWS = 48
+SCROLL_MATCH = 0.9  # share of overlapping rows that must agree with a shift
+SHIFT_CANDIDATES = 5
+MIN_SCROLL_WIDTH = 64
+_WEIGHTS = np.random.default_rng(0x5C0).integers(1, 1 << 63, 16384, dtype=np.uint64) | 1
+
+
+def _row_signatures(pixels: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint per row, from every third pixel (a random linear hash).
+
+    A false match costs only efficiency: after a copy the pixels are compared again, so
+    whatever the copy got wrong is sent as usual.
+    """
+    sample = pixels[:, ::3]
+    weights = _WEIGHTS[: sample.shape[1]]
+    with np.errstate(over="ignore"):
+        return (sample.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+
+
+def vertical_shift(old: np.ndarray, new: np.ndarray) -> int:
+    """How far the content moved up (> 0) or down (< 0) between two frames; 0 if it did not.
+
+    Rows are matched by fingerprint: rows that occur once in the old frame propose a
+    shift each, and the most proposed shifts are checked against all rows. A shift wins
+    only if nearly every row it overlaps matches, clearly more than staying put does. This
+    is how a scrolled terminal or page is recognised, to be sent as a copy.
+    """
+    height = old.shape[0]
+    if height < MIN_SCROLL_ROWS or old.shape[1] < MIN_SCROLL_WIDTH:
+        return 0
+    old_sig, new_sig = _row_signatures(old), _row_signatures(new)
+    in_place = float((old_sig == new_sig).mean())
+    if in_place > 0.9:
+        return 0
+    values, first, counts = np.unique(old_sig, return_index=True, return_counts=True)
+    unique_values, unique_rows = values[counts == 1], first[counts == 1]
+    where = np.searchsorted(unique_values, new_sig)
+    where[where == len(unique_values)] = 0
+    found = unique_values[where] == new_sig if len(unique_values) else np.zeros(height, bool)
+    shifts = unique_rows[where[found]] - np.flatnonzero(found)
+    shifts = shifts[shifts != 0]
+    if shifts.size == 0:
+        return 0
+    proposed, votes = np.unique(shifts, return_counts=True)
+    best, best_match = 0, in_place + 0.1
+    for shift in proposed[np.argsort(-votes)][:SHIFT_CANDIDATES].tolist():
+        if abs(shift) > height - MIN_SCROLL_ROWS // 2:
+            continue
+        if shift > 0:
+            match = float((new_sig[: height - shift] == old_sig[shift:]).mean())
+        else:
+            match = float((new_sig[-shift:] == old_sig[: height + shift]).mean())
+        if match >= SCROLL_MATCH and match > best_match:
+            best, best_match = shift, match
+    return best

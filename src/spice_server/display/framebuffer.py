@@ -8,12 +8,29 @@ Every write records damage; the server takes the damage and spreads it to its cl
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..protocol.rect import Rect
-from .damage import changed_rects
+from .damage import changed_rects, vertical_shift
 from .region import Region
+
+
+@dataclass(frozen=True)
+class CopyOp:
+    """Pixels moved within the surface: ``dest`` now holds what was at (src_x, src_y)."""
+
+    dest: Rect
+    src_x: int
+    src_y: int
+
+    @property
+    def src(self) -> Rect:
+        return Rect.from_size(self.src_x, self.src_y, self.dest.width, self.dest.height)
+
+
+DamageOp = Rect | CopyOp
 
 
 class Framebuffer:
@@ -23,7 +40,8 @@ class Framebuffer:
         _check_size(width, height)
         self._lock = threading.Lock()
         self._pixels = np.zeros((height, width), dtype=np.uint32)
-        self._damage = Region()
+        self._damage = Region()  # since the last copy
+        self._ops: list[DamageOp] = []  # in order, up to that copy
         self.generation = 0  # bumped on every resize: clients re-create their surface
         # Where a video stream runs every pixel changes every frame: comparing is wasted.
         self.hot: Rect | None = None
@@ -50,11 +68,31 @@ class Framebuffer:
             dst = self._pixels[target.top : target.bottom, target.left : target.right]
             if self.hot is not None and target.intersect(self.hot) == target:
                 diff = False
+            if diff:
+                self._find_scroll(dst, src, target)
             rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
             if rects:
                 dst[...] = src
                 self._damage.update(rects)
             return bool(rects)
+
+    def _find_scroll(self, dst: np.ndarray, src: np.ndarray, target: Rect) -> None:
+        """If the new pixels are the old ones shifted, move ours and record a copy."""
+        shift = vertical_shift(dst, src)
+        if not shift:
+            return
+        height = target.height - abs(shift)
+        if shift > 0:  # content moved up
+            dst[:height] = dst[shift:].copy()
+            dest = Rect(target.left, target.top, target.right, target.top + height)
+            op = CopyOp(dest, target.left, target.top + shift)
+        else:
+            dst[-shift:] = dst[:height].copy()
+            dest = Rect(target.left, target.top - shift, target.right, target.bottom)
+            op = CopyOp(dest, target.left, target.top)
+        self._ops.extend(self._damage)
+        self._damage = Region()
+        self._ops.append(op)
 
     def fill(self, rect: Rect, color: int) -> bool:
         with self._lock:
@@ -73,6 +111,7 @@ class Framebuffer:
                 new[...] = pixels
             self._pixels = new
             self.generation += 1
+            self._ops.clear()
             self._damage.clear()
             self._damage.add(Rect(0, 0, width, height))
 
@@ -80,12 +119,17 @@ class Framebuffer:
         with self._lock:
             self._damage.add(self.bounds if rect is None else rect.intersect(self.bounds))
 
-    def take_damage(self) -> tuple[int, list[Rect]]:
-        """The damage since the last call, with the generation it belongs to."""
+    def take_damage(self) -> tuple[int, list[DamageOp]]:
+        """What changed since the last call, in order, with the generation it belongs to.
+
+        Mostly rectangles; a CopyOp where content moved, which clients must apply in this
+        order relative to the rectangles around it.
+        """
         with self._lock:
-            rects = list(self._damage)
+            ops = [*self._ops, *self._damage]
+            self._ops.clear()
             self._damage.clear()
-            return self.generation, rects
+            return self.generation, ops
 
     def read(self, rect: Rect) -> tuple[int, np.ndarray]:
         """A copy of the pixels in ``rect`` (clipped), with the current generation."""
