@@ -91,3 +91,26 @@ def test_streaming_can_be_switched_off(make_harness, make_client):
         time.sleep(1 / 30)
     client.wait_framebuffer(display.snapshot())
     wait_until(lambda: counters(harness)["stream"] == 0, what="no stream")
+
+
+def test_a_large_stream_is_sent_at_half_size_and_scaled_by_the_client(make_harness, make_client):
+    harness = make_harness()
+    display = Display(1280, 800)
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    for seed in range(20):
+        display.update(photo(seed, 1280, 800), diff=False)
+        time.sleep(1 / 30)
+    final = photo(77, 1280, 800)
+    for _ in range(15):
+        display.update(final, diff=False)
+        time.sleep(1 / 30)
+    assert counters(harness)["stream"] == 1
+    shown = client.framebuffer()
+    error = np.abs(
+        shown.view(np.uint8).reshape(800, 1280, 4)[..., :3].astype(int)
+        - final.view(np.uint8).reshape(800, 1280, 4)[..., :3].astype(int)
+    )
+    assert 0 < error.mean() < 16, error.mean()  # smaller and lossy, but the right picture
+    client.wait_framebuffer(display.snapshot(), timeout=10)
