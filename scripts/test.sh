@@ -2,7 +2,8 @@
 # Set up everything the tests need on a fresh Debian machine, then run them:
 # the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) and
 # real X servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from
-# Debian, the project and its test tools in a virtual environment, then ruff, mypy, pytest.
+# Debian, GStreamer's VP8 and H.264 decoders for spice-gtk's video streams, the project and
+# its test tools in a virtual environment, then ruff, mypy, pytest.
 # Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,13 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
     gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 )
 
 have_packages() {
-    /usr/bin/python3 -c "import gi; gi.require_version('SpiceClientGLib', '2.0')" 2>/dev/null \
-        && command -v spicy-screenshot Xvfb Xorg xterm xev xclip >/dev/null \
-        && [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ]
+    local status
+    status=$(dpkg-query -W -f='${Status}\n' "${DEBIAN_PACKAGES[@]}" 2>/dev/null) || return 1
+    ! grep -qv "install ok installed" <<<"$status"
 }
 
 if ! have_packages; then

@@ -14,6 +14,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from spice_server import (
     Server,
     TabletInterface,
 )
+from spice_server.protocol.constants import ChannelType
 
 CLIENT_SCRIPT = Path(__file__).parent / "clients" / "gtk_client.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -381,3 +383,24 @@ class GtkClient:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+def photo(seed: int, width: int = 320, height: int = 240) -> np.ndarray:
+    """Smooth colour with grain: what LZ4 cannot shrink and JPEG handles well."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    r = (128 + 100 * np.sin(x / 37 + seed)).astype(np.int32)
+    g = (128 + 100 * np.cos(y / 23 - seed)).astype(np.int32)
+    b = ((x + y + seed * 9) % 256).astype(np.int32)
+    grain = rng.integers(-12, 13, (height, width, 3))
+    rgb = np.clip(np.stack([r, g, b], axis=-1) + grain, 0, 255).astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def display_images(harness: ServerHarness) -> Counter[str]:
+    """The images sent so far to all display clients, by encoding."""
+    return harness.call(
+        lambda: sum(
+            (c.images for c in harness.server.channel_clients(ChannelType.DISPLAY)), Counter()
+        )
+    )

@@ -62,9 +62,12 @@ class RawClient:
         password: str = "",
         common_caps: frozenset[int] = CLIENT_COMMON_CAPS,
         mechanism: int = 1,
+        channel_caps: frozenset[int] = frozenset(),
     ) -> int:
         """Run the whole link stage; returns the u32 link result."""
-        self.send(LinkRequest(connection_id, channel_type, channel_id, common_caps).pack())
+        self.send(
+            LinkRequest(connection_id, channel_type, channel_id, common_caps, channel_caps).pack()
+        )
         reply = self.read_reply()
         if reply.error != LinkError.OK:
             return reply.error

@@ -59,6 +59,23 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
         sub.add_argument(
+            "--jpeg",
+            choices=("auto", "always", "never"),
+            default="auto",
+            help="JPEG for photographic images: always, never, or auto (clients without LZ4)",
+        )
+        sub.add_argument(
+            "--streaming-video",
+            choices=("filter", "all", "off"),
+            default="filter",
+            help="which fast-changing areas become video streams",
+        )
+        sub.add_argument(
+            "--video-codecs",
+            default="h264,vp8,mjpeg",
+            help="stream codecs in order of preference (h264, vp8, mjpeg)",
+        )
+        sub.add_argument(
             "--core",
             choices=("asyncio", "selector"),
             default="asyncio",
@@ -110,6 +127,9 @@ def _run(args: argparse.Namespace) -> int:
             allow_insecure=args.insecure,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
+            jpeg_compression=args.jpeg,
+            streaming_video=args.streaming_video,
+            video_codecs=[name.strip() for name in args.video_codecs.split(",") if name.strip()],
             name=f"spice-server {args.command}",
         )
         backend = _make_backend(args, server, backend_lost)

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,6 +34,7 @@ from .channels.inputs import InputsChannel
 from .channels.main import MainChannel
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.doorbell import Doorbell
+from .display.video import parse_codecs
 from .interfaces.base import Change, Interface, InterfaceError
 from .interfaces.char_device import SUBTYPES, CharDeviceInterface
 from .interfaces.clipboard import ClipboardInterface
@@ -101,6 +102,8 @@ class Server:
         max_pending_links: int = 64,
         builtin_agent: bool = True,
         streaming_video: str = "filter",
+        jpeg_compression: str = "auto",
+        video_codecs: Sequence[str] = ("h264", "vp8", "mjpeg"),
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
@@ -110,6 +113,11 @@ class Server:
         ``port=None`` opens no listening socket: clients come through ``add_client``.
         ``streaming_video`` says which fast-changing areas become lossy video streams:
         ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
+        ``video_codecs`` are the stream codecs in order of preference (``"h264"``,
+        ``"vp8"``, ``"mjpeg"``); each client gets the first it decodes.
+        ``jpeg_compression`` says when photographic still images may go as JPEG:
+        ``"always"``, ``"never"``, or ``"auto"`` (the default): only for clients that
+        decode no LZ4, for which the lossless choice is raw pixels.
         ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
         clipboard) while no real one is registered as a ``vdagent`` char device.
         """
@@ -130,6 +138,15 @@ class Server:
         if streaming_video not in ("filter", "all", "off"):
             raise ConfigurationError(f"streaming_video {streaming_video!r}: filter, all or off")
         self.streaming_video = streaming_video
+        if jpeg_compression not in ("auto", "always", "never"):
+            raise ConfigurationError(
+                f"jpeg_compression {jpeg_compression!r}: auto, always or never"
+            )
+        self.jpeg_compression = jpeg_compression
+        try:
+            self.video_codecs = parse_codecs(video_codecs)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 

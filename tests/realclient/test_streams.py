@@ -1,43 +1,29 @@
-"""Video streams with the real client: detection, MJPEG frames, the lossless repaint."""
+"""Video streams with the real client: detection, each codec's frames, the lossless repaint.
+
+spice-gtk decodes MJPEG itself and VP8 and H.264 through GStreamer; each codec is forced
+in turn with the server's ``video_codecs`` setting, and the counters say which one ran.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import numpy as np
 import pytest
 
 from spice_server import Display
-from spice_server.protocol.constants import ChannelType
 
-from harness import wait_until
+from harness import display_images, photo, wait_until
 
 pytestmark = pytest.mark.realclient
 
 
-def photo(seed: int, width: int = 320, height: int = 240) -> np.ndarray:
-    """Smooth colour with grain: what LZ4 cannot shrink and JPEG handles well."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    r = (128 + 100 * np.sin(x / 37 + seed)).astype(np.int32)
-    g = (128 + 100 * np.cos(y / 23 - seed)).astype(np.int32)
-    b = ((x + y + seed * 9) % 256).astype(np.int32)
-    grain = rng.integers(-12, 13, (height, width, 3))
-    rgb = np.clip(np.stack([r, g, b], axis=-1) + grain, 0, 255).astype(np.uint32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+CODECS = ("mjpeg", "vp8", "h264")
 
 
-def counters(harness) -> Counter:
-    return harness.call(
-        lambda: sum(
-            (c.images for c in harness.server.channel_clients(ChannelType.DISPLAY)), Counter()
-        )
-    )
-
-
-def test_a_video_like_area_is_streamed_then_repainted_losslessly(make_harness, make_client):
-    harness = make_harness()
+@pytest.mark.parametrize("codec", CODECS)
+def test_a_video_like_area_is_streamed_then_repainted_losslessly(make_harness, make_client, codec):
+    harness = make_harness(video_codecs=(codec,))
     display = Display(640, 480)
     harness.call(harness.server.add_interface, display)
     client = make_client(harness.port)
@@ -50,15 +36,16 @@ def test_a_video_like_area_is_streamed_then_repainted_losslessly(make_harness, m
     for _ in range(15):  # the same picture for half a second: the client shows it
         display.update(final, 100, 80, diff=False)
         time.sleep(1 / 30)
-    images = counters(harness)
-    assert images["stream"] == 1 and images["frame"] >= 10, images
+    images = display_images(harness)
+    assert images["stream"] == 1 and images[f"stream-{codec}"] == 1, images
+    assert images["frame"] >= 10, images
 
     shown = client.framebuffer()[80:320, 100:420]
     error = np.abs(
         shown.view(np.uint8).reshape(240, 320, 4)[..., :3].astype(int)
         - final.view(np.uint8).reshape(240, 320, 4)[..., :3].astype(int)
     )
-    assert 0 < error.mean() < 10, error.mean()  # lossy, but the right picture
+    assert 0 < error.mean() < 12, error.mean()  # lossy, but the right picture
 
     # Still for a second: the stream ends and the area is repainted exactly.
     client.wait_framebuffer(display.snapshot(), timeout=10)
@@ -76,7 +63,7 @@ def test_text_like_changes_stay_lossless(make_harness, make_client):
         display.update(frame, 100, 80, diff=False)
         time.sleep(1 / 30)
     client.wait_framebuffer(display.snapshot())
-    images = counters(harness)
+    images = display_images(harness)
     assert images["stream"] == 0 and images["frame"] == 0, images
 
 
@@ -90,11 +77,14 @@ def test_streaming_can_be_switched_off(make_harness, make_client):
         display.update(photo(seed), 100, 80, diff=False)
         time.sleep(1 / 30)
     client.wait_framebuffer(display.snapshot())
-    wait_until(lambda: counters(harness)["stream"] == 0, what="no stream")
+    wait_until(lambda: display_images(harness)["stream"] == 0, what="no stream")
 
 
-def test_a_large_stream_is_sent_at_half_size_and_scaled_by_the_client(make_harness, make_client):
-    harness = make_harness()
+@pytest.mark.parametrize("codec", CODECS)
+def test_a_large_stream_is_sent_at_half_size_and_scaled_by_the_client(
+    make_harness, make_client, codec
+):
+    harness = make_harness(video_codecs=(codec,))
     display = Display(1280, 800)
     harness.call(harness.server.add_interface, display)
     client = make_client(harness.port)
@@ -106,7 +96,8 @@ def test_a_large_stream_is_sent_at_half_size_and_scaled_by_the_client(make_harne
     for _ in range(15):
         display.update(final, diff=False)
         time.sleep(1 / 30)
-    assert counters(harness)["stream"] == 1
+    images = display_images(harness)
+    assert images["stream"] == 1 and images[f"stream-{codec}"] == 1, images
     shown = client.framebuffer()
     error = np.abs(
         shown.view(np.uint8).reshape(800, 1280, 4)[..., :3].astype(int)

@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..display.encoding import encode_bitmap, encode_jpeg, encode_lz4
+from ..display.adaptation import StreamAdaptation, StreamReport
+from ..display.content import is_photographic
+from ..display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4
 from ..display.framebuffer import CopyOp, DamageOp
 from ..display.region import Region, subtract
 from ..display.streams import Stream, StreamDetector
+from ..display.video import VideoEncoder, create_encoder
 from ..protocol.constants import (
     ChannelType,
     DisplayCap,
@@ -37,11 +40,14 @@ from ..protocol.messages.display import (
     MonitorHead,
     MsgcDisplayInit,
     MsgcDisplayPreferredCompression,
+    MsgcDisplayPreferredVideoCodecType,
+    MsgcDisplayStreamReport,
     MsgDisplayCopyBits,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
+    MsgDisplayStreamActivateReport,
     MsgDisplayStreamCreate,
     MsgDisplayStreamData,
     MsgDisplayStreamDestroy,
@@ -59,14 +65,19 @@ log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
 MAX_STREAMS = 64  # stream ids the protocol allows
-STREAM_QUALITY = 70
+JPEG_QUALITY = 85  # for photographic still images
+MIN_JPEG_PIXELS = 64 * 64  # smaller images are not worth a lossy encoding
+REPORT_WINDOW_FRAMES = 20  # the client reports on a stream every this many frames...
+REPORT_TIMEOUT_MS = 1000  # ...or this often
 HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 STREAM_CHECK_MS = 250
-# Frames are stamped this far ahead of the client's clock: a frame that arrives after its
-# time is dropped by the client, one that arrives early waits. Lower is less latency.
-STREAM_MARGIN_MS = 40
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
+CODEC_CAPS = {
+    VideoCodec.MJPEG: DisplayCap.CODEC_MJPEG,
+    VideoCodec.VP8: DisplayCap.CODEC_VP8,
+    VideoCodec.H264: DisplayCap.CODEC_H264,
+}
 LOSSLESS_COMPRESSIONS = {
     ImageCompression.LZ4,
     ImageCompression.AUTO_LZ,
@@ -89,7 +100,14 @@ class DisplayChannel(Channel):
         self._expiry = self.core.timer_add(self._expire_stream)
 
     def caps(self) -> frozenset[int]:
-        return frozenset({DisplayCap.MONITORS_CONFIG, DisplayCap.PREF_COMPRESSION})
+        return frozenset(
+            {
+                DisplayCap.MONITORS_CONFIG,
+                DisplayCap.PREF_COMPRESSION,
+                DisplayCap.STREAM_REPORT,
+                DisplayCap.PREF_VIDEO_CODEC_TYPE,
+            }
+        )
 
     def create_client(self, session: Any, connection: Any, link: Any) -> DisplayChannelClient:
         return DisplayChannelClient(self, session, connection, link)
@@ -130,21 +148,32 @@ class DisplayChannel(Channel):
 
 @dataclass
 class ClientStream:
+    """One client's view of the display's stream: its id, codec and encoder."""
+
     id: int
     serial: int
     rect: Rect
+    codec: VideoCodec
+    encoder: VideoEncoder
     pending: bool = True
+    last_frame: float = 0.0
 
-    @property
-    def step(self) -> int:
+    @staticmethod
+    def step_for(rect: Rect) -> int:
         """Large streams are encoded at half size: a quarter of the encoding and the bytes,
         and the client scales them back up. Video forgives it; text never streams."""
-        return 2 if self.rect.area > HALF_SIZE_PIXELS else 1
+        return 2 if rect.area > HALF_SIZE_PIXELS else 1
 
-    @property
-    def size(self) -> tuple[int, int]:
-        step = self.step
-        return -(-self.rect.width // step), -(-self.rect.height // step)
+    @staticmethod
+    def size_for(rect: Rect) -> tuple[int, int]:
+        """The encoded frame size: even both ways, as 4:2:0 video wants."""
+        step = ClientStream.step_for(rect)
+        return rect.width // step & ~1, rect.height // step & ~1
+
+    def frame_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        step = self.step_for(self.rect)
+        width, height = self.size_for(self.rect)
+        return np.ascontiguousarray(pixels[: height * step : step, : width * step : step])
 
 
 class DisplayChannelClient(ChannelClient):
@@ -165,6 +194,11 @@ class DisplayChannelClient(ChannelClient):
         self._stream: ClientStream | None = None
         self._encoding = False
         self._stream_ids = itertools.cycle(range(MAX_STREAMS))
+        self._report_ids = itertools.count(1)
+        self._preferred_codecs: tuple[int, ...] = ()
+        self._failed_codecs: set[VideoCodec] = set()
+        # One per client, not per stream: what the link taught us outlives a stream.
+        self._adaptation = StreamAdaptation()
 
     def start(self) -> None:
         super().start()
@@ -223,52 +257,114 @@ class DisplayChannelClient(ChannelClient):
             self._end_stream()
         if stream is None or self._stream is not None or not self._can_stream(stream):
             return
+        width, height = ClientStream.size_for(stream.rect)
+        for codec in self._codecs():
+            try:
+                encoder = create_encoder(codec, width, height, self._adaptation.level)
+            except Exception:
+                log.exception("%r: no %s encoder; trying the next codec", self, codec.name)
+                self._failed_codecs.add(codec)
+                continue
+            break
+        else:
+            return
         stream_id = next(self._stream_ids)
-        self._stream = ClientStream(stream_id, stream.serial, stream.rect)
+        self._stream = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
         self.send(
-            MsgDisplayStreamCreate(
-                PRIMARY_SURFACE, stream_id, VideoCodec.MJPEG, *self._stream.size, stream.rect
-            )
+            MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
         )
+        if DisplayCap.STREAM_REPORT in self.client_caps:
+            self.send(
+                MsgDisplayStreamActivateReport(
+                    stream_id, next(self._report_ids), REPORT_WINDOW_FRAMES, REPORT_TIMEOUT_MS
+                )
+            )
         self.images["stream"] += 1
+        self.images[f"stream-{codec.name.lower()}"] += 1
 
     def _can_stream(self, stream: Stream) -> bool:
         if self._generation != self.display.framebuffer.generation:
             return False  # the surface comes first
-        if stream.rect.intersect(self._surface) != stream.rect:
+        return stream.rect.intersect(self._surface) == stream.rect
+
+    def _codecs(self) -> list[VideoCodec]:
+        """The codecs this client can take, best first: the server's order, unless the
+        client said which it prefers."""
+        usable = [codec for codec in self.server.video_codecs if self._decodes(codec)]
+        preferred = self._preferred_codecs
+        usable.sort(key=lambda c: preferred.index(c) if c in preferred else len(preferred))
+        return usable
+
+    def _decodes(self, codec: VideoCodec) -> bool:
+        if codec in self._failed_codecs:
             return False
         # Clients without MULTI_CODEC only know MJPEG; those with it say so explicitly.
-        return (
-            DisplayCap.MULTI_CODEC not in self.client_caps
-            or DisplayCap.CODEC_MJPEG in self.client_caps
-        )
+        if DisplayCap.MULTI_CODEC not in self.client_caps:
+            return codec == VideoCodec.MJPEG
+        if CODEC_CAPS[codec] not in self.client_caps:
+            return False
+        # spice-gtk advertises codecs its GStreamer cannot decode and says so only in a
+        # stream report: without reports only MJPEG, which every client decodes, is safe.
+        return codec == VideoCodec.MJPEG or DisplayCap.STREAM_REPORT in self.client_caps
 
-    def _end_stream(self) -> None:
+    def _stream_report(self, message: MsgcDisplayStreamReport) -> None:
+        stream = self._stream
+        if stream is None or message.stream_id != stream.id:
+            return  # a report on a stream that has ended meanwhile
+        report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
+        if report.cannot_decode:
+            log.warning("%r: the client cannot decode %s; switching codec", self, stream.codec.name)
+            self._failed_codecs.add(stream.codec)
+            self._end_stream()
+            self._follow_stream(self.channel.detector.stream)
+            self.pump()
+            return
+        adaptation = self._adaptation
+        if adaptation.report(report):
+            log.debug(
+                "%r: stream %d quality level %d, margin %d ms",
+                self,
+                stream.id,
+                adaptation.level,
+                adaptation.margin_ms,
+            )
+            width, height = ClientStream.size_for(stream.rect)
+            stream.encoder = create_encoder(stream.codec, width, height, adaptation.level)
+
+    def _end_stream(self, repaint: bool = True) -> None:
         current, self._stream = self._stream, None
         if current is None:
             return
         self.send(MsgDisplayStreamDestroy(current.id))
-        self._dirty.add(current.rect)  # repaint losslessly: nothing lossy stays on screen
+        if repaint:
+            self._dirty.add(current.rect)  # repaint losslessly: nothing lossy stays on screen
+
+    def _frame_due(self, stream: ClientStream) -> bool:
+        """A pending frame waits while the adaptation paces the stream below full rate."""
+        if not stream.pending:
+            return False
+        return time.monotonic() - stream.last_frame >= self._adaptation.frame_interval_s
 
     def _send_frame(self, stream: ClientStream) -> None:
         stream.pending = False
+        stream.last_frame = time.monotonic()
         generation, pixels = self.display.framebuffer.read(stream.rect)
         if generation != self._generation:
             return
-        step = stream.step
-        if step > 1:
-            pixels = np.ascontiguousarray(pixels[::step, ::step])
-        stamp = (self.server.mm_time() - MM_TIME_DELTA_MS + STREAM_MARGIN_MS) & 0xFFFFFFFF
+        margin = self._adaptation.margin_ms
+        stamp = (self.server.mm_time() - MM_TIME_DELTA_MS + margin) & 0xFFFFFFFF
+        encoder = stream.encoder
 
-        def frame(data: bytes) -> MsgDisplayStreamData:
-            return MsgDisplayStreamData(stream.id, stamp, data)
+        def frame(data: bytes) -> MsgDisplayStreamData | None:
+            # An inter-frame encoder may hold a frame back; then there is nothing to send.
+            return MsgDisplayStreamData(stream.id, stamp, data) if data else None
 
         self._encode(
-            pixels,
-            functools.partial(encode_jpeg, quality=STREAM_QUALITY),
+            stream.frame_pixels(pixels),
+            encoder.encode,
             frame,
             "frame",
-            still_wanted=lambda: self._stream is stream,
+            still_wanted=lambda: self._stream is stream and stream.encoder is encoder,
         )
 
     def handle_message(self, message: Any) -> None:
@@ -278,6 +374,11 @@ class DisplayChannelClient(ChannelClient):
             case MsgcDisplayPreferredCompression(image_compression=compression):
                 self.preferred_compression = compression
                 log.info("%r: client prefers image compression %d", self, compression)
+            case MsgcDisplayPreferredVideoCodecType(codecs=codecs):
+                self._preferred_codecs = codecs
+                log.info("%r: client prefers video codecs %s", self, list(codecs))
+            case MsgcDisplayStreamReport():
+                self._stream_report(message)
             case _:
                 super().handle_message(message)
 
@@ -287,7 +388,7 @@ class DisplayChannelClient(ChannelClient):
             if self._generation != framebuffer.generation:
                 self._create_surface()
                 continue
-            if self._stream is not None and self._stream.pending:
+            if self._stream is not None and self._frame_due(self._stream):
                 self._send_frame(self._stream)
                 continue
             if not self._dirty:
@@ -300,9 +401,7 @@ class DisplayChannelClient(ChannelClient):
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
         width, height = framebuffer.width, framebuffer.height
-        if self._stream is not None:
-            self.send(MsgDisplayStreamDestroy(self._stream.id))
-            self._stream = None
+        self._end_stream(repaint=False)
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
@@ -341,7 +440,14 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
-        if self._use_lz4():
+        compression = self._image_compression()
+        if compression == ImageCompression.OFF:
+            self.send(draw(encode_bitmap(pixels)))
+            self.images["bitmap"] += 1
+        elif self._lossy_allowed() and pixels.size >= MIN_JPEG_PIXELS and is_photographic(pixels):
+            jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
+            self._encode(pixels, jpeg, draw, "jpeg")
+        elif DisplayCap.LZ4_COMPRESSION in self.client_caps:
             self._encode(pixels, encode_lz4, draw, "lz4")
         else:
             self.send(draw(encode_bitmap(pixels)))
@@ -351,7 +457,7 @@ class DisplayChannelClient(ChannelClient):
         self,
         pixels: np.ndarray,
         encode: Callable[[np.ndarray], bytes],
-        build: Callable[[bytes], Any],
+        build: Callable[[bytes], Any | None],
         kind: str,
         still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -361,8 +467,7 @@ class DisplayChannelClient(ChannelClient):
         their order, and the loop stays free for input and the other clients meanwhile.
         """
         if pixels.size < OFFLOAD_PIXELS:
-            self.send(build(encode(pixels)))
-            self.images[kind] += 1
+            self._send_built(build(encode(pixels)), kind)
             return
         generation = self._generation
         self._encoding = True
@@ -379,19 +484,29 @@ class DisplayChannelClient(ChannelClient):
                 self.close("an image could not be encoded", logging.ERROR)
                 return
             if generation == self._generation and still_wanted():
-                self.send(build(data))
-                self.images[kind] += 1
+                self._send_built(build(data), kind)
             self.pump()
 
         future.add_done_callback(lambda f: self.server.call_soon_threadsafe(done, f))
 
+    def _send_built(self, message: Any | None, kind: str) -> None:
+        if message is not None:
+            self.send(message)
+            self.images[kind] += 1
+
     def can_send_more(self) -> bool:
         return not self._encoding and super().can_send_more()
 
-    def _use_lz4(self) -> bool:
-        if DisplayCap.LZ4_COMPRESSION not in self.client_caps:
-            return False
-        setting = self.server.image_compression
+    def _image_compression(self) -> ImageCompression:
+        """The server's setting, unless the client asked for one it may choose."""
         if self.preferred_compression in (ImageCompression.OFF, *LOSSLESS_COMPRESSIONS):
-            setting = ImageCompression(self.preferred_compression)
-        return setting != ImageCompression.OFF
+            return ImageCompression(self.preferred_compression)
+        return self.server.image_compression
+
+    def _lossy_allowed(self) -> bool:
+        """JPEG for photographic images: always, never, or ("auto") only for clients that
+        decode no LZ4, whose only lossless choice would be raw pixels (spice-html5)."""
+        setting = self.server.jpeg_compression
+        if setting == "auto":
+            return DisplayCap.LZ4_COMPRESSION not in self.client_caps
+        return setting == "always"

@@ -3,7 +3,7 @@
 Lossless: uncompressed BITMAP (every client decodes it) and LZ4 (spice-gtk, when it
 advertised DISPLAY_CAP_LZ4_COMPRESSION). LZ4 goes as one independent block per image,
 which the client's streaming decoder accepts. Lossy: JPEG (libjpeg-turbo through
-simplejpeg), for video stream frames.
+simplejpeg), for photographic images and MJPEG stream frames; every client decodes it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import lz4.block
 import numpy as np
 import simplejpeg
 
-from ..protocol.messages.display import pack_bitmap_image, pack_lz4_image
+from ..protocol.messages.display import pack_bitmap_image, pack_jpeg_image, pack_lz4_image
 
 _image_ids = itertools.count(1)
 
@@ -41,3 +41,8 @@ def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
             bgrx, quality=quality, colorspace="BGRX", colorsubsampling="420", fastdct=True
         )
     )
+
+
+def encode_jpeg_image(pixels: np.ndarray, quality: int) -> bytes:
+    height, width = pixels.shape
+    return pack_jpeg_image(next(_image_ids), width, height, encode_jpeg(pixels, quality))

@@ -1,15 +1,15 @@
 """Deciding which areas are video: stream detection.
 
 An area becomes a video stream when the same rectangle keeps changing at a video-like rate
-and its content is photographic. Then each change goes to the client as one frame of a
-lossy stream (MJPEG) instead of a lossless image; when the area has been still for a
-while the stream ends and the area is sent losslessly once more, so nothing lossy stays.
+and its content is photographic (see content.py). Then each change goes to the client as
+one frame of a lossy video stream instead of a lossless image; when the area has been
+still for a while the stream ends and the area is sent losslessly once more, so nothing
+lossy stays.
 
 The rules, in the spirit of libspice's: at least MIN_SIZE pixels each way, STREAK updates
 in a row with gaps under MAX_GAP_S, in the same place (IoU at least SAME_PLACE), and
-pixels LZ4 cannot squeeze below INCOMPRESSIBLE (text and flat UI compress far better).
-A moving rectangle (a dragged window, a bouncing shape) is not in the same place from one
-frame to the next, so it stays lossless.
+photographic pixels. A moving rectangle (a dragged window, a bouncing shape) is not in the
+same place from one frame to the next, so it stays lossless.
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-import lz4.block
-import numpy as np
-
 from ..protocol.rect import Rect
+from .content import is_photographic
 
 MIN_SIZE = 96
 STREAK = 10
 MAX_GAP_S = 0.2
 IDLE_S = 1.0
 SAME_PLACE = 0.9
-INCOMPRESSIBLE = 0.3  # LZ4 output / input size above which content counts as photographic
 MAX_CANDIDATES = 8
 
 _stream_ids = itertools.count(1)
@@ -103,13 +100,6 @@ class StreamDetector:
                 return
         self.candidates.append(Candidate(rect, 1, now))
         del self.candidates[:-MAX_CANDIDATES]
-
-
-def is_photographic(pixels: np.ndarray) -> bool:
-    """True when LZ4 cannot do much with the pixels (a sample of rows, for speed)."""
-    sample = np.ascontiguousarray(pixels[:: max(1, pixels.shape[0] // 32)])
-    squeezed = lz4.block.compress(sample, store_size=False)
-    return len(squeezed) > INCOMPRESSIBLE * sample.nbytes
 
 
 def _even(rect: Rect) -> Rect:

@@ -76,6 +76,15 @@ def pack_lz4_image(image_id: int, width: int, height: int, blocks: list[bytes]) 
     )
 
 
+def pack_jpeg_image(image_id: int, width: int, height: int, jpeg: bytes) -> bytes:
+    """A SpiceImage of type JPEG: a whole JPEG file of exactly the descriptor's size."""
+    return (
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.JPEG, 0, width, height)
+        + U32.pack(len(jpeg))
+        + jpeg
+    )
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """The descriptor of a SpiceImage and its type-specific payload (for tests and tools)."""

@@ -1,0 +1,264 @@
+"""Which encoding each client gets: JPEG for photographs, codec choice and stream reports.
+
+The real client shows that JPEG images decode. What spice-gtk cannot show (it always
+decodes LZ4 and never fails a stream on purpose) is driven with a raw display client
+whose capabilities the test picks: spice-html5's (no LZ4), a client that cannot decode
+the codec it advertised, one that prefers another codec, and one that reports drops.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+import simplejpeg
+
+from spice_server import Display, Server
+from spice_server.protocol.constants import (
+    ChannelType,
+    DisplayCap,
+    ImageType,
+    LinkError,
+    MsgBase,
+    MsgcBase,
+    MsgDisplay,
+    MsgMain,
+    VideoCodec,
+)
+from spice_server.protocol.framing import Message
+from spice_server.protocol.messages.display import (
+    MsgcDisplayPreferredVideoCodecType,
+    MsgcDisplayStreamReport,
+    MsgDisplayDrawCopy,
+    MsgDisplayStreamActivateReport,
+    MsgDisplayStreamCreate,
+    MsgDisplayStreamData,
+    unpack_image,
+)
+from spice_server.protocol.messages.main import MsgMainInit
+
+from harness import display_images, photo, wait_until
+from rawclient import RawClient
+
+HTML5_CAPS = frozenset(
+    {
+        DisplayCap.SIZED_STREAM,
+        DisplayCap.STREAM_REPORT,
+        DisplayCap.MULTI_CODEC,
+        DisplayCap.CODEC_MJPEG,
+        DisplayCap.CODEC_VP8,
+    }
+)
+ALL_CODECS = frozenset(
+    {
+        DisplayCap.STREAM_REPORT,
+        DisplayCap.MULTI_CODEC,
+        DisplayCap.CODEC_MJPEG,
+        DisplayCap.CODEC_VP8,
+        DisplayCap.CODEC_H264,
+    }
+)
+
+
+def text_like(width: int = 320, height: int = 240) -> np.ndarray:
+    frame = np.full((height, width), 0x303030, dtype=np.uint32)
+    frame[20:40, 10:300] = 0xFFFFFF
+    frame[60:64, ::3] = 0xFF8000
+    return frame
+
+
+def rgb(pixels: np.ndarray) -> np.ndarray:
+    height, width = pixels.shape
+    return pixels.view(np.uint8).reshape(height, width, 4)[..., 2::-1].astype(int)
+
+
+class RawDisplay:
+    """A display channel client over a raw socket that acks like a real one."""
+
+    def __init__(self, port: int, caps: frozenset[int]) -> None:
+        self.main = RawClient(port)
+        assert self.main.link() == LinkError.OK
+        init = MsgMainInit.unpack(self.main.read_until(MsgMain.INIT).body)
+        self.raw = RawClient(port)
+        assert self.raw.link(ChannelType.DISPLAY, 0, init.session_id, channel_caps=caps) == 0
+        self.window = 0
+        self.unacked = 0
+
+    def messages(self, timeout: float = 10.0) -> Iterator[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.raw.read_message(max(0.01, deadline - time.monotonic()))
+            if message.type == MsgBase.SET_ACK:
+                generation, self.window = struct.unpack("<II", message.body)
+                self.raw.send_message(MsgcBase.ACK_SYNC, struct.pack("<I", generation))
+                continue
+            self.unacked += 1
+            if self.window and self.unacked >= self.window:
+                self.raw.send_message(MsgcBase.ACK)
+                self.unacked = 0
+            yield message
+        raise AssertionError("the awaited display message did not come")
+
+    def wait(self, what: Callable[[Message], bool], timeout: float = 10.0) -> Message:
+        for message in self.messages(timeout):
+            if what(message):
+                return message
+        raise AssertionError("unreachable")
+
+    def draw_at(self, left: int, top: int) -> tuple[int, bytes]:
+        """The image type and image of the next DRAW_COPY to the given corner."""
+        message = self.wait(
+            lambda m: (
+                m.type == MsgDisplay.DRAW_COPY
+                and (draw := MsgDisplayDrawCopy.unpack(m.body)).box.left == left
+                and draw.box.top == top
+            )
+        )
+        image = unpack_image(MsgDisplayDrawCopy.unpack(message.body).image)
+        return image.type, image.payload
+
+    def close(self) -> None:
+        self.raw.close()
+        self.main.close()
+
+
+@pytest.fixture
+def raw_display(make_harness) -> Iterator[Callable[..., tuple[Display, RawDisplay]]]:
+    opened: list[RawDisplay] = []
+
+    def make(caps: frozenset[int], **options: object) -> tuple[Display, RawDisplay]:
+        harness = make_harness(**options)
+        display = Display(640, 480)
+        harness.call(harness.server.add_interface, display)
+        client = RawDisplay(harness.port, caps)
+        opened.append(client)
+        client.wait(lambda m: m.type == MsgDisplay.MARK)
+        return display, client
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+def play(display: Display, frames: int, seed: int = 0) -> None:
+    """Video-like changes in one place, fast enough to become a stream."""
+    for i in range(frames):
+        display.update(photo(seed + i), 100, 80, diff=False)
+        time.sleep(1 / 30)
+
+
+# -- still images ---------------------------------------------------------------------------
+
+
+def test_a_client_without_lz4_gets_jpeg_for_photos_and_bitmaps_for_text(raw_display):
+    display, client = raw_display(HTML5_CAPS)
+    picture = photo(5)
+    display.update(picture, 100, 80, diff=False)
+    kind, payload = client.draw_at(100, 80)
+    assert kind == ImageType.JPEG
+    (size,) = struct.unpack_from("<I", payload)
+    decoded = simplejpeg.decode_jpeg(payload[4 : 4 + size], colorspace="RGB").astype(int)
+    rows = decoded.shape[0]  # large areas go in bands, the top one first
+    assert decoded.shape == (rows, 320, 3) and rows > 100
+    assert np.abs(decoded - rgb(picture[:rows])).mean() < 10  # the grain is what JPEG drops
+
+    text = text_like()
+    display.update(text, 10, 300, diff=False)
+    kind, payload = client.draw_at(10, 300)
+    assert kind == ImageType.BITMAP  # lossless: text is never made lossy
+
+
+def test_jpeg_never_keeps_photos_lossless(raw_display):
+    display, client = raw_display(HTML5_CAPS, jpeg_compression="never")
+    display.update(photo(5), 100, 80, diff=False)
+    assert client.draw_at(100, 80)[0] == ImageType.BITMAP
+
+
+def test_jpeg_always_reaches_the_real_client(make_harness, make_client):
+    harness = make_harness(jpeg_compression="always", streaming_video="off")
+    display = Display(640, 480)
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    picture, text = photo(11), text_like()
+    display.update(picture, 100, 80, diff=False)
+    display.update(text, 100, 330, diff=False)
+    wait_until(lambda: display_images(harness)["jpeg"] >= 1, what="a JPEG image")
+
+    def shown_close_enough() -> bool:
+        shown = client.framebuffer()
+        photo_error = np.abs(rgb(shown[80:320, 100:420]) - rgb(picture)).mean()
+        return photo_error < 10 and bool((shown[330:450, 100:420] == text[:120]).all())
+
+    wait_until(shown_close_enough, what="the photo (lossy) and the text (exact) on screen")
+    assert display_images(harness)["lz4"] >= 1
+
+
+# -- stream codecs --------------------------------------------------------------------------
+
+
+def stream_create(client: RawDisplay) -> MsgDisplayStreamCreate:
+    message = client.wait(lambda m: m.type == MsgDisplay.STREAM_CREATE)
+    return MsgDisplayStreamCreate.unpack(message.body)
+
+
+def test_a_codec_the_client_cannot_decode_is_replaced(raw_display):
+    display, client = raw_display(ALL_CODECS)
+    play(display, 12)
+    created = stream_create(client)
+    assert created.codec == VideoCodec.H264  # the server's first choice
+    report = MsgDisplayStreamActivateReport.unpack(
+        client.wait(lambda m: m.type == MsgDisplay.STREAM_ACTIVATE_REPORT).body
+    )
+    assert report.stream_id == created.id
+    failure = MsgcDisplayStreamReport(created.id, report.unique_id, 0, 0, 0, 0xFFFFFFFF, 0, 0)
+    client.raw.send_message(failure.TYPE, failure.pack())
+    play(display, 3, seed=20)
+    client.wait(lambda m: m.type == MsgDisplay.STREAM_DESTROY)
+    assert stream_create(client).codec == VideoCodec.VP8
+
+
+def test_the_client_preferred_codec_wins(raw_display):
+    display, client = raw_display(ALL_CODECS)
+    preferred = MsgcDisplayPreferredVideoCodecType((VideoCodec.MJPEG, VideoCodec.VP8))
+    client.raw.send_message(preferred.TYPE, preferred.pack())
+    play(display, 12)
+    assert stream_create(client).codec == VideoCodec.MJPEG
+
+
+def test_a_client_without_multi_codec_gets_mjpeg(raw_display):
+    display, client = raw_display(frozenset({DisplayCap.STREAM_REPORT}))
+    play(display, 12)
+    assert stream_create(client).codec == VideoCodec.MJPEG
+
+
+def test_reported_drops_lower_the_quality_and_add_margin(raw_display):
+    display, client = raw_display(HTML5_CAPS, video_codecs=("mjpeg",))
+    picture = photo(3)
+
+    def last_frame(count: int) -> tuple[int, int]:
+        """Send the same picture as a stream ``count`` times; the last frame's size and
+        how far ahead of the server's clock it was stamped."""
+        for _ in range(count):
+            display.update(picture, 100, 80, diff=False)
+            message = client.wait(lambda m: m.type == MsgDisplay.STREAM_DATA)
+            frame = MsgDisplayStreamData.unpack(message.body)
+            lead = (frame.mm_time - Server.mm_time() + 2**31) % 2**32 - 2**31
+            time.sleep(1 / 30)
+        return len(frame.data), lead
+
+    play(display, 12)
+    created = stream_create(client)
+    report = MsgDisplayStreamActivateReport.unpack(
+        client.wait(lambda m: m.type == MsgDisplay.STREAM_ACTIVATE_REPORT).body
+    )
+    size_before, lead_before = last_frame(5)
+    bad = MsgcDisplayStreamReport(created.id, report.unique_id, 0, 0, 10, 10, -30, 0xFFFFFFFF)
+    client.raw.send_message(bad.TYPE, bad.pack())
+    size_after, lead_after = last_frame(5)
+    assert size_after < 0.85 * size_before, (size_before, size_after)
+    # Stamped further ahead of the clock: the client gets more time before each frame.
+    assert lead_after >= lead_before + 20, (lead_before, lead_after)
