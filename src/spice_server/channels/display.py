@@ -170,10 +170,13 @@ class ClientStream:
         step = ClientStream.step_for(rect)
         return rect.width // step & ~1, rect.height // step & ~1
 
-    def frame_pixels(self, pixels: np.ndarray) -> np.ndarray:
+    @property
+    def source(self) -> Rect:
+        """What to read for a frame: the rect, trimmed to a whole number of steps."""
         step = self.step_for(self.rect)
         width, height = self.size_for(self.rect)
-        return np.ascontiguousarray(pixels[: height * step : step, : width * step : step])
+        left, top = self.rect.left, self.rect.top
+        return Rect(left, top, left + width * step, top + height * step)
 
 
 class DisplayChannelClient(ChannelClient):
@@ -348,7 +351,9 @@ class DisplayChannelClient(ChannelClient):
     def _send_frame(self, stream: ClientStream) -> None:
         stream.pending = False
         stream.last_frame = time.monotonic()
-        generation, pixels = self.display.framebuffer.read(stream.rect)
+        generation, pixels = self.display.framebuffer.read(
+            stream.source, ClientStream.step_for(stream.rect)
+        )
         if generation != self._generation:
             return
         margin = self._adaptation.margin_ms
@@ -360,7 +365,7 @@ class DisplayChannelClient(ChannelClient):
             return MsgDisplayStreamData(stream.id, stamp, data) if data else None
 
         self._encode(
-            stream.frame_pixels(pixels),
+            pixels,
             encoder.encode,
             frame,
             "frame",

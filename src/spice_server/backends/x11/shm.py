@@ -71,7 +71,9 @@ class ShmCapture:
         self.segment = SharedMemory(conn, width * height * 4)
 
     def grab(self, rect: Rect) -> np.ndarray:
-        """A copy of ``rect`` as (h, w) uint32 0xXXRRGGBB pixels."""
+        """``rect`` as (h, w) uint32 0xXXRRGGBB pixels: a view of the shared segment, valid
+        until the next grab. Callers copy it anyway (into the framebuffer), so a copy here
+        would be one more full-screen pass per frame."""
         width, height = rect.width, rect.height
         segment = self.segment
         segment.shm.GetImage(
@@ -86,7 +88,7 @@ class ShmCapture:
             0,
         ).reply()
         count = width * height * 4
-        return segment.memory[:count].view(np.uint32).reshape(height, width).copy()
+        return segment.memory[:count].view(np.uint32).reshape(height, width)
 
     def close(self) -> None:
         self.segment.close()
