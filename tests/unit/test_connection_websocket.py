@@ -17,7 +17,7 @@ import pytest
 from spice_server import SelectorCore, Server
 from spice_server.net.connection import Connection
 
-from test_websocket import (
+from wsframes import (
     BINARY,
     CLOSE,
     client_frame,

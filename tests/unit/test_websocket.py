@@ -1,13 +1,11 @@
 """The WebSocket transport, bytes in and bytes out: the upgrade, framing both ways, bad input.
 
-Client frames are built by hand here (RFC 6455, section 5.2) so that what the tests send
-is visibly what a browser sends: masked frames, the upgrade request spice-html5 makes.
+Client frames are built by hand (wsframes) so that what the tests send is visibly what a
+browser sends: masked frames, the upgrade request spice-html5 makes.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import struct
@@ -22,66 +20,18 @@ from spice_server.net.websocket import (
 )
 from spice_server.protocol.errors import RemoteProtocolError
 
-KEY = base64.b64encode(b"0123456789abcdef").decode()
-ACCEPT = base64.b64encode(
-    hashlib.sha1((KEY + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
-).decode()
-
-BINARY, TEXT, CLOSE, PING, PONG, CONTINUATION = 0x2, 0x1, 0x8, 0x9, 0xA, 0x0
-
-
-def upgrade_request(protocols: str | None = "binary", origin: str | None = None) -> bytes:
-    """The opening handshake as Chromium sends it for ``new WebSocket(uri, 'binary')``."""
-    lines = [
-        "GET /websockify HTTP/1.1",
-        "Host: 127.0.0.1:5900",
-        "Connection: Upgrade",
-        "Upgrade: websocket",
-        "Sec-WebSocket-Version: 13",
-        f"Sec-WebSocket-Key: {KEY}",
-    ]
-    if protocols is not None:
-        lines.append(f"Sec-WebSocket-Protocol: {protocols}")
-    if origin is not None:
-        lines.append(f"Origin: {origin}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def client_frame(
-    payload: bytes, opcode: int = BINARY, fin: bool = True, mask: bool = True
-) -> bytes:
-    """One frame as a client sends it: masked with a random key."""
-    header = bytearray([(0x80 if fin else 0) | opcode])
-    mask_bit = 0x80 if mask else 0
-    if len(payload) < 126:
-        header.append(mask_bit | len(payload))
-    elif len(payload) < 1 << 16:
-        header += bytes([mask_bit | 126]) + struct.pack("!H", len(payload))
-    else:
-        header += bytes([mask_bit | 127]) + struct.pack("!Q", len(payload))
-    if not mask:
-        return bytes(header) + payload
-    key = os.urandom(4)
-    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    return bytes(header) + key + masked
-
-
-def parse_server_frames(data: bytes) -> list[tuple[int, bytes]]:
-    """(opcode, payload) of each unmasked frame the server sent."""
-    frames = []
-    while data:
-        opcode, length = data[0] & 0x0F, data[1] & 0x7F
-        assert not data[1] & 0x80, "a server must not mask"
-        offset = 2
-        if length == 126:
-            (length,) = struct.unpack_from("!H", data, 2)
-            offset = 4
-        elif length == 127:
-            (length,) = struct.unpack_from("!Q", data, 2)
-            offset = 10
-        frames.append((opcode, data[offset : offset + length]))
-        data = data[offset + length :]
-    return frames
+from wsframes import (
+    ACCEPT,
+    BINARY,
+    CLOSE,
+    CONTINUATION,
+    PING,
+    PONG,
+    TEXT,
+    client_frame,
+    parse_server_frames,
+    upgrade_request,
+)
 
 
 def opened(**options: object) -> WebSocketTransport:
@@ -179,12 +129,13 @@ def test_broken_requests_get_400_and_an_error(request_bytes: bytes) -> None:
 
 
 def test_endless_request_headers_are_refused() -> None:
-    """h11 bounds an unfinished request, so a client cannot fill memory with headers."""
+    """An unfinished request is bounded, so a client cannot fill memory with headers."""
     ws = WebSocketTransport()
     ws.receive_data(b"GET / HTTP/1.1\r\n")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteProtocolError, match="no end of the request"):
         for _ in range(1000):
             ws.receive_data(b"X-Padding: " + b"a" * 100 + b"\r\n")
+    assert status_of(ws.data_to_send()) == 400
 
 
 def test_origin_check_can_refuse_with_403() -> None:
@@ -228,12 +179,12 @@ def test_fragmented_message_is_concatenated() -> None:
     assert ws.receive_data(wire) == b"onetwo"
 
 
-def test_upgrade_and_first_frame_in_one_read() -> None:
-    """A client must wait for the 101 before sending, but bytes after it are not lost
-    when they come in the next read."""
+def test_frames_arriving_with_the_request_are_not_lost() -> None:
+    """A client should wait for the 101 before sending frames; one that does not still
+    gets its bytes through, in order."""
     ws = WebSocketTransport()
-    ws.receive_data(upgrade_request())
-    assert ws.receive_data(client_frame(b"REDQ")) == b"REDQ"
+    assert ws.receive_data(upgrade_request() + client_frame(b"REDQ")) == b"REDQ"
+    assert ws.data_to_send().startswith(b"HTTP/1.1 101 ")
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 300_000])

@@ -38,6 +38,7 @@ from ..protocol.errors import RemoteProtocolError
 
 SUBPROTOCOL = "binary"  # what spice-html5 asks for: raw bytes in binary messages
 MAX_FRAME_BYTES = 1 << 20  # far above any client-to-server SPICE message
+MAX_REQUEST_BYTES = 16 * 1024  # an upgrade request's head is a few hundred bytes
 _HTTP_PREFIX = b"GET "
 
 OriginCheck = Callable[[str | None], str | None]
@@ -76,6 +77,7 @@ class WebSocketTransport:
         self._max_frame_bytes = max_frame_bytes
         self._frame_bytes = 0
         self._outgoing = bytearray()
+        self._request = bytearray()
         self.subprotocol: str | None = None
         self.peer_closed = False
         self.close_code: int | None = None
@@ -99,11 +101,42 @@ class WebSocketTransport:
         """Feed bytes from the network; returns the SPICE bytes they carried."""
         if self._ws.state in (ConnectionState.CLOSED, ConnectionState.REJECTING):
             return b""
-        try:
+        if self._ws.state is ConnectionState.CONNECTING:
+            data = self._receive_request(data)
+        if data:
             self._ws.receive_data(data)
+        return self._process_events()
+
+    def _receive_request(self, data: bytes) -> bytes:
+        """Collect the HTTP request head and answer it; returns what followed it.
+
+        wsproto would drop bytes that arrive with the request (a client may not send
+        frames before the answer, but the stream must not silently lose any), so the
+        head is cut off here and only the head goes to the handshake.
+        """
+        self._request += data
+        end = self._request.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._request) > MAX_REQUEST_BYTES:
+                self._reject(400)
+                raise RemoteProtocolError(
+                    f"bad WebSocket handshake: no end of the request in {MAX_REQUEST_BYTES} bytes"
+                )
+            return b""
+        head, rest = bytes(self._request[: end + 4]), bytes(self._request[end + 4 :])
+        self._request = bytearray()
+        try:
+            self._ws.receive_data(head)
         except wsproto.utilities.RemoteProtocolError as exc:
             self._reject(400)
             raise RemoteProtocolError(f"bad WebSocket handshake: {exc}") from None
+        self._process_events()
+        if self._ws.state is not ConnectionState.OPEN:
+            self._reject(400)
+            raise RemoteProtocolError("bad WebSocket handshake: the request is incomplete")
+        return rest
+
+    def _process_events(self) -> bytes:
         payload = bytearray()
         for event in self._ws.events():
             if isinstance(event, Request):
