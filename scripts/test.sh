@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up everything the tests need on a fresh Debian machine, then run them:
-# the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) and
-# real X servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from
-# Debian, the project and its test tools in a virtual environment, then ruff, mypy, pytest.
+# Set up everything the tests need on a fresh Debian machine, then run them: the real
+# SPICE clients (spice-gtk through GObject introspection, spicy-screenshot, spice-html5 in
+# Chromium, which Playwright drives) and real X servers and programs (Xvfb, Xorg with the
+# dummy driver, xterm, xev, xclip) from Debian, the project and its test tools in a
+# virtual environment, then ruff, mypy, pytest.
 # Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,14 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
     gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
+    chromium spice-html5
 )
 
 have_packages() {
     /usr/bin/python3 -c "import gi; gi.require_version('SpiceClientGLib', '2.0')" 2>/dev/null \
-        && command -v spicy-screenshot Xvfb Xorg xterm xev xclip >/dev/null \
-        && [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ]
+        && command -v spicy-screenshot Xvfb Xorg xterm xev xclip chromium >/dev/null \
+        && [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ] \
+        && [ -e /usr/share/spice-html5/spice_auto.html ]
 }
 
 if ! have_packages; then
