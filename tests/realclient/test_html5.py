@@ -114,3 +114,15 @@ def test_page_from_elsewhere_is_refused_without_a_password(
     )
     assert page.canvas() is None
     assert harness.call(lambda: harness.server.session_count) == 0
+
+
+def test_websocket_off_leaves_browsers_out(make_harness, open_page, caplog):
+    caplog.set_level(logging.INFO, logger="spice_server")
+    harness = make_harness(websocket=False)
+    serve_pattern(harness)
+    page = open_page(harness.port)
+    wait_until(
+        lambda: any("bad magic b'GET '" in r.getMessage() for r in caplog.records),
+        what="the HTTP request to be taken for a bad SPICE link",
+    )
+    assert page.canvas() is None
