@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Set up everything the tests need on a fresh Debian machine, then run them:
-# the real SPICE clients (spice-gtk through GObject introspection, spicy-screenshot) and
-# real X servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from
-# Debian, GStreamer's VP8 and H.264 decoders for spice-gtk's video streams, the project and
-# its test tools in a virtual environment, then ruff, mypy, pytest.
+# Set up everything the tests need on a fresh Debian machine, then run them: the real
+# SPICE clients (spice-gtk through GObject introspection with GStreamer's VP8 and H.264
+# decoders, spicy-screenshot, spice-html5 in Chromium, which Playwright drives) and real X
+# servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from Debian,
+# the project and its test tools in a virtual environment, then ruff, mypy, pytest.
 # Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
     gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+    chromium spice-html5
 )
 
 have_packages() {

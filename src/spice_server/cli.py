@@ -50,7 +50,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--insecure",
             action="store_true",
-            help="allow a non-loopback address without a password",
+            help="allow a non-loopback address, and WebSocket clients from any web page, "
+            "without a password",
+        )
+        sub.add_argument(
+            "--no-websocket",
+            dest="websocket",
+            action="store_false",
+            help="serve only native SPICE clients, not browsers (spice-html5) over WebSocket",
         )
         sub.add_argument(
             "--exclusive",
@@ -125,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
             port=args.port,
             password=args.password,
             allow_insecure=args.insecure,
+            websocket=args.websocket,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
             jpeg_compression=args.jpeg,

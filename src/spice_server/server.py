@@ -19,6 +19,7 @@ import secrets
 import socket
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,12 +105,15 @@ class Server:
         streaming_video: str = "filter",
         jpeg_compression: str = "auto",
         video_codecs: Sequence[str] = ("h264", "vp8", "mjpeg"),
+        websocket: bool = True,
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
         ``password=None`` lets any client in, which is only allowed on a loopback address
-        unless ``allow_insecure``. ``exclusive`` makes a new client replace the connected
-        one (libspice's behaviour); by default several clients share the devices.
+        unless ``allow_insecure``; it also limits WebSocket clients to pages served from a
+        loopback address, unless ``allow_insecure`` (see ``websocket_origin_refusal``).
+        ``exclusive`` makes a new client replace the connected one (libspice's behaviour);
+        by default several clients share the devices.
         ``port=None`` opens no listening socket: clients come through ``add_client``.
         ``streaming_video`` says which fast-changing areas become lossy video streams:
         ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
@@ -120,6 +124,8 @@ class Server:
         decode no LZ4, for which the lossless choice is raw pixels.
         ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
         clipboard) while no real one is registered as a ``vdagent`` char device.
+        ``websocket`` also serves browser clients (spice-html5) on the same port: a
+        connection that starts with an HTTP request rather than the SPICE magic.
         """
         if uuid is not None and len(uuid) != 16:
             raise ConfigurationError("uuid must be 16 bytes")
@@ -147,6 +153,7 @@ class Server:
             self.video_codecs = parse_codecs(video_codecs)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
+        self.websocket = websocket
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 
@@ -245,7 +252,9 @@ class Server:
         """Serve a connected socket (libspice's ``spice_server_add_client``)."""
         core = self._require_core()
         configure_client_socket(sock)
-        connection = Connection(core, sock)
+        connection = Connection(
+            core, sock, websocket=self.websocket, check_origin=self.websocket_origin_refusal
+        )
         connection.on_closed = self._connection_closed
         self._connections.add(connection)
         self._emit(ChannelEvent.CONNECTED, connection.info)
@@ -254,6 +263,22 @@ class Server:
             oldest.connection.close("too many unfinished link handshakes", logging.WARNING)
         handshake = Handshake(connection, self, int(self.link_timeout * 1000), skip_auth)
         self._handshakes[handshake] = None
+
+    def websocket_origin_refusal(self, origin: str | None) -> str | None:
+        """Why a WebSocket from a page of ``origin`` is refused, or None to accept it.
+
+        Any web site open in a browser on this machine can open a WebSocket to a loopback
+        port, so without a password "loopback only" would not keep strangers out. Browsers
+        always send the page's origin and pages cannot forge it, so without a password only
+        pages from a loopback host may connect. Clients that send no origin are not
+        browsers; they could open the plain TCP port just as well.
+        """
+        if origin is None or self.auth.enabled or self.allow_insecure:
+            return None
+        host = urllib.parse.urlsplit(origin).hostname or ""
+        if host == "localhost" or _is_loopback_literal(host):
+            return None
+        return "without a password only pages from a loopback address may connect"
 
     def disconnect_clients(self, reason: str) -> None:
         """Tell every client why (a NOTIFY it may show), then end their sessions."""
@@ -613,6 +638,14 @@ class Server:
         if self.core is None:
             raise ConfigurationError("call init(core) first")
         return self.core
+
+
+def _is_loopback_literal(host: str) -> bool:
+    """Whether ``host`` is a loopback IP address as written (no name lookup)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_loopback(addr: str) -> bool:

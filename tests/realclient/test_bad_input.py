@@ -24,11 +24,12 @@ from spice_server.protocol.constants import (
     MsgcMain,
     MsgMain,
 )
-from spice_server.protocol.link import LINK_HEADER
+from spice_server.protocol.link import LINK_HEADER, parse_link_reply
 from spice_server.protocol.messages.main import MsgMainChannelsList, MsgMainInit
 
 from harness import wait_until
 from rawclient import RawClient
+from wsframes import BINARY, CLOSE, client_frame, parse_server_frames, upgrade_request
 
 pytestmark = pytest.mark.realclient
 
@@ -225,3 +226,56 @@ def test_flood_of_unfinished_handshakes(setup, caplog):
     assert logged(caplog, "too many unfinished link handshakes")
     assert logged(caplog, "link handshake timed out")
     assert harness.call(lambda: harness.server.pending_links) == 0
+
+
+# -- over WebSocket, on the same port ---------------------------------------------------
+
+
+def read_all(raw: RawClient) -> bytes:
+    """Everything the server sends until it closes."""
+    data = raw.buffer
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := raw.sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_broken_http_request_gets_400(setup, caplog):
+    harness, _, _ = setup
+    raw = RawClient(harness.port)
+    raw.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # a page request, not an upgrade
+    assert read_all(raw).startswith(b"HTTP/1.1 400 ")
+    wait_until(lambda: logged(caplog, "bad WebSocket handshake"), what="logged reason")
+
+
+def test_bad_websocket_frame_gets_a_close_frame(setup, caplog):
+    harness, _, _ = setup
+    raw = RawClient(harness.port)
+    raw.send(upgrade_request())
+    raw.send(client_frame(MAGIC, mask=False))  # clients must mask
+    response = read_all(raw)
+    head, _, frames = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 ")
+    ((opcode, payload),) = parse_server_frames(frames)
+    assert opcode == CLOSE and payload[:2] == struct.pack("!H", 1002)
+    wait_until(lambda: logged(caplog, "bad WebSocket frame"), what="logged reason")
+
+
+def test_bad_link_inside_websocket_gets_the_same_link_error(setup):
+    harness, _, _ = setup
+    raw = RawClient(harness.port)
+    raw.send(upgrade_request())
+    raw.send(client_frame(b"HTTP" + bytes(12)))
+    _, _, frames = read_all(raw).partition(b"\r\n\r\n")
+    sent = parse_server_frames(frames)
+    assert [opcode for opcode, _ in sent] == [BINARY, CLOSE]
+    parsed = parse_link_reply(sent[0][1])
+    assert parsed is not None and parsed[0].error == LinkError.INVALID_MAGIC
+
+
+def test_unfinished_upgrade_times_out_like_a_link(setup, caplog):
+    harness, _, _ = setup
+    raw = RawClient(harness.port)
+    raw.send(b"GET /websockify HTTP/1.1\r\n")  # and nothing more
+    assert raw.is_closed_by_server(timeout=5)
+    wait_until(lambda: logged(caplog, "link handshake timed out"), what="logged reason")

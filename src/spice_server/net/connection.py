@@ -1,7 +1,10 @@
 """A client connection: a non-blocking socket driven by core watches, with a write queue.
 
 The connection reads whatever arrives and hands it to its handler (first the link
-handshake, then a channel client). Writes go out at once when the socket takes them and
+handshake, then a channel client). When WebSocket is enabled, the first bytes tell whether
+the socket carries SPICE itself or SPICE inside a WebSocket (see ``websocket``); in the
+second case the connection unwraps and wraps the frames, so its handler sees the same byte
+stream either way and never knows which it was. Writes go out at once when the socket takes them and
 queue otherwise; the WRITE watch is armed only while something is queued. When the queue
 drains the handler's ``writable()`` is called, which is how producers of large data (the
 display) pace themselves to the client's speed instead of queueing without bound.
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 
 from ..core.base import ChannelEventInfo, Core, EventMask, Timer
 from ..protocol.errors import RemoteProtocolError
+from .websocket import OriginCheck, StreamKind, WebSocketTransport, sniff
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,17 @@ class ConnectionHandler(Protocol):
 
 
 class Connection:
-    def __init__(self, core: Core, sock: socket.socket, *, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self,
+        core: Core,
+        sock: socket.socket,
+        *,
+        max_pending: int = MAX_PENDING,
+        websocket: bool = False,
+        check_origin: OriginCheck | None = None,
+    ) -> None:
+        """``websocket`` accepts WebSocket clients besides plain SPICE ones; ``check_origin``
+        decides which browser origins may open one."""
         self.core = core
         self.sock = sock
         self.handler: ConnectionHandler | None = None
@@ -56,6 +70,10 @@ class Connection:
         self.on_closed: Callable[[Connection, str], None] | None = None
         self._closing: tuple[str, int] | None = None
         self._linger: Timer | None = None
+        self._sniffing = websocket
+        self._prefix = b""
+        self._check_origin = check_origin
+        self.websocket: WebSocketTransport | None = None
         self._watch = core.watch_add(sock.fileno(), EventMask.READ, self._on_event)
 
     @property
@@ -64,7 +82,15 @@ class Connection:
         return self._pending
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send SPICE bytes (framed first, on a WebSocket), queueing what the socket refuses."""
         if self.closed or self._closing or not data:
+            return
+        if self.websocket is not None:
+            data = self.websocket.send(data)
+        self._write_wire(data)
+
+    def _write_wire(self, data: bytes | bytearray | memoryview) -> None:
+        if self.closed or not data:
             return
         view = memoryview(data).cast("B")
         if not self._queue:
@@ -93,6 +119,13 @@ class Connection:
         """
         if self.closed:
             return
+        if self._closing is None and self.websocket is not None and (flush or not self._queue):
+            # Say goodbye in the WebSocket's own terms, after whatever is queued; never in
+            # the middle of a frame, which a non-flushing close with a queue would be.
+            self._write_wire(self.websocket.close())
+            if self.closed:
+                return
+            flush = True
         if flush and self._queue:
             if self._closing is None:
                 self._closing = (reason, level)
@@ -144,12 +177,38 @@ class Connection:
                 self.close(f"read failed: {exc}")
                 return
             if not data:
+                if self.websocket is not None:
+                    self.websocket.eof_received()
                 self.close("client closed the connection")
                 return
             self.bytes_received += len(data)
             budget -= len(data)
-            if self.handler is not None:
-                self.handler.data_received(data)
+            self._received(data)
+
+    def _received(self, data: bytes) -> None:
+        if self._sniffing:
+            self._prefix += data
+            kind = sniff(self._prefix)
+            if kind is None:
+                return
+            self._sniffing = False
+            data, self._prefix = self._prefix, b""
+            if kind is StreamKind.WEBSOCKET:
+                self.websocket = WebSocketTransport(self._check_origin)
+                log.debug("%s speaks WebSocket", self.name)
+        websocket = self.websocket
+        if websocket is not None:
+            try:
+                data = websocket.receive_data(data)
+            except RemoteProtocolError as exc:
+                self._write_wire(websocket.data_to_send())
+                self.close(str(exc), logging.WARNING, flush=True)
+                return
+            self._write_wire(websocket.data_to_send())
+        if data and self.handler is not None and not self.closed:
+            self.handler.data_received(data)
+        if websocket is not None and websocket.peer_closed:
+            self.close(f"client closed the WebSocket (code {websocket.close_code})", flush=True)
 
     def _flush(self) -> None:
         queue = self._queue

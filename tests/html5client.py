@@ -1,0 +1,160 @@
+"""spice-html5 in headless Chromium, driven through Playwright: the browser-side real client.
+
+Both come from Debian (``spice-html5``, ``chromium``); Playwright only drives the browser,
+launched from Debian's binary. spice-html5's own page, ``spice_auto.html``, is loaded with
+its ``host``/``port`` arguments from a small HTTP server on the loopback that serves the
+Debian package's files. The page's host name is the test's choice: Chromium resolves a
+made-up "foreign" name to the same loopback server, so a test can show the server a page
+from elsewhere (a browser sends the page's origin with the WebSocket upgrade).
+
+The page must really come from a loopback address: Chromium blocks pages whose server is
+not on the local network from opening connections to it (Local Network Access checks).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+SPICE_HTML5_DIR = Path("/usr/share/spice-html5")
+CHROMIUM = "chromium"
+LOCAL_HOST = "localhost"
+FOREIGN_HOST = "spice.example.com"  # resolved by the browser to the loopback server
+SURFACE = "#spice_surface_0"  # the canvas spice-html5 makes for the primary surface
+
+# The canvas's RGBA bytes as base64, read in slices (a huge string argument is slow).
+_READ_CANVAS = """(selector) => {
+    const canvas = document.querySelector(selector);
+    if (!canvas) return null;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let binary = '';
+    for (let i = 0; i < data.length; i += 0x8000)
+        binary += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+    return {width: canvas.width, height: canvas.height, rgba: btoa(binary)};
+}"""
+
+
+def check_browser_client() -> str:
+    """The Chromium binary; fails loudly (never skips) when the browser or client is missing."""
+    chromium = shutil.which(CHROMIUM)
+    missing = []
+    if chromium is None:
+        missing.append("chromium")
+    if not (SPICE_HTML5_DIR / "spice_auto.html").is_file():
+        missing.append("spice-html5")
+    if missing or chromium is None:
+        raise RuntimeError(
+            f"the browser client is missing: install the Debian packages {' '.join(missing)} "
+            "(scripts/test.sh does)"
+        )
+    return chromium
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class Browsers:
+    """One headless Chromium and the page's web server for a test module."""
+
+    def __init__(self) -> None:
+        chromium = check_browser_client()
+        handler = functools.partial(_QuietHandler, directory=str(SPICE_HTML5_DIR))
+        self._web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.web_port = self._web.server_address[1]
+        threading.Thread(
+            target=self._web.serve_forever, name="spice-html5 web", daemon=True
+        ).start()
+        self._playwright: Playwright = sync_playwright().start()
+        try:
+            self.browser: Browser = self._playwright.chromium.launch(
+                executable_path=chromium,
+                headless=True,
+                args=[f"--host-resolver-rules=MAP {FOREIGN_HOST} 127.0.0.1"],
+            )
+        except Exception:
+            self.close()
+            raise
+
+    def open(
+        self, port: int, password: str | None = None, page_host: str = LOCAL_HOST
+    ) -> Html5Client:
+        """spice_auto.html from ``http://page_host:web_port``, connecting to ``port``."""
+        query: dict[str, Any] = {"host": "127.0.0.1", "port": port}
+        if password is not None:
+            query["password"] = password
+        url = f"http://{page_host}:{self.web_port}/spice_auto.html?{urlencode(query)}"
+        return Html5Client(self.browser, url)
+
+    def close(self) -> None:
+        if hasattr(self, "browser"):
+            self.browser.close()
+        self._playwright.stop()
+        self._web.shutdown()
+        self._web.server_close()
+
+
+class Html5Client:
+    """One spice_auto.html page in a fresh browser context; its canvas and keyboard."""
+
+    def __init__(self, browser: Browser, url: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page: Page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda message: self.console.append(message.text))
+        self.page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
+        self.page.goto(url)
+
+    def canvas(self) -> np.ndarray | None:
+        """The primary surface as spice-html5 drew it, (h, w) uint32 0x00RRGGBB; None if none."""
+        shot = self.page.evaluate(_READ_CANVAS, SURFACE)
+        if shot is None:
+            return None
+        rgba = np.frombuffer(base64.b64decode(shot["rgba"]), dtype=np.uint8)
+        rgba = rgba.reshape(shot["height"], shot["width"], 4).astype(np.uint32)
+        return (rgba[..., 0] << 16) | (rgba[..., 1] << 8) | rgba[..., 2]
+
+    def wait_canvas(self, expected: np.ndarray, timeout: float = 20.0) -> np.ndarray:
+        """Poll the canvas until it equals ``expected`` (RGB bits) exactly."""
+        want = expected & 0x00FFFFFF
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.canvas()
+            if got is not None and got.shape == want.shape and np.array_equal(got, want):
+                return got
+            if time.monotonic() > deadline:
+                if got is None:
+                    state = "no canvas"
+                elif got.shape != want.shape:
+                    state = f"canvas {got.shape[::-1]}, server {want.shape[::-1]}"
+                else:
+                    state = f"{int((got != want).sum())} pixels differ"
+                raise AssertionError(f"spice-html5's canvas is not the server's: {state}\n{self}")
+            time.sleep(0.1)
+
+    def press(self, key: str) -> None:
+        """A key pressed and released on the display canvas, as a user would."""
+        self.page.focus(SURFACE)
+        self.page.keyboard.press(key)
+
+    def messages(self) -> str:
+        """What spice_auto.html shows the user in its message area."""
+        return str(self.page.evaluate("document.getElementById('message-div')?.innerText ?? ''"))
+
+    def __str__(self) -> str:
+        lines = self.console[-15:]
+        return f"page messages: {self.messages()!r}\nconsole (last {len(lines)}): {lines}"
+
+    def close(self) -> None:
+        self.context.close()
