@@ -125,21 +125,34 @@ class Html5Client:
         rgba = rgba.reshape(shot["height"], shot["width"], 4).astype(np.uint32)
         return (rgba[..., 0] << 16) | (rgba[..., 1] << 8) | rgba[..., 2]
 
-    def wait_canvas(self, expected: np.ndarray, timeout: float = 20.0) -> np.ndarray:
-        """Poll the canvas until it equals ``expected`` (RGB bits) exactly."""
+    def wait_canvas(
+        self,
+        expected: np.ndarray,
+        timeout: float = 20.0,
+        lossy: tuple[int, int, int, int] | None = None,
+        tolerance: float = 10.0,
+    ) -> np.ndarray:
+        """Poll the canvas until it equals ``expected`` (RGB bits): exactly, except inside
+        ``lossy`` (x, y, width, height), where the mean error per channel must stay under
+        ``tolerance``."""
         want = expected & 0x00FFFFFF
+        exact = np.ones(want.shape, dtype=bool)
+        if lossy is not None:
+            x, y, width, height = lossy
+            exact[y : y + height, x : x + width] = False
         deadline = time.monotonic() + timeout
         while True:
             got = self.canvas()
-            if got is not None and got.shape == want.shape and np.array_equal(got, want):
-                return got
+            state = "no canvas"
+            if got is not None and got.shape != want.shape:
+                state = f"canvas {got.shape[::-1]}, server {want.shape[::-1]}"
+            elif got is not None:
+                differ = int((got != want)[exact].sum())
+                error = _mean_error(got[~exact], want[~exact]) if lossy is not None else 0.0
+                if differ == 0 and error < tolerance:
+                    return got
+                state = f"{differ} pixels differ, mean error {error:.1f} in the lossy area"
             if time.monotonic() > deadline:
-                if got is None:
-                    state = "no canvas"
-                elif got.shape != want.shape:
-                    state = f"canvas {got.shape[::-1]}, server {want.shape[::-1]}"
-                else:
-                    state = f"{int((got != want).sum())} pixels differ"
                 raise AssertionError(f"spice-html5's canvas is not the server's: {state}\n{self}")
             time.sleep(0.1)
 
@@ -158,3 +171,10 @@ class Html5Client:
 
     def close(self) -> None:
         self.context.close()
+
+
+def _mean_error(got: np.ndarray, want: np.ndarray) -> float:
+    """Mean absolute difference per colour channel of two runs of 0x00RRGGBB pixels."""
+    a = got.astype(np.uint32).view(np.uint8).reshape(-1, 4)[:, :3].astype(int)
+    b = want.astype(np.uint32).view(np.uint8).reshape(-1, 4)[:, :3].astype(int)
+    return float(np.abs(a - b).mean()) if a.size else 0.0

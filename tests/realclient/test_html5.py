@@ -2,8 +2,10 @@
 
 The browser and the client are Debian's, unmodified; the page is spice-html5's own
 spice_auto.html. What is asserted is what the browser drew on its canvas and what our
-keyboard interface received. spice-html5 cannot decode LZ4, so it must get lossless bitmaps
-and fills, and its canvas must equal the server's framebuffer exactly.
+keyboard interface received. spice-html5 cannot decode LZ4, so it gets fills and bitmaps,
+which must match the server's framebuffer exactly, and JPEG for photographic areas, which
+must match within a tolerance. (spice-html5 draws a JPEG image and then throws a
+TypeError in its own onload handler when no stream has existed yet; the picture is right.)
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import pytest
 from spice_server import Display
 from spice_server.protocol.constants import ChannelType
 
-from harness import RecordingKeyboard, wait_until
+from harness import RecordingKeyboard, photo, wait_until
 from html5client import FOREIGN_HOST, LOCAL_HOST, Browsers, Html5Client
-from test_gtk_client import test_pattern
 
 pytestmark = pytest.mark.realclient
 
@@ -48,9 +49,19 @@ def open_page(browsers: Browsers) -> Iterator:
         page.close()
 
 
+def ui_pattern() -> np.ndarray:
+    """Flat areas and thin lines: a desktop's kind of picture, which LZ4 would shrink well,
+    so it must stay lossless (bitmaps) for spice-html5."""
+    image = np.full((HEIGHT, WIDTH), 0x2A2A40, dtype=np.uint32)
+    image[10:60, 10:200] = 0x336699
+    image[200:380, 30:330:7] = 0xC0C0C0
+    image[100:300:4, 250:600] = 0xFFFFFF
+    return image.astype(np.uint32)
+
+
 def serve_pattern(harness) -> Display:
     display = Display(WIDTH, HEIGHT)
-    display.update(test_pattern())
+    display.update(ui_pattern())
     harness.call(harness.server.add_interface, display)
     return display
 
@@ -73,11 +84,17 @@ def test_canvas_follows_the_framebuffer_and_keys_reach_the_keyboard(make_harness
     images = Counter(display_client.images)
     assert images["bitmap"] > 0 and images["lz4"] == 0, images
 
-    # A later change, a mix of a solid block and noise, shows up exactly.
-    rng = np.random.default_rng(5)
+    # A later change: a solid block (a fill), lines of "text" (a bitmap) and a photograph
+    # (a JPEG: the lossless alternative for a client without LZ4 is raw pixels).
     display.fill(0x00FF8000, 20, 30, 200, 100)
-    display.update(rng.integers(0, 1 << 24, (90, 150), dtype=np.uint32), 400, 250)
-    page.wait_canvas(display.snapshot())
+    lines = np.full((60, 300), 0x00202020, dtype=np.uint32)
+    lines[10:14, ::2] = 0x00FFFFFF
+    lines[30:34, 5::3] = 0x0000FF00
+    display.update(lines, 20, 300)
+    display.update(photo(3, 200, 120), 400, 250)
+    page.wait_canvas(display.snapshot(), lossy=(400, 250, 200, 120))
+    images = Counter(display_client.images)
+    assert images["jpeg"] > 0 and images["lz4"] == 0, images
 
     # "a" then shift+"b": PC scancodes, a release being the press | 0x80.
     page.press("a")
