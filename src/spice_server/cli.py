@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
         sub.add_argument(
+            "--playback-compression",
+            choices=("on", "off"),
+            default="on",
+            help="send sound as Opus to clients that decode it (default on), or raw PCM",
+        )
+        sub.add_argument(
             "--core",
             choices=("asyncio", "selector"),
             default="asyncio",
@@ -110,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
             allow_insecure=args.insecure,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
+            playback_compression=args.playback_compression == "on",
             name=f"spice-server {args.command}",
         )
         backend = _make_backend(args, server, backend_lost)

@@ -32,6 +32,8 @@ from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
 from .channels.inputs import InputsChannel
 from .channels.main import MainChannel
+from .channels.playback import PlaybackChannel
+from .channels.record import RecordChannel
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.doorbell import Doorbell
 from .interfaces.base import Change, Interface, InterfaceError
@@ -40,6 +42,8 @@ from .interfaces.clipboard import ClipboardInterface
 from .interfaces.display import Display
 from .interfaces.keyboard import KeyboardInterface
 from .interfaces.mouse import MouseInterface
+from .interfaces.playback import PlaybackInterface
+from .interfaces.record import RecordInterface
 from .interfaces.tablet import TabletInterface
 from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
@@ -69,6 +73,8 @@ INTERFACE_VERSIONS: dict[str, tuple[type[Interface], int, int]] = {
     "display": (Display, 1, 0),
     "clipboard": (ClipboardInterface, 1, 0),
     "char_device": (CharDeviceInterface, 1, 3),
+    "playback": (PlaybackInterface, 1, 0),
+    "record": (RecordInterface, 1, 0),
 }
 CORE_MAJOR_VERSION = 1
 ENCODER_THREADS = 2
@@ -101,6 +107,7 @@ class Server:
         max_pending_links: int = 64,
         builtin_agent: bool = True,
         streaming_video: str = "filter",
+        playback_compression: bool = True,
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
@@ -112,6 +119,9 @@ class Server:
         ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
         ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
         clipboard) while no real one is registered as a ``vdagent`` char device.
+        ``playback_compression`` sends the playback interface's sound as Opus to clients
+        that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
+        ``spice_server_set_playback_compression``).
         """
         if uuid is not None and len(uuid) != 16:
             raise ConfigurationError("uuid must be 16 bytes")
@@ -130,6 +140,7 @@ class Server:
         if streaming_video not in ("filter", "all", "off"):
             raise ConfigurationError(f"streaming_video {streaming_video!r}: filter, all or off")
         self.streaming_video = streaming_video
+        self.playback_compression = playback_compression
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 
@@ -139,6 +150,8 @@ class Server:
         self.tablet: TabletInterface | None = None
         self.clipboard: ClipboardInterface | None = None
         self.vdagent: CharDeviceInterface | None = None
+        self.playback: PlaybackInterface | None = None
+        self.record: RecordInterface | None = None
         self.agent: AgentEndpoint | None = None
         self.displays: dict[int, Display] = {}
         self.mouse_mode = MouseMode.SERVER
@@ -180,6 +193,9 @@ class Server:
             self._channels[(channel.type, channel.id)] = channel
         for display in self.displays.values():
             self._open_display_channels(display)
+        for device in (self.playback, self.record):
+            if device is not None:
+                self._open_audio_channel(device)
         self._set_agent(self._new_agent())
 
     def destroy(self) -> None:
@@ -364,12 +380,17 @@ class Server:
                 )
             self._claim_slot("vdagent", instance)
             self.vdagent = instance
+        elif kind in ("playback", "record"):
+            self._claim_slot(kind, instance)
+            setattr(self, kind, instance)
         instance._notify = self._notify
         log.info("added %s interface %r", kind, instance.description or type(instance).__name__)
         if self.core is None:
             return
         if isinstance(instance, Display):
             self._open_display_channels(instance)
+        elif isinstance(instance, PlaybackInterface | RecordInterface):
+            self._open_audio_channel(instance)
         if kind == "tablet":
             self._update_logical_size()
             self._mouse_modes_changed()
@@ -403,6 +424,12 @@ class Server:
             self.vdagent = None
             self._set_agent(self._new_agent())
             self._mouse_modes_changed()
+        elif kind in ("playback", "record") and getattr(self, kind) is instance:
+            setattr(self, kind, None)
+            channel_type = ChannelType.PLAYBACK if kind == "playback" else ChannelType.RECORD
+            channel = self._channels.pop((channel_type, 0), None)
+            if channel is not None:
+                channel.close(f"the {kind} device was removed")
         else:
             raise InterfaceError(f"this {kind} interface is not registered")
         instance._notify = None
@@ -444,6 +471,17 @@ class Server:
                 self._main.announce_channel(channel.type, channel.id)
         if display.display_id == 0:
             self._update_logical_size()
+
+    def _open_audio_channel(self, device: PlaybackInterface | RecordInterface) -> None:
+        channel: PlaybackChannel | RecordChannel
+        if isinstance(device, PlaybackInterface):
+            channel = PlaybackChannel(self, device)
+        else:
+            channel = RecordChannel(self, device)
+        device._take_events()  # what happened before the channel existed is in its state
+        self._channels[(channel.type, channel.id)] = channel
+        if self._main is not None:
+            self._main.announce_channel(channel.type, channel.id)
 
     def channel_list(self) -> list[tuple[int, int]]:
         """Every channel but MAIN, in the order clients should connect them."""
@@ -498,6 +536,8 @@ class Server:
                     self.agent.clipboard_action(*action)  # type: ignore[arg-type]
             elif isinstance(self.agent, VdagentBridge) and self.agent.device is instance:
                 self.agent.wakeup()
+            elif isinstance(instance, PlaybackInterface | RecordInterface):
+                self._audio_changed(instance)
 
     def _display_changed(self, display: Display, whats: set[Change]) -> None:
         key = display.display_id
@@ -509,6 +549,14 @@ class Server:
             cursor_channel.distribute()
         if "resize" in whats and key == 0:
             self._update_logical_size()
+
+    def _audio_changed(self, device: PlaybackInterface | RecordInterface) -> None:
+        channel_type = (
+            ChannelType.PLAYBACK if isinstance(device, PlaybackInterface) else ChannelType.RECORD
+        )
+        channel = self._channels.get((channel_type, 0))
+        if isinstance(channel, PlaybackChannel | RecordChannel):
+            channel.distribute()
 
     # -- devices, as the channels see them ------------------------------------------------
 
