@@ -140,8 +140,6 @@ class PlaybackChannelClient(ChannelClient):
             self.send_volume(device.volume)
         if device.mute is not None:
             self.send_mute(device.mute)
-        if PlaybackCap.LATENCY in self.client_caps:
-            self.send(MsgPlaybackLatency(MM_TIME_DELTA_MS))
         if device.active:
             self.start_playback(time)
         log.info("%r: playback in %s mode", self, self.mode.name)
@@ -153,6 +151,9 @@ class PlaybackChannelClient(ChannelClient):
         if self.mode == AudioDataMode.OPUS:
             self._encoder = OpusEncoder()  # a fresh stream: the client made a fresh decoder
         self.send(MsgPlaybackStart(CHANNELS, AudioFormat.S16, self.channel.device.rate, time))
+        if PlaybackCap.LATENCY in self.client_caps:
+            # After START: spice-gtk resets the latency to its default on every START.
+            self.send(MsgPlaybackLatency(MM_TIME_DELTA_MS))
 
     def stop_playback(self) -> None:
         if self.playing:
