@@ -7,6 +7,7 @@ channel from files, so what goes in and what comes out can be compared sample by
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,11 +18,21 @@ import pytest
 from spice_server import Display, PlaybackInterface, RecordInterface
 from spice_server.channels.base import ChannelClient
 from spice_server.channels.playback import RESYNC_MS, PlaybackChannel
-from spice_server.protocol.constants import AudioDataMode, ChannelType
+from spice_server.protocol.constants import (
+    AudioDataMode,
+    ChannelType,
+    LinkError,
+    MsgcMain,
+    MsgcRecord,
+    MsgMain,
+)
 from spice_server.protocol.messages.display import MsgDisplayStreamData
+from spice_server.protocol.messages.main import MsgMainChannelsList, MsgMainInit
 from spice_server.protocol.messages.playback import MsgPlaybackData
+from spice_server.protocol.messages.record import MsgcRecordData, MsgcRecordMode
 
 from harness import Recorder, wait_until
+from rawclient import RawClient
 
 pytestmark = pytest.mark.realclient
 
@@ -364,3 +375,98 @@ def test_audio_and_video_share_the_multimedia_clock(
     assert all(-500 <= offset <= -300 for offset in video), (min(video), max(video))
     assert latency >= -np.median(video)
     assert redraws >= 0.8 * frames
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def audio_session(make_harness, make_client, caplog, tmp_path):
+    """A real client with sound; whatever a case does, its sound still flows afterwards."""
+    caplog.set_level(logging.INFO, logger="spice_server")
+    harness, playback, record, client = audio_setup(make_harness, make_client)
+    record.start()
+    client.wait_for(lambda e: e["event"] == "record_start", what="record start")
+    yield harness, client
+    playback.push(tone(0.1, 500, 500))
+    playback.stop()
+    stop = client.next_event(lambda e: e["event"] == "playback_stop", what="playback after")
+    assert stop["bytes"] == 0.1 * RATE * 4
+    path = tmp_path / "mic.raw"
+    tone(0.1, 500, 500).tofile(path)
+    client.send(cmd="record_send", path=str(path))
+    wait_until(lambda: record.pcm(), what="the microphone still reaching the back end")
+
+
+def logged(caplog, text: str) -> bool:
+    return any(text in record.getMessage() for record in caplog.records)
+
+
+def raw_session(harness) -> tuple[RawClient, int]:
+    main = RawClient(harness.port)
+    assert main.link() == LinkError.OK
+    init = MsgMainInit.unpack(main.read_until(MsgMain.INIT).body)
+    return main, init.session_id
+
+
+OPUS_MODE = MsgcRecordMode(0, AudioDataMode.OPUS).pack()
+BAD_AUDIO = {
+    "celt-mode": (ChannelType.RECORD, [], MsgcRecordMode(0, 2), "unsupported data mode 2"),
+    "unknown-mode": (ChannelType.RECORD, [], MsgcRecordMode(0, 77), "unsupported data mode 77"),
+    "short-mode": (ChannelType.RECORD, [], b"\x00\x00", "MsgcRecordMode: body of 2 bytes"),
+    "odd-raw-frame": (
+        ChannelType.RECORD,
+        [],
+        MsgcRecordData(0, b"\x01\x02\x03"),
+        "raw frame of 3 bytes is not whole stereo samples",
+    ),
+    "empty-opus-packet": (
+        ChannelType.RECORD,
+        [OPUS_MODE],
+        MsgcRecordData(0, b""),
+        "an Opus packet of 0 bytes",
+    ),
+    "undecodable-opus-packet": (
+        ChannelType.RECORD,
+        [OPUS_MODE],
+        MsgcRecordData(0, b"\xff\xff\xff"),
+        "the Opus packet does not decode",
+    ),
+    "oversized-frame": (
+        ChannelType.RECORD,
+        [],
+        MsgcRecordData(0, bytes(64 * 1024)),
+        "exceeds the limit",
+    ),
+    "record-message-on-playback": (
+        ChannelType.PLAYBACK,
+        [],
+        MsgcRecordData(0, bytes(1920)),
+        "unknown message type 101",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_AUDIO))
+def test_bad_audio_input_closes_only_that_channel(audio_session, caplog, case):
+    harness, client = audio_session
+    channel_type, preamble, bad, reason = BAD_AUDIO[case]
+    main, session_id = raw_session(harness)
+    audio = RawClient(harness.port)
+    assert audio.link(channel_type, 0, session_id) == LinkError.OK
+    if channel_type == ChannelType.RECORD:  # the newest record channel captures
+        client.next_event(lambda e: e["event"] == "record_stop", what="real client stopped")
+    for body in preamble:
+        audio.send_message(MsgcRecord.MODE, body)
+    if isinstance(bad, bytes):
+        audio.send_message(MsgcRecord.MODE, bad)
+    else:
+        audio.send_message(bad.TYPE, bad.pack())
+    assert audio.is_closed_by_server()
+    wait_until(lambda: logged(caplog, reason), what=f"logged reason {reason!r}")
+    # The rest of that session is untouched: its main channel still answers.
+    main.send_message(MsgcMain.ATTACH_CHANNELS)
+    channels = MsgMainChannelsList.unpack(main.read_until(MsgMain.CHANNELS_LIST).body)
+    assert (ChannelType.PLAYBACK, 0) in channels.channels
+    if channel_type == ChannelType.RECORD:  # capture went back to the real client
+        client.next_event(lambda e: e["event"] == "record_start", what="real client restarted")
