@@ -15,7 +15,6 @@ and the rate is 48000 Hz; raw PCM otherwise. A client whose socket is full loses
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..audio import CHANNELS, FRAME_SAMPLES, OPUS_RATE
@@ -127,9 +126,7 @@ class PlaybackChannelClient(ChannelClient):
         self.mode = AudioDataMode.OPUS if opus else AudioDataMode.RAW
         self._encoder: OpusEncoder | None = None
         self.playing = False
-        self.frames_sent = 0
         self.frames_dropped = 0
-        self.stamps: deque[int] = deque(maxlen=64)  # the last DATA stamps, for diagnostics
 
     def start(self) -> None:
         super().start()
@@ -168,8 +165,10 @@ class PlaybackChannelClient(ChannelClient):
             return
         data = pcm if self._encoder is None else self._encoder.encode(pcm)
         self.send(MsgPlaybackData(stamp, data))
-        self.frames_sent += 1
-        self.stamps.append(stamp)
+
+    def on_closed(self) -> None:
+        if self.frames_dropped:
+            log.info("%r: %d audio frames dropped on a full connection", self, self.frames_dropped)
 
     def send_volume(self, volume: tuple[int, ...]) -> None:
         if PlaybackCap.VOLUME in self.client_caps:

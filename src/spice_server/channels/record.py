@@ -100,7 +100,6 @@ class RecordChannelClient(ChannelClient):
         self._decoder: OpusDecoder | None = None
         self.capturing = False  # we asked for samples
         self.sending = False  # the client has started sending them
-        self.frames_received = 0
 
     def start(self) -> None:
         super().start()
@@ -184,5 +183,4 @@ class RecordChannelClient(ChannelClient):
         if not self.capturing:
             log.debug("%r: dropping a frame that arrived after STOP", self)
             return
-        self.frames_received += 1
         self.server.call_backend(self.channel.device.client_samples, pcm, time)
