@@ -38,8 +38,8 @@ def make_harness(core_kind: str) -> Iterator:
 def make_client(real_client: None, tmp_path: Path) -> Iterator:
     clients: list[GtkClient] = []
 
-    def make(port: int, password: str | None = None) -> GtkClient:
-        client = GtkClient(port, password, tmp_path)
+    def make(port: int, password: str | None = None, **options: bool) -> GtkClient:
+        client = GtkClient(port, password, tmp_path, **options)
         clients.append(client)
         return client
 

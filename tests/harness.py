@@ -252,11 +252,24 @@ def check_real_client() -> None:
 class GtkClient:
     """spice-gtk in a subprocess; events arrive on a queue, commands go to its stdin."""
 
-    def __init__(self, port: int, password: str | None = None, tmpdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        password: str | None = None,
+        tmpdir: Path | None = None,
+        *,
+        audio: bool = False,
+        opus: bool = True,
+    ) -> None:
+        """``audio`` opens playback and record; ``opus=False`` is spice-gtk built without it."""
         args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--port", str(port)]
         if password is not None:
             args += ["--password", password]
+        if audio:
+            args.append("--audio")
         env = dict(os.environ, G_MESSAGES_DEBUG="", SPICE_DEBUG="")
+        if not opus:
+            env["SPICE_DISABLE_OPUS"] = "1"  # spice-gtk's own switch: no Opus caps
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,

@@ -31,6 +31,8 @@ from .interfaces import (
     InterfaceError,
     KeyboardInterface,
     MouseInterface,
+    PlaybackInterface,
+    RecordInterface,
     TabletInterface,
 )
 from .protocol.agent import ClipboardSelection, ClipboardType, MonitorConfig
@@ -60,6 +62,8 @@ __all__ = [
     "MonitorConfig",
     "MouseInterface",
     "MouseMode",
+    "PlaybackInterface",
+    "RecordInterface",
     "SelectorCore",
     "Server",
     "TabletInterface",

@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--height", type=int, default=768)
     x11 = commands.add_parser("x11", help="share an existing X display")
     x11.add_argument("--display", default=None, help="the X display (default: $DISPLAY)")
+    x11.add_argument(
+        "--no-sound",
+        action="store_true",
+        help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
+    )
     for sub in (demo, x11):
         sub.add_argument("--addr", default="127.0.0.1", help="address to listen on")
         sub.add_argument("--port", type=int, default=5900)
@@ -83,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
             help="stream codecs in order of preference (h264, vp8, mjpeg)",
         )
         sub.add_argument(
+            "--playback-compression",
+            choices=("on", "off"),
+            default="on",
+            help="send sound as Opus to clients that decode it (default on), or raw PCM",
+        )
+        sub.add_argument(
             "--core",
             choices=("asyncio", "selector"),
             default="asyncio",
@@ -114,7 +125,7 @@ def _make_backend(args: argparse.Namespace, server: Server, on_lost: Callable[[s
         raise ValueError(
             f"the x11 back end needs xcffib: pip install 'spice-server[x11]' ({exc})"
         ) from exc
-    return X11Desktop(server, args.display, on_lost=on_lost)
+    return X11Desktop(server, args.display, on_lost=on_lost, sound=not args.no_sound)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
             jpeg_compression=args.jpeg,
             streaming_video=args.streaming_video,
             video_codecs=[name.strip() for name in args.video_codecs.split(",") if name.strip()],
+            playback_compression=args.playback_compression == "on",
             name=f"spice-server {args.command}",
         )
         backend = _make_backend(args, server, backend_lost)

@@ -33,6 +33,8 @@ from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
 from .channels.inputs import InputsChannel
 from .channels.main import MainChannel
+from .channels.playback import PlaybackChannel
+from .channels.record import RecordChannel
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.doorbell import Doorbell
 from .display.video import parse_codecs
@@ -42,6 +44,8 @@ from .interfaces.clipboard import ClipboardInterface
 from .interfaces.display import Display
 from .interfaces.keyboard import KeyboardInterface
 from .interfaces.mouse import MouseInterface
+from .interfaces.playback import PlaybackInterface
+from .interfaces.record import RecordInterface
 from .interfaces.tablet import TabletInterface
 from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
@@ -71,6 +75,8 @@ INTERFACE_VERSIONS: dict[str, tuple[type[Interface], int, int]] = {
     "display": (Display, 1, 0),
     "clipboard": (ClipboardInterface, 1, 0),
     "char_device": (CharDeviceInterface, 1, 3),
+    "playback": (PlaybackInterface, 1, 0),
+    "record": (RecordInterface, 1, 0),
 }
 CORE_MAJOR_VERSION = 1
 ENCODER_THREADS = 2
@@ -106,6 +112,7 @@ class Server:
         jpeg_compression: str = "auto",
         video_codecs: Sequence[str] = ("h264", "vp8", "mjpeg"),
         websocket: bool = True,
+        playback_compression: bool = True,
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
@@ -126,6 +133,9 @@ class Server:
         clipboard) while no real one is registered as a ``vdagent`` char device.
         ``websocket`` also serves browser clients (spice-html5) on the same port: a
         connection that starts with an HTTP request rather than the SPICE magic.
+        ``playback_compression`` sends the playback interface's sound as Opus to clients
+        that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
+        ``spice_server_set_playback_compression``).
         """
         if uuid is not None and len(uuid) != 16:
             raise ConfigurationError("uuid must be 16 bytes")
@@ -154,6 +164,7 @@ class Server:
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         self.websocket = websocket
+        self.playback_compression = playback_compression
         self.auth = TicketAuthority(password, ticket_lifetime)
         self.public_key = self.auth.public_key
 
@@ -163,6 +174,8 @@ class Server:
         self.tablet: TabletInterface | None = None
         self.clipboard: ClipboardInterface | None = None
         self.vdagent: CharDeviceInterface | None = None
+        self.playback: PlaybackInterface | None = None
+        self.record: RecordInterface | None = None
         self.agent: AgentEndpoint | None = None
         self.displays: dict[int, Display] = {}
         self.mouse_mode = MouseMode.SERVER
@@ -204,6 +217,9 @@ class Server:
             self._channels[(channel.type, channel.id)] = channel
         for display in self.displays.values():
             self._open_display_channels(display)
+        for device in (self.playback, self.record):
+            if device is not None:
+                self._open_audio_channel(device)
         self._set_agent(self._new_agent())
 
     def destroy(self) -> None:
@@ -406,12 +422,17 @@ class Server:
                 )
             self._claim_slot("vdagent", instance)
             self.vdagent = instance
+        elif kind in ("playback", "record"):
+            self._claim_slot(kind, instance)
+            setattr(self, kind, instance)
         instance._notify = self._notify
         log.info("added %s interface %r", kind, instance.description or type(instance).__name__)
         if self.core is None:
             return
         if isinstance(instance, Display):
             self._open_display_channels(instance)
+        elif isinstance(instance, PlaybackInterface | RecordInterface):
+            self._open_audio_channel(instance)
         if kind == "tablet":
             self._update_logical_size()
             self._mouse_modes_changed()
@@ -445,6 +466,12 @@ class Server:
             self.vdagent = None
             self._set_agent(self._new_agent())
             self._mouse_modes_changed()
+        elif kind in ("playback", "record") and getattr(self, kind) is instance:
+            setattr(self, kind, None)
+            channel_type = ChannelType.PLAYBACK if kind == "playback" else ChannelType.RECORD
+            channel = self._channels.pop((channel_type, 0), None)
+            if channel is not None:
+                channel.close(f"the {kind} device was removed")
         else:
             raise InterfaceError(f"this {kind} interface is not registered")
         instance._notify = None
@@ -486,6 +513,17 @@ class Server:
                 self._main.announce_channel(channel.type, channel.id)
         if display.display_id == 0:
             self._update_logical_size()
+
+    def _open_audio_channel(self, device: PlaybackInterface | RecordInterface) -> None:
+        channel: PlaybackChannel | RecordChannel
+        if isinstance(device, PlaybackInterface):
+            channel = PlaybackChannel(self, device)
+        else:
+            channel = RecordChannel(self, device)
+        device._take_events()  # what happened before the channel existed is in its state
+        self._channels[(channel.type, channel.id)] = channel
+        if self._main is not None:
+            self._main.announce_channel(channel.type, channel.id)
 
     def channel_list(self) -> list[tuple[int, int]]:
         """Every channel but MAIN, in the order clients should connect them."""
@@ -540,6 +578,8 @@ class Server:
                     self.agent.clipboard_action(*action)  # type: ignore[arg-type]
             elif isinstance(self.agent, VdagentBridge) and self.agent.device is instance:
                 self.agent.wakeup()
+            elif isinstance(instance, PlaybackInterface | RecordInterface):
+                self._audio_changed(instance)
 
     def _display_changed(self, display: Display, whats: set[Change]) -> None:
         key = display.display_id
@@ -551,6 +591,14 @@ class Server:
             cursor_channel.distribute()
         if "resize" in whats and key == 0:
             self._update_logical_size()
+
+    def _audio_changed(self, device: PlaybackInterface | RecordInterface) -> None:
+        channel_type = (
+            ChannelType.PLAYBACK if isinstance(device, PlaybackInterface) else ChannelType.RECORD
+        )
+        channel = self._channels.get((channel_type, 0))
+        if isinstance(channel, PlaybackChannel | RecordChannel):
+            channel.distribute()
 
     # -- devices, as the channels see them ------------------------------------------------
 

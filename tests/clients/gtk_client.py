@@ -19,11 +19,20 @@ on stdout. Commands::
     {"cmd": "clipboard_request", "selection", "type"}   -> clipboard_data event
     {"cmd": "monitor_config", "width", "height", ["x", "y"]}   (as a window resize does)
     {"cmd": "state"}                     -> {"event": "state", ...}
+    {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
+                                            (the PCM played since the last playback_start)
+    {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
     {"cmd": "quit"}
 
 Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
 key_modifiers, cursor_set, cursor_move, cursor_hide, agent, clipboard_grab,
-clipboard_request, clipboard_data, clipboard_release.
+clipboard_request, clipboard_data, clipboard_release; with --audio also playback_start,
+playback_stop, playback_volume, playback_mute, playback_latency, record_start,
+record_stop, record_volume, record_mute, and mm_time_reset.
+
+With --audio the client also plays the part of a sound device that buffers what the
+server's LATENCY asks for: when spice-gtk asks for the device delay it is told min-latency,
+and spice-gtk then sets its media clock from the playback stamps, as with real speakers.
 """
 
 import argparse
@@ -54,7 +63,7 @@ class Client:
         self.session.set_property("port", str(args.port))
         if args.password is not None:
             self.session.set_property("password", args.password)
-        self.session.set_property("enable-audio", False)
+        self.session.set_property("enable-audio", args.audio)
         self.main = None
         self.inputs = None
         self.display = None
@@ -62,7 +71,12 @@ class Client:
         self.invalidates = 0
         self.pending = b""
         self.clipboard = {}  # (selection, type) -> bytes this client offers
+        self.playback = None
+        self.record = None
+        self.played = bytearray()  # PCM since the last playback-start
+        self.data_events = 0
         on(self.session, "channel-new", self.channel_new)
+        on(self.session, "mm-time-reset", lambda session: self.emit("mm_time_reset"))
 
     def emit(self, event: str, **fields) -> None:
         fields["event"] = event
@@ -100,6 +114,31 @@ class Client:
             on(channel, "cursor-set", self.cursor_set)
             on(channel, "cursor-move", lambda ch, x, y: self.emit("cursor_move", x=x, y=y))
             on(channel, "cursor-hide", lambda ch: self.emit("cursor_hide"))
+        elif isinstance(channel, Spice.PlaybackChannel):
+            self.playback = channel
+            on(channel, "playback-start", self.playback_start)
+            on(channel, "playback-data", self.playback_data)
+            on(channel, "playback-stop", self.playback_stop)
+            on(channel, "playback-get-delay", self.playback_get_delay)
+            on(channel, "notify::volume", lambda ch, p: self.emit_volume("playback", ch))
+            on(channel, "notify::mute", lambda ch, p: self.emit_mute("playback", ch))
+            on(
+                channel,
+                "notify::min-latency",
+                lambda ch, p: self.emit("playback_latency", ms=ch.get_property("min-latency")),
+            )
+        elif isinstance(channel, Spice.RecordChannel):
+            self.record = channel
+            on(
+                channel,
+                "record-start",
+                lambda ch, fmt, channels, rate: self.emit(
+                    "record_start", format=fmt, channels=channels, rate=rate
+                ),
+            )
+            on(channel, "record-stop", lambda ch: self.emit("record_stop"))
+            on(channel, "notify::volume", lambda ch, p: self.emit_volume("record", ch))
+            on(channel, "notify::mute", lambda ch, p: self.emit_mute("record", ch))
         if not isinstance(channel, Spice.MainChannel):
             channel.connect()
         self.emit("channel_new", channel=kind, id=channel.get_property("channel-id"))
@@ -144,6 +183,30 @@ class Client:
 
     def key_modifiers(self, channel) -> None:
         self.emit("key_modifiers", modifiers=channel.get_property("key-modifiers"))
+
+    def playback_start(self, channel, fmt, channels, rate) -> None:
+        self.played = bytearray()
+        self.data_events = 0
+        self.emit("playback_start", format=fmt, channels=channels, rate=rate)
+
+    def playback_data(self, channel, data, size) -> None:
+        self.played += ctypes.string_at(data, size)
+        self.data_events += 1
+
+    def playback_stop(self, channel) -> None:
+        self.emit("playback_stop", bytes=len(self.played), frames=self.data_events)
+
+    def playback_get_delay(self, channel) -> None:
+        channel.set_delay(channel.get_property("min-latency"))
+
+    def emit_volume(self, kind, channel) -> None:
+        count = channel.get_property("nchannels")
+        address = channel.get_property("volume")
+        levels = list((ctypes.c_uint16 * count).from_address(address)) if address else []
+        self.emit(f"{kind}_volume", volume=levels)
+
+    def emit_mute(self, kind, channel) -> None:
+        self.emit(f"{kind}_mute", mute=channel.get_property("mute"))
 
     def cursor_set(self, channel, width, height, hot_x, hot_y, rgba) -> None:
         pixels = ctypes.string_at(rgba, width * height * 4) if rgba else b""
@@ -224,6 +287,16 @@ class Client:
         elif name == "request_mouse_mode":
             self.main.request_mouse_mode(cmd["mode"])
             self.emit("done", cmd=name)
+        elif name == "playback_save":
+            with open(cmd["path"], "wb") as f:
+                f.write(self.played)
+            self.emit("playback_saved", bytes=len(self.played), path=cmd["path"])
+        elif name == "record_send":
+            with open(cmd["path"], "rb") as f:
+                pcm = f.read()
+            buffer = ctypes.create_string_buffer(pcm, len(pcm))
+            self.record.send_data(ctypes.addressof(buffer), len(pcm), cmd.get("time", 0))
+            self.emit("done", cmd=name, bytes=len(pcm))
         elif name == "state":
             self.emit(
                 "state",
@@ -255,6 +328,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--password", default=None)
+    parser.add_argument("--audio", action="store_true", help="open playback and record")
     return Client(parser.parse_args()).run()
 
 

@@ -6,12 +6,15 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from spice_server import KeyboardModifier, MouseMode
-from spice_server.backends.demo import DemoDesktop
+from spice_server.backends import tones
+from spice_server.backends.demo import NOTE_SECONDS, DemoDesktop
 
 from harness import GtkClient, wait_until
+from test_sound import dominant_hz, played_pcm
 
 pytestmark = pytest.mark.realclient
 
@@ -86,3 +89,41 @@ def test_the_command_serves_the_demo_and_refuses_open_addresses(real_client, tmp
         _, err = proc.communicate(timeout=10)
     assert "client 127.0.0.1 connected" in err
     assert "client 127.0.0.1 disconnected" in err
+
+
+def test_the_demo_plays_notes_shows_the_volume_and_listens(make_harness, make_client, tmp_path):
+    harness = make_harness()
+    desktop = DemoDesktop(harness.server, 800, 600)
+    harness.call(desktop.start, harness.core)
+    client = make_client(harness.port, audio=True)
+    client.wait_ready()
+    client.wait_for(
+        lambda e: e["event"] == "playback_volume" and e["volume"] == [45874, 45874],
+        what="the demo's volume (70 %) at connect",
+    )
+
+    client.send(cmd="key_press_and_release", scancode=0x1E)  # "a": the scale's first note
+    client.wait_for(lambda e: e["event"] == "playback_stop", what="a note, then silence")
+    played = played_pcm(client, tmp_path)
+    hz = dominant_hz(played[:, 0].astype(float))
+    print(f"demo note: {hz:.2f} Hz for {len(played) / 48000 * 1000:.0f} ms")
+    assert abs(hz - tones.note(0x1E)) < 2
+    assert len(played) == NOTE_SECONDS * 48000
+
+    client.send(cmd="key_press_and_release", scancode=0x49 | 0x100)  # Page Up: louder
+    client.send(cmd="key_press_and_release", scancode=0x4F | 0x100)  # End: mute
+    client.wait_for(
+        lambda e: e["event"] == "playback_volume" and e["volume"] == [52428, 52428],
+        what="volume up",
+    )
+    client.wait_for(lambda e: e["event"] == "playback_mute" and e["mute"], what="muted")
+
+    client.send(cmd="key_press_and_release", scancode=0x52 | 0x100)  # Insert: microphone
+    client.wait_for(lambda e: e["event"] == "record_start", what="the demo records")
+    loud = np.round(np.sin(np.arange(9600) / 7) * 20000).astype("<i2").repeat(2)
+    path = tmp_path / "mic.raw"
+    loud.tofile(path)
+    client.send(cmd="record_send", path=str(path))
+    wait_until(lambda: harness.call(lambda: desktop.mic_level) > 0.8, what="the meter moving")
+    # The volume bar and the meter are on the screen the client sees.
+    client.wait_framebuffer(harness.call(desktop.display.snapshot))

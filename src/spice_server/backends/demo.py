@@ -6,7 +6,9 @@ It registers a display, a keyboard, a mouse and a tablet, and draws with Pillow:
 * a text box showing what is typed (shift and caps lock applied; Caps Lock toggles the
   LED, which the client's keyboard follows);
 * an animation (a bouncing ball and a clock), so frames keep flowing;
-* a sketch area with the pointer's trail and a ripple for every click and wheel turn.
+* a sketch area with the pointer's trail and a ripple for every click and wheel turn;
+* sound: a short note for every key and click, a volume bar (Page Up / Page Down, End
+  mutes), and the level of the client's microphone while recording (Insert toggles it).
 
 Each area is its own image and is only re-sent when it changes, so an idle demo costs
 little more than the animation.
@@ -25,10 +27,13 @@ from ..core.base import Core, Timer
 from ..interfaces.display import Display
 from ..interfaces.keyboard import KeyboardInterface
 from ..interfaces.mouse import MouseInterface
+from ..interfaces.playback import PlaybackInterface
+from ..interfaces.record import RecordInterface
 from ..interfaces.tablet import TabletInterface
 from ..protocol.constants import ButtonMask, KeyboardModifier, MouseMode
 from ..server import Server
-from .scancodes import BACKSPACE, KeyboardState, ScancodeDecoder, key_name
+from . import tones
+from .scancodes import BACKSPACE, EXTENDED, KeyboardState, ScancodeDecoder, key_name
 
 FRAME_MS = 33
 BACKGROUND = (32, 38, 48)
@@ -46,6 +51,11 @@ BUTTON_COLOURS = {
 TRAIL_LENGTH = 80
 RIPPLE_SECONDS = 0.7
 MAX_TEXT = 2000
+AUDIO_RATE = 48000
+NOTE_SECONDS = 0.12
+SILENCE_BEFORE_STOP = 0.5  # playback stops this long after the last note
+VOLUME_UP, VOLUME_DOWN, MUTE, MICROPHONE = (EXTENDED | c for c in (0x49, 0x51, 0x4F, 0x52))
+METER_ON = (90, 220, 120)
 
 
 class Area:
@@ -113,6 +123,18 @@ class DemoTablet(TabletInterface):
         self.desktop.buttons(buttons_state)
 
 
+class DemoMicrophone(RecordInterface):
+    def __init__(self, desktop: DemoDesktop) -> None:
+        super().__init__(AUDIO_RATE)
+        self.desktop = desktop
+
+    def client_samples(self, pcm: bytes, time: int) -> None:
+        self.desktop.heard(tones.level(pcm))
+
+    def client_stop(self) -> None:
+        self.desktop.heard(0.0)
+
+
 class DemoDesktop:
     """Owns the demo's interfaces and redraws on a core timer (the caller's loop)."""
 
@@ -125,6 +147,12 @@ class DemoDesktop:
         self.keyboard = DemoKeyboard(self)
         self.mouse = DemoMouse(self)
         self.tablet = DemoTablet(self)
+        self.speaker = PlaybackInterface(AUDIO_RATE)
+        self.microphone = DemoMicrophone(self)
+        self.volume = 0.7
+        self.muted = False
+        self.mic_level = 0.0
+        self.speaker.set_volume(self._volume_levels())
         self.font = ImageFont.load_default(size=18)
         self.small = ImageFont.load_default(size=14)
         self.big = ImageFont.load_default(size=30)
@@ -136,6 +164,7 @@ class DemoDesktop:
         self.pressed = 0
         self.wheel_total = 0
         self.frames = 0
+        self._sound_until = 0.0
         self._timer: Timer | None = None
         self._core: Core | None = None
         self._started = time.monotonic()
@@ -145,14 +174,16 @@ class DemoDesktop:
         self.text_area = Area(self.display, 16, header_h + 12, width - right_w - 48, middle_h)
         self.anim_area = Area(self.display, width - right_w - 16, header_h + 12, right_w, middle_h)
         sketch_y = header_h + middle_h + 24
-        self.sketch = Area(self.display, 16, sketch_y, width - 32, height - sketch_y - 16)
+        sound_h = 56
+        self.sketch = Area(self.display, 16, sketch_y, width - 32, height - sketch_y - sound_h - 28)
+        self.sound = Area(self.display, 16, height - sound_h - 16, width - 32, sound_h)
         self.display.update(_background(width, height), width=width, diff=False)
 
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self, core: Core) -> None:
         """Register the devices with the server and start drawing on ``core``'s timers."""
-        for interface in (self.display, self.keyboard, self.mouse, self.tablet):
+        for interface in self._interfaces():
             self.server.add_interface(interface)
         self._core = core
         self._timer = core.timer_add(self._tick)
@@ -161,8 +192,18 @@ class DemoDesktop:
     def stop(self) -> None:
         if self._core is not None and self._timer is not None:
             self._core.timer_remove(self._timer)
-        for interface in (self.tablet, self.mouse, self.keyboard, self.display):
+        for interface in reversed(self._interfaces()):
             self.server.remove_interface(interface)
+
+    def _interfaces(self) -> list[Any]:
+        return [
+            self.display,
+            self.keyboard,
+            self.mouse,
+            self.tablet,
+            self.speaker,
+            self.microphone,
+        ]
 
     def _tick(self, opaque: Any) -> None:
         now = time.monotonic()
@@ -172,6 +213,9 @@ class DemoDesktop:
         self._draw_text()
         self._draw_animation(now)
         self._draw_sketch(now)
+        self._draw_sound()
+        if self.speaker.active and now > self._sound_until + SILENCE_BEFORE_STOP:
+            self.speaker.stop()  # so clients close their sound device between notes
         if self._core is not None and self._timer is not None:
             self._core.timer_start(self._timer, FRAME_MS)
 
@@ -180,6 +224,8 @@ class DemoDesktop:
     def key(self, event: Any, text: str | None) -> None:
         if event.pressed:
             self.last_key = key_name(event.code)
+            if not self._sound_key(event.code):
+                self.play_note(event.code)
         if text is not None:
             self.text = (self.text + text)[-MAX_TEXT:]
         elif event.pressed and event.code == BACKSPACE:
@@ -199,14 +245,48 @@ class DemoDesktop:
 
     def buttons(self, state: int) -> None:
         newly = state & ~self.pressed
-        for mask, colour in BUTTON_COLOURS.items():
+        for index, (mask, colour) in enumerate(BUTTON_COLOURS.items()):
             if newly & mask:
                 self.ripples.append((time.monotonic(), *self.pointer, colour))
+                self.play_note(index * 3)
         self.pressed = state
 
     def wheel(self, dz: int) -> None:
         self.wheel_total += dz
         self.ripples.append((time.monotonic(), *self.pointer, ACCENT))
+
+    # -- sound -------------------------------------------------------------------------
+
+    def play_note(self, index: int) -> None:
+        """A short note, queued after what is still playing."""
+        self.speaker.push(tones.beep(tones.note(index), NOTE_SECONDS, AUDIO_RATE))
+        self._sound_until = max(self._sound_until, time.monotonic()) + NOTE_SECONDS
+
+    def _sound_key(self, code: int) -> bool:
+        """Volume, mute and microphone keys; True if ``code`` was one of them."""
+        if code in (VOLUME_UP, VOLUME_DOWN):
+            step = 0.1 if code == VOLUME_UP else -0.1
+            self.volume = round(min(1.0, max(0.0, self.volume + step)), 1)
+            self.speaker.set_volume(self._volume_levels())
+        elif code == MUTE:
+            self.muted = not self.muted
+            self.speaker.set_mute(self.muted)
+        elif code == MICROPHONE:
+            if self.microphone.active:
+                self.microphone.stop()
+                self.mic_level = 0.0
+            else:
+                self.microphone.start()
+        else:
+            return False
+        return True
+
+    def _volume_levels(self) -> list[int]:
+        return [round(self.volume * 0xFFFF)] * 2
+
+    def heard(self, level: float) -> None:
+        """A microphone frame's level: the meter jumps up and falls back slowly."""
+        self.mic_level = max(level, self.mic_level * 0.9)
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -295,6 +375,34 @@ class DemoDesktop:
                 )
 
         area.draw(state, paint)
+
+    def _draw_sound(self) -> None:
+        recording = self.microphone.active
+        state = (self.volume, self.muted, recording, round(self.mic_level * 40))
+
+        def paint(draw: ImageDraw.ImageDraw, image: Image.Image) -> None:
+            keys = "Sound  (Page Up/Down: volume, End: mute)"
+            draw.text((12, 6), keys, font=self.small, fill=DIM)
+            _meter(draw, (12, 28, 262, 46), self.volume, DIM if self.muted else ACCENT)
+            label = "muted" if self.muted else f"volume {round(self.volume * 100)} %"
+            draw.text((274, 27), label, font=self.small, fill=TEXT)
+            x = self.sound.width // 2
+            mic = "recording" if recording else "off"
+            draw.text((x, 6), f"Microphone: {mic}  (Insert)", font=self.small, fill=DIM)
+            if recording:
+                _meter(draw, (x, 28, x + 250, 46), self.mic_level, METER_ON)
+
+        self.sound.draw(state, paint)
+
+
+def _meter(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], value: float, fill: Any
+) -> None:
+    """A horizontal bar filled to ``value`` (0 to 1)."""
+    x0, y0, x1, y1 = box
+    draw.rectangle(box, outline=DIM)
+    if value > 0:
+        draw.rectangle((x0 + 2, y0 + 2, x0 + 2 + round((x1 - x0 - 4) * value), y1 - 2), fill=fill)
 
 
 def _background(width: int, height: int) -> bytes:

@@ -1,5 +1,5 @@
 """The versioned device interfaces: a back end implements keyboard, mouse and tablet, and drives
-the display."""
+the display and the playback sound card; it drives record and implements its callbacks."""
 
 from .base import Interface, InterfaceError
 from .char_device import CharDeviceInterface
@@ -7,6 +7,8 @@ from .clipboard import ClipboardInterface
 from .display import Display
 from .keyboard import KeyboardInterface
 from .mouse import MouseInterface
+from .playback import PlaybackInterface
+from .record import RecordInterface
 from .tablet import TabletInterface
 
 __all__ = [
@@ -17,5 +19,7 @@ __all__ = [
     "InterfaceError",
     "KeyboardInterface",
     "MouseInterface",
+    "PlaybackInterface",
+    "RecordInterface",
     "TabletInterface",
 ]

@@ -78,6 +78,19 @@ class InputsCap(IntEnum):
     KEY_SCANCODE = 0
 
 
+class PlaybackCap(IntEnum):
+    CELT_0_5_1 = 0
+    VOLUME = 1
+    LATENCY = 2
+    OPUS = 3
+
+
+class RecordCap(IntEnum):
+    CELT_0_5_1 = 0
+    VOLUME = 1
+    OPUS = 2
+
+
 class MsgBase(IntEnum):
     MIGRATE = 1
     MIGRATE_DATA = 2
@@ -205,6 +218,42 @@ class MsgCursor(IntEnum):
     TRAIL = 106
     INVAL_ONE = 107
     INVAL_ALL = 108
+
+
+class MsgPlayback(IntEnum):
+    DATA = 101
+    MODE = 102
+    START = 103
+    STOP = 104
+    VOLUME = 105
+    MUTE = 106
+    LATENCY = 107
+
+
+class MsgRecord(IntEnum):
+    START = 101
+    STOP = 102
+    VOLUME = 103
+    MUTE = 104
+
+
+class MsgcRecord(IntEnum):
+    DATA = 101
+    MODE = 102
+    START_MARK = 103
+
+
+class AudioDataMode(IntEnum):
+    """How audio frames travel: raw PCM or Opus packets (CELT is obsolete)."""
+
+    INVALID = 0
+    RAW = 1
+    CELT_0_5_1 = 2
+    OPUS = 3
+
+
+class AudioFormat(IntEnum):
+    S16 = 1
 
 
 class MouseMode(IntFlag):

@@ -32,6 +32,7 @@ from ...interfaces.base import InterfaceError
 from ...interfaces.display import Display
 from ...interfaces.keyboard import KeyboardInterface
 from ...interfaces.mouse import MouseInterface
+from ...interfaces.playback import PlaybackInterface
 from ...interfaces.tablet import TabletInterface
 from ...protocol.agent import MonitorConfig
 from ...protocol.constants import ButtonMask, KeyboardModifier
@@ -41,6 +42,7 @@ from ..scancodes import CAPS_LOCK, NUM_LOCK, SCROLL_LOCK, ScancodeDecoder
 from .clipboard import XClipboard
 from .keymap import x_keycode
 from .shm import ShmCapture
+from .sound import DesktopSound
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +186,11 @@ class X11Desktop:
         display_name: str | None = None,
         *,
         on_lost: Callable[[str], None] | None = None,
+        sound: bool = True,
     ) -> None:
+        """``sound`` also plays the desktop's sound to clients, when it can be captured."""
         self.server = server
+        self.sound: DesktopSound | None = DesktopSound(PlaybackInterface()) if sound else None
         self.display_name = display_name
         self.on_lost = on_lost
         self.lost = False
@@ -242,8 +247,12 @@ class X11Desktop:
             X11Tablet(self),
             self.clipboard,
         ]
+        if self.sound is not None:
+            self.interfaces.append(self.sound.playback)
         for interface in self.interfaces:
             self.server.add_interface(interface)
+        if self.sound is not None:
+            self.sound.start()
         self._capture_timer = core.timer_add(self._capture)
         self._housekeeping = core.timer_add(self._tidy)
         core.timer_start(self._housekeeping, HOUSEKEEPING_MS)
@@ -265,6 +274,8 @@ class X11Desktop:
                 if timer is not None:
                     core.timer_remove(timer)
             self._capture_timer = self._housekeeping = None
+        if self.sound is not None:
+            self.sound.stop()
         for interface in self.interfaces:
             with contextlib.suppress(InterfaceError):  # already gone: nothing to undo
                 self.server.remove_interface(interface)

@@ -11,13 +11,15 @@ from typing import Any
 from ..constants import ChannelType
 from ..errors import RemoteProtocolError
 from ..framing import Message
-from . import base, cursor, display, inputs, main
+from . import base, cursor, display, inputs, main, playback, record
 
 _CHANNEL_MESSAGES: dict[int, tuple[type, ...]] = {
     ChannelType.MAIN: main.CLIENT_MESSAGES,
     ChannelType.DISPLAY: display.CLIENT_MESSAGES,
     ChannelType.INPUTS: inputs.CLIENT_MESSAGES,
     ChannelType.CURSOR: cursor.CLIENT_MESSAGES,
+    ChannelType.PLAYBACK: playback.CLIENT_MESSAGES,
+    ChannelType.RECORD: record.CLIENT_MESSAGES,
 }
 
 _PARSERS: dict[int, dict[int, Any]] = {

@@ -1,0 +1,179 @@
+"""The playback channel: the back end's sound to every client, raw or Opus, on the mm clock.
+
+Frames are stamped with the multimedia clock the display's video streams use: a frame's
+time is when it should play, counted from when playback started (or from now, after the
+back end fell silent), so a back end pushing at the pace of a sound card gets stamps that
+follow ``Server.mm_time()``. Clients set their media clock from these stamps minus their
+audio buffering; the LATENCY message asks for at least as much buffering as the display's
+stream stamps allow for, which keeps video frames on time while audio plays.
+
+Each client gets Opus when it can decode it, the server's ``playback_compression`` is on
+and the rate is 48000 Hz; raw PCM otherwise. A client whose socket is full loses frames
+(audio cannot wait) rather than queueing them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..audio import CHANNELS, FRAME_SAMPLES, OPUS_RATE
+from ..audio.frames import FrameSplitter
+from ..audio.opus import OpusEncoder
+from ..protocol.constants import AudioDataMode, AudioFormat, ChannelType, PlaybackCap
+from ..protocol.messages.playback import (
+    MsgPlaybackData,
+    MsgPlaybackLatency,
+    MsgPlaybackMode,
+    MsgPlaybackMute,
+    MsgPlaybackStart,
+    MsgPlaybackStop,
+    MsgPlaybackVolume,
+)
+from .base import Channel, ChannelClient
+from .main import MM_TIME_DELTA_MS
+
+if TYPE_CHECKING:
+    from ..interfaces.playback import PlaybackInterface
+
+log = logging.getLogger(__name__)
+
+MM_MASK = 0xFFFFFFFF
+RESYNC_MS = 100  # frames this late on the clock mean the back end paused: restart from now
+
+
+class PlaybackChannel(Channel):
+    type = ChannelType.PLAYBACK
+
+    def __init__(self, server: Any, device: PlaybackInterface) -> None:
+        super().__init__(server, 0)
+        self.device = device
+        self.splitter = FrameSplitter()
+        self._origin: int | None = None  # mm time of the first frame since (re)synchronising
+        self._samples = 0  # samples stamped since the origin
+
+    def caps(self) -> frozenset[int]:
+        caps = {PlaybackCap.VOLUME}
+        if self.opus_allowed:
+            caps.add(PlaybackCap.OPUS)
+        return frozenset(caps)
+
+    @property
+    def opus_allowed(self) -> bool:
+        return bool(self.server.playback_compression) and self.device.rate == OPUS_RATE
+
+    def audio_clients(self) -> list[PlaybackChannelClient]:
+        return [client for client in self.clients if isinstance(client, PlaybackChannelClient)]
+
+    def create_client(self, session: Any, connection: Any, link: Any) -> PlaybackChannelClient:
+        return PlaybackChannelClient(self, session, connection, link)
+
+    def distribute(self) -> None:
+        """Pass the back end's events, in order, to every client."""
+        for kind, payload in self.device._take_events():
+            if kind == "data":
+                assert isinstance(payload, bytes)
+                for frame in self.splitter.feed(payload):
+                    self._send_frame(frame)
+            elif kind == "start":
+                self.splitter.clear()
+                self._origin = None
+                time = self.server.mm_time()
+                for client in self.audio_clients():
+                    client.start_playback(time)
+            elif kind == "stop":
+                tail = self.splitter.flush()
+                if tail is not None:
+                    self._send_frame(tail)
+                for client in self.audio_clients():
+                    client.stop_playback()
+            elif kind == "volume":
+                assert isinstance(payload, tuple)
+                for client in self.audio_clients():
+                    client.send_volume(payload)
+            elif kind == "mute":
+                for client in self.audio_clients():
+                    client.send_mute(bool(payload))
+
+    def _send_frame(self, pcm: bytes) -> None:
+        stamp = self._stamp()
+        for client in self.audio_clients():
+            client.send_frame(pcm, stamp)
+
+    def _stamp(self) -> int:
+        """When this frame plays: the start of the run plus the samples before it."""
+        now = self.server.mm_time()
+        if self._origin is not None:
+            played_ms = self._samples * 1000 // self.device.rate
+            late = (now - self._origin - played_ms) & MM_MASK
+            if RESYNC_MS < late < 1 << 31:
+                self._origin = None
+        if self._origin is None:
+            self._origin, self._samples = now, 0
+        stamp = (self._origin + self._samples * 1000 // self.device.rate) & MM_MASK
+        self._samples += FRAME_SAMPLES
+        return stamp
+
+
+class PlaybackChannelClient(ChannelClient):
+    max_message_size = 4 * 1024
+
+    channel: PlaybackChannel
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        opus = self.channel.opus_allowed and PlaybackCap.OPUS in self.client_caps
+        self.mode = AudioDataMode.OPUS if opus else AudioDataMode.RAW
+        self._encoder: OpusEncoder | None = None
+        self.playing = False
+        self.frames_dropped = 0
+
+    def start(self) -> None:
+        super().start()
+        device = self.channel.device
+        time = self.server.mm_time()
+        self.send(MsgPlaybackMode(time, self.mode))
+        if device.volume is not None:
+            self.send_volume(device.volume)
+        if device.mute is not None:
+            self.send_mute(device.mute)
+        if device.active:
+            self.start_playback(time)
+        log.info("%r: playback in %s mode", self, self.mode.name)
+
+    def start_playback(self, time: int) -> None:
+        if self.playing:
+            return
+        self.playing = True
+        if self.mode == AudioDataMode.OPUS:
+            self._encoder = OpusEncoder()  # a fresh stream: the client made a fresh decoder
+        self.send(MsgPlaybackStart(CHANNELS, AudioFormat.S16, self.channel.device.rate, time))
+        if PlaybackCap.LATENCY in self.client_caps:
+            # After START: spice-gtk resets the latency to its default on every START.
+            self.send(MsgPlaybackLatency(MM_TIME_DELTA_MS))
+
+    def stop_playback(self) -> None:
+        if self.playing:
+            self.playing = False
+            self.send(MsgPlaybackStop())
+
+    def send_frame(self, pcm: bytes, stamp: int) -> None:
+        if not self.playing:
+            self.start_playback(stamp)
+        if not self.can_send_more():
+            self.frames_dropped += 1
+            return
+        data = pcm if self._encoder is None else self._encoder.encode(pcm)
+        self.send(MsgPlaybackData(stamp, data))
+
+    def on_closed(self) -> None:
+        if self.frames_dropped:
+            log.info("%r: %d audio frames dropped on a full connection", self, self.frames_dropped)
+
+    def send_volume(self, volume: tuple[int, ...]) -> None:
+        if PlaybackCap.VOLUME in self.client_caps:
+            self.send(MsgPlaybackVolume(volume))
+
+    def send_mute(self, mute: bool) -> None:
+        if PlaybackCap.VOLUME in self.client_caps:
+            self.send(MsgPlaybackMute(int(mute)))

@@ -1,0 +1,74 @@
+"""The x11 back end's desktop sound, with a stand-in for parec (no sound server needed).
+
+The stand-in is a script named parec on PATH that prints PCM the test made, as the real
+one prints what the default sink's monitor hears; so this checks the plumbing and the
+log lines, not PulseAudio or PipeWire themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import sys
+
+import numpy as np
+import pytest
+
+from spice_server import PlaybackInterface, Server
+from spice_server.backends.x11.sound import DesktopSound
+
+from harness import wait_until
+
+
+@pytest.fixture
+def playback() -> PlaybackInterface:
+    device = PlaybackInterface()
+    Server(port=None).add_interface(device)  # registered, so it keeps what is pushed
+    return device
+
+
+def fake_parec(tmp_path, monkeypatch, script: str) -> None:
+    path = tmp_path / "parec"
+    path.write_text(f"#!{sys.executable}\n{script}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_without_parec_the_log_says_sound_is_not_captured(playback, monkeypatch, caplog):
+    monkeypatch.setenv("PATH", "")
+    assert DesktopSound(playback).start() is False
+    assert "desktop sound is not captured: parec was not found" in caplog.text
+
+
+def test_what_parec_hears_is_pushed_and_silence_is_not(playback, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    sound = (np.arange(9600, dtype=np.int16) % 100 + 1).astype("<i2").tobytes()
+    (tmp_path / "sound.raw").write_bytes(sound + bytes(19200))
+    fake_parec(
+        tmp_path,
+        monkeypatch,
+        "import sys\n"
+        "assert '--device=@DEFAULT_MONITOR@' in sys.argv and '--rate=48000' in sys.argv\n"
+        f"sys.stdout.buffer.write(open({str(tmp_path / 'sound.raw')!r}, 'rb').read())",
+    )
+    capture = DesktopSound(playback)
+    assert capture.start()
+    wait_until(lambda: not playback.active and "parec exited" in caplog.text, what="parec done")
+    capture.stop()
+    pushed = b"".join(p for kind, p in playback._take_events() if kind == "data")
+    assert pushed == sound
+    assert "capturing desktop sound from @DEFAULT_MONITOR@" in caplog.text
+
+
+def test_a_parec_that_cannot_reach_a_sound_server_is_reported(
+    playback, tmp_path, monkeypatch, caplog
+):
+    fake_parec(
+        tmp_path,
+        monkeypatch,
+        "import sys; sys.stderr.write('Connection failure: Connection refused'); sys.exit(1)",
+    )
+    assert DesktopSound(playback).start()
+    wait_until(lambda: "parec exited" in caplog.text, what="the reason logged")
+    assert "at start with status 1 (Connection failure: Connection refused)" in caplog.text
