@@ -341,6 +341,8 @@ def test_audio_and_video_share_the_multimedia_clock(
     the stamps of sound and pictures were on different clocks, spice-gtk would drop the
     video frames as late (or hold them): the control run skews the audio stamps by a
     second and shows the client dropping them, so the first run's pass means something.
+    The stream is MJPEG, whose decoder in spice-gtk drops late frames outright (its
+    GStreamer decoders for H.264 and VP8 still show them, only late).
     """
     seen = spy_on_stamps(monkeypatch)
     if skew_ms:
@@ -348,7 +350,7 @@ def test_audio_and_video_share_the_multimedia_clock(
         monkeypatch.setattr(
             PlaybackChannel, "_stamp", lambda self: (stamp(self) + skew_ms) & 0xFFFFFFFF
         )
-    harness = make_harness()
+    harness = make_harness(video_codecs=("mjpeg",))
     playback, display = PlaybackInterface(RATE), Display(320, 240)
     for device in (display, playback):
         harness.call(harness.server.add_interface, device)
@@ -364,10 +366,12 @@ def test_audio_and_video_share_the_multimedia_clock(
         f"video {min(video)}..{max(video)} ms, latency {latency} ms; "
         f"{redraws} client redraws for {frames} video frames"
     )
-    assert frames >= 30
     if skew_ms:
-        assert redraws < frames / 4  # the client's clock ran ahead: frames came late
+        # The client's clock ran ahead: frames came late. (Its stream reports say so, and
+        # the server's adaptation then sends fewer of them.)
+        assert frames > 0 and redraws < frames / 4
         return
+    assert frames >= 30
     # Sound is stamped with the server's clock as it plays; frames with the same clock,
     # as far behind as MAIN_INIT put the client; the latency asked of the sound device
     # covers that gap, so a clock driven by the sound still shows frames on time.
