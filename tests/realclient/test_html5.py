@@ -76,9 +76,14 @@ def test_canvas_follows_the_framebuffer_and_keys_reach_the_keyboard(make_harness
     page.wait_canvas(display.snapshot())
 
     # Every channel spice-html5 opened came over WebSocket, and images went out lossless.
+    wanted = {ChannelType.MAIN, ChannelType.DISPLAY, ChannelType.INPUTS}
+
+    def kinds() -> set[int]:
+        return {client.channel.type for client in harness.call(harness.server.channel_clients)}
+
+    # The page draws as soon as the display channel is up; inputs may link a moment later.
+    wait_until(lambda: wanted <= kinds(), what=f"main, display and inputs, got {kinds()}")
     clients = harness.call(harness.server.channel_clients)
-    kinds = {client.channel.type for client in clients}
-    assert {ChannelType.MAIN, ChannelType.DISPLAY, ChannelType.INPUTS} <= kinds, kinds
     assert all(client.connection.websocket is not None for client in clients)
     (display_client,) = harness.call(harness.server.channel_clients, ChannelType.DISPLAY)
     images = Counter(display_client.images)
