@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from servers import cpu_seconds, free_port, start_ours
 from xspice import start_xspice
 
 HERE = Path(__file__).parent
@@ -39,17 +39,6 @@ SCENARIOS = {
     "scrolling": {"program": ["xterm", "-geometry", "100x40+40+40", "-e", "sh", "-c", SCROLL]},
     "video": {"program": [sys.executable, str(HERE / "workloads" / "video.py"), "--display"]},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_scenario(name: str, display: str, port: int, server_pid: int, seconds: float) -> dict:
@@ -95,29 +84,8 @@ def main() -> int:
             xspice_port, ours_port = free_port(), free_port()
             xorg, _ = start_xspice(Path(tmpdir), xspice_port, 34, width, height, xterm=False)
             procs.append(xorg)
-            procs.append(
-                subprocess.Popen(
-                    ["Xvfb", ":35", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            time.sleep(1.5)
-            ours = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "spice_server",
-                    "x11",
-                    "--display",
-                    ":35",
-                    "--port",
-                    str(ours_port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            procs.append(ours)
-            time.sleep(2)
+            xvfb, ours = start_ours(35, ours_port, width, height)
+            procs += [xvfb, ours]
             for name in names:
                 results[name] = {
                     "xspice": run_scenario(name, ":34", xspice_port, xorg.pid, args.seconds),

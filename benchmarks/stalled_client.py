@@ -25,7 +25,8 @@ import numpy as np
 import xcffib
 import xcffib.xproto as xp
 
-from run import SCENARIOS, free_port
+from run import SCENARIOS
+from servers import free_port, start_ours
 from xspice import start_xspice
 
 HERE = Path(__file__).parent
@@ -121,17 +122,8 @@ def main() -> int:
             xspice_port, ours_port = free_port(), free_port()
             xorg, _ = start_xspice(tmp, xspice_port, 36, width, height, xterm=False)
             procs.append(xorg)
-            xvfb = ["Xvfb", ":37", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"]
-            procs.append(subprocess.Popen(xvfb, stderr=subprocess.DEVNULL))
-            time.sleep(1.5)
-            command = ["x11", "--display", ":37", "--port", str(ours_port)]
-            ours = subprocess.Popen(
-                [sys.executable, "-m", "spice_server", *command],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            procs.append(ours)
-            time.sleep(2)
+            xvfb, ours = start_ours(37, ours_port, width, height)
+            procs += [xvfb, ours]
             results["xspice"] = run(":36", xspice_port, xorg.pid, args.stall, tmp)
             results["ours"] = run(":37", ours_port, ours.pid, args.stall, tmp)
         finally:

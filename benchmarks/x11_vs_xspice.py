@@ -14,24 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from servers import cpu_seconds, free_port, start_ours
 from xspice import start_xspice
 
 HERE = Path(__file__).parent
 CLIENT = ["/usr/bin/python3", str(HERE / "clients" / "frame_rate_client.py")]
 WIDTH, HEIGHT = 1024, 768
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def measure(port: int, seconds: float) -> dict:
@@ -42,11 +36,6 @@ def measure(port: int, seconds: float) -> dict:
         timeout=seconds + 60,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -60,34 +49,15 @@ def main() -> int:
             xspice_port, ours_port = free_port(), free_port()
             xorg, xterm = start_xspice(tmp, xspice_port, 32, WIDTH, HEIGHT)
             procs += [p for p in (xorg, xterm) if p is not None]
-            xvfb = subprocess.Popen(
-                ["Xvfb", ":33", "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
-                stderr=subprocess.DEVNULL,
-            )
-            procs.append(xvfb)
-            time.sleep(1.5)
+            xvfb, ours = start_ours(33, ours_port, WIDTH, HEIGHT)
+            procs += [xvfb, ours]
             env33 = dict(os.environ, DISPLAY=":33")
             procs.append(
                 subprocess.Popen(
                     ["xterm", "-geometry", "80x24+40+40"], env=env33, stderr=subprocess.DEVNULL
                 )
             )
-            ours = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "spice_server",
-                    "x11",
-                    "--display",
-                    ":33",
-                    "--port",
-                    str(ours_port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            procs.append(ours)
-            time.sleep(2)
+            time.sleep(1.5)
 
             results: dict[str, dict[str, dict]] = {}
             for phase in ("idle", "bouncing square"):
