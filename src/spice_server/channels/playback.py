@@ -30,7 +30,7 @@ from ..protocol.messages.playback import (
     MsgPlaybackStop,
     MsgPlaybackVolume,
 )
-from .base import Channel, ChannelClient
+from .audio import AudioChannel, AudioChannelClient
 from .main import MM_TIME_DELTA_MS
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ MM_MASK = 0xFFFFFFFF
 RESYNC_MS = 100  # frames this late on the clock mean the back end paused: restart from now
 
 
-class PlaybackChannel(Channel):
+class PlaybackChannel(AudioChannel):
     type = ChannelType.PLAYBACK
 
     def __init__(self, server: Any, device: PlaybackInterface) -> None:
@@ -87,13 +87,8 @@ class PlaybackChannel(Channel):
                     self._send_frame(tail)
                 for client in self.audio_clients():
                     client.stop_playback()
-            elif kind == "volume":
-                assert isinstance(payload, tuple)
-                for client in self.audio_clients():
-                    client.send_volume(payload)
-            elif kind == "mute":
-                for client in self.audio_clients():
-                    client.send_mute(bool(payload))
+            else:
+                self.pass_level(kind, payload)
 
     def _send_frame(self, pcm: bytes) -> None:
         stamp = self._stamp()
@@ -115,8 +110,11 @@ class PlaybackChannel(Channel):
         return stamp
 
 
-class PlaybackChannelClient(ChannelClient):
+class PlaybackChannelClient(AudioChannelClient):
     max_message_size = 4 * 1024
+    volume_cap = PlaybackCap.VOLUME
+    volume_message = MsgPlaybackVolume
+    mute_message = MsgPlaybackMute
 
     channel: PlaybackChannel
 
@@ -133,10 +131,7 @@ class PlaybackChannelClient(ChannelClient):
         device = self.channel.device
         time = self.server.mm_time()
         self.send(MsgPlaybackMode(time, self.mode))
-        if device.volume is not None:
-            self.send_volume(device.volume)
-        if device.mute is not None:
-            self.send_mute(device.mute)
+        self.send_levels()
         if device.active:
             self.start_playback(time)
         log.info("%r: playback in %s mode", self, self.mode.name)
@@ -169,11 +164,3 @@ class PlaybackChannelClient(ChannelClient):
     def on_closed(self) -> None:
         if self.frames_dropped:
             log.info("%r: %d audio frames dropped on a full connection", self, self.frames_dropped)
-
-    def send_volume(self, volume: tuple[int, ...]) -> None:
-        if PlaybackCap.VOLUME in self.client_caps:
-            self.send(MsgPlaybackVolume(volume))
-
-    def send_mute(self, mute: bool) -> None:
-        if PlaybackCap.VOLUME in self.client_caps:
-            self.send(MsgPlaybackMute(int(mute)))

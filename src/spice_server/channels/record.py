@@ -26,7 +26,8 @@ from ..protocol.messages.record import (
     MsgRecordStop,
     MsgRecordVolume,
 )
-from .base import Channel, ChannelClient
+from .audio import AudioChannel, AudioChannelClient
+from .base import ChannelClient
 
 if TYPE_CHECKING:
     from ..interfaces.record import RecordInterface
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_RAW_FRAME = 8 * FRAME_BYTES  # clients send one 480-sample frame; allow some slack
 
 
-class RecordChannel(Channel):
+class RecordChannel(AudioChannel):
     type = ChannelType.RECORD
 
     def __init__(self, server: Any, device: RecordInterface) -> None:
@@ -74,13 +75,8 @@ class RecordChannel(Channel):
             elif kind == "stop":
                 for client in self.audio_clients():
                     client.stop_capture()
-            elif kind == "volume":
-                assert isinstance(payload, tuple)
-                for client in self.audio_clients():
-                    client.send_volume(payload)
-            elif kind == "mute":
-                for client in self.audio_clients():
-                    client.send_mute(bool(payload))
+            else:
+                self.pass_level(kind, payload)
 
     def client_gone(self, client: ChannelClient) -> None:
         was_capturing = client is self.capturing_client
@@ -89,8 +85,11 @@ class RecordChannel(Channel):
             self.capturing_client.start_capture()
 
 
-class RecordChannelClient(ChannelClient):
+class RecordChannelClient(AudioChannelClient):
     max_message_size = 4 + MAX_RAW_FRAME  # the time, then the frame
+    volume_cap = RecordCap.VOLUME
+    volume_message = MsgRecordVolume
+    mute_message = MsgRecordMute
 
     channel: RecordChannel
 
@@ -103,12 +102,8 @@ class RecordChannelClient(ChannelClient):
 
     def start(self) -> None:
         super().start()
-        device = self.channel.device
-        if device.volume is not None:
-            self.send_volume(device.volume)
-        if device.mute is not None:
-            self.send_mute(device.mute)
-        if device.active:
+        self.send_levels()
+        if self.channel.device.active:
             for other in self.channel.audio_clients():
                 if other is not self:
                     other.stop_capture()
@@ -134,14 +129,6 @@ class RecordChannelClient(ChannelClient):
         if self.sending:
             self.sending = False
             self.server.call_backend(self.channel.device.client_stop)
-
-    def send_volume(self, volume: tuple[int, ...]) -> None:
-        if RecordCap.VOLUME in self.client_caps:
-            self.send(MsgRecordVolume(volume))
-
-    def send_mute(self, mute: bool) -> None:
-        if RecordCap.VOLUME in self.client_caps:
-            self.send(MsgRecordMute(int(mute)))
 
     def handle_message(self, message: Any) -> None:
         match message:
