@@ -171,10 +171,18 @@ class ClientStream:
         return rect.width // step & ~1, rect.height // step & ~1
 
     @property
+    def step(self) -> int:
+        return self.step_for(self.rect)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.size_for(self.rect)
+
+    @property
     def source(self) -> Rect:
         """What to read for a frame: the rect, trimmed to a whole number of steps."""
-        step = self.step_for(self.rect)
-        width, height = self.size_for(self.rect)
+        step = self.step
+        width, height = self.size
         left, top = self.rect.left, self.rect.top
         return Rect(left, top, left + width * step, top + height * step)
 
@@ -331,8 +339,7 @@ class DisplayChannelClient(ChannelClient):
                 adaptation.level,
                 adaptation.margin_ms,
             )
-            width, height = ClientStream.size_for(stream.rect)
-            stream.encoder = create_encoder(stream.codec, width, height, adaptation.level)
+            stream.encoder = create_encoder(stream.codec, *stream.size, adaptation.level)
 
     def _end_stream(self, repaint: bool = True) -> None:
         current, self._stream = self._stream, None
@@ -351,9 +358,7 @@ class DisplayChannelClient(ChannelClient):
     def _send_frame(self, stream: ClientStream) -> None:
         stream.pending = False
         stream.last_frame = time.monotonic()
-        generation, pixels = self.display.framebuffer.read(
-            stream.source, ClientStream.step_for(stream.rect)
-        )
+        generation, pixels = self.display.framebuffer.read(stream.source, stream.step)
         if generation != self._generation:
             return
         margin = self._adaptation.margin_ms
@@ -445,14 +450,16 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
-        compression = self._image_compression()
-        if compression == ImageCompression.OFF:
-            self.send(draw(encode_bitmap(pixels)))
-            self.images["bitmap"] += 1
-        elif self._lossy_allowed() and pixels.size >= MIN_JPEG_PIXELS and is_photographic(pixels):
+        compressing = self._image_compression() != ImageCompression.OFF
+        if (
+            compressing
+            and self._lossy_allowed()
+            and pixels.size >= MIN_JPEG_PIXELS
+            and is_photographic(pixels)
+        ):
             jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
             self._encode(pixels, jpeg, draw, "jpeg")
-        elif DisplayCap.LZ4_COMPRESSION in self.client_caps:
+        elif compressing and DisplayCap.LZ4_COMPRESSION in self.client_caps:
             self._encode(pixels, encode_lz4, draw, "lz4")
         else:
             self.send(draw(encode_bitmap(pixels)))
