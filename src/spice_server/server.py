@@ -1,4 +1,4 @@
-"""The server: configuration, the core it runs on, its interfaces, channels and sessions.
+"""The server: a facade over configuration, the core, the devices, admission and channels.
 
 Usage mirrors libspice-server::
 
@@ -8,26 +8,26 @@ Usage mirrors libspice-server::
 
 ``init`` starts listening through the core's watches; the caller's loop runs everything.
 Nothing here blocks and nothing runs on another thread, except what back ends call on their
-interfaces (pixels, LEDs), which reaches the loop through a doorbell.
+interfaces (pixels, LEDs), which reaches the loop through the dispatch's doorbell.
+
+The server is also the channels' :class:`~spice_server.channels.context.ChannelContext`
+and the agents' context: they see it only through those protocols. The jobs behind the
+facade live in their own modules: ``config`` (settings), ``net.exposure`` (who may reach
+us), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
+``interfaces.registry`` (devices) and ``policy`` (mouse mode, agent, monitors).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import secrets
 import socket
-import threading
 import time
-import urllib.parse
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import ParamSpec, TypeVar
 
+from .admission import Admission
 from .agent.base import AgentEndpoint
-from .agent.builtin import BuiltinAgent
-from .agent.vdagent import VdagentBridge
 from .channels.base import Channel, ChannelClient
 from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
@@ -35,63 +35,60 @@ from .channels.inputs import InputsChannel
 from .channels.main import MainChannel
 from .channels.playback import PlaybackChannel
 from .channels.record import RecordChannel
+from .config import (
+    ConfigurationError,
+    JpegCompression,
+    ServerConfig,
+    StreamingVideo,
+    codecs_setting,
+)
 from .core.base import ChannelEvent, ChannelEventInfo, Core
-from .core.doorbell import Doorbell
-from .display.video import parse_codecs
-from .interfaces.base import Change, Interface, InterfaceError
-from .interfaces.char_device import SUBTYPES, CharDeviceInterface
-from .interfaces.clipboard import ClipboardInterface
+from .core.clock import Clock, SystemClock
+from .dispatch import BackendDispatch, call_backend
+from .interfaces.base import Interface, InterfaceError
 from .interfaces.display import Display
-from .interfaces.keyboard import KeyboardInterface
-from .interfaces.mouse import MouseInterface
+from .interfaces.events import (
+    AudioQueued,
+    Change,
+    ClipboardData,
+    ClipboardGrab,
+    ClipboardRelease,
+    ClipboardRequest,
+    CursorChanged,
+    DeviceWakeup,
+    LedsChanged,
+    PixelsChanged,
+    Resized,
+)
 from .interfaces.playback import PlaybackInterface
 from .interfaces.record import RecordInterface
-from .interfaces.tablet import TabletInterface
+from .interfaces.registry import DeviceRegistry
 from .net.auth import TicketAuthority
-from .net.connection import Connection, configure_client_socket
-from .net.handshake import Handshake
+from .net.exposure import exposure_refusal, origin_refusal
 from .net.listener import Listener
+from .policy import DevicePolicy
 from .protocol.agent import MonitorConfig
 from .protocol.constants import (
     ChannelType,
-    CommonCap,
     ImageCompression,
-    LinkError,
     MouseMode,
     NotifySeverity,
     NotifyVisibility,
 )
-from .protocol.link import LinkRequest, ServerLink
 from .protocol.messages.base import MsgNotify
-from .session import Session
+
+__all__ = ["ConfigurationError", "Server"]
 
 log = logging.getLogger(__name__)
 
-# The interface types this server implements, with the version of each.
-INTERFACE_VERSIONS: dict[str, tuple[type[Interface], int, int]] = {
-    "keyboard": (KeyboardInterface, 1, 1),
-    "mouse": (MouseInterface, 1, 1),
-    "tablet": (TabletInterface, 1, 1),
-    "display": (Display, 1, 0),
-    "clipboard": (ClipboardInterface, 1, 0),
-    "char_device": (CharDeviceInterface, 1, 3),
-    "playback": (PlaybackInterface, 1, 0),
-    "record": (RecordInterface, 1, 0),
-}
 CORE_MAJOR_VERSION = 1
-ENCODER_THREADS = 2
-
-
-class ConfigurationError(ValueError):
-    """The server was asked for something unsafe or impossible (an open port, no password)."""
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Server:
     """A SPICE server. See the module docstring for the life cycle."""
-
-    common_caps: frozenset[int] = frozenset(
-        {CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER}
-    )
 
     def __init__(
         self,
@@ -108,17 +105,18 @@ class Server:
         link_timeout: float = 10.0,
         max_pending_links: int = 64,
         builtin_agent: bool = True,
-        streaming_video: str = "filter",
-        jpeg_compression: str = "auto",
+        streaming_video: StreamingVideo = "filter",
+        jpeg_compression: JpegCompression = "auto",
         video_codecs: Sequence[str] = ("h264", "vp8", "mjpeg"),
         websocket: bool = True,
         playback_compression: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``.
 
         ``password=None`` lets any client in, which is only allowed on a loopback address
         unless ``allow_insecure``; it also limits WebSocket clients to pages served from a
-        loopback address, unless ``allow_insecure`` (see ``websocket_origin_refusal``).
+        loopback address, unless ``allow_insecure`` (see ``net.exposure``).
         ``exclusive`` makes a new client replace the connected one (libspice's behaviour);
         by default several clients share the devices.
         ``port=None`` opens no listening socket: clients come through ``add_client``.
@@ -136,59 +134,36 @@ class Server:
         ``playback_compression`` sends the playback interface's sound as Opus to clients
         that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
         ``spice_server_set_playback_compression``).
+        ``clock`` replaces the machine's monotonic clock (for tests and simulations).
         """
-        if uuid is not None and len(uuid) != 16:
-            raise ConfigurationError("uuid must be 16 bytes")
-        if port is not None and not 0 <= port <= 65535:
-            raise ConfigurationError(f"port {port} out of range")
-        self.addr = addr
-        self.port = port
-        self.allow_insecure = allow_insecure
-        self.name = name
-        self.uuid = uuid
-        self.exclusive = exclusive
-        self.image_compression = ImageCompression(image_compression)
-        self.link_timeout = link_timeout
-        self.max_pending_links = max_pending_links
-        self.builtin_agent = builtin_agent
-        if streaming_video not in ("filter", "all", "off"):
-            raise ConfigurationError(f"streaming_video {streaming_video!r}: filter, all or off")
-        self.streaming_video = streaming_video
-        if jpeg_compression not in ("auto", "always", "never"):
-            raise ConfigurationError(
-                f"jpeg_compression {jpeg_compression!r}: auto, always or never"
-            )
-        self.jpeg_compression = jpeg_compression
-        try:
-            self.video_codecs = parse_codecs(video_codecs)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-        self.websocket = websocket
-        self.playback_compression = playback_compression
-        self.auth = TicketAuthority(password, ticket_lifetime)
-        self.public_key = self.auth.public_key
-
-        self.core: Core | None = None
-        self.keyboard: KeyboardInterface | None = None
-        self.mouse: MouseInterface | None = None
-        self.tablet: TabletInterface | None = None
-        self.clipboard: ClipboardInterface | None = None
-        self.vdagent: CharDeviceInterface | None = None
-        self.playback: PlaybackInterface | None = None
-        self.record: RecordInterface | None = None
-        self.agent: AgentEndpoint | None = None
-        self.displays: dict[int, Display] = {}
-        self.mouse_mode = MouseMode.SERVER
+        self.config = ServerConfig(
+            addr=addr,
+            port=port,
+            allow_insecure=allow_insecure,
+            name=name,
+            uuid=uuid,
+            exclusive=exclusive,
+            image_compression=image_compression,
+            link_timeout=link_timeout,
+            max_pending_links=max_pending_links,
+            builtin_agent=builtin_agent,
+            streaming_video=streaming_video,
+            jpeg_compression=jpeg_compression,
+            video_codecs=codecs_setting(video_codecs),
+            websocket=websocket,
+            playback_compression=playback_compression,
+        )
+        self._clock = clock or SystemClock()
+        self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
+        self.devices = DeviceRegistry()
+        self._core: Core | None = None
         self._listener: Listener | None = None
-        self._doorbell: Doorbell | None = None
         self._channels: dict[tuple[int, int], Channel] = {}
-        self._sessions: dict[int, Session] = {}
-        self._handshakes: dict[Handshake, None] = {}
-        self._connections: set[Connection] = set()
-        self._changes: dict[int, tuple[Interface, list[Change]]] = {}
-        self._changes_lock = threading.Lock()
-        self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._encoders: ThreadPoolExecutor | None = None
+        self._dispatch = BackendDispatch(self._on_changes)
+        self._admission = Admission(
+            self.config, self.auth, self._channel, self._emit, self.websocket_origin_refusal
+        )
+        self._policy = DevicePolicy(self)
         self._main: MainChannel | None = None
         self._inputs: InputsChannel | None = None
 
@@ -196,45 +171,39 @@ class Server:
 
     def init(self, core: Core) -> None:
         """Attach to ``core`` and start listening (libspice's ``spice_server_init``)."""
-        if self.core is not None:
+        if self._core is not None:
             raise ConfigurationError("the server is already initialised")
         if getattr(core, "major_version", None) != CORE_MAJOR_VERSION:
             raise InterfaceError(
                 f"core interface major version {getattr(core, 'major_version', None)}, "
                 f"this server needs {CORE_MAJOR_VERSION}"
             )
-        if self.port is not None:
+        config = self.config
+        if config.port is not None:
             self._check_exposure()
             # Bind first: a port in use must leave the server as it was, ready to retry.
-            listener = Listener.bind(core, self.addr, self.port, self.add_client)
-            self._listener = listener
-            log.info("listening on %s:%d", *listener.address)
-        self.core = core
-        self._doorbell = Doorbell(core, self._apply_changes)
+            self._listener = Listener.bind(core, config.addr, config.port, self.add_client)
+            log.info("listening on %s:%d", *self._listener.address)
+        self._core = core
+        self._dispatch.open(core)
         self._main = MainChannel(self)
         self._inputs = InputsChannel(self)
         for channel in (self._main, self._inputs):
             self._channels[(channel.type, channel.id)] = channel
-        for display in self.displays.values():
+        for display in self.devices.displays.values():
             self._open_display_channels(display)
-        for device in (self.playback, self.record):
+        for device in (self.devices.playback, self.devices.record):
             if device is not None:
                 self._open_audio_channel(device)
-        self._set_agent(self._new_agent())
+        self._policy.replace_agent()
 
     def destroy(self) -> None:
         """Close every connection and the listening socket; the server cannot be reused."""
         if self._listener is not None:
             self._listener.close()
             self._listener = None
-        for connection in list(self._connections):
-            connection.close("server shutting down")
-        if self._doorbell is not None:
-            self._doorbell.close()
-            self._doorbell = None
-        if self._encoders is not None:
-            self._encoders.shutdown(wait=False, cancel_futures=True)
-            self._encoders = None
+        self._admission.close_all("server shutting down")
+        self._dispatch.close()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -251,70 +220,45 @@ class Server:
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""
         if password is None and self._listener is not None:
-            self._check_exposure()
+            self._check_exposure(password=False)
         self.auth.set_ticket(password, lifetime)
 
-    def _check_exposure(self) -> None:
-        if self.auth.enabled or self.allow_insecure or _is_loopback(self.addr):
-            return
-        raise ConfigurationError(
-            f"refusing to listen on {self.addr} without a password; set one, bind a "
-            "loopback address, or pass allow_insecure=True if the network is trusted"
+    def _check_exposure(self, password: bool | None = None) -> None:
+        refusal = exposure_refusal(
+            self.config.addr,
+            password=self.auth.enabled if password is None else password,
+            allow_insecure=self.config.allow_insecure,
+        )
+        if refusal is not None:
+            raise ConfigurationError(refusal)
+
+    def websocket_origin_refusal(self, origin: str | None) -> str | None:
+        """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
+        return origin_refusal(
+            origin, password=self.auth.enabled, allow_insecure=self.config.allow_insecure
         )
 
     # -- clients -------------------------------------------------------------------------
 
     def add_client(self, sock: socket.socket, skip_auth: bool = False) -> None:
         """Serve a connected socket (libspice's ``spice_server_add_client``)."""
-        core = self._require_core()
-        configure_client_socket(sock)
-        connection = Connection(
-            core, sock, websocket=self.websocket, check_origin=self.websocket_origin_refusal
-        )
-        connection.on_closed = self._connection_closed
-        self._connections.add(connection)
-        self._emit(ChannelEvent.CONNECTED, connection.info)
-        while len(self._handshakes) >= self.max_pending_links:
-            oldest = next(iter(self._handshakes))
-            oldest.connection.close("too many unfinished link handshakes", logging.WARNING)
-        handshake = Handshake(connection, self, int(self.link_timeout * 1000), skip_auth)
-        self._handshakes[handshake] = None
-
-    def websocket_origin_refusal(self, origin: str | None) -> str | None:
-        """Why a WebSocket from a page of ``origin`` is refused, or None to accept it.
-
-        Any web site open in a browser on this machine can open a WebSocket to a loopback
-        port, so without a password "loopback only" would not keep strangers out. Browsers
-        always send the page's origin and pages cannot forge it, so without a password only
-        pages from a loopback host may connect. Clients that send no origin are not
-        browsers; they could open the plain TCP port just as well.
-        """
-        if origin is None or self.auth.enabled or self.allow_insecure:
-            return None
-        host = urllib.parse.urlsplit(origin).hostname or ""
-        if host == "localhost" or _is_loopback_literal(host):
-            return None
-        return "without a password only pages from a loopback address may connect"
+        self._admission.add_client(self.core, sock, skip_auth)
 
     def disconnect_clients(self, reason: str) -> None:
         """Tell every client why (a NOTIFY it may show), then end their sessions."""
+        stamp = int(time.time() * 1000)
         for client in self.channel_clients(ChannelType.MAIN):
-            client.send(
-                MsgNotify(
-                    int(time.time() * 1000), NotifySeverity.ERROR, NotifyVisibility.HIGH, 0, reason
-                )
-            )
-        for session in list(self._sessions.values()):
-            session.close(reason)
+            client.send(MsgNotify(stamp, NotifySeverity.ERROR, NotifyVisibility.HIGH, 0, reason))
+        self._admission.end_sessions(reason)
 
     @property
     def session_count(self) -> int:
-        return len(self._sessions)
+        return len(self._admission.sessions)
 
     @property
     def pending_links(self) -> int:
         """Connections still in the link handshake."""
-        return len(self._handshakes)
+        return self._admission.pending_links
 
     def channel_clients(self, channel_type: int | None = None) -> list[ChannelClient]:
         """The connected channel clients, optionally of one channel type."""
@@ -325,194 +269,49 @@ class Server:
             for client in channel.clients
         ]
 
-    def _connection_closed(self, connection: Connection, reason: str) -> None:
-        self._connections.discard(connection)
-        self._emit(ChannelEvent.DISCONNECTED, connection.info)
+    def _channel(self, channel_type: int, channel_id: int) -> Channel | None:
+        return self._channels.get((channel_type, channel_id))
 
     def _emit(self, event: ChannelEvent, info: ChannelEventInfo) -> None:
-        if self.core is not None:
-            self.call_backend(self.core.channel_event, event, info)
-
-    # LinkPolicy, for the handshakes:
-
-    def check_request(
-        self, request: LinkRequest, connection: Connection
-    ) -> tuple[LinkError, Iterable[int]]:
-        channel = self._channels.get((request.channel_type, request.channel_id))
-        if channel is None:
-            return LinkError.CHANNEL_NOT_AVAILABLE, ()
-        if request.channel_type == ChannelType.MAIN:
-            if request.connection_id != 0:
-                return LinkError.BAD_CONNECTION_ID, ()  # a migration target: not supported
-        elif request.connection_id not in self._sessions:
-            return LinkError.BAD_CONNECTION_ID, ()
-        return LinkError.OK, channel.caps()
-
-    def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]:
-        return self.auth.check(ciphertext)
-
-    def handshake_finished(self, handshake: Handshake) -> None:
-        self._handshakes.pop(handshake, None)
-
-    def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
-        request = link.request
-        assert request is not None
-        channel = self._channels.get((request.channel_type, request.channel_id))
-        if channel is None:
-            connection.close("the channel went away during the handshake")
-            return
-        if request.channel_type == ChannelType.MAIN:
-            if self.exclusive:
-                for other in list(self._sessions.values()):
-                    other.close("replaced by a new client")
-            session = Session(self._new_session_id(), self._session_closed)
-            self._sessions[session.id] = session
-        else:
-            found = self._sessions.get(request.connection_id)
-            if found is None:
-                connection.close("the session ended during the handshake")
-                return
-            session = found
-        client = channel.connect(session, connection, link)
-        info = connection.info
-        info.connection_id, info.type, info.id = session.id, channel.type, channel.id
-        log.debug("%s linked %s (session %08x)", connection.name, channel.name, session.id)
-        self._emit(ChannelEvent.INITIALIZED, info)
-        client.start()
-        if trailing and not client.closed:
-            client.data_received(trailing)
-
-    def _new_session_id(self) -> int:
-        while True:
-            session_id = secrets.randbits(32)
-            if session_id and session_id not in self._sessions:
-                return session_id
-
-    def _session_closed(self, session: Session) -> None:
-        self._sessions.pop(session.id, None)
+        if self._core is not None:
+            call_backend(self._core.channel_event, event, info)
 
     # -- interfaces ----------------------------------------------------------------------
 
     def add_interface(self, instance: Interface) -> None:
         """Register a device. Raises InterfaceError, changing nothing, if it cannot be."""
-        kind = self._check_interface(instance)
-        if kind == "keyboard":
-            self._claim_slot("keyboard", instance)
-            self.keyboard = instance  # type: ignore[assignment]
-        elif kind == "mouse":
-            self._claim_slot("mouse", instance)
-            self.mouse = instance  # type: ignore[assignment]
-        elif kind == "tablet":
-            self._claim_slot("tablet", instance)
-            self.tablet = instance  # type: ignore[assignment]
-        elif kind == "display":
-            assert isinstance(instance, Display)
-            if instance.display_id in self.displays:
-                raise InterfaceError(f"a display with id {instance.display_id} is registered")
-            self.displays[instance.display_id] = instance
-        elif kind == "clipboard":
-            self._claim_slot("clipboard", instance)
-            self.clipboard = instance  # type: ignore[assignment]
-        elif kind == "char_device":
-            assert isinstance(instance, CharDeviceInterface)
-            if instance.subtype not in SUBTYPES:
-                raise InterfaceError(
-                    f"char device subtype {instance.subtype!r} is not served; "
-                    f"known: {', '.join(SUBTYPES)}"
-                )
-            self._claim_slot("vdagent", instance)
-            self.vdagent = instance
-        elif kind in ("playback", "record"):
-            self._claim_slot(kind, instance)
-            setattr(self, kind, instance)
-        instance._notify = self._notify
-        log.info("added %s interface %r", kind, instance.description or type(instance).__name__)
-        if self.core is None:
-            return
+        kind = self.devices.add(instance)
+        instance._notify = self._dispatch.notify
+        log.info(
+            "added %s interface %r", kind.name, instance.description or type(instance).__name__
+        )
+        if self._core is None:
+            return  # init() opens the channels of what is registered by then
         if isinstance(instance, Display):
             self._open_display_channels(instance)
         elif isinstance(instance, PlaybackInterface | RecordInterface):
             self._open_audio_channel(instance)
-        if kind == "tablet":
-            self._update_logical_size()
-            self._mouse_modes_changed()
-        elif kind == "clipboard" and isinstance(self.agent, BuiltinAgent):
-            self.agent.announce()
-        elif kind == "char_device":
-            self._set_agent(self._new_agent())
-            self._mouse_modes_changed()
+        self._policy.device_added(kind.name)
 
     def remove_interface(self, instance: Interface) -> None:
         """Unregister a device, also while clients use it; its events are dropped from now on."""
-        kind = instance.type
-        if kind == "display":
-            assert isinstance(instance, Display)
-            if self.displays.get(instance.display_id) is not instance:
-                raise InterfaceError("this display is not registered")
-            del self.displays[instance.display_id]
-            for channel_type in (ChannelType.DISPLAY, ChannelType.CURSOR):
-                channel = self._channels.pop((channel_type, instance.display_id), None)
-                if channel is not None:
-                    channel.close("the display was removed")
-        elif (
-            kind in ("keyboard", "mouse", "tablet", "clipboard") and getattr(self, kind) is instance
-        ):
-            setattr(self, kind, None)
-            if kind == "tablet":
-                self._mouse_modes_changed()
-            elif kind == "clipboard" and isinstance(self.agent, BuiltinAgent):
-                self.agent.announce()
-        elif kind == "char_device" and self.vdagent is instance:
-            self.vdagent = None
-            self._set_agent(self._new_agent())
-            self._mouse_modes_changed()
-        elif kind in ("playback", "record") and getattr(self, kind) is instance:
-            setattr(self, kind, None)
-            channel_type = ChannelType.PLAYBACK if kind == "playback" else ChannelType.RECORD
-            channel = self._channels.pop((channel_type, 0), None)
-            if channel is not None:
-                channel.close(f"the {kind} device was removed")
-        else:
-            raise InterfaceError(f"this {kind} interface is not registered")
+        kind = self.devices.remove(instance)
         instance._notify = None
-        log.info("removed %s interface", kind)
-
-    def _check_interface(self, instance: Interface) -> str:
-        kind = getattr(instance, "type", None)
-        if kind not in INTERFACE_VERSIONS:
-            raise InterfaceError(
-                f"unknown interface type {kind!r}; this server knows "
-                f"{', '.join(sorted(INTERFACE_VERSIONS))}"
-            )
-        cls, major, minor = INTERFACE_VERSIONS[kind]
-        if not isinstance(instance, cls):
-            raise InterfaceError(f"a {kind} interface must be a {cls.__name__}")
-        if instance.major_version != major:
-            raise InterfaceError(
-                f"{kind} interface version {instance.major_version}.{instance.minor_version}: "
-                f"major version must be {major}"
-            )
-        if instance.minor_version > minor:
-            raise InterfaceError(
-                f"{kind} interface version {instance.major_version}.{instance.minor_version} "
-                f"is newer than this server's {major}.{minor}"
-            )
-        return kind
-
-    def _claim_slot(self, kind: str, instance: Interface) -> None:
-        current = getattr(self, kind)
-        if current is instance:
-            raise InterfaceError(f"this {kind} is already registered")
-        if current is not None:
-            raise InterfaceError(f"a {kind} is already registered; remove it first")
+        if isinstance(instance, Display):
+            for channel_type in (ChannelType.DISPLAY, ChannelType.CURSOR):
+                self._close_channel(channel_type, instance.display_id, "the display was removed")
+        elif isinstance(instance, PlaybackInterface):
+            self._close_channel(ChannelType.PLAYBACK, 0, "the playback device was removed")
+        elif isinstance(instance, RecordInterface):
+            self._close_channel(ChannelType.RECORD, 0, "the record device was removed")
+        self._policy.device_removed(kind.name)
+        log.info("removed %s interface", kind.name)
 
     def _open_display_channels(self, display: Display) -> None:
         for channel in (DisplayChannel(self, display), CursorChannel(self, display)):
-            self._channels[(channel.type, channel.id)] = channel
-            if self._main is not None:
-                self._main.announce_channel(channel.type, channel.id)
+            self._add_channel(channel)
         if display.display_id == 0:
-            self._update_logical_size()
+            self._policy.update_logical_size()
 
     def _open_audio_channel(self, device: PlaybackInterface | RecordInterface) -> None:
         channel: PlaybackChannel | RecordChannel
@@ -520,187 +319,107 @@ class Server:
             channel = PlaybackChannel(self, device)
         else:
             channel = RecordChannel(self, device)
-        device._take_events()  # what happened before the channel existed is in its state
+        device.take_events()  # what happened before the channel existed is in its state
+        self._add_channel(channel)
+
+    def _add_channel(self, channel: Channel) -> None:
         self._channels[(channel.type, channel.id)] = channel
         if self._main is not None:
             self._main.announce_channel(channel.type, channel.id)
 
-    def channel_list(self) -> list[tuple[int, int]]:
-        """Every channel but MAIN, in the order clients should connect them."""
-        return sorted(key for key in self._channels if key[0] != ChannelType.MAIN)
+    def _close_channel(self, channel_type: int, channel_id: int, reason: str) -> None:
+        channel = self._channels.pop((channel_type, channel_id), None)
+        if channel is not None:
+            channel.close(reason)
 
-    @property
-    def display_count(self) -> int:
-        return len(self.displays)
+    # -- changes from back ends, on the loop --------------------------------------------
 
-    # -- changes from back ends (any thread) ---------------------------------------------
+    def _on_changes(self, instance: Interface, events: list[Change]) -> None:
+        for event in events:
+            match event:
+                case PixelsChanged() | Resized() if isinstance(instance, Display):
+                    self._distribute(ChannelType.DISPLAY, instance.display_id)
+                    if isinstance(event, Resized) and instance.display_id == 0:
+                        self._policy.update_logical_size()
+                case CursorChanged() if isinstance(instance, Display):
+                    self._distribute(ChannelType.CURSOR, instance.display_id)
+                case LedsChanged():
+                    if self._inputs is not None:
+                        self._inputs.broadcast_leds(self.keyboard_leds())
+                case AudioQueued():
+                    channel_type = (
+                        ChannelType.PLAYBACK
+                        if isinstance(instance, PlaybackInterface)
+                        else ChannelType.RECORD
+                    )
+                    self._distribute(channel_type, 0)
+                case DeviceWakeup():
+                    if self.agent is not None and instance is self.devices.vdagent:
+                        self.agent.wakeup()
+                case ClipboardGrab() | ClipboardRelease() | ClipboardRequest() | ClipboardData():
+                    if self.agent is not None:
+                        self.agent.clipboard_action(event)
 
-    def _notify(self, instance: Interface, what: Change) -> None:
-        with self._changes_lock:
-            entry = self._changes.setdefault(id(instance), (instance, []))
-            if isinstance(what, tuple) or what not in entry[1]:
-                entry[1].append(what)
-        doorbell = self._doorbell
-        if doorbell is not None:
-            doorbell.ring()
-
-    @property
-    def encoders(self) -> ThreadPoolExecutor:
-        """The threads that encode large images (the codecs release the GIL)."""
-        if self._encoders is None:
-            self._encoders = ThreadPoolExecutor(ENCODER_THREADS, "spice-encoder")
-        return self._encoders
-
-    def call_soon_threadsafe(self, func: Callable[..., Any], *args: Any) -> None:
-        """Run ``func(*args)`` on the server's loop; callable from any thread."""
-        self._calls.append((func, args))
-        doorbell = self._doorbell
-        if doorbell is not None:
-            doorbell.ring()
-
-    def _apply_changes(self) -> None:
-        while self._calls:
-            func, args = self._calls.popleft()
-            self.call_backend(func, *args)
-        with self._changes_lock:
-            changes, self._changes = self._changes, {}
-        for instance, whats in changes.values():
-            if instance._notify is None:
-                continue  # removed meanwhile
-            if isinstance(instance, KeyboardInterface) and "leds" in whats:
-                if self._inputs is not None:
-                    self._inputs.broadcast_leds(self.keyboard_leds())
-            elif isinstance(instance, Display):
-                self._display_changed(instance, set(w for w in whats if isinstance(w, str)))
-            elif isinstance(instance, ClipboardInterface) and isinstance(self.agent, BuiltinAgent):
-                for action in whats:
-                    assert isinstance(action, tuple)
-                    self.agent.clipboard_action(*action)  # type: ignore[arg-type]
-            elif isinstance(self.agent, VdagentBridge) and self.agent.device is instance:
-                self.agent.wakeup()
-            elif isinstance(instance, PlaybackInterface | RecordInterface):
-                self._audio_changed(instance)
-
-    def _display_changed(self, display: Display, whats: set[Change]) -> None:
-        key = display.display_id
-        display_channel = self._channels.get((ChannelType.DISPLAY, key))
-        if isinstance(display_channel, DisplayChannel) and whats & {"pixels", "resize"}:
-            display_channel.distribute()
-        cursor_channel = self._channels.get((ChannelType.CURSOR, key))
-        if isinstance(cursor_channel, CursorChannel) and "cursor" in whats:
-            cursor_channel.distribute()
-        if "resize" in whats and key == 0:
-            self._update_logical_size()
-
-    def _audio_changed(self, device: PlaybackInterface | RecordInterface) -> None:
-        channel_type = (
-            ChannelType.PLAYBACK if isinstance(device, PlaybackInterface) else ChannelType.RECORD
-        )
-        channel = self._channels.get((channel_type, 0))
-        if isinstance(channel, PlaybackChannel | RecordChannel):
+    def _distribute(self, channel_type: int, channel_id: int) -> None:
+        channel = self._channels.get((channel_type, channel_id))
+        if isinstance(channel, DisplayChannel | CursorChannel | PlaybackChannel | RecordChannel):
             channel.distribute()
 
-    # -- devices, as the channels see them ------------------------------------------------
+    # -- the channels' and agents' context ------------------------------------------------
 
-    def keyboard_leds(self) -> int:
-        if self.keyboard is None:
-            return 0
-        leds = self.call_backend(self.keyboard.get_leds)
-        return int(leds or 0)
+    @property
+    def core(self) -> Core:
+        if self._core is None:
+            raise ConfigurationError("call init(core) first")
+        return self._core
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def agent(self) -> AgentEndpoint | None:
+        return self._policy.agent
+
+    @property
+    def mouse_mode(self) -> MouseMode:
+        return self._policy.mouse_mode
 
     @property
     def supported_mouse_modes(self) -> MouseMode:
-        absolute = self.tablet is not None or isinstance(self.agent, VdagentBridge)
-        return MouseMode.SERVER | (MouseMode.CLIENT if absolute else 0)
+        return self._policy.supported_mouse_modes
+
+    @property
+    def display_count(self) -> int:
+        return len(self.devices.displays)
+
+    @property
+    def main_channel(self) -> MainChannel | None:
+        return self._main
 
     def request_mouse_mode(self, mode: int) -> None:
-        """A client asked for a mouse mode; grant it if we can and tell every client."""
-        if mode not in (MouseMode.SERVER, MouseMode.CLIENT):
-            log.warning("ignoring a request for unknown mouse mode %d", mode)
-            return
-        if not mode & self.supported_mouse_modes:
-            log.info("client mouse mode requested, but no tablet is registered")
-            return
-        if mode != self.mouse_mode:
-            self.mouse_mode = MouseMode(mode)
-            log.info("mouse mode is now %s", self.mouse_mode.name)
-        self._broadcast_mouse_mode()
+        self._policy.request_mouse_mode(mode)
 
-    def _mouse_modes_changed(self) -> None:
-        if not self.mouse_mode & self.supported_mouse_modes:
-            self.mouse_mode = MouseMode.SERVER
-            log.info("mouse mode is now server (the tablet went away)")
-        self._broadcast_mouse_mode()
-
-    def _broadcast_mouse_mode(self) -> None:
-        if self._main is not None:
-            self._main.broadcast_mouse_mode(self.supported_mouse_modes, self.mouse_mode)
-
-    # -- the agent -------------------------------------------------------------------------
-
-    def _new_agent(self) -> AgentEndpoint | None:
-        if self.vdagent is not None:
-            return VdagentBridge(self, self.vdagent)
-        return BuiltinAgent(self) if self.builtin_agent else None
-
-    def _set_agent(self, agent: AgentEndpoint | None) -> None:
-        old, self.agent = self.agent, agent
-        if old is not None:
-            old.close()
-        if self._main is not None and (old is not None or agent is not None):
-            self._main.agent_changed(old, agent)
-        if isinstance(agent, VdagentBridge):
-            agent.wakeup()
+    def keyboard_leds(self) -> int:
+        keyboard = self.devices.keyboard
+        if keyboard is None:
+            return 0
+        return int(call_backend(keyboard.get_leds) or 0)
 
     def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
-        """A client asked for these monitors: one display takes them all, else one each."""
-        if len(self.displays) == 1:
-            (only,) = self.displays.values()
-            return bool(self.call_backend(only.client_monitors_config, monitors))
-        handled = False
-        for index, monitor in enumerate(monitors):
-            display = self.displays.get(index)
-            if display is not None:
-                handled |= bool(self.call_backend(display.client_monitors_config, [monitor]))
-        return handled
+        return self._policy.client_monitors_config(monitors)
 
-    def _update_logical_size(self) -> None:
-        display = self.displays.get(0)
-        if self.tablet is not None and display is not None:
-            self.call_backend(self.tablet.set_logical_size, display.width, display.height)
-
-    @staticmethod
-    def mm_time() -> int:
-        """The multimedia clock: monotonic milliseconds, as a wrapping u32."""
-        return int(time.monotonic() * 1000) & 0xFFFFFFFF
-
-    def call_backend(self, func: Callable[..., Any], *args: Any) -> Any:
+    def call_backend(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
         """Call into the caller's code; its exceptions are logged, never let loose on us."""
-        try:
-            return func(*args)
-        except Exception:
-            log.exception("%s raised; carrying on", getattr(func, "__qualname__", func))
-            return None
+        return call_backend(func, *args, **kwargs)
 
-    def _require_core(self) -> Core:
-        if self.core is None:
-            raise ConfigurationError("call init(core) first")
-        return self.core
+    def offload(self, work: Callable[[], T], done: Callable[[Future[T]], None]) -> None:
+        self._dispatch.offload(work, done)
 
+    def call_soon_threadsafe(self, func: Callable[[], None]) -> None:
+        """Run ``func()`` on the server's loop; callable from any thread."""
+        self._dispatch.call_soon_threadsafe(func)
 
-def _is_loopback_literal(host: str) -> bool:
-    """Whether ``host`` is a loopback IP address as written (no name lookup)."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_loopback(addr: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(addr, None)
-    except OSError:
-        return False
-    return bool(infos) and all(
-        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
-    )
+    def channel_list(self) -> list[tuple[int, int]]:
+        """Every channel but MAIN, in the order clients should connect them."""
+        return sorted(key for key in self._channels if key[0] != ChannelType.MAIN)

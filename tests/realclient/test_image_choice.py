@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from spice_server import Display, Server
+from spice_server import Display
+from spice_server.core.clock import SystemClock
 from spice_server.protocol.constants import (
     ChannelType,
     DisplayCap,
@@ -246,7 +247,7 @@ def test_reported_drops_lower_the_quality_and_add_margin(raw_display):
             display.update(picture, 100, 80, diff=False)
             message = client.wait(lambda m: m.type == MsgDisplay.STREAM_DATA)
             frame = MsgDisplayStreamData.unpack(message.body)
-            lead = (frame.mm_time - Server.mm_time() + 2**31) % 2**32 - 2**31
+            lead = (frame.mm_time - SystemClock().mm_time() + 2**31) % 2**32 - 2**31
             time.sleep(1 / 30)
         return len(frame.data), lead
 

@@ -284,9 +284,9 @@ def spy_on_stamps(monkeypatch) -> list[tuple[str, int, int]]:
 
     def spying_send(self, message):
         if isinstance(message, MsgPlaybackData):
-            seen.append(("audio", message.time, self.server.mm_time()))
+            seen.append(("audio", message.time, self.clock.mm_time()))
         elif isinstance(message, MsgDisplayStreamData):
-            seen.append(("video", message.mm_time, self.server.mm_time()))
+            seen.append(("video", message.mm_time, self.clock.mm_time()))
         send(self, message)
 
     monkeypatch.setattr(ChannelClient, "send", spying_send)

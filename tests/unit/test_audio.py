@@ -12,6 +12,7 @@ from spice_server.audio import FRAME_BYTES
 from spice_server.audio.frames import FrameSplitter
 from spice_server.audio.opus import OpusDecoder, OpusEncoder, OpusError
 from spice_server.channels.playback import PlaybackChannel
+from spice_server.interfaces.events import AudioData, AudioMute, AudioStart, AudioStop, AudioVolume
 from spice_server.protocol.constants import ChannelType
 from spice_server.protocol.errors import LocalProtocolError, RemoteProtocolError
 from spice_server.protocol.framing import Message
@@ -34,6 +35,8 @@ from spice_server.protocol.messages.record import (
     MsgRecordStop,
     MsgRecordVolume,
 )
+
+from fakes import FakeContext
 
 
 class Microphone(RecordInterface):
@@ -175,13 +178,13 @@ def test_events_keep_their_order_and_pushing_starts_playback() -> None:
     playback.stop()  # nothing new
     playback.start()
     playback.set_mute(True)
-    assert playback._take_events() == [
-        ("start", None),
-        ("data", bytes(8)),
-        ("volume", (1, 2)),
-        ("stop", None),
-        ("start", None),
-        ("mute", True),
+    assert playback.take_events() == [
+        AudioStart(),
+        AudioData(bytes(8)),
+        AudioVolume((1, 2)),
+        AudioStop(),
+        AudioStart(),
+        AudioMute(True),
     ]
     assert playback.active and playback.volume == (1, 2) and playback.mute is True
 
@@ -189,13 +192,13 @@ def test_events_keep_their_order_and_pushing_starts_playback() -> None:
 def test_nothing_is_kept_unregistered_and_at_most_two_seconds_queued() -> None:
     playback = PlaybackInterface(8000)
     playback.push(bytes(4000))
-    assert playback._take_events() == []  # not registered: dropped
+    assert playback.take_events() == []  # not registered: dropped
     Server(port=None).add_interface(playback)
     second = bytes(8000 * 4)
     for _ in range(3):
         playback.push(second)
-    events = playback._take_events()
-    assert sum(len(p) for kind, p in events if kind == "data") == 2 * len(second)
+    events = playback.take_events()
+    assert sum(len(e.pcm) for e in events if isinstance(e, AudioData)) == 2 * len(second)
     assert playback.dropped_bytes == len(second)
 
 
@@ -215,24 +218,13 @@ def test_one_playback_and_one_record_device_each() -> None:
 # -- stamps on the media clock -----------------------------------------------------------------
 
 
-class ClockServer:
-    """Just what a PlaybackChannel asks of the server: a clock the test moves."""
-
-    playback_compression = True
-
-    def __init__(self) -> None:
-        self.now = 0xFFFFFFF0  # about to wrap
-
-    def mm_time(self) -> int:
-        return self.now & 0xFFFFFFFF
-
-
 def test_frames_are_stamped_as_they_will_play_and_resynchronise_after_a_pause() -> None:
-    clock = ClockServer()
-    channel = PlaybackChannel(clock, PlaybackInterface(48000))
+    context = FakeContext()
+    context.clock.time = 0xFFFFFFF0 / 1000  # the mm clock is about to wrap
+    channel = PlaybackChannel(context, PlaybackInterface(48000))
     stamps = [channel._stamp() for _ in range(5)]  # pushed at once: 10 ms apart
     assert stamps == [(0xFFFFFFF0 + 10 * i) & 0xFFFFFFFF for i in range(5)]
-    clock.now += 60  # real time went on a little slower than the frames: keep the run
+    context.core.advance(0.060)  # real time went on a little slower than the frames
     assert channel._stamp() == (0xFFFFFFF0 + 50) & 0xFFFFFFFF
-    clock.now += 1000  # the back end fell silent for a second: start again from now
-    assert channel._stamp() == clock.mm_time()
+    context.core.advance(1.0)  # the back end fell silent for a second: start again from now
+    assert channel._stamp() == context.clock.mm_time()

@@ -74,14 +74,14 @@ def server() -> Server:
 def test_bad_interfaces_are_refused_and_change_nothing(server, instance, message) -> None:
     with pytest.raises(InterfaceError, match=message):
         server.add_interface(instance)
-    assert server.keyboard is None
+    assert server.devices.keyboard is None
     assert instance._notify is None
 
 
 def test_an_older_minor_version_is_accepted(server) -> None:
     keyboard = OldMinorKeyboard()
     server.add_interface(keyboard)
-    assert server.keyboard is keyboard
+    assert server.devices.keyboard is keyboard
 
 
 def test_one_keyboard_mouse_and_tablet_at_a_time(server) -> None:
@@ -92,9 +92,9 @@ def test_one_keyboard_mouse_and_tablet_at_a_time(server) -> None:
         server.add_interface(Keyboard())
     with pytest.raises(InterfaceError, match="already registered"):
         server.add_interface(keyboard)
-    assert server.keyboard is keyboard
+    assert server.devices.keyboard is keyboard
     server.remove_interface(keyboard)
-    assert server.keyboard is None
+    assert server.devices.keyboard is None
     with pytest.raises(InterfaceError, match="not registered"):
         server.remove_interface(keyboard)
     server.add_interface(Keyboard())
@@ -174,10 +174,12 @@ def test_a_port_in_use_is_reported_and_leaves_the_server_unchanged() -> None:
     second = Server(port=first.address[1])
     with pytest.raises(OSError):
         second.init(core)
-    assert second.core is None
-    second.port = 0
-    second.init(core)  # and it can try again
-    assert second.address[1] != first.address[1]
+    with pytest.raises(ConfigurationError):
+        second.core  # noqa: B018  # still not initialised
+    port = first.address[1]
     first.destroy()
+    second.init(core)  # and it can try again once the port is free
+    assert second.address[1] == port
+    second.destroy()
     second.destroy()
     core.close()

@@ -17,6 +17,7 @@ import pytest
 
 from spice_server import PlaybackInterface, Server
 from spice_server.backends.x11.sound import DesktopSound
+from spice_server.interfaces.events import AudioData
 
 from harness import wait_until
 
@@ -56,7 +57,7 @@ def test_what_parec_hears_is_pushed_and_silence_is_not(playback, tmp_path, monke
     assert capture.start()
     wait_until(lambda: not playback.active and "parec exited" in caplog.text, what="parec done")
     capture.stop()
-    pushed = b"".join(p for kind, p in playback._take_events() if kind == "data")
+    pushed = b"".join(e.pcm for e in playback.take_events() if isinstance(e, AudioData))
     assert pushed == sound
     assert "capturing desktop sound from @DEFAULT_MONITOR@" in caplog.text
 

@@ -7,10 +7,19 @@ and runs the lazy clipboard protocol between clients and the back end's
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from ..interfaces.clipboard import ClipboardInterface
+from ..interfaces.events import (
+    ClipboardAction,
+    ClipboardData,
+    ClipboardGrab,
+    ClipboardRelease,
+    ClipboardRequest,
+)
 from ..protocol.agent import (
     AgentCap,
     AgentMessage,
@@ -26,11 +35,7 @@ from ..protocol.agent import (
     unpack_monitors_config,
 )
 from ..protocol.agent import AgentMessageType as T
-from ..protocol.messages.main import MsgMainAgentToken
-
-if TYPE_CHECKING:
-    from ..channels.main import MainChannelClient
-    from ..server import Server
+from .base import AgentContext, AgentPeer
 
 log = logging.getLogger(__name__)
 
@@ -72,56 +77,65 @@ class Peer:
 
 
 class BuiltinAgent:
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.peers: dict[MainChannelClient, Peer] = {}
-        self._owners: dict[int, MainChannelClient] = {}  # selection -> client that grabbed it
+    takes_mouse_state = False  # no guest pointer to move
+
+    def __init__(self, context: AgentContext) -> None:
+        self.context = context
+        self.peers: dict[AgentPeer, Peer] = {}
+        self._owners: dict[int, AgentPeer] = {}  # selection -> client that grabbed it
         self._offers: dict[int, tuple[int, ...]] = {}  # selection -> types the back end offers
-        self._waiting: dict[tuple[int, int], list[MainChannelClient]] = {}  # client requests
+        self._waiting: dict[tuple[int, int], list[AgentPeer]] = {}  # client requests
 
     def caps(self) -> frozenset[int]:
-        return BASE_CAPS | (CLIPBOARD_CAPS if self.server.clipboard is not None else frozenset())
+        has_clipboard = self.context.devices.clipboard is not None
+        return BASE_CAPS | (CLIPBOARD_CAPS if has_clipboard else frozenset())
 
     # -- AgentEndpoint ---------------------------------------------------------------------
 
-    def attach(self, client: MainChannelClient) -> None:
+    def attach(self, client: AgentPeer) -> None:
         self.peers[client] = Peer()
 
-    def detach(self, client: MainChannelClient) -> None:
+    def detach(self, client: AgentPeer) -> None:
         self.peers.pop(client, None)
         for selection, owner in list(self._owners.items()):
             if owner is client:
                 del self._owners[selection]
-                self._to_clipboard("client_release", ClipboardSelection(selection))
+                self._release_for(selection)
         for waiting in self._waiting.values():
             while client in waiting:
                 waiting.remove(client)
 
-    def start(self, client: MainChannelClient, tokens: int) -> None:
+    def start(self, client: AgentPeer, tokens: int) -> None:
         pass  # clients grant unlimited tokens; we never need to wait for them
 
-    def data(self, client: MainChannelClient, data: bytes) -> None:
+    def data(self, client: AgentPeer, data: bytes) -> None:
         peer = self.peers.get(client)
         if peer is None:
             return
         peer.stream.receive_data(data)
         for message in peer.stream:
             self._handle(client, peer, message)
-        client.send(MsgMainAgentToken(1))
+        client.return_tokens(1)
 
     def close(self) -> None:
         for client in list(self.peers):
             self.detach(client)
 
-    def announce(self) -> None:
+    def mouse_state(self, x: int, y: int, buttons: int, display_id: int) -> None:
+        pass  # never asked: takes_mouse_state is False
+
+    def wakeup(self) -> None:
+        pass  # no device behind it
+
+    def clipboard_changed(self) -> None:
         """Our capabilities changed (a clipboard came or went): tell every client again."""
-        for client, peer in self.peers.items():
+        for client, peer in list(self.peers.items()):
             if peer.announced:
                 self._send_caps(client, peer, request=False)
 
     # -- from clients ----------------------------------------------------------------------
 
-    def _handle(self, client: MainChannelClient, peer: Peer, message: AgentMessage) -> None:
+    def _handle(self, client: AgentPeer, peer: Peer, message: AgentMessage) -> None:
         kind, payload = message.type, message.payload
         if kind == T.ANNOUNCE_CAPABILITIES:
             request, caps = unpack_announce_capabilities(payload)
@@ -132,25 +146,30 @@ class BuiltinAgent:
                 self._negotiate(peer)
         elif kind == T.MONITORS_CONFIG:
             _flags, monitors = unpack_monitors_config(payload)
-            ok = self.server.client_monitors_config(monitors)
+            ok = self.context.client_monitors_config(monitors)
             status = AgentReplyError.SUCCESS if ok else AgentReplyError.ERROR
             client.send_agent(AgentMessage(T.REPLY, pack_reply(T.MONITORS_CONFIG, status)))
         elif kind == T.CLIPBOARD_GRAB:
             selection, types = peer.codec.unpack_grab(payload)
             self._owners[selection] = client
             self._offers.pop(selection, None)
-            self._to_clipboard("client_grab", _selection(selection), _types(types))
+            grabbed = _selection(selection)
+            if grabbed is not None and self.context.devices.clipboard is not None:
+                offered = [t for t in map(_type, types) if t is not None]
+                self._to_clipboard(functools.partial(_grab, grabbed, offered))
         elif kind == T.CLIPBOARD_REQUEST:
             selection, clip_type = peer.codec.unpack_request(payload)
             self._client_request(client, peer, selection, clip_type)
         elif kind == T.CLIPBOARD:
             selection, clip_type, data = peer.codec.unpack_data(payload)
-            self._to_clipboard("client_data", _selection(selection), _type(clip_type), data)
+            known, known_type = _selection(selection), _type(clip_type)
+            if known is not None and known_type is not None:
+                self._to_clipboard(lambda c: c.client_data(known, known_type, data))
         elif kind == T.CLIPBOARD_RELEASE:
             selection = peer.codec.unpack_release(payload)
             if self._owners.get(selection) is client:
                 del self._owners[selection]
-                self._to_clipboard("client_release", _selection(selection))
+                self._release_for(selection)
         elif kind == T.MAX_CLIPBOARD:
             if len(payload) >= 4:
                 peer.max_clipboard = int.from_bytes(payload[:4], "little", signed=True)
@@ -160,7 +179,7 @@ class BuiltinAgent:
         else:
             log.debug("built-in agent ignores message type %d", kind)
 
-    def _send_caps(self, client: MainChannelClient, peer: Peer, *, request: bool) -> None:
+    def _send_caps(self, client: AgentPeer, peer: Peer, *, request: bool) -> None:
         self._negotiate(peer)
         peer.announced = True
         client.send_agent(
@@ -180,9 +199,10 @@ class BuiltinAgent:
         )
 
     def _client_request(
-        self, client: MainChannelClient, peer: Peer, selection: int, clip_type: int
+        self, client: AgentPeer, peer: Peer, selection: int, clip_type: int
     ) -> None:
-        if clip_type not in self._offers.get(selection, ()):
+        known, known_type = _selection(selection), _type(clip_type)
+        if known is None or known_type is None or clip_type not in self._offers.get(selection, ()):
             client.send_agent(
                 AgentMessage(T.CLIPBOARD, peer.codec.pack_data(selection, ClipboardType.NONE, b""))
             )
@@ -190,71 +210,81 @@ class BuiltinAgent:
         waiting = self._waiting.setdefault((selection, clip_type), [])
         waiting.append(client)
         if len(waiting) == 1:
-            self._to_clipboard("client_request", _selection(selection), _type(clip_type))
+            self._to_clipboard(lambda c: c.client_request(known, known_type))
 
-    def _to_clipboard(self, method: str, *args: Any) -> None:
-        clipboard = self.server.clipboard
+    def _release_for(self, selection: int) -> None:
+        known = _selection(selection)
+        if known is not None:
+            self._to_clipboard(lambda c: c.client_release(known))
+
+    def _to_clipboard(self, call: Callable[[ClipboardInterface], None]) -> None:
+        clipboard = self.context.devices.clipboard
         if clipboard is not None:
-            self.server.call_backend(getattr(clipboard, method), *args)
+            self.context.call_backend(call, clipboard)
 
     # -- from the back end -----------------------------------------------------------------
 
-    def clipboard_action(self, action: str, selection: int, *args: Any) -> None:
+    def clipboard_action(self, action: ClipboardAction) -> None:
         """Carry out one of the back end's grab / release / request / data calls."""
-        if action == "grab":
-            types = tuple(int(t) for t in args[0])
-            self._offers[selection] = types
-            self._owners.pop(selection, None)
-            self._each_peer(
-                selection, lambda p: (T.CLIPBOARD_GRAB, p.codec.pack_grab(selection, types))
-            )
-        elif action == "release":
-            if self._offers.pop(selection, None) is not None:
+        selection = int(action.selection)
+        match action:
+            case ClipboardGrab(types=offered):
+                types = tuple(int(t) for t in offered)
+                self._offers[selection] = types
+                self._owners.pop(selection, None)
                 self._each_peer(
-                    selection, lambda p: (T.CLIPBOARD_RELEASE, p.codec.pack_release(selection))
+                    selection, lambda p: (T.CLIPBOARD_GRAB, p.codec.pack_grab(selection, types))
                 )
-        elif action == "request":
-            (clip_type,) = args
-            owner = self._owners.get(selection)
-            peer = self.peers.get(owner) if owner is not None else None
-            if owner is None or peer is None:
-                self._to_clipboard("client_data", _selection(selection), _type(clip_type), b"")
-                return
-            owner.send_agent(
-                AgentMessage(T.CLIPBOARD_REQUEST, peer.codec.pack_request(selection, clip_type))
-            )
-        elif action == "data":
-            clip_type, data = args
-            for client in self._waiting.pop((selection, int(clip_type)), []):
-                peer = self.peers.get(client)
-                if peer is None:
-                    continue
-                if 0 <= peer.max_clipboard < len(data):
-                    log.info("clipboard data of %d bytes exceeds the client's limit", len(data))
-                    clip_type, data = ClipboardType.NONE, b""
-                client.send_agent(
-                    AgentMessage(T.CLIPBOARD, peer.codec.pack_data(selection, clip_type, data))
+            case ClipboardRelease():
+                if self._offers.pop(selection, None) is not None:
+                    self._each_peer(
+                        selection, lambda p: (T.CLIPBOARD_RELEASE, p.codec.pack_release(selection))
+                    )
+            case ClipboardRequest(clip_type=clip_type):
+                owner = self._owners.get(selection)
+                peer = self.peers.get(owner) if owner is not None else None
+                if owner is None or peer is None:
+                    known = action.selection
+                    self._to_clipboard(lambda c: c.client_data(known, clip_type, b""))
+                    return
+                owner.send_agent(
+                    AgentMessage(T.CLIPBOARD_REQUEST, peer.codec.pack_request(selection, clip_type))
                 )
+            case ClipboardData(clip_type=clip_type, data=data):
+                for client in self._waiting.pop((selection, int(clip_type)), []):
+                    peer = self.peers.get(client)
+                    if peer is None:
+                        continue
+                    sent_type, sent = clip_type, data
+                    if 0 <= peer.max_clipboard < len(data):
+                        log.info("clipboard data of %d bytes exceeds the client's limit", len(data))
+                        sent_type, sent = ClipboardType.NONE, b""
+                    client.send_agent(
+                        AgentMessage(T.CLIPBOARD, peer.codec.pack_data(selection, sent_type, sent))
+                    )
 
-    def _each_peer(self, selection: int, build: Any) -> None:
-        for client, peer in self.peers.items():
+    def _each_peer(self, selection: int, build: Callable[[Peer], tuple[int, bytes]]) -> None:
+        for client, peer in list(self.peers.items()):
             if peer.announced and peer.can_use(selection):
                 client.send_agent(AgentMessage(*build(peer)))
 
 
-def _selection(value: int) -> ClipboardSelection | int:
+def _grab(
+    selection: ClipboardSelection, types: list[ClipboardType], clipboard: ClipboardInterface
+) -> None:
+    clipboard.client_grab(selection, types)
+
+
+def _selection(value: int) -> ClipboardSelection | None:
+    """A selection the back end knows, or None for values the protocol does not define."""
     try:
         return ClipboardSelection(value)
     except ValueError:
-        return value
+        return None
 
 
-def _type(value: int) -> ClipboardType | int:
+def _type(value: int) -> ClipboardType | None:
     try:
         return ClipboardType(value)
     except ValueError:
-        return value
-
-
-def _types(values: list[int]) -> list[ClipboardType | int]:
-    return [_type(v) for v in values]
+        return None

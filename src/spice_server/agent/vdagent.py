@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import TYPE_CHECKING
 
+from ..interfaces.char_device import CharDeviceInterface
+from ..interfaces.events import ClipboardAction
 from ..protocol.agent import (
     PORT_CLIENT,
     PORT_SERVER,
@@ -22,12 +23,7 @@ from ..protocol.agent import (
 )
 from ..protocol.agent import AgentMessageType as T
 from ..protocol.errors import RemoteProtocolError
-from ..protocol.messages.main import MsgMainAgentToken
-
-if TYPE_CHECKING:
-    from ..channels.main import MainChannelClient
-    from ..interfaces.char_device import CharDeviceInterface
-    from ..server import Server
+from .base import AgentContext, AgentPeer
 
 log = logging.getLogger(__name__)
 
@@ -37,49 +33,55 @@ RETRY_MS = 20
 
 
 class VdagentBridge:
-    def __init__(self, server: Server, device: CharDeviceInterface) -> None:
-        self.server = server
+    takes_mouse_state = True  # the guest agent moves the guest's pointer
+
+    def __init__(self, context: AgentContext, device: CharDeviceInterface) -> None:
+        self.context = context
         self.device = device
-        self.clients: list[MainChannelClient] = []
+        self.clients: list[AgentPeer] = []
         self._to_device = bytearray()
-        self._held_tokens: dict[MainChannelClient, int] = {}
+        self._held_tokens: dict[AgentPeer, int] = {}
         self._chunks = ChunkStream()
         self._records = AgentStream()
-        core = server.core
-        assert core is not None
-        self._core = core
-        self._retry = core.timer_add(lambda _: self.wakeup())
+        self._core = context.core
+        self._retry = self._core.timer_add(lambda _: self.wakeup())
 
     # -- AgentEndpoint ---------------------------------------------------------------------
 
-    def attach(self, client: MainChannelClient) -> None:
+    def attach(self, client: AgentPeer) -> None:
         self.clients.append(client)
         if len(self.clients) == 1:
-            self.server.call_backend(self.device.state, True)
+            self.context.call_backend(self.device.state, True)
 
-    def detach(self, client: MainChannelClient) -> None:
+    def detach(self, client: AgentPeer) -> None:
         if client in self.clients:
             self.clients.remove(client)
         self._held_tokens.pop(client, None)
         if not self.clients:
             self._write(pack_chunk(PORT_SERVER, AgentMessage(T.CLIENT_DISCONNECTED, b"").pack()))
-            self.server.call_backend(self.device.state, False)
+            self.context.call_backend(self.device.state, False)
 
-    def start(self, client: MainChannelClient, tokens: int) -> None:
+    def start(self, client: AgentPeer, tokens: int) -> None:
         pass
 
-    def data(self, client: MainChannelClient, data: bytes) -> None:
+    def data(self, client: AgentPeer, data: bytes) -> None:
         self._write(pack_chunk(PORT_CLIENT, data))
         if len(self._to_device) > MAX_PENDING:
             self._held_tokens[client] = self._held_tokens.get(client, 0) + 1
         else:
-            client.send(MsgMainAgentToken(1))
+            client.return_tokens(1)
 
     def close(self) -> None:
         self._core.timer_remove(self._retry)
         if self.clients:
-            self.server.call_backend(self.device.state, False)
+            self.context.call_backend(self.device.state, False)
         self.clients.clear()
+
+    def clipboard_changed(self) -> None:
+        pass  # the guest agent owns the guest's clipboard; the back end's is not used
+
+    def clipboard_action(self, action: ClipboardAction) -> None:
+        pass
 
     # -- the device ------------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ class VdagentBridge:
         """The device can be read, or written again."""
         self._flush()
         for _ in range(64):  # bounded, so a chatty device cannot hold the loop
-            data = self.server.call_backend(self.device.read, READ_SIZE)
+            data = self.context.call_backend(self.device.read, READ_SIZE)
             if not data:
                 break
             self._from_device(bytes(data))
@@ -108,7 +110,7 @@ class VdagentBridge:
                     continue
                 self._records.receive_data(chunk)
                 for record in self._records:
-                    for client in self.clients:
+                    for client in list(self.clients):
                         client.send_agent(record)
         except RemoteProtocolError as exc:
             log.error("the vdagent device sent bad data (%s); dropping what it had sent", exc)
@@ -121,14 +123,14 @@ class VdagentBridge:
 
     def _flush(self) -> None:
         if self._to_device:
-            taken = self.server.call_backend(self.device.write, bytes(self._to_device)) or 0
+            taken = self.context.call_backend(self.device.write, bytes(self._to_device)) or 0
             del self._to_device[: max(0, int(taken))]
         if self._to_device:
             self._core.timer_start(self._retry, RETRY_MS)
         elif self._held_tokens:
             held, self._held_tokens = self._held_tokens, {}
             for client, count in held.items():
-                client.send(MsgMainAgentToken(count))
+                client.return_tokens(count)
 
     def __repr__(self) -> str:
         return f"<VdagentBridge {self.device!r}>"

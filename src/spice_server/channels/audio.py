@@ -2,38 +2,43 @@
 
 Both carry the device's volume and mute to the client the same way (the client has the
 VOLUME cap), when it connects and whenever the back end changes them; only the message
-types differ.
+types differ, which each channel client says in ``volume_message`` / ``mute_message``.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..interfaces.audio import AudioInterface
 from .base import Channel, ChannelClient
 
 
 class AudioChannel(Channel):
     """A channel over a sound device that has ``volume`` and ``mute``."""
 
-    device: Any
+    device: AudioInterface
 
-    def pass_level(self, kind: str, payload: object) -> None:
-        """Send a "volume" or "mute" event from the back end on to every client."""
+    def pass_volume(self, levels: tuple[int, ...]) -> None:
         for client in self.clients:
             assert isinstance(client, AudioChannelClient)
-            if kind == "volume":
-                assert isinstance(payload, tuple)
-                client.send_volume(payload)
-            elif kind == "mute":
-                client.send_mute(bool(payload))
+            client.send_volume(levels)
+
+    def pass_mute(self, mute: bool) -> None:
+        for client in self.clients:
+            assert isinstance(client, AudioChannelClient)
+            client.send_mute(mute)
 
 
 class AudioChannelClient(ChannelClient):
     volume_cap: ClassVar[int]
-    volume_message: ClassVar[Any]
-    mute_message: ClassVar[Any]
 
     channel: AudioChannel
+
+    def volume_message(self, levels: tuple[int, ...]) -> Any:
+        raise NotImplementedError
+
+    def mute_message(self, mute: bool) -> Any:
+        raise NotImplementedError
 
     def send_levels(self) -> None:
         """The device's volume and mute as they stand, for a client that just connected."""
@@ -49,4 +54,4 @@ class AudioChannelClient(ChannelClient):
 
     def send_mute(self, mute: bool) -> None:
         if self.volume_cap in self.client_caps:
-            self.send(self.mute_message(int(mute)))
+            self.send(self.mute_message(mute))

@@ -10,14 +10,13 @@ and the ack window have room, so they send the newest state instead of queueing 
 from __future__ import annotations
 
 import logging
-import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..core.base import Timer
-from ..net.connection import Connection
+from ..net.connection import ConnectionHandler
 from ..protocol.constants import ChannelType, LinkError
 from ..protocol.framing import DataStream, Message
-from ..protocol.link import NEED_DATA, ServerLink
+from ..protocol.link import NEED_DATA
 from ..protocol.messages import parse_client_message
 from ..protocol.messages.base import (
     MsgcAck,
@@ -30,10 +29,8 @@ from ..protocol.messages.base import (
     MsgPing,
     MsgSetAck,
 )
-
-if TYPE_CHECKING:
-    from ..server import Server
-    from ..session import Session
+from .context import ChannelContext, ClientLink
+from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +39,30 @@ PING_INTERVAL_MS = 10_000
 PING_TIMEOUT_S = 60.0
 
 
+class Transport(Protocol):
+    """The connection a channel client talks through (a ``net.Connection``, or a fake)."""
+
+    handler: ConnectionHandler | None
+    closed: bool
+    name: str
+
+    @property
+    def pending(self) -> int:
+        """Bytes written and not yet taken by the socket."""
+        ...
+
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None: ...
+
+
 class Channel:
     """One channel of the server, e.g. DISPLAY 0, and the clients connected to it."""
 
     type: ClassVar[ChannelType]
 
-    def __init__(self, server: Server, channel_id: int = 0) -> None:
-        self.server = server
+    def __init__(self, context: ChannelContext, channel_id: int = 0) -> None:
+        self.context = context
         self.id = channel_id
         self.clients: list[ChannelClient] = []
 
@@ -60,17 +74,17 @@ class Channel:
         """The channel capabilities advertised in the link reply."""
         return frozenset()
 
-    def connect(self, session: Session, connection: Connection, link: ServerLink) -> ChannelClient:
+    def connect(self, session: Session, transport: Transport, link: ClientLink) -> ChannelClient:
         previous = session.find(self.type, self.id)
         if previous is not None:
             previous.close("replaced by a new connection of the same channel")
-        client = self.create_client(session, connection, link)
+        client = self.create_client(session, transport, link)
         self.clients.append(client)
         session.add(client)
         return client
 
     def create_client(
-        self, session: Session, connection: Connection, link: ServerLink
+        self, session: Session, transport: Transport, link: ClientLink
     ) -> ChannelClient:
         raise NotImplementedError
 
@@ -90,15 +104,15 @@ class ChannelClient:
     max_message_size: ClassVar[int] = 64 * 1024
 
     def __init__(
-        self, channel: Channel, session: Session, connection: Connection, link: ServerLink
+        self, channel: Channel, session: Session, transport: Transport, link: ClientLink
     ) -> None:
-        assert link.request is not None
         self.channel = channel
-        self.server = channel.server
+        self.context = channel.context
+        self.clock = channel.context.clock
         self.session = session
-        self.connection = connection
-        self.common_caps = link.request.common_caps
-        self.client_caps = link.request.channel_caps
+        self.connection = transport
+        self.common_caps = link.common_caps
+        self.client_caps = link.channel_caps
         self.stream = DataStream(
             mini_header=link.mini_header, max_message_size=self.max_message_size
         )
@@ -110,10 +124,14 @@ class ChannelClient:
         self._ping_id = 0
         self._ping_sent: dict[int, float] = {}
         self.round_trip_ms: float | None = None
-        connection.handler = self
+        transport.handler = self
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.channel.name} {self.connection.name}>"
+
+    @property
+    def channel_key(self) -> tuple[int, int]:
+        return self.channel.type, self.channel.id
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -126,7 +144,7 @@ class ChannelClient:
 
     def close(self, reason: str, level: int = logging.INFO) -> None:
         if not self.closed:
-            self.send(MsgDisconnecting(time.monotonic_ns(), LinkError.OK))
+            self.send(MsgDisconnecting(int(self.clock.now() * 1e9), LinkError.OK))
         self.connection.close(f"{self.channel.name}: {reason}", level, flush=True)
 
     def on_closed(self) -> None:
@@ -149,7 +167,7 @@ class ChannelClient:
     def connection_lost(self, reason: str) -> None:
         self.closed = True
         if self._ping_timer is not None:
-            self.connection.core.timer_remove(self._ping_timer)
+            self.context.core.timer_remove(self._ping_timer)
         self.channel.client_gone(self)
         self.session.remove(self)
         self.on_closed()
@@ -188,7 +206,7 @@ class ChannelClient:
             case MsgcPong(id=ping_id):
                 sent = self._ping_sent.pop(ping_id, None)
                 if sent is not None:
-                    self.round_trip_ms = (time.monotonic() - sent) * 1000
+                    self.round_trip_ms = (self.clock.now() - sent) * 1000
             case MsgcDisconnecting():
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
@@ -205,17 +223,16 @@ class ChannelClient:
 
     def start_keepalive(self, interval_ms: int = PING_INTERVAL_MS) -> None:
         """Ping now and every ``interval_ms``; a client silent for PING_TIMEOUT_S is dropped."""
-        core = self.connection.core
-        self._ping_timer = core.timer_add(self._keepalive, interval_ms)
+        self._ping_timer = self.context.core.timer_add(self._keepalive, interval_ms)
         self._keepalive(interval_ms)
 
     def _keepalive(self, interval_ms: int) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         if self._ping_sent and now - min(self._ping_sent.values()) > PING_TIMEOUT_S:
             self.close(f"no answer to pings for {PING_TIMEOUT_S:.0f} s", logging.WARNING)
             return
         self._ping_id += 1
         self._ping_sent[self._ping_id] = now
-        self.send(MsgPing(self._ping_id, time.monotonic_ns()))
+        self.send(MsgPing(self._ping_id, int(now * 1e9)))
         assert self._ping_timer is not None
-        self.connection.core.timer_start(self._ping_timer, interval_ms)
+        self.context.core.timer_start(self._ping_timer, interval_ms)

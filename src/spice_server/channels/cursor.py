@@ -6,9 +6,8 @@ a burst of moves becomes one MOVE with the latest position.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ..display.cursor import CursorImage
+from ..interfaces.display import Display
 from ..protocol.constants import ChannelType, CursorType
 from ..protocol.messages.cursor import (
     CursorShape,
@@ -17,10 +16,9 @@ from ..protocol.messages.cursor import (
     MsgCursorMove,
     MsgCursorSet,
 )
-from .base import Channel, ChannelClient
-
-if TYPE_CHECKING:
-    from ..interfaces.display import Display
+from .base import Channel, ChannelClient, Transport
+from .context import ChannelContext, ClientLink
+from .session import Session
 
 
 def cursor_shape(image: CursorImage) -> CursorShape:
@@ -38,12 +36,14 @@ def cursor_shape(image: CursorImage) -> CursorShape:
 class CursorChannel(Channel):
     type = ChannelType.CURSOR
 
-    def __init__(self, server: Any, display: Display) -> None:
-        super().__init__(server, display.display_id)
+    def __init__(self, context: ChannelContext, display: Display) -> None:
+        super().__init__(context, display.display_id)
         self.display = display
 
-    def create_client(self, session: Any, connection: Any, link: Any) -> CursorChannelClient:
-        return CursorChannelClient(self, session, connection, link)
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> CursorChannelClient:
+        return CursorChannelClient(self, session, transport, link)
 
     def distribute(self) -> None:
         for client in self.clients:
@@ -56,8 +56,10 @@ class CursorChannelClient(ChannelClient):
 
     channel: CursorChannel
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, channel: CursorChannel, session: Session, transport: Transport, link: ClientLink
+    ) -> None:
+        super().__init__(channel, session, transport, link)
         self._serial: int | None = None
         self._position_serial: int | None = None
 

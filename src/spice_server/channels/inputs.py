@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..agent.vdagent import VdagentBridge
 from ..protocol.constants import (
     ButtonMask,
     ChannelType,
@@ -35,7 +34,9 @@ from ..protocol.messages.inputs import (
     MsgInputsKeyModifiers,
     MsgInputsMouseMotionAck,
 )
-from .base import Channel, ChannelClient
+from .base import Channel, ChannelClient, Transport
+from .context import ClientLink
+from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class InputsChannel(Channel):
     def caps(self) -> frozenset[int]:
         return frozenset({InputsCap.KEY_SCANCODE})
 
-    def create_client(self, session: Any, connection: Any, link: Any) -> InputsChannelClient:
-        return InputsChannelClient(self, session, connection, link)
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> InputsChannelClient:
+        return InputsChannelClient(self, session, transport, link)
 
     def broadcast_leds(self, leds: int) -> None:
         for client in self.clients:
@@ -84,8 +87,11 @@ class InputsChannel(Channel):
 class InputsChannelClient(ChannelClient):
     max_message_size = 4 * 1024
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, channel: Channel, session: Session, transport: Transport, link: ClientLink
+    ) -> None:
+        super().__init__(channel, session, transport, link)
+        self.devices = self.context.devices
         self._motions = 0
         self._pressed: set[tuple[int, ...]] = set()  # keys held, to release when we go
         self._prefix: list[int] = []
@@ -93,7 +99,7 @@ class InputsChannelClient(ChannelClient):
 
     def start(self) -> None:
         super().start()
-        self.send(MsgInputsInit(self.server.keyboard_leds()))
+        self.send(MsgInputsInit(self.context.keyboard_leds()))
 
     def on_closed(self) -> None:
         # A client that vanishes with keys down must not leave them stuck in the back end.
@@ -112,11 +118,12 @@ class InputsChannelClient(ChannelClient):
                 self._sync_locks(modifiers)
             case MsgcInputsMouseMotion(dx=dx, dy=dy, buttons_state=state):
                 self._count_motion()
-                if self.server.mouse_mode == MouseMode.SERVER and self.server.mouse is not None:
-                    self.server.call_backend(self.server.mouse.motion, dx, dy, 0, state)
+                mouse = self.devices.mouse
+                if self.context.mouse_mode == MouseMode.SERVER and mouse is not None:
+                    self.context.call_backend(mouse.motion, dx, dy, 0, state)
             case MsgcInputsMousePosition(x=x, y=y, buttons_state=state, display_id=display):
                 self._count_motion()
-                if self.server.mouse_mode == MouseMode.CLIENT:
+                if self.context.mouse_mode == MouseMode.CLIENT:
                     self._position(x, y, state, display)
             case MsgcInputsMousePress(button=button, buttons_state=state):
                 self._button(button, state | BUTTON_MASKS.get(button, 0), pressed=True)
@@ -142,18 +149,17 @@ class InputsChannelClient(ChannelClient):
         self._push(data)
 
     def _push(self, data: list[int]) -> None:
-        keyboard = self.server.keyboard
+        keyboard = self.devices.keyboard
         if keyboard is None:
-            log.debug("%r: no keyboard; dropping scancodes %s", self, bytes(data).hex(" "))
+            log.debug("%r: no keyboard; dropping %d scancode bytes", self, len(data))
             return
         for byte in data:
-            self.server.call_backend(keyboard.push_scan_freq, byte)
+            self.context.call_backend(keyboard.push_scan_freq, byte)
 
     def _sync_locks(self, client_state: int) -> None:
-        keyboard = self.server.keyboard
-        if keyboard is None:
+        if self.devices.keyboard is None:
             return
-        leds = self.server.keyboard_leds()
+        leds = self.context.keyboard_leds()
         for flag, code in LOCK_KEYS:
             if (client_state ^ leds) & flag:
                 self._push([code, code | 0x80])
@@ -166,33 +172,34 @@ class InputsChannelClient(ChannelClient):
             self.send(MsgInputsMouseMotionAck())
 
     def _position(self, x: int, y: int, state: int, display: int) -> None:
-        server = self.server
-        if server.tablet is not None:
-            server.call_backend(server.tablet.position, x, y, state, display)
-        elif isinstance(server.agent, VdagentBridge):
+        tablet, agent = self.devices.tablet, self.context.agent
+        if tablet is not None:
+            self.context.call_backend(tablet.position, x, y, state, display)
+        elif agent is not None and agent.takes_mouse_state:
             self._agent_position = (x, y, display)
-            server.agent.mouse_state(x, y, state, display)
+            agent.mouse_state(x, y, state, display)
 
     def _button(self, button: int, state: int, *, pressed: bool) -> None:
-        server = self.server
+        context, devices = self.context, self.devices
+        tablet, mouse, agent = devices.tablet, devices.mouse, context.agent
         dz = WHEEL.get(button)
         if dz is not None and not pressed:
             return  # a wheel "click" is a press and a release; the press did the work
-        client_mode = server.mouse_mode == MouseMode.CLIENT
-        if client_mode and server.tablet is not None:
+        client_mode = context.mouse_mode == MouseMode.CLIENT
+        if client_mode and tablet is not None:
             if dz is not None:
-                server.call_backend(server.tablet.wheel, dz, state)
+                context.call_backend(tablet.wheel, dz, state)
             else:
-                server.call_backend(server.tablet.buttons, state)
-        elif client_mode and isinstance(server.agent, VdagentBridge):
+                context.call_backend(tablet.buttons, state)
+        elif client_mode and agent is not None and agent.takes_mouse_state:
             # The agent takes the wheel as a press and release of its UP / DOWN buttons.
             x, y, display = self._agent_position
             wheel = {-1: ButtonMask.UP, 1: ButtonMask.DOWN}.get(dz or 0, 0)
-            server.agent.mouse_state(x, y, state | wheel, display)
+            agent.mouse_state(x, y, state | wheel, display)
             if wheel:
-                server.agent.mouse_state(x, y, state, display)
-        elif server.mouse is not None:
+                agent.mouse_state(x, y, state, display)
+        elif mouse is not None:
             if dz is not None:
-                server.call_backend(server.mouse.motion, 0, 0, dz, state)
+                context.call_backend(mouse.motion, 0, 0, dz, state)
             else:
-                server.call_backend(server.mouse.buttons, state)
+                context.call_backend(mouse.buttons, state)

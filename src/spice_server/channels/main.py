@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..agent.base import AgentEndpoint
+from ..core.clock import MM_TIME_MASK
 from ..protocol.agent import AgentMessage, split_for_client
 from ..protocol.constants import ChannelType, LinkError, MainCap
 from ..protocol.messages.main import (
@@ -22,13 +24,16 @@ from ..protocol.messages.main import (
     MsgMainAgentConnectedTokens,
     MsgMainAgentData,
     MsgMainAgentDisconnected,
+    MsgMainAgentToken,
     MsgMainChannelsList,
     MsgMainInit,
     MsgMainMouseMode,
     MsgMainName,
     MsgMainUuid,
 )
-from .base import Channel, ChannelClient
+from .base import Channel, ChannelClient, Transport
+from .context import ClientLink
+from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,10 @@ class MainChannel(Channel):
     def caps(self) -> frozenset[int]:
         return frozenset({MainCap.NAME_AND_UUID, MainCap.AGENT_CONNECTED_TOKENS})
 
-    def create_client(self, session: Any, connection: Any, link: Any) -> MainChannelClient:
-        client = MainChannelClient(self, session, connection, link)
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> MainChannelClient:
+        client = MainChannelClient(self, session, transport, link)
         session.main = client
         return client
 
@@ -51,7 +58,7 @@ class MainChannel(Channel):
         for client in self.clients:
             client.send(MsgMainMouseMode(supported, current))
 
-    def agent_changed(self, old: Any, new: Any) -> None:
+    def agent_changed(self, old: AgentEndpoint | None, new: AgentEndpoint | None) -> None:
         """The agent came, went or was replaced: tell every client, then attach them."""
         for client in self.clients:
             assert isinstance(client, MainChannelClient)
@@ -71,58 +78,67 @@ class MainChannel(Channel):
 
 
 class MainChannelClient(ChannelClient):
+    """One client's main channel; also its end of the agent conversation (an AgentPeer)."""
+
     max_message_size = 8 * 1024
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, channel: Channel, session: Session, transport: Transport, link: ClientLink
+    ) -> None:
+        super().__init__(channel, session, transport, link)
         self.attached = False
 
     def start(self) -> None:
         super().start()
-        server = self.server
+        context, config = self.context, self.context.config
         self.send(
             MsgMainInit(
                 session_id=self.session.id,
-                display_channels_hint=server.display_count,
-                supported_mouse_modes=server.supported_mouse_modes,
-                current_mouse_mode=server.mouse_mode,
-                agent_connected=int(server.agent is not None),
+                display_channels_hint=context.display_count,
+                supported_mouse_modes=context.supported_mouse_modes,
+                current_mouse_mode=context.mouse_mode,
+                agent_connected=int(context.agent is not None),
                 agent_tokens=AGENT_TOKENS,
-                multi_media_time=(server.mm_time() - MM_TIME_DELTA_MS) & 0xFFFFFFFF,
+                multi_media_time=(self.clock.mm_time() - MM_TIME_DELTA_MS) & MM_TIME_MASK,
                 ram_hint=0,
             )
         )
         if MainCap.NAME_AND_UUID in self.client_caps:
-            if server.name is not None:
-                self.send(MsgMainName(server.name))
-            if server.uuid is not None:
-                self.send(MsgMainUuid(server.uuid))
-        if server.agent is not None:
-            server.agent.attach(self)
+            if config.name is not None:
+                self.send(MsgMainName(config.name))
+            if config.uuid is not None:
+                self.send(MsgMainUuid(config.uuid))
+        if context.agent is not None:
+            context.agent.attach(self)
         self.start_keepalive()
 
     def on_closed(self) -> None:
-        if self.server.agent is not None:
-            self.server.agent.detach(self)
+        if self.context.agent is not None:
+            self.context.agent.detach(self)
+
+    # -- AgentPeer -------------------------------------------------------------------------
 
     def send_agent(self, message: AgentMessage) -> None:
         """One agent record to this client, cut into AGENT_DATA messages."""
         for chunk in split_for_client(message):
             self.send(MsgMainAgentData(chunk))
 
+    def return_tokens(self, count: int) -> None:
+        self.send(MsgMainAgentToken(count))
+
     def handle_message(self, message: Any) -> None:
         match message:
             case MsgcMainAttachChannels():
                 self.attached = True
-                self.send(MsgMainChannelsList(tuple(self.server.channel_list())))
+                self.send(MsgMainChannelsList(tuple(self.context.channel_list())))
             case MsgcMainMouseModeRequest(mode=mode):
-                self.server.request_mouse_mode(mode)
+                self.context.request_mouse_mode(mode)
             case MsgcMainAgentStart(num_tokens=tokens):
-                if self.server.agent is not None:
-                    self.server.agent.start(self, tokens)
+                if self.context.agent is not None:
+                    self.context.agent.start(self, tokens)
             case MsgcMainAgentData(data=data):
-                if self.server.agent is not None:
-                    self.server.agent.data(self, data)
+                if self.context.agent is not None:
+                    self.context.agent.data(self, data)
                 else:
                     log.debug("%r: no agent; dropping %d bytes of agent data", self, len(data))
             case MsgcMainAgentToken():

@@ -3,7 +3,7 @@
 Frames are stamped with the multimedia clock the display's video streams use: a frame's
 time is when it should play, counted from when playback started (or from now, after the
 back end fell silent), so a back end pushing at the pace of a sound card gets stamps that
-follow ``Server.mm_time()``. Clients set their media clock from these stamps minus their
+follow the multimedia clock. Clients set their media clock from these stamps minus their
 audio buffering; the LATENCY message asks for at least as much buffering as the display's
 stream stamps allow for, which keeps video frames on time while audio plays.
 
@@ -15,11 +15,13 @@ and the rate is 48000 Hz; raw PCM otherwise. A client whose socket is full loses
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
 
 from ..audio import CHANNELS, FRAME_SAMPLES, OPUS_RATE
 from ..audio.frames import FrameSplitter
 from ..audio.opus import OpusEncoder
+from ..core.clock import MM_TIME_MASK
+from ..interfaces.events import AudioData, AudioMute, AudioStart, AudioStop, AudioVolume
+from ..interfaces.playback import PlaybackInterface
 from ..protocol.constants import AudioDataMode, AudioFormat, ChannelType, PlaybackCap
 from ..protocol.messages.playback import (
     MsgPlaybackData,
@@ -31,22 +33,23 @@ from ..protocol.messages.playback import (
     MsgPlaybackVolume,
 )
 from .audio import AudioChannel, AudioChannelClient
+from .base import Transport
+from .context import ChannelContext, ClientLink
 from .main import MM_TIME_DELTA_MS
-
-if TYPE_CHECKING:
-    from ..interfaces.playback import PlaybackInterface
+from .session import Session
 
 log = logging.getLogger(__name__)
 
-MM_MASK = 0xFFFFFFFF
 RESYNC_MS = 100  # frames this late on the clock mean the back end paused: restart from now
 
 
 class PlaybackChannel(AudioChannel):
     type = ChannelType.PLAYBACK
 
-    def __init__(self, server: Any, device: PlaybackInterface) -> None:
-        super().__init__(server, 0)
+    device: PlaybackInterface
+
+    def __init__(self, context: ChannelContext, device: PlaybackInterface) -> None:
+        super().__init__(context, 0)
         self.device = device
         self.splitter = FrameSplitter()
         self._origin: int | None = None  # mm time of the first frame since (re)synchronising
@@ -60,35 +63,39 @@ class PlaybackChannel(AudioChannel):
 
     @property
     def opus_allowed(self) -> bool:
-        return bool(self.server.playback_compression) and self.device.rate == OPUS_RATE
+        return self.context.config.playback_compression and self.device.rate == OPUS_RATE
 
     def audio_clients(self) -> list[PlaybackChannelClient]:
         return [client for client in self.clients if isinstance(client, PlaybackChannelClient)]
 
-    def create_client(self, session: Any, connection: Any, link: Any) -> PlaybackChannelClient:
-        return PlaybackChannelClient(self, session, connection, link)
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> PlaybackChannelClient:
+        return PlaybackChannelClient(self, session, transport, link)
 
     def distribute(self) -> None:
         """Pass the back end's events, in order, to every client."""
-        for kind, payload in self.device._take_events():
-            if kind == "data":
-                assert isinstance(payload, bytes)
-                for frame in self.splitter.feed(payload):
-                    self._send_frame(frame)
-            elif kind == "start":
-                self.splitter.clear()
-                self._origin = None
-                time = self.server.mm_time()
-                for client in self.audio_clients():
-                    client.start_playback(time)
-            elif kind == "stop":
-                tail = self.splitter.flush()
-                if tail is not None:
-                    self._send_frame(tail)
-                for client in self.audio_clients():
-                    client.stop_playback()
-            else:
-                self.pass_level(kind, payload)
+        for event in self.device.take_events():
+            match event:
+                case AudioData(pcm=pcm):
+                    for frame in self.splitter.feed(pcm):
+                        self._send_frame(frame)
+                case AudioStart():
+                    self.splitter.clear()
+                    self._origin = None
+                    time = self.context.clock.mm_time()
+                    for client in self.audio_clients():
+                        client.start_playback(time)
+                case AudioStop():
+                    tail = self.splitter.flush()
+                    if tail is not None:
+                        self._send_frame(tail)
+                    for client in self.audio_clients():
+                        client.stop_playback()
+                case AudioVolume(levels=levels):
+                    self.pass_volume(levels)
+                case AudioMute(mute=mute):
+                    self.pass_mute(mute)
 
     def _send_frame(self, pcm: bytes) -> None:
         stamp = self._stamp()
@@ -97,15 +104,15 @@ class PlaybackChannel(AudioChannel):
 
     def _stamp(self) -> int:
         """When this frame plays: the start of the run plus the samples before it."""
-        now = self.server.mm_time()
+        now = self.context.clock.mm_time()
         if self._origin is not None:
             played_ms = self._samples * 1000 // self.device.rate
-            late = (now - self._origin - played_ms) & MM_MASK
+            late = (now - self._origin - played_ms) & MM_TIME_MASK
             if RESYNC_MS < late < 1 << 31:
                 self._origin = None
         if self._origin is None:
             self._origin, self._samples = now, 0
-        stamp = (self._origin + self._samples * 1000 // self.device.rate) & MM_MASK
+        stamp = (self._origin + self._samples * 1000 // self.device.rate) & MM_TIME_MASK
         self._samples += FRAME_SAMPLES
         return stamp
 
@@ -113,23 +120,29 @@ class PlaybackChannel(AudioChannel):
 class PlaybackChannelClient(AudioChannelClient):
     max_message_size = 4 * 1024
     volume_cap = PlaybackCap.VOLUME
-    volume_message = MsgPlaybackVolume
-    mute_message = MsgPlaybackMute
 
     channel: PlaybackChannel
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, channel: PlaybackChannel, session: Session, transport: Transport, link: ClientLink
+    ) -> None:
+        super().__init__(channel, session, transport, link)
         opus = self.channel.opus_allowed and PlaybackCap.OPUS in self.client_caps
         self.mode = AudioDataMode.OPUS if opus else AudioDataMode.RAW
         self._encoder: OpusEncoder | None = None
         self.playing = False
         self.frames_dropped = 0
 
+    def volume_message(self, levels: tuple[int, ...]) -> MsgPlaybackVolume:
+        return MsgPlaybackVolume(levels)
+
+    def mute_message(self, mute: bool) -> MsgPlaybackMute:
+        return MsgPlaybackMute(int(mute))
+
     def start(self) -> None:
         super().start()
         device = self.channel.device
-        time = self.server.mm_time()
+        time = self.clock.mm_time()
         self.send(MsgPlaybackMode(time, self.mode))
         self.send_levels()
         if device.active:

@@ -11,10 +11,12 @@ its other channels and every other client go on.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..audio import CHANNELS, FRAME_BYTES, OPUS_RATE, SAMPLE_BYTES
 from ..audio.opus import OpusDecoder, OpusError
+from ..interfaces.events import AudioMute, AudioStart, AudioStop, AudioVolume
+from ..interfaces.record import RecordInterface
 from ..protocol.constants import AudioDataMode, AudioFormat, ChannelType, RecordCap
 from ..protocol.errors import RemoteProtocolError
 from ..protocol.messages.record import (
@@ -27,10 +29,9 @@ from ..protocol.messages.record import (
     MsgRecordVolume,
 )
 from .audio import AudioChannel, AudioChannelClient
-from .base import ChannelClient
-
-if TYPE_CHECKING:
-    from ..interfaces.record import RecordInterface
+from .base import ChannelClient, Transport
+from .context import ChannelContext, ClientLink
+from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,10 @@ MAX_RAW_FRAME = 8 * FRAME_BYTES  # clients send one 480-sample frame; allow some
 class RecordChannel(AudioChannel):
     type = ChannelType.RECORD
 
-    def __init__(self, server: Any, device: RecordInterface) -> None:
-        super().__init__(server, 0)
+    device: RecordInterface
+
+    def __init__(self, context: ChannelContext, device: RecordInterface) -> None:
+        super().__init__(context, 0)
         self.device = device
 
     def caps(self) -> frozenset[int]:
@@ -63,20 +66,25 @@ class RecordChannel(AudioChannel):
     def audio_clients(self) -> list[RecordChannelClient]:
         return [client for client in self.clients if isinstance(client, RecordChannelClient)]
 
-    def create_client(self, session: Any, connection: Any, link: Any) -> RecordChannelClient:
-        return RecordChannelClient(self, session, connection, link)
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> RecordChannelClient:
+        return RecordChannelClient(self, session, transport, link)
 
     def distribute(self) -> None:
         """Pass the back end's events, in order, to the clients."""
-        for kind, payload in self.device._take_events():
-            if kind == "start":
-                if self.capturing_client is not None:
-                    self.capturing_client.start_capture()
-            elif kind == "stop":
-                for client in self.audio_clients():
-                    client.stop_capture()
-            else:
-                self.pass_level(kind, payload)
+        for event in self.device.take_events():
+            match event:
+                case AudioStart():
+                    if self.capturing_client is not None:
+                        self.capturing_client.start_capture()
+                case AudioStop():
+                    for client in self.audio_clients():
+                        client.stop_capture()
+                case AudioVolume(levels=levels):
+                    self.pass_volume(levels)
+                case AudioMute(mute=mute):
+                    self.pass_mute(mute)
 
     def client_gone(self, client: ChannelClient) -> None:
         was_capturing = client is self.capturing_client
@@ -88,17 +96,23 @@ class RecordChannel(AudioChannel):
 class RecordChannelClient(AudioChannelClient):
     max_message_size = 4 + MAX_RAW_FRAME  # the time, then the frame
     volume_cap = RecordCap.VOLUME
-    volume_message = MsgRecordVolume
-    mute_message = MsgRecordMute
 
     channel: RecordChannel
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, channel: RecordChannel, session: Session, transport: Transport, link: ClientLink
+    ) -> None:
+        super().__init__(channel, session, transport, link)
         self.mode = AudioDataMode.RAW  # until the client says otherwise
         self._decoder: OpusDecoder | None = None
         self.capturing = False  # we asked for samples
         self.sending = False  # the client has started sending them
+
+    def volume_message(self, levels: tuple[int, ...]) -> MsgRecordVolume:
+        return MsgRecordVolume(levels)
+
+    def mute_message(self, mute: bool) -> MsgRecordMute:
+        return MsgRecordMute(int(mute))
 
     def start(self) -> None:
         super().start()
@@ -128,7 +142,7 @@ class RecordChannelClient(AudioChannelClient):
     def _end_sending(self) -> None:
         if self.sending:
             self.sending = False
-            self.server.call_backend(self.channel.device.client_stop)
+            self.context.call_backend(self.channel.device.client_stop)
 
     def handle_message(self, message: Any) -> None:
         match message:
@@ -137,7 +151,7 @@ class RecordChannelClient(AudioChannelClient):
             case MsgcRecordStartMark(time=time):
                 if self.capturing and not self.sending:
                     self.sending = True
-                    self.server.call_backend(self.channel.device.client_start, time)
+                    self.context.call_backend(self.channel.device.client_start, time)
             case MsgcRecordData(time=time, data=data):
                 self._frame(time, data)
             case _:
@@ -170,4 +184,4 @@ class RecordChannelClient(AudioChannelClient):
         if not self.capturing:
             log.debug("%r: dropping a frame that arrived after STOP", self)
             return
-        self.server.call_backend(self.channel.device.client_samples, pcm, time)
+        self.context.call_backend(self.channel.device.client_samples, pcm, time)

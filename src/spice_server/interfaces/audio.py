@@ -14,9 +14,7 @@ from typing import ClassVar
 
 from ..audio import RATES
 from .base import Interface
-
-# An event: ("start",), ("stop",), ("volume", levels), ("mute", bool) or ("data", pcm).
-AudioEvent = tuple[str, object]
+from .events import AudioEvent, AudioMute, AudioQueued, AudioStart, AudioStop, AudioVolume
 
 
 class AudioInterface(Interface):
@@ -38,11 +36,11 @@ class AudioInterface(Interface):
 
     def start(self) -> None:
         """Audio starts flowing (clients are told the format)."""
-        self._post(("start", None), active=True)
+        self._post(AudioStart(), active=True)
 
     def stop(self) -> None:
         """Audio stops (clients are told; what was pushed so far still goes out)."""
-        self._post(("stop", None), active=False)
+        self._post(AudioStop(), active=False)
 
     def set_volume(self, volume: Sequence[int]) -> None:
         """One level per channel, 0 (silent) to 65535 (full), e.g. ``(40000, 40000)``."""
@@ -51,12 +49,12 @@ class AudioInterface(Interface):
             raise ValueError("volume: 1 to 255 levels, each 0 to 65535")
         with self._lock:
             self.volume = levels
-        self._post(("volume", levels))
+        self._post(AudioVolume(levels))
 
     def set_mute(self, mute: bool) -> None:
         with self._lock:
             self.mute = bool(mute)
-        self._post(("mute", bool(mute)))
+        self._post(AudioMute(bool(mute)))
 
     def _post(self, event: AudioEvent, *, active: bool | None = None) -> None:
         with self._lock:
@@ -66,9 +64,9 @@ class AudioInterface(Interface):
                 self.active = active
             if self._notify is not None:
                 self._events.append(event)
-        self._changed("audio")
+        self._changed(AudioQueued())
 
-    def _take_events(self) -> list[AudioEvent]:
+    def take_events(self) -> list[AudioEvent]:
         """The events since the last call (the server's loop calls this)."""
         with self._lock:
             events = list(self._events)

@@ -11,21 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from .events import Change
+
 
 class InterfaceError(ValueError):
     """An interface instance cannot be added or removed (unknown type, wrong version...)."""
 
 
-# A change is a name ("pixels", "leds"...) or, for changes that carry data and must keep
-# their order (clipboard actions), a tuple starting with a name.
-Change = str | tuple[object, ...]
 Notify = Callable[["Interface", Change], None]
 
 
 class Interface:
     """Base of all device interfaces.
 
-    ``_notify`` is set by the server while the instance is registered. ``_changed(what)``
+    ``_notify`` is set by the server while the instance is registered. ``_changed(event)``
     tells it that some state of the instance changed; it may be called from any thread, and
     the server picks the change up on its own loop.
     """
@@ -37,7 +36,7 @@ class Interface:
 
     _notify: Notify | None = None
 
-    def _changed(self, what: Change) -> None:
+    def _changed(self, event: Change) -> None:
         notify = self._notify
         if notify is not None:
-            notify(self, what)
+            notify(self, event)

@@ -12,6 +12,7 @@ from abc import abstractmethod
 from typing import ClassVar
 
 from .base import Interface
+from .events import DeviceWakeup
 
 SUBTYPES = ("vdagent",)
 
@@ -42,4 +43,4 @@ class CharDeviceInterface(Interface):
 
     def wakeup(self) -> None:
         """The device has bytes to read, or room to write again (any thread)."""
-        self._changed("wakeup")
+        self._changed(DeviceWakeup())

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from ..protocol.agent import ClipboardSelection, ClipboardType
 from .base import Interface
+from .events import ClipboardData, ClipboardGrab, ClipboardRelease, ClipboardRequest
 
 
 class ClipboardInterface(Interface):
@@ -48,20 +49,17 @@ class ClipboardInterface(Interface):
 
     def grab(self, selection: ClipboardSelection, types: Iterable[ClipboardType]) -> None:
         """We have new content for ``selection`` in these types."""
-        self._queue("grab", selection, tuple(types))
+        self._changed(ClipboardGrab(selection, tuple(types)))
 
     def release(self, selection: ClipboardSelection) -> None:
-        self._queue("release", selection)
+        self._changed(ClipboardRelease(selection))
 
     def request(self, selection: ClipboardSelection, clip_type: ClipboardType) -> None:
         """Ask the client that owns ``selection`` for its content (see ``client_data``)."""
-        self._queue("request", selection, clip_type)
+        self._changed(ClipboardRequest(selection, clip_type))
 
     def send_data(
         self, selection: ClipboardSelection, clip_type: ClipboardType, data: bytes
     ) -> None:
         """Our content, answering a ``client_request``."""
-        self._queue("data", selection, clip_type, bytes(data))
-
-    def _queue(self, action: str, *args: object) -> None:
-        self._changed((action, *args))
+        self._changed(ClipboardData(selection, clip_type, bytes(data)))

@@ -20,6 +20,7 @@ from ..display.framebuffer import Framebuffer, as_pixels
 from ..protocol.agent import MonitorConfig
 from ..protocol.rect import Rect
 from .base import Interface
+from .events import CursorChanged, PixelsChanged, Resized
 
 
 class Display(Interface):
@@ -74,17 +75,17 @@ class Display(Interface):
         """
         array = as_pixels(pixels, width, stride)
         if self.framebuffer.write(array, x, y, diff=diff):
-            self._changed("pixels")
+            self._changed(PixelsChanged())
 
     def fill(self, x: int, y: int, width: int, height: int, color: int) -> None:
         """Fill a rectangle with one 0xRRGGBB colour."""
         if self.framebuffer.fill(Rect.from_size(x, y, width, height), color & 0xFFFFFF):
-            self._changed("pixels")
+            self._changed(PixelsChanged())
 
     def resize(self, width: int, height: int, pixels: np.ndarray | None = None) -> None:
         """Replace the surface with a new one of this size (black, or ``pixels``)."""
         self.framebuffer.resize(width, height, None if pixels is None else as_pixels(pixels))
-        self._changed("resize")
+        self._changed(Resized())
 
     def invalidate(
         self, x: int = 0, y: int = 0, width: int | None = None, height: int | None = None
@@ -93,7 +94,7 @@ class Display(Interface):
         w = self.width - x if width is None else width
         h = self.height - y if height is None else height
         self.framebuffer.invalidate(Rect.from_size(x, y, w, h))
-        self._changed("pixels")
+        self._changed(PixelsChanged())
 
     def snapshot(self) -> np.ndarray:
         """A copy of the whole surface as (h, w) uint32."""
@@ -107,7 +108,7 @@ class Display(Interface):
             self._cursor = cursor
             self._cursor_visible = True
             self.cursor_serial += 1
-        self._changed("cursor")
+        self._changed(CursorChanged())
 
     def hide_cursor(self) -> None:
         with self._cursor_lock:
@@ -115,7 +116,7 @@ class Display(Interface):
                 return
             self._cursor_visible = False
             self.cursor_serial += 1
-        self._changed("cursor")
+        self._changed(CursorChanged())
 
     def show_cursor(self) -> None:
         with self._cursor_lock:
@@ -123,14 +124,14 @@ class Display(Interface):
                 return
             self._cursor_visible = True
             self.cursor_serial += 1
-        self._changed("cursor")
+        self._changed(CursorChanged())
 
     def move_cursor(self, x: int, y: int) -> None:
         """Where the pointer is drawn; clients in server mouse mode show it there."""
         with self._cursor_lock:
             self._cursor_position = (x, y)
             self.cursor_position_serial += 1
-        self._changed("cursor")
+        self._changed(CursorChanged())
 
     def cursor_state(self) -> tuple[CursorImage, bool, tuple[int, int], int, int]:
         """Shape, visibility, position and both serials, read together."""

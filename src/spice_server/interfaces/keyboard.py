@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from ..protocol.constants import KeyboardModifier
 from .base import Interface
+from .events import LedsChanged
 
 
 class KeyboardInterface(Interface):
@@ -39,4 +40,4 @@ class KeyboardInterface(Interface):
     def set_leds(self, leds: int) -> None:
         """Tell the server (and so the clients) that the LEDs are now ``leds``."""
         self._leds = KeyboardModifier(leds)
-        self._changed("leds")
+        self._changed(LedsChanged())

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..audio import CHANNELS, SAMPLE_BYTES
 from .audio import AudioInterface
+from .events import AudioData, AudioQueued
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class PlaybackInterface(AudioInterface):
         with self._lock:
             if self._notify is None:
                 return
-            self._events.append(("data", pcm))
+            self._events.append(AudioData(pcm))
             self._queued += len(pcm)
             dropped = 0
             while self._queued > limit:
@@ -63,15 +64,14 @@ class PlaybackInterface(AudioInterface):
         if dropped:
             self.dropped_bytes += dropped
             log.warning("playback: the server is not taking audio; dropped %d bytes", dropped)
-        self._changed("audio")
+        self._changed(AudioQueued())
 
     def _drop_oldest_data(self) -> int:
-        for index, (kind, payload) in enumerate(self._events):
-            if kind == "data":
+        for index, event in enumerate(self._events):
+            if isinstance(event, AudioData):
                 del self._events[index]
-                assert isinstance(payload, bytes)
-                self._queued -= len(payload)
-                return len(payload)
+                self._queued -= len(event.pcm)
+                return len(event.pcm)
         return 0
 
 

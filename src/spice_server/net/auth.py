@@ -7,11 +7,11 @@ using OAEP with SHA-1, as the protocol requires. The key is made once per server
 from __future__ import annotations
 
 import hmac
-import time
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ..core.clock import Clock, SystemClock
 from ..protocol.constants import TICKET_PUBKEY_BYTES, LinkError
 
 _OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
@@ -20,7 +20,10 @@ _OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), l
 class TicketAuthority:
     """Holds the RSA key and the current ticket (password and optional expiry)."""
 
-    def __init__(self, password: str | None = None, lifetime: float | None = None) -> None:
+    def __init__(
+        self, password: str | None = None, lifetime: float | None = None, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or SystemClock()
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         self.public_key = self._key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -38,13 +41,13 @@ class TicketAuthority:
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Require ``password`` (None: no password) for new links, for ``lifetime`` seconds."""
         self._password = None if password is None else password.encode()
-        self._expires = None if lifetime is None else time.monotonic() + lifetime
+        self._expires = None if lifetime is None else self._clock.now() + lifetime
 
     def check(self, ciphertext: bytes) -> tuple[LinkError, str]:
         """The link result for an encrypted ticket, and a reason for the log when refused."""
         if self._password is None:
             return LinkError.OK, ""
-        if self._expires is not None and time.monotonic() > self._expires:
+        if self._expires is not None and self._clock.now() > self._expires:
             return LinkError.PERMISSION_DENIED, "the ticket has expired"
         try:
             plaintext = self._key.decrypt(ciphertext, _OAEP)

@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class LinkPolicy(Protocol):
-    public_key: bytes
-    common_caps: frozenset[int]
+    @property
+    def public_key(self) -> bytes: ...
+
+    @property
+    def common_caps(self) -> frozenset[int]: ...
 
     def check_request(
         self, request: LinkRequest, connection: Connection

@@ -1,4 +1,4 @@
-"""A session: one client's set of channel connections, tied together by the session id.
+"""A session: one client's set of channel connections, tied by the session id (a RedClient).
 
 The client opens MAIN first (connection id 0) and learns the session id from MAIN_INIT;
 each other channel links with that id. When MAIN goes, the whole session goes.
@@ -8,35 +8,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .channels.base import ChannelClient
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Member(Protocol):
+    """One channel connection of the session (a channel client)."""
+
+    @property
+    def channel_key(self) -> tuple[int, int]:
+        """(channel type, channel id)."""
+        ...
+
+    def close(self, reason: str) -> None: ...
 
 
 class Session:
     def __init__(self, session_id: int, on_closed: Callable[[Session], None] | None = None) -> None:
         self.id = session_id
         self._on_closed = on_closed
-        self.main: ChannelClient | None = None
-        self.clients: list[ChannelClient] = []
+        self.main: Member | None = None
+        self.clients: list[Member] = []
         self.closed = False
 
-    def add(self, client: ChannelClient) -> None:
+    def add(self, client: Member) -> None:
         self.clients.append(client)
 
-    def remove(self, client: ChannelClient) -> None:
+    def remove(self, client: Member) -> None:
         if client in self.clients:
             self.clients.remove(client)
         if client is self.main:
             self.main = None
             self.close("main channel closed")
 
-    def find(self, channel_type: int, channel_id: int) -> ChannelClient | None:
+    def find(self, channel_type: int, channel_id: int) -> Member | None:
         for client in self.clients:
-            if client.channel.type == channel_type and client.channel.id == channel_id:
+            if client.channel_key == (channel_type, channel_id):
                 return client
         return None
 

@@ -1,0 +1,83 @@
+"""The display channel itself: the damage of one display, spread to each of its clients.
+
+The back end's writes accumulate as damage in the framebuffer. When the server's loop
+picks them up, the channel takes the damage once, lets the stream detector see it (which
+areas are video), and hands the same operations to every client, each of which sends
+them at its own pace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...display.framebuffer import DamageOp
+from ...display.streams import Stream, StreamDetector
+from ...interfaces.display import Display
+from ...protocol.constants import ChannelType, DisplayCap
+from ...protocol.rect import Rect
+from ..base import Channel, Transport
+from ..context import ChannelContext, ClientLink
+from ..session import Session
+from .client import DisplayChannelClient
+
+STREAM_CHECK_MS = 250
+
+
+class DisplayChannel(Channel):
+    type = ChannelType.DISPLAY
+
+    def __init__(self, context: ChannelContext, display: Display) -> None:
+        super().__init__(context, display.display_id)
+        self.display = display
+        self.detector = StreamDetector(photographic_only=context.config.streaming_video == "filter")
+        self._expiry = context.core.timer_add(self._expire_stream)
+
+    def caps(self) -> frozenset[int]:
+        return frozenset(
+            {
+                DisplayCap.MONITORS_CONFIG,
+                DisplayCap.PREF_COMPRESSION,
+                DisplayCap.STREAM_REPORT,
+                DisplayCap.PREF_VIDEO_CODEC_TYPE,
+            }
+        )
+
+    def create_client(
+        self, session: Session, transport: Transport, link: ClientLink
+    ) -> DisplayChannelClient:
+        return DisplayChannelClient(self, session, transport, link, self.display, self.detector)
+
+    def display_clients(self) -> list[DisplayChannelClient]:
+        return [client for client in self.clients if isinstance(client, DisplayChannelClient)]
+
+    def distribute(self) -> None:
+        """Hand the display's new damage to every client and let them send."""
+        _generation, ops = self.display.framebuffer.take_damage()
+        stream = None
+        if self.context.config.streaming_video != "off":
+            had = self.detector.stream
+            rects = [op for op in ops if isinstance(op, Rect)]
+            stream = self.detector.observe(rects, self.context.clock.now(), self._read)
+            if stream is not None and had is None:
+                self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
+            self.display.framebuffer.hot = stream.rect if stream is not None else None
+        self._spread(ops, stream)
+
+    def _spread(self, ops: list[DamageOp], stream: Stream | None) -> None:
+        for client in self.display_clients():
+            client.damage(ops, stream)
+            client.pump()
+
+    def _read(self, rect: Rect) -> np.ndarray:
+        return self.display.framebuffer.read(rect)[1]
+
+    def _expire_stream(self, opaque: object) -> None:
+        if self.detector.expire(self.context.clock.now()):
+            self.display.framebuffer.hot = None
+            self._spread([], None)  # clients end the stream and repaint it losslessly
+        elif self.detector.stream is not None:
+            self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
+
+    def close(self, reason: str) -> None:
+        self.context.core.timer_remove(self._expiry)
+        super().close(reason)

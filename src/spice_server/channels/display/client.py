@@ -1,0 +1,282 @@
+"""One client of a display: its surface, its dirty region, and what it is sent next.
+
+Each client keeps its own dirty region. When its socket and ack window have room, it reads
+the current pixels of a dirty rectangle, encodes them and sends a draw. A slow client
+therefore never sees stale frames queued up: it simply gets the newest pixels later. The
+order at start follows libspice: SET_ACK, SURFACE_CREATE, MONITORS_CONFIG, the full
+surface, then MARK (spice-gtk shows nothing before MARK follows a primary surface).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4
+from ...display.framebuffer import CopyOp, DamageOp
+from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
+from ...display.region import Region, subtract
+from ...display.streams import Stream, StreamDetector
+from ...interfaces.display import Display
+from ...protocol.constants import DisplayCap, SurfaceFlags, SurfaceFormat
+from ...protocol.messages.display import (
+    MonitorHead,
+    MsgcDisplayInit,
+    MsgcDisplayPreferredCompression,
+    MsgcDisplayPreferredVideoCodecType,
+    MsgcDisplayStreamReport,
+    MsgDisplayCopyBits,
+    MsgDisplayDrawCopy,
+    MsgDisplayDrawFill,
+    MsgDisplayMark,
+    MsgDisplayMonitorsConfig,
+    MsgDisplaySurfaceCreate,
+    MsgDisplaySurfaceDestroy,
+)
+from ...protocol.rect import Rect
+from ..base import Channel, ChannelClient, Transport
+from ..context import ClientLink
+from ..session import Session
+from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 85  # for photographic still images
+OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
+MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
+
+
+class DisplayChannelClient(ChannelClient):
+    ack_window = 20
+    max_message_size = 4 * 1024
+
+    def __init__(
+        self,
+        channel: Channel,
+        session: Session,
+        transport: Transport,
+        link: ClientLink,
+        display: Display,
+        detector: StreamDetector,
+    ) -> None:
+        super().__init__(channel, session, transport, link)
+        self.display = display
+        self.detector = detector
+        self._generation: int | None = None  # of the surface the client has
+        self._surface = Rect(0, 0, 0, 0)
+        self._dirty = Region()
+        self._need_mark = False
+        self.preferred_compression: int | None = None
+        self.images: Counter[str] = Counter()  # images sent, by encoding
+        self._encoding = False
+        codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
+        self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
+
+    def start(self) -> None:
+        super().start()
+        self.pump()
+
+    # -- StreamHost --------------------------------------------------------------------------
+
+    def count(self, kind: str) -> None:
+        self.images[kind] += 1
+
+    def repaint(self, rect: Rect) -> None:
+        self._dirty.add(rect)
+
+    def surface_generation(self) -> int | None:
+        return self._generation
+
+    def surface_rect(self) -> Rect:
+        return self._surface
+
+    # -- damage ------------------------------------------------------------------------------
+
+    def damage(self, ops: list[DamageOp], stream: Stream | None = None) -> None:
+        self.streams.follow(stream)
+        current = self.streams.current
+        for rect in ops:
+            if isinstance(rect, CopyOp):
+                self._copy(rect)
+            elif current is not None and not rect.intersect(current.rect).is_empty():
+                current.pending = True
+                for piece in subtract(rect, current.rect):
+                    self._dirty.add(piece)
+            else:
+                self._dirty.add(rect)
+
+    def _copy(self, op: CopyOp) -> None:
+        """Move pixels on the client as they moved here, and what was stale moves along.
+
+        When a copy cannot go out now (the client is behind, an image is being encoded, a
+        stream is in the way) the destination is simply marked stale instead.
+        """
+        src, dest = op.src, op.dest
+        stream = self.streams.current
+        if (
+            self._generation != self.display.framebuffer.generation
+            or self._encoding
+            or not self.can_send_more()
+            or (stream is not None and not stream.rect.intersect(src.union(dest)).is_empty())
+        ):
+            self._dirty.add(dest)
+            return
+        dx, dy = dest.left - src.left, dest.top - src.top
+        moved = Region()
+        for rect in self._dirty:
+            for piece in subtract(rect, dest):
+                moved.add(piece)
+            inside = rect.intersect(src)
+            if not inside.is_empty():
+                shifted = Rect(
+                    inside.left + dx, inside.top + dy, inside.right + dx, inside.bottom + dy
+                )
+                moved.add(shifted.intersect(dest))
+        self._dirty = moved
+        self.send(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
+        self.images["copy"] += 1
+
+    # -- messages from the client ------------------------------------------------------------
+
+    def handle_message(self, message: Any) -> None:
+        match message:
+            case MsgcDisplayInit():
+                pass  # cache and dictionary ids: we use neither yet
+            case MsgcDisplayPreferredCompression(image_compression=compression):
+                self.preferred_compression = compression
+                log.debug("%r: client prefers image compression %d", self, compression)
+            case MsgcDisplayPreferredVideoCodecType(codecs=codecs):
+                self.streams.codecs.preferred = codecs
+                log.debug("%r: client prefers video codecs %s", self, list(codecs))
+            case MsgcDisplayStreamReport():
+                self.streams.report(message, self.detector.stream)
+                self.pump()
+            case _:
+                super().handle_message(message)
+
+    # -- producing ---------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        framebuffer = self.display.framebuffer
+        while self.can_send_more():
+            if self._generation != framebuffer.generation:
+                self._create_surface()
+                continue
+            if self.streams.frame_due():
+                self.streams.send_frame()
+                continue
+            if not self._dirty:
+                if self._need_mark:
+                    self.send(MsgDisplayMark())
+                    self._need_mark = False
+                return
+            self._send_rect(self._dirty.pop())
+
+    def _create_surface(self) -> None:
+        framebuffer = self.display.framebuffer
+        width, height = framebuffer.width, framebuffer.height
+        self.streams.end(repaint=False)
+        if self._generation is not None:
+            self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
+        self._generation = framebuffer.generation
+        self._surface = Rect(0, 0, width, height)
+        self.send(
+            MsgDisplaySurfaceCreate(
+                PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
+            )
+        )
+        self.send(MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1))
+        # The first image is the whole surface in one draw, as libspice sends it: simple
+        # clients (spicy-screenshot) take the first draw after the surface as "the screen".
+        self._dirty.clear()
+        self._send_rect(self._surface, whole=True)
+        self._need_mark = True
+
+    def _send_rect(self, rect: Rect, whole: bool = False) -> None:
+        rect = rect.intersect(self._surface)
+        if rect.is_empty():
+            return
+        rows = max(1, MAX_DRAW_BYTES // (rect.width * 4))
+        if rect.height > rows and not whole:
+            # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
+            self._dirty.add(Rect(rect.left, rect.top + rows, rect.right, rect.bottom))
+            rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
+        generation, pixels = self.display.framebuffer.read(rect)
+        if generation != self._generation:
+            return  # resized meanwhile; the next pump re-creates the surface
+
+        def draw(image: bytes) -> MsgDisplayDrawCopy:
+            return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
+
+        kind = choose_image(pixels, self.image_policy())
+        if kind is ImageKind.FILL:
+            # One colour: a 41-byte fill instead of an image (every client draws fills).
+            color = int(pixels.flat[0]) & 0xFFFFFF
+            self.send(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, color))
+            self.images["fill"] += 1
+        elif kind is ImageKind.JPEG:
+            jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
+            self.encode(pixels, jpeg, draw, "jpeg")
+        elif kind is ImageKind.LZ4:
+            self.encode(pixels, encode_lz4, draw, "lz4")
+        else:
+            self.send(draw(encode_bitmap(pixels)))
+            self.images["bitmap"] += 1
+
+    def image_policy(self) -> ImagePolicy:
+        config = self.context.config
+        return image_policy(
+            config.image_compression,
+            self.preferred_compression,
+            config.jpeg_compression,
+            DisplayCap.LZ4_COMPRESSION in self.client_caps,
+        )
+
+    def encode(
+        self,
+        pixels: np.ndarray,
+        encode: Encode,
+        build: Build,
+        kind: str,
+        still_wanted: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Encode and send; big images are encoded on the server's encoder threads.
+
+        While one is being encoded this client produces nothing else, so its messages keep
+        their order, and the loop stays free for input and the other clients meanwhile.
+        """
+        if pixels.size < OFFLOAD_PIXELS:
+            self._send_built(build(encode(pixels)), kind)
+            return
+        generation = self._generation
+        self._encoding = True
+
+        def done(result: Future[bytes]) -> None:
+            self._encoding = False
+            if self.closed:
+                return
+            try:
+                data = result.result()
+            except Exception:
+                log.exception("%r: encoding an image failed", self)
+                self.close("an image could not be encoded", logging.ERROR)
+                return
+            if generation == self._generation and still_wanted():
+                self._send_built(build(data), kind)
+            self.pump()
+
+        self.context.offload(functools.partial(encode, pixels), done)
+
+    def _send_built(self, message: Any | None, kind: str) -> None:
+        if message is not None:
+            self.send(message)
+            self.images[kind] += 1
+
+    def can_send_more(self) -> bool:
+        return not self._encoding and super().can_send_more()

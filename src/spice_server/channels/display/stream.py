@@ -1,0 +1,271 @@
+"""One client's video stream: which codec, when it starts and ends, how it is paced.
+
+The display's stream detector says which area is video; each client then runs its own
+stream of that area, in the codec it decodes best, steered by its own reports. This module
+owns that life cycle (create, frames, reports, codec fallback, destroy and lossless
+repaint); the client (:class:`StreamHost`) supplies sending, encoding and repainting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...core.clock import MM_TIME_MASK, Clock
+from ...display.adaptation import StreamAdaptation, StreamReport
+from ...display.framebuffer import Framebuffer
+from ...display.streams import Stream
+from ...display.video import VideoEncoder, create_encoder
+from ...protocol.constants import DisplayCap, VideoCodec
+from ...protocol.messages.display import (
+    MsgcDisplayStreamReport,
+    MsgDisplayStreamActivateReport,
+    MsgDisplayStreamCreate,
+    MsgDisplayStreamData,
+    MsgDisplayStreamDestroy,
+)
+from ...protocol.rect import Rect
+from ..main import MM_TIME_DELTA_MS
+
+log = logging.getLogger(__name__)
+
+PRIMARY_SURFACE = 0
+MAX_STREAMS = 64  # stream ids the protocol allows
+REPORT_WINDOW_FRAMES = 20  # the client reports on a stream every this many frames...
+REPORT_TIMEOUT_MS = 1000  # ...or this often
+HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
+CODEC_CAPS = {
+    VideoCodec.MJPEG: DisplayCap.CODEC_MJPEG,
+    VideoCodec.VP8: DisplayCap.CODEC_VP8,
+    VideoCodec.H264: DisplayCap.CODEC_H264,
+}
+
+
+@dataclass
+class ClientStream:
+    """One client's view of the display's stream: its id, codec and encoder."""
+
+    id: int
+    serial: int
+    rect: Rect
+    codec: VideoCodec
+    encoder: VideoEncoder
+    pending: bool = True
+    last_frame: float = 0.0
+
+    @staticmethod
+    def step_for(rect: Rect) -> int:
+        """Large streams are encoded at half size: a quarter of the encoding and the bytes,
+        and the client scales them back up. Video forgives it; text never streams."""
+        return 2 if rect.area > HALF_SIZE_PIXELS else 1
+
+    @staticmethod
+    def size_for(rect: Rect) -> tuple[int, int]:
+        """The encoded frame size: even both ways, as 4:2:0 video wants."""
+        step = ClientStream.step_for(rect)
+        return rect.width // step & ~1, rect.height // step & ~1
+
+    @property
+    def step(self) -> int:
+        return self.step_for(self.rect)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.size_for(self.rect)
+
+    @property
+    def source(self) -> Rect:
+        """What to read for a frame: the rect, trimmed to a whole number of steps."""
+        step = self.step
+        width, height = self.size
+        left, top = self.rect.left, self.rect.top
+        return Rect(left, top, left + width * step, top + height * step)
+
+
+class CodecChoice:
+    """The codecs one client can take, best first: the server's order, unless the client
+    said which it prefers; codecs it reported it cannot decode drop out."""
+
+    def __init__(self, server_order: tuple[VideoCodec, ...], client_caps: frozenset[int]) -> None:
+        self.server_order = server_order
+        self.client_caps = client_caps
+        self.preferred: tuple[int, ...] = ()
+        self.failed: set[VideoCodec] = set()
+
+    def usable(self) -> list[VideoCodec]:
+        usable = [codec for codec in self.server_order if self.decodes(codec)]
+        preferred = self.preferred
+        usable.sort(key=lambda c: preferred.index(c) if c in preferred else len(preferred))
+        return usable
+
+    def decodes(self, codec: VideoCodec) -> bool:
+        if codec in self.failed:
+            return False
+        caps = self.client_caps
+        # Clients without MULTI_CODEC only know MJPEG; those with it say so explicitly.
+        if DisplayCap.MULTI_CODEC not in caps:
+            return codec == VideoCodec.MJPEG
+        if CODEC_CAPS[codec] not in caps:
+            return False
+        # spice-gtk advertises codecs its GStreamer cannot decode and says so only in a
+        # stream report: without reports only MJPEG, which every client decodes, is safe.
+        return codec == VideoCodec.MJPEG or DisplayCap.STREAM_REPORT in caps
+
+
+Build = Callable[[bytes], Any]
+Encode = Callable[[np.ndarray], bytes]
+
+
+class StreamHost(Protocol):
+    """What a stream needs from its display client."""
+
+    client_caps: frozenset[int]
+
+    def send(self, message: Any) -> None: ...
+
+    def count(self, kind: str) -> None:
+        """Count one image or stream event of this kind (for tests and statistics)."""
+        ...
+
+    def encode(
+        self,
+        pixels: np.ndarray,
+        encode: Encode,
+        build: Build,
+        kind: str,
+        still_wanted: Callable[[], bool],
+    ) -> None: ...
+
+    def repaint(self, rect: Rect) -> None:
+        """Mark ``rect`` stale, to be sent again losslessly."""
+        ...
+
+    def surface_generation(self) -> int | None:
+        """The framebuffer generation the client's surface shows (None: none yet)."""
+        ...
+
+    def surface_rect(self) -> Rect: ...
+
+
+class StreamSender:
+    """Starts, feeds, steers and ends one client's stream."""
+
+    def __init__(
+        self, host: StreamHost, framebuffer: Framebuffer, clock: Clock, codecs: CodecChoice
+    ) -> None:
+        self.host = host
+        self.framebuffer = framebuffer
+        self.clock = clock
+        self.codecs = codecs
+        self.current: ClientStream | None = None
+        self._ids = itertools.cycle(range(MAX_STREAMS))
+        self._report_ids = itertools.count(1)
+        # One per client, not per stream: what the link taught us outlives a stream.
+        self.adaptation = StreamAdaptation()
+
+    def follow(self, stream: Stream | None) -> None:
+        """Start, replace or end this client's stream to match the display's."""
+        current = self.current
+        if current is not None and (stream is None or stream.serial != current.serial):
+            self.end()
+        if stream is None or self.current is not None or not self._can_stream(stream):
+            return
+        width, height = ClientStream.size_for(stream.rect)
+        for codec in self.codecs.usable():
+            try:
+                encoder = create_encoder(codec, width, height, self.adaptation.level)
+            except Exception:
+                log.exception("%r: no %s encoder; trying the next codec", self.host, codec.name)
+                self.codecs.failed.add(codec)
+                continue
+            break
+        else:
+            return
+        stream_id = next(self._ids)
+        self.current = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
+        host = self.host
+        host.send(
+            MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
+        )
+        if DisplayCap.STREAM_REPORT in host.client_caps:
+            host.send(
+                MsgDisplayStreamActivateReport(
+                    stream_id, next(self._report_ids), REPORT_WINDOW_FRAMES, REPORT_TIMEOUT_MS
+                )
+            )
+        host.count("stream")
+        host.count(f"stream-{codec.name.lower()}")
+
+    def _can_stream(self, stream: Stream) -> bool:
+        if self.host.surface_generation() != self.framebuffer.generation:
+            return False  # the surface comes first
+        return stream.rect.intersect(self.host.surface_rect()) == stream.rect
+
+    def end(self, repaint: bool = True) -> None:
+        current, self.current = self.current, None
+        if current is None:
+            return
+        self.host.send(MsgDisplayStreamDestroy(current.id))
+        if repaint:
+            self.host.repaint(current.rect)  # nothing lossy stays on screen
+
+    def report(self, message: MsgcDisplayStreamReport, detected: Stream | None) -> None:
+        """A client's report on its stream; ``detected`` is the display's stream now."""
+        stream = self.current
+        if stream is None or message.stream_id != stream.id:
+            return  # a report on a stream that has ended meanwhile
+        report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
+        if report.cannot_decode:
+            log.warning(
+                "%r: the client cannot decode %s; switching codec", self.host, stream.codec.name
+            )
+            self.codecs.failed.add(stream.codec)
+            self.end()
+            self.follow(detected)
+            return
+        adaptation = self.adaptation
+        if adaptation.report(report):
+            log.debug(
+                "%r: stream %d quality level %d, margin %d ms",
+                self.host,
+                stream.id,
+                adaptation.level,
+                adaptation.margin_ms,
+            )
+            stream.encoder = create_encoder(stream.codec, *stream.size, adaptation.level)
+
+    def frame_due(self) -> bool:
+        """A pending frame waits while the adaptation paces the stream below full rate."""
+        stream = self.current
+        if stream is None or not stream.pending:
+            return False
+        return self.clock.now() - stream.last_frame >= self.adaptation.frame_interval_s
+
+    def send_frame(self) -> None:
+        stream = self.current
+        assert stream is not None
+        stream.pending = False
+        stream.last_frame = self.clock.now()
+        generation, pixels = self.framebuffer.read(stream.source, stream.step)
+        if generation != self.host.surface_generation():
+            return
+        margin = self.adaptation.margin_ms
+        stamp = (self.clock.mm_time() - MM_TIME_DELTA_MS + margin) & MM_TIME_MASK
+        encoder = stream.encoder
+
+        def frame(data: bytes) -> MsgDisplayStreamData | None:
+            # An inter-frame encoder may hold a frame back; then there is nothing to send.
+            return MsgDisplayStreamData(stream.id, stamp, data) if data else None
+
+        self.host.encode(
+            pixels,
+            encoder.encode,
+            frame,
+            "frame",
+            lambda: self.current is stream and stream.encoder is encoder,
+        )

@@ -1,0 +1,74 @@
+"""Choosing how one still image travels: a pure function of its pixels, the client and settings.
+
+Solid areas go as fills (41 bytes whatever their size); photographic pixels as JPEG where
+lossy images are allowed for this client; everything else losslessly, as LZ4 where the
+client decodes it and as plain bitmaps otherwise. The display channel asks, then encodes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..protocol.constants import ImageCompression
+from .content import is_photographic
+
+MIN_JPEG_PIXELS = 64 * 64  # smaller images are not worth a lossy encoding
+LOSSLESS_COMPRESSIONS = frozenset(
+    {
+        ImageCompression.LZ4,
+        ImageCompression.AUTO_LZ,
+        ImageCompression.AUTO_GLZ,
+        ImageCompression.LZ,
+        ImageCompression.GLZ,
+        ImageCompression.QUIC,
+    }
+)
+
+
+class ImageKind(enum.Enum):
+    FILL = "fill"
+    JPEG = "jpeg"
+    LZ4 = "lz4"
+    BITMAP = "bitmap"
+
+
+@dataclass(frozen=True)
+class ImagePolicy:
+    """What one client may get: compression at all, LZ4, lossy JPEG."""
+
+    compress: bool
+    lz4: bool
+    lossy: bool
+
+
+def image_policy(
+    setting: ImageCompression,
+    preferred: int | None,
+    jpeg: str,
+    client_lz4: bool,
+) -> ImagePolicy:
+    """The policy for a client from the server's settings and what the client said.
+
+    The client's preferred compression wins when it is one it may choose (off, or a
+    lossless one). JPEG is ``always``, ``never``, or ``auto``: only for clients that decode
+    no LZ4, whose only lossless choice would be raw pixels (spice-html5).
+    """
+    compression = setting
+    if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
+        compression = ImageCompression(preferred)
+    compress = compression != ImageCompression.OFF
+    lossy = (not client_lz4) if jpeg == "auto" else jpeg == "always"
+    return ImagePolicy(compress=compress, lz4=compress and client_lz4, lossy=compress and lossy)
+
+
+def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
+    """How to send these (h, w) uint32 pixels to a client with this policy."""
+    first = pixels.flat[0]
+    if (pixels == first).all():
+        return ImageKind.FILL
+    if policy.lossy and pixels.size >= MIN_JPEG_PIXELS and is_photographic(pixels):
+        return ImageKind.JPEG
+    return ImageKind.LZ4 if policy.lz4 else ImageKind.BITMAP

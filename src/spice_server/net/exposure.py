@@ -1,0 +1,55 @@
+"""Who may reach the server: the listening address and the web pages allowed in.
+
+Two rules, both about not exposing a desktop by accident. Without a password the server
+listens only on a loopback address (unless told the network is trusted). And since any
+web site open in a browser on this machine can open a WebSocket to a loopback port,
+"loopback only" does not keep strangers out of a password-less server: browsers always
+send the page's origin and pages cannot forge it, so only pages from a loopback host may
+connect then. Clients that send no origin are not browsers; they could open the plain TCP
+port just as well.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import urllib.parse
+
+
+def exposure_refusal(addr: str, *, password: bool, allow_insecure: bool) -> str | None:
+    """Why listening on ``addr`` is refused, or None when it is allowed."""
+    if password or allow_insecure or is_loopback(addr):
+        return None
+    return (
+        f"refusing to listen on {addr} without a password; set one, bind a loopback "
+        "address, or pass allow_insecure=True if the network is trusted"
+    )
+
+
+def origin_refusal(origin: str | None, *, password: bool, allow_insecure: bool) -> str | None:
+    """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
+    if origin is None or password or allow_insecure:
+        return None
+    host = urllib.parse.urlsplit(origin).hostname or ""
+    if host == "localhost" or is_loopback_literal(host):
+        return None
+    return "without a password only pages from a loopback address may connect"
+
+
+def is_loopback_literal(host: str) -> bool:
+    """Whether ``host`` is a loopback IP address as written (no name lookup)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback(addr: str) -> bool:
+    """Whether every address ``addr`` resolves to is a loopback one."""
+    try:
+        infos = socket.getaddrinfo(addr, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
+    )

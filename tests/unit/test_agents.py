@@ -1,0 +1,195 @@
+"""The agents against a fake context and fake peers: tokens, clipboard, the vdagent bridge."""
+
+from __future__ import annotations
+
+from spice_server.agent.builtin import BuiltinAgent
+from spice_server.agent.vdagent import MAX_PENDING, VdagentBridge
+from spice_server.interfaces.char_device import CharDeviceInterface
+from spice_server.interfaces.clipboard import ClipboardInterface
+from spice_server.interfaces.events import ClipboardData, ClipboardGrab
+from spice_server.protocol.agent import (
+    PORT_CLIENT,
+    AgentCap,
+    AgentMessage,
+    ChunkStream,
+    ClipboardCodec,
+    ClipboardSelection,
+    ClipboardType,
+    MonitorConfig,
+    pack_announce_capabilities,
+    pack_chunk,
+    pack_monitors_config,
+)
+from spice_server.protocol.agent import AgentMessageType as T
+
+from fakes import FakeContext
+
+
+class Peer:
+    """A client's main channel as an agent sees it."""
+
+    def __init__(self) -> None:
+        self.records: list[AgentMessage] = []
+        self.tokens = 0
+
+    def send_agent(self, message: AgentMessage) -> None:
+        self.records.append(message)
+
+    def return_tokens(self, count: int) -> None:
+        self.tokens += count
+
+
+class Clipboard(ClipboardInterface):
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def client_grab(self, selection, types) -> None:
+        self.calls.append(("grab", selection, list(types)))
+
+    def client_release(self, selection) -> None:
+        self.calls.append(("release", selection))
+
+    def client_request(self, selection, clip_type) -> None:
+        self.calls.append(("request", selection, clip_type))
+
+    def client_data(self, selection, clip_type, data) -> None:
+        self.calls.append(("data", selection, clip_type, data))
+
+
+CODEC = ClipboardCodec(selection=True)
+CLIENT_CAPS = frozenset({AgentCap.CLIPBOARD_BY_DEMAND, AgentCap.CLIPBOARD_SELECTION})
+
+
+def announced(agent: BuiltinAgent) -> Peer:
+    peer = Peer()
+    agent.attach(peer)
+    agent.data(
+        peer,
+        AgentMessage(T.ANNOUNCE_CAPABILITIES, pack_announce_capabilities(True, CLIENT_CAPS)).pack(),
+    )
+    return peer
+
+
+def test_every_agent_data_message_returns_one_token() -> None:
+    agent = BuiltinAgent(FakeContext())
+    peer = announced(agent)
+    assert peer.tokens == 1
+    config = AgentMessage(T.MONITORS_CONFIG, pack_monitors_config([MonitorConfig(640, 480)])).pack()
+    agent.data(peer, config[:7])
+    agent.data(peer, config[7:])
+    assert peer.tokens == 3
+    assert agent.context.monitors == [[MonitorConfig(640, 480)]]
+    assert peer.records[-1].type == T.REPLY
+
+
+def test_the_clipboard_is_offered_only_when_a_back_end_has_one() -> None:
+    context = FakeContext()
+    agent = BuiltinAgent(context)
+    assert AgentCap.CLIPBOARD_BY_DEMAND not in agent.caps()
+    context.devices.add(Clipboard())
+    assert AgentCap.CLIPBOARD_BY_DEMAND in agent.caps()
+
+
+def test_grabs_and_data_flow_between_a_client_and_the_back_end() -> None:
+    context = FakeContext()
+    clipboard = Clipboard()
+    context.devices.add(clipboard)
+    agent = BuiltinAgent(context)
+    peer = announced(agent)
+    grab = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT, 999])
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, grab).pack())
+    # The unknown type is not passed on: the back end could not serve it anyway.
+    assert clipboard.calls == [("grab", ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT])]
+    agent.clipboard_action(ClipboardGrab(ClipboardSelection.PRIMARY, (ClipboardType.UTF8_TEXT,)))
+    assert peer.records[-1].type == T.CLIPBOARD_GRAB
+    request = CODEC.pack_request(ClipboardSelection.PRIMARY, ClipboardType.UTF8_TEXT)
+    agent.data(peer, AgentMessage(T.CLIPBOARD_REQUEST, request).pack())
+    assert clipboard.calls[-1] == ("request", ClipboardSelection.PRIMARY, ClipboardType.UTF8_TEXT)
+    agent.clipboard_action(
+        ClipboardData(ClipboardSelection.PRIMARY, ClipboardType.UTF8_TEXT, b"hello")
+    )
+    answer = peer.records[-1]
+    assert answer.type == T.CLIPBOARD
+    assert CODEC.unpack_data(answer.payload)[2] == b"hello"
+
+
+def test_a_client_that_leaves_releases_what_it_grabbed() -> None:
+    context = FakeContext()
+    clipboard = Clipboard()
+    context.devices.add(clipboard)
+    agent = BuiltinAgent(context)
+    peer = announced(agent)
+    grab = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT])
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, grab).pack())
+    agent.detach(peer)
+    assert clipboard.calls[-1] == ("release", ClipboardSelection.CLIPBOARD)
+
+
+class Device(CharDeviceInterface):
+    def __init__(self, room: int = 1 << 30) -> None:
+        super().__init__("vdagent")
+        self.room = room
+        self.written = bytearray()
+        self.incoming = bytearray()
+        self.states: list[bool] = []
+
+    def write(self, data: bytes) -> int:
+        taken = min(len(data), self.room)
+        self.written += data[:taken]
+        self.room -= taken
+        return taken
+
+    def read(self, size: int) -> bytes:
+        out = bytes(self.incoming[:size])
+        del self.incoming[:size]
+        return out
+
+    def state(self, connected: bool) -> None:
+        self.states.append(connected)
+
+
+def test_the_bridge_passes_client_data_to_the_device_and_returns_tokens() -> None:
+    context = FakeContext()
+    device = Device()
+    bridge = VdagentBridge(context, device)
+    peer = Peer()
+    bridge.attach(peer)
+    assert device.states == [True]
+    bridge.data(peer, b"abc")
+    chunks = ChunkStream()
+    chunks.receive_data(bytes(device.written))
+    assert list(chunks) == [(PORT_CLIENT, b"abc")]
+    assert peer.tokens == 1
+
+
+def test_a_stalled_device_holds_tokens_back_until_it_drains() -> None:
+    context = FakeContext()
+    device = Device(room=0)
+    bridge = VdagentBridge(context, device)
+    peer = Peer()
+    bridge.attach(peer)
+    blob = bytes(64 * 1024 - 100)
+    sent = 0
+    while peer.tokens == sent:
+        bridge.data(peer, blob)
+        sent += 1
+        if sent * len(blob) > 2 * MAX_PENDING:
+            break
+    assert peer.tokens < sent  # past MAX_PENDING the client's tokens are withheld
+    device.room = 1 << 30
+    context.core.advance(0.05)  # the retry timer writes again
+    assert peer.tokens == sent
+
+
+def test_records_from_the_device_reach_clients_whole() -> None:
+    context = FakeContext()
+    device = Device()
+    bridge = VdagentBridge(context, device)
+    peer = Peer()
+    bridge.attach(peer)
+    record = AgentMessage(T.CLIPBOARD_RELEASE, bytes(4)).pack()
+    wire = pack_chunk(PORT_CLIENT, record)
+    for i in range(0, len(wire), 5):
+        device.incoming += wire[i : i + 5]
+        bridge.wakeup()
+    assert peer.records == [AgentMessage(T.CLIPBOARD_RELEASE, bytes(4))]

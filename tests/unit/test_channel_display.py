@@ -1,0 +1,195 @@
+"""The display channel against a fake context and clock: surface, draws, streams, adaptation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spice_server.channels.display import DisplayChannel
+from spice_server.channels.main import MM_TIME_DELTA_MS
+from spice_server.display.adaptation import BASE_MARGIN_MS, MARGIN_STEP_MS
+from spice_server.display.streams import IDLE_S, STREAK
+from spice_server.display.video import DEFAULT_LEVEL
+from spice_server.interfaces.display import Display
+from spice_server.protocol.constants import DisplayCap, VideoCodec
+from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgSetAck
+from spice_server.protocol.messages.display import (
+    MonitorHead,
+    MsgcDisplayStreamReport,
+    MsgDisplayDrawCopy,
+    MsgDisplayDrawFill,
+    MsgDisplayMark,
+    MsgDisplayMonitorsConfig,
+    MsgDisplayStreamActivateReport,
+    MsgDisplayStreamCreate,
+    MsgDisplayStreamData,
+    MsgDisplayStreamDestroy,
+    MsgDisplaySurfaceCreate,
+    MsgDisplaySurfaceDestroy,
+)
+from spice_server.protocol.rect import Rect
+
+from fakes import FakeContext, link
+
+GTK_CAPS = frozenset(
+    {
+        DisplayCap.LZ4_COMPRESSION,
+        DisplayCap.MULTI_CODEC,
+        DisplayCap.STREAM_REPORT,
+        DisplayCap.CODEC_MJPEG,
+        DisplayCap.CODEC_VP8,
+    }
+)
+AREA = Rect(16, 16, 16 + 128, 16 + 96)
+rng = np.random.default_rng(7)
+
+
+def setup(caps: frozenset[int] = GTK_CAPS, size: tuple[int, int] = (256, 192), **settings):
+    context = FakeContext(**settings)
+    display = Display(*size)
+    channel = DisplayChannel(context, display)
+    client, transport = link(channel, caps=caps)
+    return context, display, channel, client, transport
+
+
+def ack_all(transport) -> None:
+    transport.feed(MsgcAckSync(1))
+    for _ in range(4):
+        transport.feed(MsgcAck())
+
+
+def paint(context, display, channel, transport, frames: int) -> None:
+    """Noise in AREA, one frame every 16 ms, the client acknowledging as it goes."""
+    for _ in range(frames):
+        pixels = rng.integers(0, 1 << 24, (AREA.height, AREA.width), dtype=np.uint32)
+        display.update(pixels, AREA.left, AREA.top)
+        channel.distribute()
+        ack_all(transport)
+        context.core.advance(0.016)
+
+
+def test_the_surface_comes_first_then_the_whole_screen_then_mark() -> None:
+    _context, _display, _channel, _client, transport = setup()
+    assert transport.take() == [
+        MsgSetAck(1, 20),
+        MsgDisplaySurfaceCreate(0, 256, 192, 32, 1),
+        MsgDisplayMonitorsConfig(transport_heads(256, 192), 1),
+        MsgDisplayDrawFill(0, Rect(0, 0, 256, 192), 0),
+        MsgDisplayMark(),
+    ]
+
+
+def transport_heads(width: int, height: int) -> tuple[MonitorHead, ...]:
+    return (MonitorHead(0, 0, width, height),)
+
+
+def test_damage_goes_as_lz4_to_lz4_clients_and_as_bitmaps_to_others() -> None:
+    for caps, kind in ((GTK_CAPS, "lz4"), (frozenset(), "bitmap")):
+        _context, display, channel, client, transport = setup(caps)
+        transport.take()
+        stripes = np.tile((np.arange(32, dtype=np.uint32) + 1) * 0x010101, (8, 1))
+        display.update(stripes, 10, 20)
+        channel.distribute()
+        (draw,) = transport.take()
+        assert isinstance(draw, MsgDisplayDrawCopy) and draw.box == Rect(10, 20, 42, 28)
+        assert client.images[kind] == 1
+
+
+def test_a_resize_destroys_and_recreates_the_surface() -> None:
+    _context, display, channel, _client, transport = setup()
+    transport.take()
+    display.resize(128, 64)
+    channel.distribute()
+    messages = transport.take()
+    assert messages[0] == MsgDisplaySurfaceDestroy(0)
+    assert messages[1] == MsgDisplaySurfaceCreate(0, 128, 64, 32, 1)
+
+
+def test_an_area_changing_in_place_becomes_a_stream_stamped_ahead_of_the_client_clock() -> None:
+    context, display, channel, client, transport = setup(streaming_video="all")
+    transport.take()
+    paint(context, display, channel, transport, STREAK - 1)
+    assert transport.take_of(MsgDisplayStreamCreate) == []
+    paint(context, display, channel, transport, 1)
+    messages = transport.take()
+    (create,) = [m for m in messages if isinstance(m, MsgDisplayStreamCreate)]
+    assert create.codec == VideoCodec.VP8 and create.dest == AREA  # the server's first choice
+    (activate,) = [m for m in messages if isinstance(m, MsgDisplayStreamActivateReport)]
+    assert activate.stream_id == create.id
+    paint(context, display, channel, transport, 3)
+    frames = transport.take_of(MsgDisplayStreamData)
+    assert len(frames) == 3
+    expected = (context.clock.mm_time() - 16 - MM_TIME_DELTA_MS + BASE_MARGIN_MS) & 0xFFFFFFFF
+    assert frames[-1].mm_time == expected  # stamped when the frame was read
+    assert client.images["stream-vp8"] == 1
+
+
+def test_a_stream_idle_for_a_second_ends_and_is_repainted_losslessly() -> None:
+    context, display, channel, _client, transport = setup(streaming_video="all")
+    paint(context, display, channel, transport, STREAK + 2)
+    (create,) = transport.take_of(MsgDisplayStreamCreate)
+    context.core.advance(IDLE_S + 0.3)
+    ack_all(transport)
+    messages = transport.take()
+    assert messages[0] == MsgDisplayStreamDestroy(create.id)
+    repaint = [m for m in messages if isinstance(m, MsgDisplayDrawCopy)]
+    assert repaint and repaint[0].box.intersect(AREA) == repaint[0].box
+    assert sum(m.box.area for m in repaint) == AREA.area
+
+
+def test_streaming_off_never_streams() -> None:
+    context, display, channel, _client, transport = setup(streaming_video="off")
+    paint(context, display, channel, transport, STREAK * 2)
+    assert transport.take_of(MsgDisplayStreamCreate) == []
+
+
+def report(stream_id: int, frames: int, drops: int, delay: int) -> MsgcDisplayStreamReport:
+    return MsgcDisplayStreamReport(stream_id, 1, 0, 0, frames, drops, delay, 0xFFFFFFFF)
+
+
+def test_drops_lower_the_quality_and_add_margin_and_good_reports_recover() -> None:
+    context, display, channel, client, transport = setup(streaming_video="all")
+    paint(context, display, channel, transport, STREAK + 1)
+    (create,) = transport.take_of(MsgDisplayStreamCreate)
+    adaptation = client.streams.adaptation
+    encoder = client.streams.current.encoder
+    transport.feed(report(create.id, 20, 10, -30))
+    assert adaptation.level == DEFAULT_LEVEL - 1
+    assert adaptation.margin_ms == BASE_MARGIN_MS + MARGIN_STEP_MS
+    assert client.streams.current.encoder is not encoder  # a new encoder at the new level
+    for _ in range(3):
+        transport.feed(report(create.id, 20, 0, 50))
+    assert adaptation.level == DEFAULT_LEVEL
+
+
+def test_a_client_that_cannot_decode_the_codec_gets_the_next_one() -> None:
+    context, display, channel, client, transport = setup(streaming_video="all")
+    paint(context, display, channel, transport, STREAK + 1)
+    (create,) = transport.take_of(MsgDisplayStreamCreate)
+    assert create.codec == VideoCodec.VP8
+    transport.feed(report(create.id, 0, 0xFFFFFFFF, 0))
+    messages = transport.take()
+    assert MsgDisplayStreamDestroy(create.id) in messages
+    (again,) = [m for m in messages if isinstance(m, MsgDisplayStreamCreate)]
+    assert again.codec == VideoCodec.MJPEG
+    assert VideoCodec.VP8 in client.streams.codecs.failed
+
+
+def test_clients_without_multi_codec_or_reports_get_mjpeg() -> None:
+    caps = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.CODEC_VP8, DisplayCap.CODEC_MJPEG})
+    context, display, channel, _client, transport = setup(caps, streaming_video="all")
+    paint(context, display, channel, transport, STREAK + 1)
+    (create,) = transport.take_of(MsgDisplayStreamCreate)
+    assert create.codec == VideoCodec.MJPEG  # no reports: it cannot say VP8 fails
+
+
+def test_while_a_large_image_encodes_off_the_loop_the_client_waits_in_order() -> None:
+    context, display, channel, client, transport = setup(size=(512, 256))
+    transport.take()
+    context.offload_at_once = False
+    noise = rng.integers(0, 1 << 24, (256, 512), dtype=np.uint32)
+    display.update(noise)
+    channel.distribute()
+    assert transport.take() == [] and not client.can_send_more()
+    context.finish_offloaded()
+    draws = transport.take_of(MsgDisplayDrawCopy)
+    assert draws and client.can_send_more()
