@@ -35,6 +35,14 @@ class Driver:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
             self.run_for(0.01)
+        assert done(), "the condition did not come true in time"
+
+    def run_past(self, ms: int) -> None:
+        """Run until a marker timer started now for ``ms`` has fired: a deadline before
+        it has passed too. This waits on the loop's own timers, not on a sleep."""
+        fired: list[object] = []
+        self.core.timer_start(self.core.timer_add(fired.append), ms)
+        self.run_until(lambda: bool(fired))
 
     def close(self) -> None:
         if isinstance(self.core, SelectorCore):
@@ -58,10 +66,10 @@ def test_timer_fires_once_with_its_opaque(driver: Driver) -> None:
     fired: list[object] = []
     timer = driver.core.timer_add(fired.append, "opaque")
     driver.core.timer_start(timer, 20)
-    driver.run_for(0.01)
+    driver.run_past(10)
     assert fired == []
     driver.run_until(lambda: bool(fired))
-    driver.run_for(0.06)
+    driver.run_past(60)
     assert fired == ["opaque"]
 
 
@@ -76,14 +84,14 @@ def test_timer_restart_cancel_and_remove(driver: Driver) -> None:
     assert len(fired) == 1 and fired[0] - start >= 0.075
     core.timer_start(timer, 20)
     core.timer_cancel(timer)
-    driver.run_for(0.06)
+    driver.run_past(60)
     assert len(fired) == 1
     core.timer_start(timer, 10)  # a cancelled timer can be started again
     driver.run_until(lambda: len(fired) == 2, 1.0)
     assert len(fired) == 2
     core.timer_start(timer, 10)
     core.timer_remove(timer)
-    driver.run_for(0.05)
+    driver.run_past(50)
     assert len(fired) == 2
 
 
@@ -93,7 +101,7 @@ def test_watch_reports_read_and_write_and_follows_its_mask(driver: Driver) -> No
     events: list[EventMask] = []
     core = driver.core
     watch = core.watch_add(a.fileno(), EventMask.READ, lambda fd, ev, op: events.append(ev))
-    driver.run_for(0.02)
+    driver.run_past(20)
     assert events == []
     b.send(b"x")
     driver.run_until(lambda: bool(events))
@@ -106,14 +114,14 @@ def test_watch_reports_read_and_write_and_follows_its_mask(driver: Driver) -> No
     core.watch_update_mask(watch, EventMask(0))
     events.clear()
     b.send(b"y")
-    driver.run_for(0.03)
+    driver.run_past(30)
     assert events == []
     core.watch_update_mask(watch, EventMask.READ)
     driver.run_until(lambda: bool(events))
     assert events[-1] == EventMask.READ
     core.watch_remove(watch)
     events.clear()
-    driver.run_for(0.03)
+    driver.run_past(30)
     assert events == []
     a.close()
     b.close()
