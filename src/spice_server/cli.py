@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Protocol
 
 from .core.asyncio_core import AsyncioCore
 from .core.base import ChannelEvent, ChannelEventInfo, Core
@@ -114,7 +114,15 @@ def _log_channel_event(event: ChannelEvent, info: ChannelEventInfo) -> None:
         log.info("client %s disconnected (session %08x)", peer, info.connection_id)
 
 
-def _make_backend(args: argparse.Namespace, server: Server, on_lost: Callable[[str], None]) -> Any:
+class Backend(Protocol):
+    """A ready-made back end: it registers its devices with the server when started."""
+
+    def start(self, core: Core) -> None: ...
+
+
+def _make_backend(
+    args: argparse.Namespace, server: Server, on_lost: Callable[[str], None]
+) -> Backend:
     if args.command == "demo":
         from .backends.demo import DemoDesktop
 
