@@ -39,18 +39,11 @@ class DevicePolicy:
         self.mouse_mode = MouseMode.SERVER
         self.agent: AgentEndpoint | None = None
 
-    def device_added(self, kind: str) -> None:
+    def devices_changed(self, kind: str, *, added: bool) -> None:
+        """A device of this kind was registered (``added``) or removed."""
         if kind == "tablet":
-            self.update_logical_size()
-            self._mouse_modes_changed()
-        elif kind == "clipboard" and self.agent is not None:
-            self.agent.clipboard_changed()
-        elif kind == "char_device":
-            self.replace_agent()
-            self._mouse_modes_changed()
-
-    def device_removed(self, kind: str) -> None:
-        if kind == "tablet":
+            if added:
+                self.update_logical_size()
             self._mouse_modes_changed()
         elif kind == "clipboard" and self.agent is not None:
             self.agent.clipboard_changed()

@@ -291,7 +291,7 @@ class Server:
             self._open_display_channels(instance)
         elif isinstance(instance, PlaybackInterface | RecordInterface):
             self._open_audio_channel(instance)
-        self._policy.device_added(kind.name)
+        self._policy.devices_changed(kind.name, added=True)
 
     def remove_interface(self, instance: Interface) -> None:
         """Unregister a device, also while clients use it; its events are dropped from now on."""
@@ -304,7 +304,7 @@ class Server:
             self._close_channel(ChannelType.PLAYBACK, 0, "the playback device was removed")
         elif isinstance(instance, RecordInterface):
             self._close_channel(ChannelType.RECORD, 0, "the record device was removed")
-        self._policy.device_removed(kind.name)
+        self._policy.devices_changed(kind.name, added=False)
         log.info("removed %s interface", kind.name)
 
     def _open_display_channels(self, display: Display) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from .base import ChannelEventFunc, Core, EventMask, Timer, TimerFunc, Watch, WatchFunc
+from .base import ChannelEventFunc, Core, EventMask, Timer, TimerFunc, Watch
 
 
 class AsyncioCore(Core):
@@ -43,13 +43,6 @@ class AsyncioCore(Core):
 
     def timer_remove(self, timer: Timer) -> None:
         self.timer_cancel(timer)
-
-    def watch_add(
-        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
-    ) -> Watch:
-        watch = Watch(fd, EventMask(0), func, opaque)
-        self.watch_update_mask(watch, event_mask)
-        return watch
 
     def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:
         loop = self.loop

@@ -115,11 +115,13 @@ class Core(ABC):
     def timer_remove(self, timer: Timer) -> None:
         """Cancel and forget the timer."""
 
-    @abstractmethod
     def watch_add(
         self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
     ) -> Watch:
         """Call ``func(fd, events, opaque)`` whenever ``fd`` is ready for ``event_mask``."""
+        watch = Watch(fd, EventMask(0), func, opaque)
+        self.watch_update_mask(watch, event_mask)
+        return watch
 
     @abstractmethod
     def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:

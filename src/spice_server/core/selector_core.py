@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .base import ChannelEventFunc, Core, EventMask, Timer, TimerFunc, Watch, WatchFunc
+from .base import ChannelEventFunc, Core, EventMask, Timer, TimerFunc, Watch
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,6 @@ class SelectorCore(Core):
         timer.handle = None
 
     # -- watches -------------------------------------------------------------------------
-
-    def watch_add(
-        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
-    ) -> Watch:
-        watch = Watch(fd, EventMask(0), func, opaque)
-        self.watch_update_mask(watch, event_mask)
-        return watch
 
     def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:
         new = EventMask(event_mask)
