@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..protocol.rect import Rect
-from .damage import changed_rects, vertical_shift
+from .damage import changed_rects
+from .motion import STILL, find_motion
 from .region import Region
 
 
@@ -45,6 +46,7 @@ class Framebuffer:
         self.generation = 0  # bumped on every resize: clients re-create their surface
         # Where a video stream runs every pixel changes every frame: comparing is wasted.
         self.hot: Rect | None = None
+        self._motion = STILL  # the last motion found: pans and drags keep their speed
 
     @property
     def width(self) -> int:
@@ -69,30 +71,28 @@ class Framebuffer:
             if self.hot is not None and target.intersect(self.hot) == target:
                 diff = False
             if diff:
-                self._find_scroll(dst, src, target)
+                self._find_motion(dst, src, target)
             rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
             if rects:
                 dst[...] = src
                 self._damage.update(rects)
             return bool(rects)
 
-    def _find_scroll(self, dst: np.ndarray, src: np.ndarray, target: Rect) -> None:
-        """If the new pixels are the old ones shifted, move ours and record a copy."""
-        shift = vertical_shift(dst, src)
-        if not shift:
+    def _find_motion(self, dst: np.ndarray, src: np.ndarray, target: Rect) -> None:
+        """If the new pixels are largely the old ones moved, move ours and record a copy."""
+        motion = find_motion(dst, src, self._motion)
+        if motion is None:
             return
-        height = target.height - abs(shift)
-        if shift > 0:  # content moved up
-            dst[:height] = dst[shift:].copy()
-            dest = Rect(target.left, target.top, target.right, target.top + height)
-            op = CopyOp(dest, target.left, target.top + shift)
-        else:
-            dst[-shift:] = dst[:height].copy()
-            dest = Rect(target.left, target.top - shift, target.right, target.bottom)
-            op = CopyOp(dest, target.left, target.top)
+        self._motion = motion
+        dx, dy = motion.dx, motion.dy
+        height, width = dst.shape
+        top, bottom = max(0, dy), min(height, height + dy)
+        left, right = max(0, dx), min(width, width + dx)
+        dst[top:bottom, left:right] = dst[top - dy : bottom - dy, left - dx : right - dx].copy()
+        dest = Rect(target.left + left, target.top + top, target.left + right, target.top + bottom)
         self._ops.extend(self._damage)
         self._damage = Region()
-        self._ops.append(op)
+        self._ops.append(CopyOp(dest, dest.left - dx, dest.top - dy))
 
     def fill(self, rect: Rect, color: int) -> bool:
         with self._lock:

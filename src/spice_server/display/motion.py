@@ -1,0 +1,142 @@
+"""Finding content that moved between two frames: scrolls, pans and dragged windows.
+
+When a terminal scrolls, a map pans or a window is dragged, most of the new frame is the
+old one shifted. Sent as a COPY_BITS (the client moves its own pixels) plus the few pixels
+that are really new, such a frame costs a few hundred bytes instead of a whole image.
+
+The search is exact and cheap. A few short probe segments of the new frame are looked up
+in a window of the old frame around their own place; every place where a probe matches
+proposes a motion. The most proposed motions (with the one found last time, since pans and
+drags keep their speed, and a vertical scroll found by row fingerprints) are scored on a
+sample of rows: the share of the changed pixels each explains. The best wins if that share
+is a fair part.
+A wrong guess costs only efficiency: after the copy the pixels are compared again, and
+whatever the copy got wrong is sent as usual.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .damage import vertical_shift
+
+MIN_SIZE = 48  # smaller areas are not worth a search
+PROBE = 16  # pixels per probe segment
+REACH = 64  # how far (pixels each way, around the last motion) a probe is looked for
+MAX_CANDIDATES = 64  # places one probe may match before it is judged uninformative
+SAMPLE_STEP = 4  # score on every this-many-th row
+MIN_EXPLAINED = 0.3  # share of the changed pixels a motion must explain
+MIN_CHANGED = 256  # changed pixels (of the sampled rows) below which no search is made
+MAX_SCORED = 6  # the most proposed motions scored, besides the last one and a scroll
+GOOD_ENOUGH = 0.8  # a motion explaining this share of the changes ends the search
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Content moved by (dx, dy): ``new[y, x] == old[y - dy, x - dx]`` where it explains."""
+
+    dx: int
+    dy: int
+
+    @property
+    def is_still(self) -> bool:
+        return self.dx == 0 and self.dy == 0
+
+
+STILL = Motion(0, 0)
+
+
+def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motion | None:
+    """How the content of ``old`` moved to become ``new`` (two (h, w) uint32 arrays), if
+    it did: a motion that explains a good part of what changed, else None."""
+    height, width = old.shape
+    if height < MIN_SIZE or width < MIN_SIZE:
+        return None
+    rows = slice(0, height, SAMPLE_STEP)
+    changed = old[rows] != new[rows]
+    changed_count = int(np.count_nonzero(changed))
+    if changed_count < MIN_CHANGED:
+        return None  # too little changed to be worth a copy
+    best, best_score = None, MIN_EXPLAINED
+
+    def consider(candidates: list[tuple[int, int]]) -> None:
+        nonlocal best, best_score
+        for dx, dy in candidates:
+            if (dx, dy) == (0, 0) or abs(dx) > width - MIN_SIZE or abs(dy) > height - MIN_SIZE:
+                continue
+            score = _explained(old, new, changed, dx, dy) / changed_count
+            if score > best_score:
+                best, best_score = Motion(dx, dy), score
+
+    consider([(hint.dx, hint.dy)])  # pans and drags keep their speed
+    if best_score >= GOOD_ENOUGH:
+        return best
+    votes = Counter(_probes(old, new, hint))
+    consider([motion for motion, _ in votes.most_common(MAX_SCORED)])
+    if best_score >= GOOD_ENOUGH:
+        return best
+    # Text repeats itself, so probes in a terminal match in too many places to tell; row
+    # fingerprints find its vertical scrolls. Where nearly everything changed and no probe
+    # matched (video), there is no scroll to find and the fingerprints are not worth it.
+    if votes or changed_count < 0.9 * changed.size:
+        consider([(0, -vertical_shift(old, new))])
+    return best
+
+
+def _explained(old: np.ndarray, new: np.ndarray, changed: np.ndarray, dx: int, dy: int) -> int:
+    """How many of the changed pixels (of the sampled rows) the motion (dx, dy) explains:
+    their new value is the old one from (x - dx, y - dy)."""
+    height, width = old.shape
+    top, bottom = max(0, dy), min(height, height + dy)
+    left, right = max(0, dx), min(width, width + dx)
+    first = -(-top // SAMPLE_STEP) * SAMPLE_STEP  # the first sampled row at or below top
+    rows = np.arange(first, bottom, SAMPLE_STEP)
+    if rows.size == 0 or right <= left:
+        return 0
+    moved = old[rows - dy, left - dx : right - dx] == new[rows, left:right]
+    return int(np.count_nonzero(moved & changed[rows // SAMPLE_STEP, left:right]))
+
+
+PROBE_PLACES = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))
+
+
+def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> list[tuple[int, int]]:
+    """Motions proposed by probe segments of ``new`` found in ``old`` near their place."""
+    height, width = old.shape
+    found: list[tuple[int, int]] = []
+    for fy, fx in PROBE_PLACES:
+        y = int(height * fy)
+        x = min(int(width * fx), width - PROBE)
+        segment = new[y, x : x + PROBE]
+        if (segment == segment[0]).all():
+            continue  # a flat probe matches everywhere: it says nothing
+        found.extend(_matches(old, segment, x, y, hint))
+    return found
+
+
+def _matches(
+    old: np.ndarray, segment: np.ndarray, x: int, y: int, hint: Motion
+) -> list[tuple[int, int]]:
+    """Every (dx, dy) within REACH of the hint such that old[y - dy, x - dx :] starts
+    with ``segment``."""
+    height, width = old.shape
+    cy, cx = y - hint.dy, x - hint.dx  # where the hint says the segment came from
+    top, bottom = max(0, cy - REACH), min(height, cy + REACH + 1)
+    left, right = max(0, cx - REACH), min(width - PROBE + 1, cx + REACH + 1)
+    if right <= left:
+        return []
+    window = old[top:bottom, left : right + PROBE - 1]
+    ys, xs = np.nonzero(window[:, : right - left] == segment[0])
+    if ys.size > MAX_CANDIDATES * 16:
+        return []
+    for k in range(1, PROBE):
+        keep = window[ys, xs + k] == segment[k]
+        ys, xs = ys[keep], xs[keep]
+        if ys.size == 0:
+            return []
+    if ys.size > MAX_CANDIDATES:
+        return []
+    return [(x - (left + int(c)), y - (top + int(r))) for r, c in zip(ys, xs, strict=True)]

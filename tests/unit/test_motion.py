@@ -1,0 +1,71 @@
+"""Finding moved content: pans on both axes, dragged windows, scrolls; and nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_display_pixels import text_like
+
+from spice_server.display.framebuffer import CopyOp, Framebuffer
+from spice_server.display.motion import Motion, find_motion
+from spice_server.protocol.rect import Rect
+
+
+def landscape(height: int, width: int, seed: int = 1) -> np.ndarray:
+    """Smooth colour with grain: what a photo or a map looks like to a compressor."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    r = 128 + 90 * np.sin(x / 41.0) * np.cos(y / 29.0)
+    g = 128 + 90 * np.cos(x / 17.0 + y / 53.0)
+    b = (x * 3 + y * 2) % 256
+    rgb = np.stack([r, g, b], -1) + rng.integers(-8, 9, (height, width, 3))
+    rgb = np.clip(rgb, 0, 255).astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+WORLD = landscape(900, 1200)
+
+
+@pytest.mark.parametrize("dx, dy", [(3, 0), (0, -7), (5, 2), (-40, 25), (-1, -1)])
+def test_a_pan_on_either_axis_is_found(dx: int, dy: int) -> None:
+    old = WORLD[100:700, 200:1000]
+    new = WORLD[100 - dy : 700 - dy, 200 - dx : 1000 - dx]
+    assert find_motion(old, new) == Motion(dx, dy)
+
+
+def test_a_dragged_window_over_a_flat_desktop_is_found() -> None:
+    desktop = np.full((400, 600), 0x2E3440, dtype=np.uint32)
+    window = landscape(150, 200, seed=4)
+    old, new = desktop.copy(), desktop.copy()
+    old[100:250, 100:300] = window
+    new[130:280, 160:360] = window  # moved right 60, down 30
+    assert find_motion(old, new) == Motion(60, 30)
+
+
+def test_a_terminal_scroll_is_found() -> None:
+    page = text_like(400)
+    assert find_motion(page[:200], page[16:216]) == Motion(0, -16)
+
+
+def test_new_content_unchanged_content_and_small_areas_are_not_motion() -> None:
+    old = WORLD[:300, :400]
+    assert find_motion(old, landscape(300, 400, seed=9)) is None
+    assert find_motion(old, old.copy()) is None
+    assert find_motion(old[:30, :30], WORLD[2:32, :30]) is None
+
+
+def test_the_last_motion_is_tried_first_and_a_wrong_hint_costs_nothing() -> None:
+    old, new = WORLD[100:400, 100:500], WORLD[98:398, 104:504]
+    assert find_motion(old, new, Motion(-4, 2)) == Motion(-4, 2)
+    assert find_motion(old, new, Motion(9, 9)) == Motion(-4, 2)
+
+
+def test_the_framebuffer_sends_a_pan_as_a_copy_and_the_new_strip() -> None:
+    fb = Framebuffer(800, 600)
+    fb.write(WORLD[:600, :800], 0, 0, diff=False)
+    fb.take_damage()
+    fb.write(WORLD[:600, 5:805], 0, 0, diff=True)  # the view moved 5 px to the right
+    _, ops = fb.take_damage()
+    assert ops[0] == CopyOp(Rect(0, 0, 795, 600), 5, 0)
+    assert ops[1:] == [Rect(795, 0, 800, 600)]
+    assert (fb.snapshot() == WORLD[:600, 5:805]).all()
