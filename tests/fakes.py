@@ -23,6 +23,7 @@ from spice_server.core.base import Core, EventMask, Timer, TimerFunc, Watch, Wat
 from spice_server.core.clock import MM_TIME_MASK
 from spice_server.interfaces.registry import DeviceRegistry
 from spice_server.net.connection import ConnectionHandler
+from spice_server.net.link import LinkEstimate
 from spice_server.protocol.agent import MonitorConfig
 from spice_server.protocol.constants import ChannelType, MouseMode
 from spice_server.protocol.framing import MINI_HEADER, pack_client_message
@@ -130,18 +131,25 @@ for _channel, _module in (
 class FakeTransport:
     """A connection that keeps what is written and decodes it as the client would."""
 
-    def __init__(self, channel_type: int, name: str = "fake:1") -> None:
+    def __init__(self, channel_type: int, clock: FakeClock, name: str = "fake:1") -> None:
         self.channel_type = channel_type
+        self.link = LinkEstimate(clock)
+        self.sent = 0
         self.handler: ConnectionHandler | None = None
         self.closed = False
         self.close_reason: str | None = None
         self.name = name
-        self.pending = 0  # bytes "queued on the socket": set it to simulate a full one
+        self.pending = 0  # bytes "not yet delivered": set it to simulate a busy link
         self._written = bytearray()
+
+    def in_flight(self) -> int:
+        self.link.sample(self.sent, self.pending)
+        return self.pending
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self.closed:
             self._written += data
+            self.sent += len(data)
 
     def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None:
         if self.closed:
@@ -152,15 +160,18 @@ class FakeTransport:
         if handler is not None:
             handler.connection_lost(reason)
 
-    def take(self) -> list[Any]:
-        """The server's messages written since the last call, decoded."""
+    def take(self, pings: bool = False) -> list[Any]:
+        """The server's messages written since the last call, decoded; keep-alive pings
+        (which some channels send every second) only when asked for."""
         messages, buf = [], self._written
         classes = _SERVER_MESSAGES[self.channel_type]
         while len(buf) >= MINI_HEADER.size:
             msg_type, size = MINI_HEADER.unpack_from(buf)
             body = bytes(buf[MINI_HEADER.size : MINI_HEADER.size + size])
             del buf[: MINI_HEADER.size + size]
-            messages.append(classes[msg_type].unpack(body))
+            message = classes[msg_type].unpack(body)
+            if pings or not isinstance(message, base.MsgPing):
+                messages.append(message)
         return messages
 
     def take_of(self, cls: type[T]) -> list[T]:
@@ -184,6 +195,7 @@ class FakeContext:
         self.mouse_mode = MouseMode.SERVER
         self.supported_mouse_modes = MouseMode.SERVER
         self.display_count = 1
+        self.playback_active = False
         self.mouse_requests: list[int] = []
         self.monitors: list[list[MonitorConfig]] = []
         self.channels: list[tuple[int, int]] = []
@@ -238,7 +250,7 @@ def link(
 ) -> tuple[ChannelClient, FakeTransport]:
     """Connect a client to ``channel`` as the admission does after a good handshake."""
     session = session or Session(0x1234)
-    transport = FakeTransport(channel.type)
+    transport = FakeTransport(channel.type, channel.context.clock)
     client = channel.connect(session, transport, ClientLink(common_caps, caps))
     if start:
         client.start()

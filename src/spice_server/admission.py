@@ -19,6 +19,7 @@ from .channels.context import ClientLink
 from .channels.session import Session
 from .config import ServerConfig
 from .core.base import ChannelEvent, ChannelEventInfo, Core
+from .core.clock import Clock
 from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
 from .net.handshake import Handshake
@@ -44,8 +45,10 @@ class Admission:
         channel: ChannelLookup,
         emit: EventSink,
         origin_check: OriginCheck,
+        clock: Clock,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.auth = auth
         self._channel = channel
         self._emit = emit
@@ -66,7 +69,11 @@ class Admission:
         """Serve a connected socket: CONNECTED now, then its link handshake."""
         configure_client_socket(sock)
         connection = Connection(
-            core, sock, websocket=self.config.websocket, check_origin=self._origin_check
+            core,
+            sock,
+            websocket=self.config.websocket,
+            check_origin=self._origin_check,
+            clock=self.clock,
         )
         connection.on_closed = self._connection_closed
         self._connections.add(connection)

@@ -161,7 +161,12 @@ class Server:
         self._channels: dict[tuple[int, int], Channel] = {}
         self._dispatch = BackendDispatch(self._on_changes)
         self._admission = Admission(
-            self.config, self.auth, self._channel, self._emit, self.websocket_origin_refusal
+            self.config,
+            self.auth,
+            self._channel,
+            self._emit,
+            self.websocket_origin_refusal,
+            self._clock,
         )
         self._policy = DevicePolicy(self)
         self._main: MainChannel | None = None
@@ -392,6 +397,11 @@ class Server:
     @property
     def display_count(self) -> int:
         return len(self.devices.displays)
+
+    @property
+    def playback_active(self) -> bool:
+        playback = self.devices.playback
+        return playback is not None and playback.active
 
     @property
     def main_channel(self) -> MainChannel | None:

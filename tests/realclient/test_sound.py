@@ -366,19 +366,21 @@ def test_audio_and_video_share_the_multimedia_clock(
         f"video {min(video)}..{max(video)} ms, latency {latency} ms; "
         f"{redraws} client redraws for {frames} video frames"
     )
-    if skew_ms:
-        # The client's clock ran ahead: frames came late. (Its stream reports say so, and
-        # the server's adaptation then sends fewer of them.)
-        assert frames > 0 and redraws < frames / 4
-        return
     assert frames >= 30
-    # Sound is stamped with the server's clock as it plays; frames with the same clock,
-    # as far behind as MAIN_INIT put the client; the latency asked of the sound device
-    # covers that gap, so a clock driven by the sound still shows frames on time.
+    if skew_ms:
+        # The client's clock follows the skewed sound, a second ahead of ours: frames
+        # stamped with our clock would all come late. The stream reports tell where the
+        # client's clock stands, and frames are stamped by it, so they still show.
+        assert np.median(video) > 0.5 * skew_ms, np.median(video)
+        assert redraws >= 0.8 * frames, (redraws, frames)
+        return
+    # Sound is stamped with the server's clock as it plays, and the client's clock follows
+    # it; frames are stamped with the time their pixels were read, so they show with the
+    # sound of that moment, as late as the sound's buffering and no later.
     assert all(-RESYNC_MS <= offset <= 60 for offset in audio), (min(audio), max(audio))
-    assert all(-500 <= offset <= -300 for offset in video), (min(video), max(video))
-    assert latency >= -np.median(video)
-    assert redraws >= 0.8 * frames
+    # (Stamped when read, measured when sent: the encoding lies between.)
+    assert all(-40 <= offset <= 60 for offset in video), (min(video), max(video))
+    assert redraws >= 0.8 * frames, (redraws, frames)
 
 
 # -- bad input ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Stream encoders and the adaptation to stream reports, without a client."""
+"""Stream encoders and the quality that fits the link, without a client."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from spice_server.display.adaptation import (
-    BASE_MARGIN_MS,
-    FIRST_PACED_INTERVAL_S,
-    StreamAdaptation,
+    FRAMES_TO_RAISE,
+    HEADROOM,
+    TARGET_FPS,
+    StreamQuality,
     StreamReport,
 )
 from spice_server.display.video import DEFAULT_LEVEL, create_encoder, parse_codecs
@@ -49,30 +50,35 @@ def test_codec_names_are_checked():
         parse_codecs([])
 
 
-def test_trouble_lowers_the_level_then_the_frame_rate_and_adds_margin():
-    adaptation = StreamAdaptation()
-    late = StreamReport(frames=20, drops=5, last_frame_delay_ms=-10)
+RATE = 625_000.0  # 5 Mbit/s
+ALLOWANCE = RATE * HEADROOM / TARGET_FPS
+
+
+def test_frames_bigger_than_the_link_carries_lower_the_level_one_step_each():
+    quality = StreamQuality()
     levels = []
-    for _ in range(DEFAULT_LEVEL):
-        assert adaptation.report(late)  # a new encoder is due
-        levels.append(adaptation.level)
-    assert levels == list(range(DEFAULT_LEVEL - 1, -1, -1))
-    assert adaptation.frame_interval_s == 0
-    assert not adaptation.report(late)  # the lowest level: fewer frames instead
-    assert adaptation.frame_interval_s == FIRST_PACED_INTERVAL_S
-    assert adaptation.margin_ms > BASE_MARGIN_MS
+    for _ in range(DEFAULT_LEVEL + 1):
+        quality.frame_sent(int(ALLOWANCE * 2), RATE)
+        levels.append(quality.level)
+    assert levels == [*range(DEFAULT_LEVEL - 1, -1, -1), 0]  # never below 0
 
 
-def test_good_reports_recover_slowly_and_never_beyond_the_start():
-    adaptation = StreamAdaptation()
-    adaptation.report(StreamReport(20, 0, -5))
-    assert adaptation.level == DEFAULT_LEVEL - 1
-    good = StreamReport(frames=20, drops=0, last_frame_delay_ms=30)
-    assert [adaptation.report(good) for _ in range(3)] == [False, False, True]
-    assert adaptation.level == DEFAULT_LEVEL
-    for _ in range(9):
-        assert not adaptation.report(good)
-    assert adaptation.level == DEFAULT_LEVEL
+def test_small_frames_climb_back_slowly_never_beyond_the_ceiling():
+    quality = StreamQuality()
+    quality.frame_sent(int(ALLOWANCE * 2), RATE)
+    assert quality.level == DEFAULT_LEVEL - 1
+    changes = [quality.frame_sent(int(ALLOWANCE * 0.1), RATE) for _ in range(FRAMES_TO_RAISE)]
+    assert changes == [False] * (FRAMES_TO_RAISE - 1) + [True]
+    for _ in range(3 * FRAMES_TO_RAISE):
+        assert not quality.frame_sent(int(ALLOWANCE * 0.1), RATE)
+    assert quality.level == DEFAULT_LEVEL
+
+
+def test_without_a_measured_rate_quality_stays_at_its_best():
+    quality = StreamQuality()
+    quality.frame_sent(int(ALLOWANCE * 2), RATE)
+    assert quality.frame_sent(10**7, None)  # the link is not the bottleneck
+    assert quality.level == DEFAULT_LEVEL
 
 
 def test_cannot_decode_is_recognised():

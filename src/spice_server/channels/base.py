@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..core.base import Timer
 from ..net.connection import ConnectionHandler
+from ..net.link import LinkEstimate
 from ..protocol.constants import ChannelType, LinkError
 from ..protocol.framing import DataStream, Message
 from ..protocol.link import NEED_DATA
@@ -34,9 +35,11 @@ from .session import Session
 
 log = logging.getLogger(__name__)
 
-LOW_WATER = 256 * 1024  # produce more only while less than this is queued on the socket
 PING_INTERVAL_MS = 10_000
 PING_TIMEOUT_S = 60.0
+MAX_PINGS_OUT = 64  # pings remembered while their PONGs are awaited
+MIN_PACE_S = 0.002
+MAX_PACE_S = 0.05
 
 
 class Transport(Protocol):
@@ -49,6 +52,13 @@ class Transport(Protocol):
     @property
     def pending(self) -> int:
         """Bytes written and not yet taken by the socket."""
+        ...
+
+    @property
+    def link(self) -> LinkEstimate: ...
+
+    def in_flight(self) -> int:
+        """Bytes written and not yet delivered to the peer."""
         ...
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
@@ -121,8 +131,11 @@ class ChannelClient:
         self._ack_sync_generation = -1
         self._unacked = 0
         self._ping_timer: Timer | None = None
+        self._pace_timer: Timer | None = None
+        self._pace_armed = False
         self._ping_id = 0
         self._ping_sent: dict[int, float] = {}
+        self._last_ping: float | None = None
         self.round_trip_ms: float | None = None
         transport.handler = self
 
@@ -166,8 +179,9 @@ class ChannelClient:
 
     def connection_lost(self, reason: str) -> None:
         self.closed = True
-        if self._ping_timer is not None:
-            self.context.core.timer_remove(self._ping_timer)
+        for timer in (self._ping_timer, self._pace_timer):
+            if timer is not None:
+                self.context.core.timer_remove(timer)
         self.channel.client_gone(self)
         self.session.remove(self)
         self.on_closed()
@@ -182,10 +196,34 @@ class ChannelClient:
             self._unacked += 1
 
     def can_send_more(self) -> bool:
-        """Room on the socket and in the ack window for one more produced message."""
-        if self.closed or self.connection.closed or self.connection.pending >= LOW_WATER:
+        """Room on the link and in the ack window for one more produced message.
+
+        When the link's budget is what stops us, a timer pumps again once enough has
+        been delivered: the kernel never says so, since its buffer is far from full.
+        """
+        if self.closed or self.connection.closed:
             return False
-        return self.ack_window is None or self._unacked < 2 * self.ack_window
+        if self.ack_window is not None and self._unacked >= 2 * self.ack_window:
+            return False
+        excess = self.connection.in_flight() - self.connection.link.budget()
+        if excess >= 0:
+            self._pace_later(self.connection.link.drain_time(excess))
+            return False
+        return True
+
+    def _pace_later(self, seconds: float) -> None:
+        if self._pace_timer is None:
+            self._pace_timer = self.context.core.timer_add(self._paced)
+        elif self._pace_armed:
+            return
+        self._pace_armed = True
+        delay_ms = int(min(MAX_PACE_S, max(MIN_PACE_S, seconds)) * 1000)
+        self.context.core.timer_start(self._pace_timer, delay_ms)
+
+    def _paced(self, opaque: object) -> None:
+        self._pace_armed = False
+        if not self.closed:
+            self.pump()
 
     def pump(self) -> None:
         """Produce messages while ``can_send_more()``; channels with lazy output override it."""
@@ -206,7 +244,9 @@ class ChannelClient:
             case MsgcPong(id=ping_id):
                 sent = self._ping_sent.pop(ping_id, None)
                 if sent is not None:
-                    self.round_trip_ms = (self.clock.now() - sent) * 1000
+                    rtt = self.clock.now() - sent
+                    self.round_trip_ms = rtt * 1000
+                    self.connection.link.round_trip(rtt)
             case MsgcDisconnecting():
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
@@ -231,8 +271,21 @@ class ChannelClient:
         if self._ping_sent and now - min(self._ping_sent.values()) > PING_TIMEOUT_S:
             self.close(f"no answer to pings for {PING_TIMEOUT_S:.0f} s", logging.WARNING)
             return
-        self._ping_id += 1
-        self._ping_sent[self._ping_id] = now
-        self.send(MsgPing(self._ping_id, int(now * 1e9)))
+        self.ping()
         assert self._ping_timer is not None
         self.context.core.timer_start(self._ping_timer, interval_ms)
+
+    def ping(self) -> None:
+        """Send a PING; its PONG measures the round trip (``round_trip_ms``, the link's)."""
+        now = self.clock.now()
+        self._ping_id += 1
+        self._ping_sent[self._ping_id] = now
+        self._last_ping = now
+        while len(self._ping_sent) > MAX_PINGS_OUT:
+            del self._ping_sent[min(self._ping_sent)]
+        self.send(MsgPing(self._ping_id, int(now * 1e9)))
+
+    @property
+    def last_ping(self) -> float | None:
+        """When the newest ping went out (clock seconds), if one did."""
+        return self._last_ping

@@ -42,6 +42,11 @@ class ChannelContext(AgentContext, Protocol):
     @property
     def display_count(self) -> int: ...
 
+    @property
+    def playback_active(self) -> bool:
+        """Whether sound is playing to clients (their media clock then follows it)."""
+        ...
+
     def request_mouse_mode(self, mode: int) -> None:
         """A client asked for a mouse mode; the server decides and tells every client."""
         ...

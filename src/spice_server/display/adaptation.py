@@ -1,12 +1,14 @@
-"""Steering one client's video stream by what the client reports back.
+"""How good one client's stream frames may be: quality chosen to fit the link.
 
-Once asked (STREAM_ACTIVATE_REPORT), the client reports every few frames how many frames
-it got, how many it dropped, and how early the last one arrived before its presentation
-time. A frame arriving after its time is dropped by the client, so drops and late frames
-mean the link or the client cannot keep up: the stream then plays further behind the
-clock (a larger margin), uses fewer bytes per frame (a lower quality level), and at the
-lowest level sends fewer frames. Reports without trouble slowly undo this, never beyond
-the starting quality. Sans-I/O: reports in, settings out.
+The link's budget paces how many frames go out (a frame is read only when the link has
+room), so on a narrow link big frames mean few frames. The quality level trades bytes per
+frame against frame rate: when a frame costs more than the link carries in a frame period
+of TARGET_FPS, the level drops (a new encoder with a lower quality or bit rate); when
+frames stay well under it, the level climbs back, never beyond its ceiling. Without a
+measured rate (the link was never the bottleneck, as on loopback) quality stays at its
+ceiling. What the client reports as late is the stamper's business, not a reason to
+degrade the picture: spice-gtk's GStreamer path shows late frames, and frames stamped
+right arrive in time for its MJPEG decoder. Sans-I/O: figures in, a level out.
 """
 
 from __future__ import annotations
@@ -15,16 +17,10 @@ from dataclasses import dataclass
 
 from .video import DEFAULT_LEVEL
 
-# Frames are stamped this far ahead of the client's clock: a frame that arrives after its
-# time is dropped by the client, one that arrives early waits. Lower is less latency.
-BASE_MARGIN_MS = 40
-MAX_MARGIN_MS = 400
-MARGIN_STEP_MS = 30
-MAX_DROP_RATIO = 0.1
-GOOD_REPORTS_TO_RECOVER = 3
-MAX_FRAME_INTERVAL_S = 1 / 8
-FULL_RATE_INTERVAL_S = 0.0  # no pacing: every change is a frame
-FIRST_PACED_INTERVAL_S = 1 / 30
+TARGET_FPS = 30  # on a narrow link, quality gives way before the frame rate drops below
+HEADROOM = 0.8  # of the link's rate, for the stream (the rest: other channels, jitter)
+RAISE_BELOW = 0.4  # frames smaller than this share of the allowance may get better
+FRAMES_TO_RAISE = 30
 CANNOT_DECODE = 0xFFFFFFFF  # num_drops with num_frames 0: the client has no decoder
 
 
@@ -39,41 +35,33 @@ class StreamReport:
         return self.frames == 0 and self.drops == CANNOT_DECODE
 
 
-class StreamAdaptation:
-    """Quality level, clock margin and frame pacing for one client's stream."""
+class StreamQuality:
+    """The quality level of one client's streams; it outlives a stream, as the link does."""
 
     def __init__(self, level: int = DEFAULT_LEVEL) -> None:
         self.ceiling = level
         self.level = level
-        self.margin_ms = BASE_MARGIN_MS
-        self.frame_interval_s = FULL_RATE_INTERVAL_S
-        self._good = 0
+        self._small = 0
 
-    def report(self, report: StreamReport) -> bool:
-        """Take one report; True when the quality level changed (a new encoder is due)."""
-        seen = report.frames + report.drops
-        dropping = seen > 0 and report.drops / seen > MAX_DROP_RATIO
-        if dropping or report.last_frame_delay_ms < 0:
-            self._good = 0
-            self.margin_ms = min(MAX_MARGIN_MS, self.margin_ms + MARGIN_STEP_MS)
-            if self.level > 0:
-                self.level -= 1
-                return True
-            self.frame_interval_s = min(
-                MAX_FRAME_INTERVAL_S, max(FIRST_PACED_INTERVAL_S, self.frame_interval_s * 2)
-            )
-            return False
-        self._good += 1
-        if report.last_frame_delay_ms > 2 * BASE_MARGIN_MS:
-            self.margin_ms = max(BASE_MARGIN_MS, self.margin_ms - MARGIN_STEP_MS // 3)
-        if self._good < GOOD_REPORTS_TO_RECOVER:
-            return False
-        self._good = 0
-        if self.frame_interval_s > FULL_RATE_INTERVAL_S:
-            halved = self.frame_interval_s / 2
-            self.frame_interval_s = halved if halved >= FIRST_PACED_INTERVAL_S else 0.0
-            return False
-        if self.level < self.ceiling:
-            self.level += 1
-            return True
+    def frame_sent(self, frame_bytes: int, link_rate: float | None) -> bool:
+        """Account for one encoded frame; True when the level changed (a new encoder)."""
+        if link_rate is None:
+            self._small = 0
+            return self._set(self.ceiling)
+        allowance = link_rate * HEADROOM / TARGET_FPS
+        if frame_bytes > allowance and self.level > 0:
+            self._small = 0
+            return self._set(self.level - 1)
+        if frame_bytes < RAISE_BELOW * allowance and self.level < self.ceiling:
+            self._small += 1
+            if self._small >= FRAMES_TO_RAISE:
+                self._small = 0
+                return self._set(self.level + 1)
+        else:
+            self._small = 0
         return False
+
+    def _set(self, level: int) -> bool:
+        changed = level != self.level
+        self.level = level
+        return changed

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..core.base import ChannelEventInfo, Core, EventMask, Timer
+from ..core.clock import Clock, SystemClock
 from ..protocol.errors import RemoteProtocolError
+from .link import LinkEstimate, unacknowledged
 from .websocket import OriginCheck, StreamKind, WebSocketTransport, sniff
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Connection:
         max_pending: int = MAX_PENDING,
         websocket: bool = False,
         check_origin: OriginCheck | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """``websocket`` accepts WebSocket clients besides plain SPICE ones; ``check_origin``
         decides which browser origins may open one."""
@@ -66,6 +69,7 @@ class Connection:
         self._queue: deque[memoryview] = deque()
         self._pending = 0
         self.bytes_sent = 0
+        self.link = LinkEstimate(clock or SystemClock())
         self.bytes_received = 0
         self.on_closed: Callable[[Connection, str], None] | None = None
         self._closing: tuple[str, int] | None = None
@@ -80,6 +84,14 @@ class Connection:
     def pending(self) -> int:
         """Bytes queued and not yet taken by the socket."""
         return self._pending
+
+    def in_flight(self) -> int:
+        """Bytes written and not yet delivered: our queue and what the kernel holds."""
+        if self.closed:
+            return 0
+        in_flight = self._pending + unacknowledged(self.sock)
+        self.link.sample(self.bytes_sent + self._pending, in_flight)
+        return in_flight
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send SPICE bytes (framed first, on a WebSocket), queueing what the socket refuses."""

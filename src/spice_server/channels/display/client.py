@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
+RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
 
 
 class DisplayChannelClient(ChannelClient):
@@ -95,6 +96,12 @@ class DisplayChannelClient(ChannelClient):
 
     def surface_rect(self) -> Rect:
         return self._surface
+
+    def link_rate(self) -> float | None:
+        return self.connection.link.rate
+
+    def playback_active(self) -> bool:
+        return self.context.playback_active
 
     # -- damage ------------------------------------------------------------------------------
 
@@ -164,6 +171,10 @@ class DisplayChannelClient(ChannelClient):
 
     def pump(self) -> None:
         framebuffer = self.display.framebuffer
+        busy = self._dirty or self.streams.frame_due() or self._generation != framebuffer.generation
+        last_ping = self.last_ping
+        if busy and (last_ping is None or self.clock.now() - last_ping >= RTT_PROBE_S):
+            self.ping()  # only while there is something to pace: an idle screen sends nothing
         while self.can_send_more():
             if self._generation != framebuffer.generation:
                 self._create_surface()

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ...core.clock import MM_TIME_MASK, Clock
-from ...display.adaptation import StreamAdaptation, StreamReport
+from ...core.clock import Clock
+from ...display.adaptation import StreamQuality, StreamReport
 from ...display.framebuffer import Framebuffer
+from ...display.stamping import FrameStamper
 from ...display.streams import Stream
 from ...display.video import VideoEncoder, create_encoder
 from ...protocol.constants import DisplayCap, VideoCodec
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
 MAX_STREAMS = 64  # stream ids the protocol allows
-REPORT_WINDOW_FRAMES = 20  # the client reports on a stream every this many frames...
-REPORT_TIMEOUT_MS = 1000  # ...or this often
+REPORT_WINDOW_FRAMES = 1  # the client reports on every frame: each tells its arrival
+REPORT_TIMEOUT_MS = 1000
 HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
 CODEC_CAPS = {
     VideoCodec.MJPEG: DisplayCap.CODEC_MJPEG,
@@ -56,7 +57,6 @@ class ClientStream:
     codec: VideoCodec
     encoder: VideoEncoder
     pending: bool = True
-    last_frame: float = 0.0
 
     @staticmethod
     def step_for(rect: Rect) -> int:
@@ -151,6 +151,14 @@ class StreamHost(Protocol):
 
     def surface_rect(self) -> Rect: ...
 
+    def link_rate(self) -> float | None:
+        """Bytes per second the client's link delivers, when it was measured."""
+        ...
+
+    def playback_active(self) -> bool:
+        """Whether sound is playing, which sets the client's clock."""
+        ...
+
 
 class StreamSender:
     """Starts, feeds, steers and ends one client's stream."""
@@ -165,8 +173,10 @@ class StreamSender:
         self.current: ClientStream | None = None
         self._ids = itertools.cycle(range(MAX_STREAMS))
         self._report_ids = itertools.count(1)
-        # One per client, not per stream: what the link taught us outlives a stream.
-        self.adaptation = StreamAdaptation()
+        # One per client, not per stream: what the link and the client's clock taught us
+        # outlives a stream. MAIN_INIT set the client's clock MM_TIME_DELTA_MS behind ours.
+        self.quality = StreamQuality()
+        self.stamper = FrameStamper(-MM_TIME_DELTA_MS, drops_late=True)
 
     def follow(self, stream: Stream | None) -> None:
         """Start, replace or end this client's stream to match the display's."""
@@ -178,7 +188,7 @@ class StreamSender:
         width, height = ClientStream.size_for(stream.rect)
         for codec in self.codecs.usable():
             try:
-                encoder = create_encoder(codec, width, height, self.adaptation.level)
+                encoder = create_encoder(codec, width, height, self.quality.level)
             except Exception:
                 log.exception("%r: no %s encoder; trying the next codec", self.host, codec.name)
                 self.codecs.failed.add(codec)
@@ -188,6 +198,8 @@ class StreamSender:
             return
         stream_id = next(self._ids)
         self.current = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
+        # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
+        self.stamper.drops_late = codec == VideoCodec.MJPEG
         host = self.host
         host.send(
             MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
@@ -228,37 +240,28 @@ class StreamSender:
             self.end()
             self.follow(detected)
             return
-        adaptation = self.adaptation
-        if adaptation.report(report):
-            log.debug(
-                "%r: stream %d quality level %d, margin %d ms",
-                self.host,
-                stream.id,
-                adaptation.level,
-                adaptation.margin_ms,
-            )
-            stream.encoder = create_encoder(stream.codec, *stream.size, adaptation.level)
+        self.stamper.reported(message.end_frame_mm_time, report.last_frame_delay_ms)
 
     def frame_due(self) -> bool:
-        """A pending frame waits while the adaptation paces the stream below full rate."""
+        """New pixels wait in the stream's area (the link's budget paces how often)."""
         stream = self.current
-        if stream is None or not stream.pending:
-            return False
-        return self.clock.now() - stream.last_frame >= self.adaptation.frame_interval_s
+        return stream is not None and stream.pending
 
     def send_frame(self) -> None:
         stream = self.current
         assert stream is not None
         stream.pending = False
-        stream.last_frame = self.clock.now()
         generation, pixels = self.framebuffer.read(stream.source, stream.step)
         if generation != self.host.surface_generation():
             return
-        margin = self.adaptation.margin_ms
-        stamp = (self.clock.mm_time() - MM_TIME_DELTA_MS + margin) & MM_TIME_MASK
+        now = self.clock.mm_time()
+        stamp = self.stamper.stamp(now, now if self.host.playback_active() else None)
         encoder = stream.encoder
 
         def frame(data: bytes) -> MsgDisplayStreamData | None:
+            if self.quality.frame_sent(len(data), self.host.link_rate()):
+                log.debug("%r: stream quality level %d", self.host, self.quality.level)
+                stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
             # An inter-frame encoder may hold a frame back; then there is nothing to send.
             return MsgDisplayStreamData(stream.id, stamp, data) if data else None
 

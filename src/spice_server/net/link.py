@@ -1,0 +1,95 @@
+"""What one connection's link carries: its delivery rate, round trip, and a send budget.
+
+A socket accepts far more than a slow link carries: the kernel buffers megabytes, which
+on a 20 Mbit/s link are seconds of frames the user waits for. So producers (the display)
+do not ask "does the socket take more?" but "is less than the link's budget still on its
+way?". What is on its way is our own queue plus what the kernel has not yet had
+acknowledged (SIOCOUTQ); what left it since the last look was delivered.
+
+The delivery rate is measured only over intervals in which the link was busy (something
+was waiting all along), and the best of the last second is kept, so idle moments do not
+read as a slow link. The budget is the bandwidth-delay product plus a little more, so the
+link stays full while frames wait at most a few milliseconds in queues: the newest
+pixels are read when there is room, and late frames never block newer ones.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import socket
+import struct
+import termios
+from collections import deque
+
+from ..core.clock import Clock
+
+RATE_WINDOW_S = 1.0  # the best delivery rate of this long is the link's rate
+MIN_INTERVAL_S = 0.008  # shorter intervals measure the clock, not the link
+RTT_WINDOW_S = 10.0
+QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
+MIN_BUDGET = 24 * 1024
+MAX_BUDGET = 256 * 1024  # also the budget while the rate is unknown (never saturated)
+_OUTQ = struct.Struct("i")
+
+
+def unacknowledged(sock: socket.socket) -> int:
+    """Bytes the kernel holds for this socket, sent or not, that the peer has not acked."""
+    try:
+        return _OUTQ.unpack(fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    except OSError:
+        return 0
+
+
+class LinkEstimate:
+    """Delivery rate and round trip of one connection, from samples of what is in flight."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._last: tuple[float, int, int] | None = None  # time, delivered, in flight
+        self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
+        self._rtts: deque[tuple[float, float]] = deque()
+
+    def sample(self, sent: int, in_flight: int) -> None:
+        """``sent`` bytes written so far in all, ``in_flight`` of them not yet delivered."""
+        now = self.clock.now()
+        delivered = sent - in_flight
+        last = self._last
+        if last is not None:
+            then, before, was_in_flight = last
+            if now - then < MIN_INTERVAL_S:
+                return
+            if was_in_flight > 0 and in_flight > 0:  # busy all along: the link set the pace
+                self._rates.append((now, (delivered - before) / (now - then)))
+        self._last = (now, delivered, in_flight)
+        while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
+            self._rates.popleft()
+
+    def round_trip(self, seconds: float) -> None:
+        now = self.clock.now()
+        self._rtts.append((now, seconds))
+        while self._rtts and self._rtts[0][0] < now - RTT_WINDOW_S:
+            self._rtts.popleft()
+
+    @property
+    def rate(self) -> float | None:
+        """Bytes per second the link delivers, or None while it was never the bottleneck."""
+        if not self._rates:
+            return None
+        return max(rate for _, rate in self._rates)
+
+    @property
+    def rtt(self) -> float:
+        """The smallest recent round trip (seconds): the path without its queues."""
+        return min((rtt for _, rtt in self._rtts), default=0.0)
+
+    def budget(self) -> int:
+        """How many bytes may be on their way at once."""
+        rate = self.rate
+        if rate is None:
+            return MAX_BUDGET
+        return int(min(MAX_BUDGET, max(MIN_BUDGET, rate * (self.rtt + QUEUE_ALLOWANCE_S))))
+
+    def drain_time(self, excess: int) -> float:
+        """Seconds until ``excess`` bytes more than the budget have been delivered."""
+        rate = self.rate
+        return excess / rate if rate else 0.005

@@ -1,0 +1,71 @@
+"""The link estimate and pacing: delivery rate from busy intervals, budgets, paced pumping."""
+
+from __future__ import annotations
+
+import pytest
+
+from spice_server.channels.cursor import CursorChannel
+from spice_server.interfaces.display import Display
+from spice_server.net.link import MAX_BUDGET, MIN_BUDGET, QUEUE_ALLOWANCE_S, LinkEstimate
+from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync
+from spice_server.protocol.messages.cursor import MsgCursorMove
+
+from fakes import FakeClock, FakeContext, link
+
+
+def busy_link(clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float) -> None:
+    """A sender that keeps 100 kB waiting on a link delivering ``rate`` bytes a second."""
+    delivered = 0.0
+    for _ in range(int(seconds / 0.01)):
+        clock.time += 0.01
+        delivered += rate * 0.01
+        estimate.sample(int(delivered) + 100_000, 100_000)
+
+
+def test_the_rate_is_what_a_busy_link_delivered() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    assert estimate.rate is None and estimate.budget() == MAX_BUDGET  # never saturated yet
+    busy_link(clock, estimate, 2_500_000, 0.5)  # 20 Mbit/s
+    assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
+
+
+def test_idle_moments_do_not_read_as_a_slow_link() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 2_500_000, 0.3)
+    for step in range(20):  # then almost nothing to send: in flight drops to zero
+        clock.time += 0.01
+        estimate.sample(3_000_000 + step * 10, 0)
+    assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
+
+
+def test_the_budget_is_the_bandwidth_delay_product_and_a_little_more() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 625_000, 0.3)  # 5 Mbit/s
+    estimate.round_trip(0.120)
+    estimate.round_trip(0.080)  # the smallest recent round trip is the path's own
+    assert estimate.rtt == pytest.approx(0.080)
+    assert estimate.budget() == int(625_000 * (0.080 + QUEUE_ALLOWANCE_S))
+    slow = LinkEstimate(clock)
+    busy_link(clock, slow, 10_000, 0.3)
+    assert slow.budget() == MIN_BUDGET
+
+
+def test_a_channel_over_budget_waits_and_pumps_when_the_link_has_drained() -> None:
+    context = FakeContext()
+    display = Display(64, 64)
+    channel = CursorChannel(context, display)
+    client, transport = link(channel)
+    transport.take()
+    transport.pending = MAX_BUDGET + 1  # more than the budget is on its way
+    display.move_cursor(5, 5)
+    channel.distribute()
+    assert transport.take() == [] and context.core.armed() >= 1
+    transport.pending = 0  # delivered
+    transport.feed(MsgcAckSync(1))
+    transport.feed(MsgcAck())
+    context.core.advance(0.05)
+    assert transport.take() == [MsgCursorMove(5, 5)]
+    assert client.can_send_more()
