@@ -30,6 +30,25 @@ def test_the_rate_is_what_a_busy_link_delivered() -> None:
     assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
 
 
+def test_bursts_shorter_than_a_span_do_not_read_as_a_fast_link() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    delivered = 0
+    for step in range(60):  # a queue that takes 50 kB at once, every 20 ms: 2.5 MB/s
+        clock.time += 0.01
+        delivered += 50_000 if step % 2 else 0
+        estimate.sample(delivered + 100_000, 100_000)
+    assert estimate.rate == pytest.approx(2_500_000, rel=0.15)
+
+
+def test_a_ping_behind_our_own_data_measures_the_path_without_that_queue() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 1_000_000, 0.5)
+    estimate.round_trip(0.120, queued_ahead=100_000)  # 100 ms of it was our own queue
+    assert estimate.rtt == pytest.approx(0.020)
+
+
 def test_idle_moments_do_not_read_as_a_slow_link() -> None:
     clock = FakeClock()
     estimate = LinkEstimate(clock)

@@ -133,8 +133,10 @@ class ChannelClient:
         self._ping_timer: Timer | None = None
         self._pace_timer: Timer | None = None
         self._pace_armed = False
+        self.link_full_at: float | None = None  # when the link's budget last stopped us
         self._ping_id = 0
         self._ping_sent: dict[int, float] = {}
+        self._ping_queued: dict[int, int] = {}  # bytes on their way before each ping
         self._last_ping: float | None = None
         self.round_trip_ms: float | None = None
         transport.handler = self
@@ -212,6 +214,7 @@ class ChannelClient:
         return True
 
     def _pace_later(self, seconds: float) -> None:
+        self.link_full_at = self.clock.now()
         if self._pace_timer is None:
             self._pace_timer = self.context.core.timer_add(self._paced)
         elif self._pace_armed:
@@ -243,10 +246,11 @@ class ChannelClient:
                     self.pump()
             case MsgcPong(id=ping_id):
                 sent = self._ping_sent.pop(ping_id, None)
+                queued = self._ping_queued.pop(ping_id, 0)
                 if sent is not None:
                     rtt = self.clock.now() - sent
                     self.round_trip_ms = rtt * 1000
-                    self.connection.link.round_trip(rtt)
+                    self.connection.link.round_trip(rtt, queued)
             case MsgcDisconnecting():
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
@@ -280,9 +284,12 @@ class ChannelClient:
         now = self.clock.now()
         self._ping_id += 1
         self._ping_sent[self._ping_id] = now
+        self._ping_queued[self._ping_id] = self.connection.in_flight()
         self._last_ping = now
         while len(self._ping_sent) > MAX_PINGS_OUT:
-            del self._ping_sent[min(self._ping_sent)]
+            oldest = min(self._ping_sent)
+            del self._ping_sent[oldest]
+            self._ping_queued.pop(oldest, None)
         self.send(MsgPing(self._ping_id, int(now * 1e9)))
 
     @property

@@ -7,39 +7,55 @@ import numpy as np
 from ..protocol.rect import Rect
 
 BAND_ROWS = 16
+COLUMN_GAP = 32  # unchanged columns between two changes that keep them apart
+MERGE_SLACK = 1.3  # how much unchanged area one rectangle over two changes may add
 
 
 def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> list[Rect]:
     """Rectangles (offset by x, y) covering every pixel where ``new`` differs from ``old``.
 
     Both are (height, width) uint32 arrays. The frame is cut in bands of BAND_ROWS rows;
-    each band that changed yields one rectangle spanning its changed rows and columns.
+    in each band that changed, every run of changed columns (runs closer than COLUMN_GAP
+    count as one) yields a rectangle over its changed rows. A band's rectangle that sits
+    under one of the band above continues it when the two together add little unchanged
+    area: the lines of one change (a scrolled text area, ragged as it is) come out as one
+    rectangle, while the two edges a pan uncovers stay apart.
     """
     diff = old != new
     changed_rows = np.flatnonzero(diff.any(axis=1))
     if changed_rows.size == 0:
         return []
-    rects: list[Rect] = []
-    bands = np.unique(changed_rows // BAND_ROWS)
-    for band in bands:
-        top = int(band) * BAND_ROWS
+    done: list[Rect] = []
+    open_rects: list[Rect] = []  # rectangles that reach the bottom of the previous band
+    for band in np.unique(changed_rows // BAND_ROWS).tolist():
+        top = band * BAND_ROWS
         block = diff[top : top + BAND_ROWS]
-        rows = np.flatnonzero(block.any(axis=1))
         cols = np.flatnonzero(block.any(axis=0))
-        rect = Rect(
-            x + int(cols[0]),
-            y + top + int(rows[0]),
-            x + int(cols[-1]) + 1,
-            y + top + int(rows[-1]) + 1,
-        )
-        # Bands of one change (lines of a scrolled text area, ragged as they are) come out
-        # as one rectangle: unchanged pixels inside it cost little once compressed.
-        last = rects[-1] if rects else None
-        if last is not None and last.bottom == rect.top and last.touches(rect):
-            rects[-1] = last.union(rect)
-            continue
-        rects.append(rect)
-    return rects
+        breaks = np.flatnonzero(np.diff(cols) > COLUMN_GAP)
+        starts = [int(cols[0]), *(int(cols[i + 1]) for i in breaks)]
+        ends = [*(int(cols[i]) + 1 for i in breaks), int(cols[-1]) + 1]
+        current: list[Rect] = []
+        for left, right in zip(starts, ends, strict=True):
+            rows = np.flatnonzero(block[:, left:right].any(axis=1))
+            rect = Rect(x + left, y + top + int(rows[0]), x + right, y + top + int(rows[-1]) + 1)
+            above = next((r for r in open_rects if _continues(r, rect)), None)
+            if above is not None:
+                open_rects.remove(above)
+                rect = above.union(rect)
+            current.append(rect)
+        done.extend(open_rects)
+        open_rects = [r for r in current if r.bottom == y + top + BAND_ROWS]
+        done.extend(r for r in current if r.bottom != y + top + BAND_ROWS)
+    done.extend(open_rects)
+    return done
+
+
+def _continues(above: Rect, below: Rect) -> bool:
+    """Whether ``below`` carries on ``above``: touching it, and the two together cover
+    little that neither does (a narrow edge under a wide one does not continue it)."""
+    if above.bottom != below.top or not above.touches(below):
+        return False
+    return above.union(below).area <= MERGE_SLACK * (above.area + below.area)
 
 
 class TileMap:

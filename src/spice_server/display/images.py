@@ -15,7 +15,8 @@ import numpy as np
 from ..protocol.constants import ImageCompression
 from .content import is_photographic
 
-MIN_JPEG_PIXELS = 64 * 64  # smaller images are not worth a lossy encoding
+MIN_JPEG_PIXELS = 64 * 64  # smaller images are not worth a lossy encoding...
+MIN_CONGESTED_JPEG_PIXELS = 16 * 64  # ...unless the link is the bottleneck
 LOSSLESS_COMPRESSIONS = frozenset(
     {
         ImageCompression.LZ4,
@@ -37,11 +38,12 @@ class ImageKind(enum.Enum):
 
 @dataclass(frozen=True)
 class ImagePolicy:
-    """What one client may get: compression at all, LZ4, lossy JPEG."""
+    """What one client may get: compression at all, LZ4, lossy JPEG (from what size)."""
 
     compress: bool
     lz4: bool
     lossy: bool
+    min_lossy_pixels: int = MIN_JPEG_PIXELS
 
 
 def image_policy(
@@ -49,19 +51,30 @@ def image_policy(
     preferred: int | None,
     jpeg: str,
     client_lz4: bool,
+    *,
+    congested: bool = False,
+    lossless: bool = False,
 ) -> ImagePolicy:
     """The policy for a client from the server's settings and what the client said.
 
     The client's preferred compression wins when it is one it may choose (off, or a
-    lossless one). JPEG is ``always``, ``never``, or ``auto``: only for clients that decode
-    no LZ4, whose only lossless choice would be raw pixels (spice-html5).
+    lossless one). JPEG is ``always``, ``never``, or ``auto``: for clients that decode no
+    LZ4 (whose only lossless choice would be raw pixels, as spice-html5's), and for any
+    client while its link is ``congested``: a photograph then costs a tenth of its bytes,
+    and the areas sent so are refined losslessly once the screen is still (``lossless``
+    asks for that refinement).
     """
     compression = setting
     if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
         compression = ImageCompression(preferred)
     compress = compression != ImageCompression.OFF
-    lossy = (not client_lz4) if jpeg == "auto" else jpeg == "always"
-    return ImagePolicy(compress=compress, lz4=compress and client_lz4, lossy=compress and lossy)
+    lossy = (not client_lz4 or congested) if jpeg == "auto" else jpeg == "always"
+    return ImagePolicy(
+        compress=compress,
+        lz4=compress and client_lz4,
+        lossy=compress and lossy and not lossless,
+        min_lossy_pixels=MIN_CONGESTED_JPEG_PIXELS if congested else MIN_JPEG_PIXELS,
+    )
 
 
 def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
@@ -69,6 +82,6 @@ def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
     first = pixels.flat[0]
     if (pixels == first).all():
         return ImageKind.FILL
-    if policy.lossy and pixels.size >= MIN_JPEG_PIXELS and is_photographic(pixels):
+    if policy.lossy and pixels.size >= policy.min_lossy_pixels and is_photographic(pixels):
         return ImageKind.JPEG
     return ImageKind.LZ4 if policy.lz4 else ImageKind.BITMAP

@@ -67,6 +67,30 @@ class Region:
     def clear(self) -> None:
         self._rects.clear()
 
+    def remove(self, hole: Rect) -> None:
+        """Take ``hole`` out of the region."""
+        if any(not r.intersect(hole).is_empty() for r in self._rects):
+            rects, self._rects = self._rects, []
+            for rect in rects:
+                for piece in subtract(rect, hole):
+                    self.add(piece)
+
+    def moved(self, src: Rect, dest: Rect) -> Region:
+        """The region after the pixels of ``src`` were copied onto ``dest`` (same size):
+        what lay in ``dest`` is overwritten, what lay in ``src`` comes along."""
+        dx, dy = dest.left - src.left, dest.top - src.top
+        moved = Region(max_rects=self.max_rects)
+        for rect in self._rects:
+            for piece in subtract(rect, dest):
+                moved.add(piece)
+            inside = rect.intersect(src)
+            if not inside.is_empty():
+                shifted = Rect(
+                    inside.left + dx, inside.top + dy, inside.right + dx, inside.bottom + dy
+                )
+                moved.add(shifted.intersect(dest))
+        return moved
+
     def clip(self, bounds: Rect) -> None:
         clipped = [r.intersect(bounds) for r in self._rects]
         self._rects = [r for r in clipped if not r.is_empty()]

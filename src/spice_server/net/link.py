@@ -6,11 +6,15 @@ do not ask "does the socket take more?" but "is less than the link's budget stil
 way?". What is on its way is our own queue plus what the kernel has not yet had
 acknowledged (SIOCOUTQ); what left it since the last look was delivered.
 
-The delivery rate is measured only over intervals in which the link was busy (something
-was waiting all along), and the best of the last second is kept, so idle moments do not
-read as a slow link. The budget is the bandwidth-delay product plus a little more, so the
-link stays full while frames wait at most a few milliseconds in queues: the newest
-pixels are read when there is room, and late frames never block newer ones.
+The delivery rate is measured only over spans in which the link was busy (something was
+waiting all along) of at least RATE_SPAN_S, so that a proxy or router draining its queue
+in bursts is averaged out; the best of the last seconds is kept, so idle moments do not
+read as a slow link. A ping queues behind our own data, so its round trip minus the time
+the bytes ahead of it needed is the path's own.
+
+The budget is the bandwidth-delay product plus a little more, so the link stays full
+while frames wait at most a few milliseconds in queues: the newest pixels are read when
+there is room, and late frames never block newer ones.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from collections import deque
 
 from ..core.clock import Clock
 
-RATE_WINDOW_S = 1.0  # the best delivery rate of this long is the link's rate
-MIN_INTERVAL_S = 0.008  # shorter intervals measure the clock, not the link
+RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
+RATE_SPAN_S = 0.1  # busy spans this long measure the link, shorter ones its bursts
+MIN_INTERVAL_S = 0.002
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 MIN_BUDGET = 24 * 1024
@@ -46,6 +51,7 @@ class LinkEstimate:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._last: tuple[float, int, int] | None = None  # time, delivered, in flight
+        self._span: tuple[float, int] | None = None  # start of the busy span, delivered then
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
         self._rtts: deque[tuple[float, float]] = deque()
 
@@ -59,13 +65,24 @@ class LinkEstimate:
             if now - then < MIN_INTERVAL_S:
                 return
             if was_in_flight > 0 and in_flight > 0:  # busy all along: the link set the pace
-                self._rates.append((now, (delivered - before) / (now - then)))
+                if self._span is None:
+                    self._span = (then, before)
+                start, at_start = self._span
+                if now - start >= RATE_SPAN_S:
+                    self._rates.append((now, (delivered - at_start) / (now - start)))
+                    self._span = (now, delivered)
+            else:
+                self._span = None
         self._last = (now, delivered, in_flight)
         while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
             self._rates.popleft()
 
-    def round_trip(self, seconds: float) -> None:
+    def round_trip(self, seconds: float, queued_ahead: int = 0) -> None:
+        """A ping's round trip; ``queued_ahead`` bytes were on their way before it."""
         now = self.clock.now()
+        rate = self.rate
+        if rate:
+            seconds = max(0.0, seconds - queued_ahead / rate)
         self._rtts.append((now, seconds))
         while self._rtts and self._rtts[0][0] < now - RTT_WINDOW_S:
             self._rtts.popleft()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
+from ...core.base import Timer
 from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4
 from ...display.framebuffer import CopyOp, DamageOp
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
+MAX_WAITING_COPIES = 8
+CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
+REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
 RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
 
 
@@ -72,10 +76,17 @@ class DisplayChannelClient(ChannelClient):
         self._generation: int | None = None  # of the surface the client has
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
+        # Areas the client shows from JPEG, sent while the link was the bottleneck, and
+        # those of them being refined losslessly now that the screen is still.
+        self._lossy = Region()
+        self._refine = Region()
+        self._last_change = 0.0
+        self._refine_timer: Timer | None = None
         self._need_mark = False
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
+        self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
 
@@ -106,6 +117,8 @@ class DisplayChannelClient(ChannelClient):
     # -- damage ------------------------------------------------------------------------------
 
     def damage(self, ops: list[DamageOp], stream: Stream | None = None) -> None:
+        if ops:
+            self._last_change = self.clock.now()
         self.streams.follow(stream)
         current = self.streams.current
         for rect in ops:
@@ -121,33 +134,24 @@ class DisplayChannelClient(ChannelClient):
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.
 
-        When a copy cannot go out now (the client is behind, an image is being encoded, a
-        stream is in the way) the destination is simply marked stale instead.
+        The copy waits in order for the link (a client that is behind still gets copies:
+        they cost a few bytes, where repainting what moved would cost a whole image); it
+        goes out before any later draw. Where a copy cannot help (no surface yet, a stream
+        in the way, too many waiting) the destination is marked stale instead.
         """
         src, dest = op.src, op.dest
         stream = self.streams.current
         if (
             self._generation != self.display.framebuffer.generation
-            or self._encoding
-            or not self.can_send_more()
+            or len(self._copies) >= MAX_WAITING_COPIES
             or (stream is not None and not stream.rect.intersect(src.union(dest)).is_empty())
         ):
             self._dirty.add(dest)
             return
-        dx, dy = dest.left - src.left, dest.top - src.top
-        moved = Region()
-        for rect in self._dirty:
-            for piece in subtract(rect, dest):
-                moved.add(piece)
-            inside = rect.intersect(src)
-            if not inside.is_empty():
-                shifted = Rect(
-                    inside.left + dx, inside.top + dy, inside.right + dx, inside.bottom + dy
-                )
-                moved.add(shifted.intersect(dest))
-        self._dirty = moved
-        self.send(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
-        self.images["copy"] += 1
+        self._dirty = self._dirty.moved(src, dest)
+        self._lossy = self._lossy.moved(src, dest)
+        self._refine = self._refine.moved(src, dest)
+        self._copies.append(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
 
     # -- messages from the client ------------------------------------------------------------
 
@@ -171,7 +175,13 @@ class DisplayChannelClient(ChannelClient):
 
     def pump(self) -> None:
         framebuffer = self.display.framebuffer
-        busy = self._dirty or self.streams.frame_due() or self._generation != framebuffer.generation
+        busy = (
+            self._dirty
+            or self._refine
+            or self._copies
+            or self.streams.frame_due()
+            or self._generation != framebuffer.generation
+        )
         last_ping = self.last_ping
         if busy and (last_ping is None or self.clock.now() - last_ping >= RTT_PROBE_S):
             self.ping()  # only while there is something to pace: an idle screen sends nothing
@@ -179,20 +189,49 @@ class DisplayChannelClient(ChannelClient):
             if self._generation != framebuffer.generation:
                 self._create_surface()
                 continue
+            if self._copies:
+                self.send(self._copies.popleft())
+                self.images["copy"] += 1
+                continue
             if self.streams.frame_due():
                 self.streams.send_frame()
                 continue
-            if not self._dirty:
-                if self._need_mark:
-                    self.send(MsgDisplayMark())
-                    self._need_mark = False
+            if self._dirty:
+                self._send_rect(self._dirty.pop())
+                continue
+            if self._need_mark:
+                self.send(MsgDisplayMark())
+                self._need_mark = False
+                continue
+            if not self._refine and not self._start_refining():
                 return
-            self._send_rect(self._dirty.pop())
+            if self._refine:
+                self._send_rect(self._refine.pop(), lossless=True)
+
+    def _start_refining(self) -> bool:
+        """Once the screen has been still a while, repaint what went lossy losslessly."""
+        if not self._lossy:
+            return False
+        wait = self._last_change + REFINE_AFTER_S - self.clock.now()
+        if wait > 0:
+            if self._refine_timer is None:
+                self._refine_timer = self.context.core.timer_add(lambda _: self.pump())
+            self.context.core.timer_start(self._refine_timer, int(wait * 1000) + 1)
+            return False
+        self._refine, self._lossy = self._lossy, Region()
+        return True
+
+    def on_closed(self) -> None:
+        if self._refine_timer is not None:
+            self.context.core.timer_remove(self._refine_timer)
 
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
         width, height = framebuffer.width, framebuffer.height
         self.streams.end(repaint=False)
+        self._copies.clear()  # the new surface is sent whole
+        self._lossy.clear()
+        self._refine.clear()
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
@@ -209,7 +248,7 @@ class DisplayChannelClient(ChannelClient):
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
 
-    def _send_rect(self, rect: Rect, whole: bool = False) -> None:
+    def _send_rect(self, rect: Rect, whole: bool = False, lossless: bool = False) -> None:
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
@@ -225,7 +264,11 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
-        kind = choose_image(pixels, self.image_policy())
+        kind = choose_image(pixels, self.image_policy(lossless))
+        if kind is ImageKind.JPEG:
+            self._lossy.add(rect)
+        else:
+            self._lossy.remove(rect)
         if kind is ImageKind.FILL:
             # One colour: a 41-byte fill instead of an image (every client draws fills).
             color = int(pixels.flat[0]) & 0xFFFFFF
@@ -240,13 +283,18 @@ class DisplayChannelClient(ChannelClient):
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
 
-    def image_policy(self) -> ImagePolicy:
+    def image_policy(self, lossless: bool = False) -> ImagePolicy:
+        """What this client may get now: JPEG for photographic areas where the settings
+        allow it, and (setting ``auto``) also while its link is the bottleneck."""
         config = self.context.config
+        full = self.link_full_at
         return image_policy(
             config.image_compression,
             self.preferred_compression,
             config.jpeg_compression,
             DisplayCap.LZ4_COMPRESSION in self.client_caps,
+            congested=full is not None and self.clock.now() - full < CONGESTED_S,
+            lossless=lossless,
         )
 
     def encode(
