@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--video-codecs",
-            default="h264,vp8,mjpeg",
+            default="mjpeg,h264,vp8",
             help="stream codecs in order of preference (h264, vp8, mjpeg)",
         )
         sub.add_argument(

@@ -41,7 +41,7 @@ class ServerConfig:
     streaming_video: StreamingVideo = "filter"
     jpeg_compression: JpegCompression = "auto"
     video_codecs: tuple[VideoCodec, ...] = field(
-        default=(VideoCodec.H264, VideoCodec.VP8, VideoCodec.MJPEG)
+        default=(VideoCodec.MJPEG, VideoCodec.H264, VideoCodec.VP8)
     )
     websocket: bool = True
     playback_compression: bool = True

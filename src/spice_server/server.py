@@ -107,7 +107,7 @@ class Server:
         builtin_agent: bool = True,
         streaming_video: StreamingVideo = "filter",
         jpeg_compression: JpegCompression = "auto",
-        video_codecs: Sequence[str] = ("h264", "vp8", "mjpeg"),
+        video_codecs: Sequence[str] = ("mjpeg", "h264", "vp8"),
         websocket: bool = True,
         playback_compression: bool = True,
         clock: Clock | None = None,

@@ -40,6 +40,7 @@ GTK_CAPS = frozenset(
         DisplayCap.CODEC_VP8,
     }
 )
+VP8_FIRST = (VideoCodec.VP8, VideoCodec.MJPEG)
 AREA = Rect(16, 16, 16 + 128, 16 + 96)
 rng = np.random.default_rng(7)
 
@@ -106,14 +107,16 @@ def test_a_resize_destroys_and_recreates_the_surface() -> None:
 
 
 def test_an_area_changing_in_place_becomes_a_stream_stamped_ahead_of_the_client_clock() -> None:
-    context, display, channel, client, transport = setup(streaming_video="all")
+    context, display, channel, client, transport = setup(
+        streaming_video="all", video_codecs=VP8_FIRST
+    )
     transport.take()
     paint(context, display, channel, transport, STREAK - 1)
     assert transport.take_of(MsgDisplayStreamCreate) == []
     paint(context, display, channel, transport, 1)
     messages = transport.take()
     (create,) = [m for m in messages if isinstance(m, MsgDisplayStreamCreate)]
-    assert create.codec == VideoCodec.VP8 and create.dest == AREA  # the server's first choice
+    assert create.codec == VideoCodec.VP8 and create.dest == AREA  # the server's first choice here
     (activate,) = [m for m in messages if isinstance(m, MsgDisplayStreamActivateReport)]
     assert activate.stream_id == create.id
     paint(context, display, channel, transport, 3)
@@ -168,7 +171,7 @@ def test_an_mjpeg_frame_reported_late_moves_the_next_stamps_later() -> None:
 
 def test_frames_bigger_than_a_narrow_link_carries_lower_the_quality() -> None:
     context, display, channel, client, transport = setup(streaming_video="all")
-    for _ in range(20):  # a busy 100 kB/s link: far too little for these frames
+    for _ in range(40):  # a busy 100 kB/s link: far too little for these frames
         transport.pending = 50_000
         transport.sent += 1000
         context.clock.time += 0.01
@@ -180,7 +183,9 @@ def test_frames_bigger_than_a_narrow_link_carries_lower_the_quality() -> None:
 
 
 def test_a_client_that_cannot_decode_the_codec_gets_the_next_one() -> None:
-    context, display, channel, client, transport = setup(streaming_video="all")
+    context, display, channel, client, transport = setup(
+        streaming_video="all", video_codecs=VP8_FIRST
+    )
     paint(context, display, channel, transport, STREAK + 1)
     (create,) = transport.take_of(MsgDisplayStreamCreate)
     assert create.codec == VideoCodec.VP8
@@ -211,3 +216,17 @@ def test_while_a_large_image_encodes_off_the_loop_the_client_waits_in_order() ->
     context.finish_offloaded()
     draws = transport.take_of(MsgDisplayDrawCopy)
     assert draws and client.can_send_more()
+
+
+def test_a_codec_too_heavy_for_the_link_gives_way_to_a_leaner_one() -> None:
+    context, display, channel, client, transport = setup(streaming_video="all")
+    for _ in range(40):  # a busy 100 kB/s link: MJPEG frames do not fit even at level 0
+        transport.pending = 50_000
+        transport.sent += 1000
+        context.clock.time += 0.01
+        transport.in_flight()
+    transport.pending = 0
+    paint(context, display, channel, transport, STREAK + 30)
+    creates = transport.take_of(MsgDisplayStreamCreate)
+    assert [c.codec for c in creates] == [VideoCodec.MJPEG, VideoCodec.VP8]
+    assert VideoCodec.MJPEG in client.streams.codecs.heavy

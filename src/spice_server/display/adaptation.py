@@ -21,6 +21,7 @@ TARGET_FPS = 30  # on a narrow link, quality gives way before the frame rate dro
 HEADROOM = 0.8  # of the link's rate, for the stream (the rest: other channels, jitter)
 RAISE_BELOW = 0.4  # frames smaller than this share of the allowance may get better
 FRAMES_TO_RAISE = 30
+FRAMES_TOO_HEAVY = 10  # frames too big at the lowest level: the codec itself is too heavy
 CANNOT_DECODE = 0xFFFFFFFF  # num_drops with num_frames 0: the client has no decoder
 
 
@@ -42,6 +43,16 @@ class StreamQuality:
         self.ceiling = level
         self.level = level
         self._small = 0
+        self._heavy = 0
+
+    @property
+    def too_heavy(self) -> bool:
+        """Frames stay bigger than the link carries even at the lowest level: a codec that
+        says more with fewer bytes is due."""
+        return self._heavy >= FRAMES_TOO_HEAVY
+
+    def codec_changed(self) -> None:
+        self._heavy = 0
 
     def frame_sent(self, frame_bytes: int, link_rate: float | None) -> bool:
         """Account for one encoded frame; True when the level changed (a new encoder)."""
@@ -49,6 +60,7 @@ class StreamQuality:
             self._small = 0
             return self._set(self.ceiling)
         allowance = link_rate * HEADROOM / TARGET_FPS
+        self._heavy = self._heavy + 1 if frame_bytes > allowance and self.level == 0 else 0
         if frame_bytes > allowance and self.level > 0:
             self._small = 0
             return self._set(self.level - 1)

@@ -46,6 +46,7 @@ class FrameStamper:
         self.drops_late = drops_late
         self._offsets: deque[int] = deque([initial_offset_ms], maxlen=SAMPLES)
         self._sent: dict[int, int] = {}  # stamp -> our clock when that frame was sent
+        self._last: int | None = None
 
     def stamp(self, send_mm: int, capture_mm: int | None = None) -> int:
         """The stamp for a frame sent now (``send_mm``, our clock). ``capture_mm`` is when
@@ -57,6 +58,11 @@ class FrameStamper:
         stamp = (send_mm + arrival) & MM_TIME_MASK
         if capture_mm is not None and mm_diff(capture_mm, stamp) > 0:
             stamp = capture_mm  # with the sound: as late as the sound needs, no later
+        if self._last is not None and mm_diff(stamp, self._last) <= 0:
+            # Stamps only go forward: spice-gtk drops its whole queue of frames waiting to
+            # show when one comes stamped earlier than the last.
+            stamp = (self._last + 1) & MM_TIME_MASK
+        self._last = stamp
         self._sent[stamp] = send_mm
         while len(self._sent) > 4 * SAMPLES:
             del self._sent[next(iter(self._sent))]
@@ -69,6 +75,10 @@ class FrameStamper:
             return  # too old, or a frame of an earlier stream
         arrival = (stamp - last_frame_delay_ms) & MM_TIME_MASK  # client clock at arrival
         self._offsets.append(mm_diff(arrival, send_mm))
+
+    def new_stream(self) -> None:
+        """A new stream starts: its stamps need not follow the last stream's."""
+        self._last = None
 
     @property
     def lead_ms(self) -> int:

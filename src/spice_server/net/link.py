@@ -28,7 +28,8 @@ from collections import deque
 from ..core.clock import Clock
 
 RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
-RATE_SPAN_S = 0.1  # busy spans this long measure the link, shorter ones its bursts
+RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
+SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
@@ -68,7 +69,7 @@ class LinkEstimate:
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span
-                if now - start >= RATE_SPAN_S:
+                if now - start >= max(RATE_SPAN_S, SPAN_RTTS * self.rtt):
                     self._rates.append((now, (delivered - at_start) / (now - start)))
                     self._span = (now, delivered)
             else:

@@ -96,11 +96,13 @@ class CodecChoice:
         self.client_caps = client_caps
         self.preferred: tuple[int, ...] = ()
         self.failed: set[VideoCodec] = set()
+        self.heavy: set[VideoCodec] = set()  # their frames are too big for the client's link
 
     def usable(self) -> list[VideoCodec]:
         usable = [codec for codec in self.server_order if self.decodes(codec)]
         preferred = self.preferred
         usable.sort(key=lambda c: preferred.index(c) if c in preferred else len(preferred))
+        usable.sort(key=lambda c: c in self.heavy)  # stable: the leaner ones first
         return usable
 
     def decodes(self, codec: VideoCodec) -> bool:
@@ -200,6 +202,7 @@ class StreamSender:
         self.current = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
         self.stamper.drops_late = codec == VideoCodec.MJPEG
+        self.stamper.new_stream()
         host = self.host
         host.send(
             MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
@@ -242,6 +245,21 @@ class StreamSender:
             return
         self.stamper.reported(message.end_frame_mm_time, report.last_frame_delay_ms)
 
+    def _switch_from(self, codec: VideoCodec) -> bool:
+        """The link cannot carry this codec's frames: restart the stream in a leaner one
+        the client decodes, if there is one (MJPEG, a picture per frame, is the heaviest)."""
+        self.codecs.heavy.add(codec)
+        usable = self.codecs.usable()
+        if not usable or usable[0] == codec:
+            return False
+        log.info("%r: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
+        self.quality.codec_changed()
+        # The next change of the area starts the stream again in the leaner codec; until
+        # then the client keeps the last picture (the area keeps moving, or a still area
+        # ends the stream and is repainted losslessly).
+        self.end(repaint=False)
+        return True
+
     def frame_due(self) -> bool:
         """New pixels wait in the stream's area (the link's budget paces how often)."""
         stream = self.current
@@ -262,6 +280,8 @@ class StreamSender:
             if self.quality.frame_sent(len(data), self.host.link_rate()):
                 log.debug("%r: stream quality level %d", self.host, self.quality.level)
                 stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
+            elif self.quality.too_heavy and self._switch_from(stream.codec):
+                return None
             # An inter-frame encoder may hold a frame back; then there is nothing to send.
             return MsgDisplayStreamData(stream.id, stamp, data) if data else None
 
