@@ -58,11 +58,11 @@ class Region:
             self.add(rect)
 
     def pop(self) -> Rect:
-        """Take the topmost rectangle (so a screen fills in from the top)."""
-        index = min(
-            range(len(self._rects)), key=lambda i: (self._rects[i].top, self._rects[i].left)
-        )
-        return self._rects.pop(index)
+        """Take the smallest rectangle: small changes (an echoed key, a cursor blink) are
+        what the user waits for, and they cost little to send before the large ones."""
+        rects = self._rects
+        index = min(range(len(rects)), key=lambda i: (rects[i].area, rects[i].top))
+        return rects.pop(index)
 
     def clear(self) -> None:
         self._rects.clear()
