@@ -27,7 +27,6 @@ import xcffib.xtest
 
 from ...core.base import Core, EventMask, Timer, Watch
 from ...display.cursor import CursorImage
-from ...display.damage import TileMap
 from ...interfaces.base import InterfaceError
 from ...interfaces.display import Display
 from ...interfaces.keyboard import KeyboardInterface
@@ -40,6 +39,7 @@ from ...protocol.rect import Rect
 from ...server import Server
 from ..scancodes import CAPS_LOCK, NUM_LOCK, SCROLL_LOCK, ScancodeDecoder
 from .clipboard import XClipboard
+from .damage import DamageRegion
 from .keymap import x_keycode
 from .shm import ShmCapture
 from .sound import DesktopSound
@@ -47,6 +47,7 @@ from .sound import DesktopSound
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most one capture per frame; damage in between is merged
+MAX_EVENTS_PER_CALL = 200  # then the loop serves the rest before we handle more
 HOUSEKEEPING_MS = 1000
 REQUIRED_EXTENSIONS = ("MIT-SHM", "DAMAGE", "XFIXES", "XTEST")
 BUTTONS = {
@@ -187,9 +188,12 @@ class X11Desktop:
         *,
         on_lost: Callable[[str], None] | None = None,
         sound: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``sound`` also plays the desktop's sound to clients, when it can be captured."""
+        """``sound`` also plays the desktop's sound to clients, when it can be captured;
+        ``clock`` (seconds) paces the captures."""
         self.server = server
+        self.clock = clock
         self.sound: DesktopSound | None = DesktopSound(PlaybackInterface()) if sound else None
         self.display_name = display_name
         self.on_lost = on_lost
@@ -197,6 +201,7 @@ class X11Desktop:
         self.core: Core | None = None
         self._watch: Watch | None = None
         self._capture_timer: Timer | None = None
+        self._pump_timer: Timer | None = None
         self._housekeeping: Timer | None = None
         self._next_capture = 0.0
         self._capture_pending = False
@@ -221,21 +226,16 @@ class X11Desktop:
         self._check_pixel_format(setup, screen)
         self._check_keycodes(setup)
         width, height = screen.width_in_pixels, screen.height_in_pixels
-        self.damage = self.conn(xcffib.damage.key)
         self.xfixes = self.conn(xcffib.xfixes.key)
         self.xtest = self.conn(xcffib.xtest.key)
-        self.damage.QueryVersion(1, 1).reply()
+        self.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
         self.xfixes.QueryVersion(5, 0).reply()
         self.randr = self._randr()
 
+        self.damaged = DamageRegion(self.conn, self.root, width, height)  # before the grab
         self.capture = ShmCapture(self.conn, self.root, width, height)
         self.display = X11Display(self, width, height)
         self.display.update(self.capture.grab(Rect(0, 0, width, height)), diff=False)
-        self.damage_id = self.conn.generate_id()
-        # Raw rectangles, gathered from the events themselves: the damage object's own
-        # region misses drawing into child windows through MIT-SHM (Xvfb), the events don't.
-        self.damage.Create(self.damage_id, self.root, xcffib.damage.ReportLevel.RawRectangles)
-        self.damaged = TileMap(width, height)
         self.xfixes.SelectCursorInput(self.root, xcffib.xfixes.CursorNotifyMask.DisplayCursor)
         self._update_cursor()
         self.clipboard = XClipboard(self.conn, self.root, self.atom)
@@ -254,6 +254,7 @@ class X11Desktop:
         if self.sound is not None:
             self.sound.start()
         self._capture_timer = core.timer_add(self._capture)
+        self._pump_timer = core.timer_add(self._pump_more)
         self._housekeeping = core.timer_add(self._tidy)
         core.timer_start(self._housekeeping, HOUSEKEEPING_MS)
         self._watch = core.watch_add(
@@ -270,10 +271,10 @@ class X11Desktop:
             if self._watch is not None:
                 core.watch_remove(self._watch)
                 self._watch = None
-            for timer in (self._capture_timer, self._housekeeping):
+            for timer in (self._capture_timer, self._pump_timer, self._housekeeping):
                 if timer is not None:
                     core.timer_remove(timer)
-            self._capture_timer = self._housekeeping = None
+            self._capture_timer = self._pump_timer = self._housekeeping = None
         if self.sound is not None:
             self.sound.stop()
         for interface in self.interfaces:
@@ -365,18 +366,27 @@ class X11Desktop:
             log.warning("X error while handling events: %s", type(exc).__name__)
 
     def pump_events(self) -> None:
-        """Handle every event xcb has read, including those read while awaiting replies."""
-        while True:
+        """Handle the events xcb has read, including those read while awaiting replies.
+
+        At most MAX_EVENTS_PER_CALL at a time, so a desktop that never stops drawing cannot
+        keep the loop from its clients. xcb may already hold the rest in its queue, where
+        the socket's watch cannot see them, so a zero-delay timer comes back for them.
+        """
+        for _ in range(MAX_EVENTS_PER_CALL):
             event = self.conn.poll_for_event()
             if event is None:
                 break
             self._handle(event)
+        else:
+            if self.core is not None and self._pump_timer is not None:
+                self.core.timer_start(self._pump_timer, 0)
         self.conn.flush()
 
+    def _pump_more(self, opaque: Any) -> None:
+        self._guarded(self.pump_events)
+
     def _handle(self, event: Any) -> None:
-        if isinstance(event, xcffib.damage.NotifyEvent):
-            area = event.area
-            self.damaged.mark(area.x, area.y, area.width, area.height)
+        if self.damaged.is_notify(event):
             self._schedule_capture()
         elif isinstance(event, xcffib.xfixes.CursorNotifyEvent):
             self._update_cursor()
@@ -389,7 +399,7 @@ class X11Desktop:
         if self._capture_pending or self.core is None or self._capture_timer is None:
             return
         self._capture_pending = True
-        delay = max(0.0, self._next_capture - time.monotonic())
+        delay = max(0.0, self._next_capture - self.clock())
         self.core.timer_start(self._capture_timer, int(delay * 1000))
 
     def _capture(self, opaque: Any) -> None:
@@ -397,8 +407,7 @@ class X11Desktop:
 
     def _capture_damage(self) -> None:
         self._capture_pending = False
-        self._next_capture = time.monotonic() + FRAME_MS / 1000
-        self.damage.Subtract(self.damage_id, 0, 0)  # the server need not keep it for us
+        self._next_capture = self.clock() + FRAME_MS / 1000
         for rect in self.damaged.take():
             self.display.update(self.capture.grab(rect), rect.left, rect.top)
         self.pump_events()
@@ -436,7 +445,7 @@ class X11Desktop:
         log.info("the X screen is now %dx%d", width, height)
         self.capture.close()
         self.capture = ShmCapture(self.conn, self.root, width, height)
-        self.damaged = TileMap(width, height)
+        self.damaged.resize(width, height)
         self.display.resize(width, height, self.capture.grab(Rect(0, 0, width, height)))
 
     def _tidy(self, opaque: Any) -> None:
