@@ -31,7 +31,10 @@ RECTANGLE = np.dtype([("x", "=i2"), ("y", "=i2"), ("width", "=u2"), ("height", "
 
 
 class DamageRegion:
-    """The root window's damage, taken once per frame as rectangles to capture."""
+    """The root window's damage, taken once per frame as rectangles to capture.
+
+    ``request`` and ``rects`` are two halves, so that the caller need not wait between.
+    """
 
     def __init__(self, conn: xcffib.Connection, root: int, width: int, height: int) -> None:
         self.conn = conn
@@ -49,10 +52,13 @@ class DamageRegion:
     def is_notify(self, event: object) -> bool:
         return isinstance(event, xcffib.damage.NotifyEvent) and event.damage == self.damage_id
 
-    def take(self) -> list[Rect]:
-        """What changed since the last call, clipped to the screen; the damage is emptied."""
+    def request(self) -> xcffib.Cookie:
+        """Move the damage into our region and ask for it; ``rects`` reads the reply."""
         self.damage.Subtract(self.damage_id, 0, self.region)
-        cookie = self.xfixes.FetchRegion(self.region)
+        return self.xfixes.FetchRegion(self.region)
+
+    def rects(self, cookie: xcffib.Cookie) -> list[Rect]:
+        """The damage ``request`` asked for as rectangles to capture, clipped to the screen."""
         reply = bytes(self.conn.wait_for_reply(cookie.sequence).buf)
         rects = np.frombuffer(reply, RECTANGLE, offset=REPLY_HEADER)
         bounds = Rect(0, 0, self.tiles.width, self.tiles.height)
