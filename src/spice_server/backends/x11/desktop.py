@@ -72,7 +72,7 @@ class X11Desktop:
         self.display_name = display_name
         self.on_lost = on_lost
         self.clock = clock
-        self.sound = DesktopSound(PlaybackInterface()) if sound else None
+        self.sound = DesktopSound(PlaybackInterface(), clock=clock) if sound else None
         self.x: XConnection | None = None
         self.core: Core | None = None
         self.interfaces: list[Interface] = []
