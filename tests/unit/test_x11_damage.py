@@ -7,28 +7,14 @@ from pathlib import Path
 
 import pytest
 import xcffib
-import xcffib.xproto
+import xcffib.damage
+import xcffib.xfixes
 
 from spice_server.backends.x11.damage import FLOOD_RECTS, DamageRegion
 from spice_server.protocol.rect import Rect
 
 from harness import wait_until
-from xserver import XServer
-
-
-class Painter:
-    """A second X client that fills rectangles on the root window."""
-
-    def __init__(self, name: str) -> None:
-        self.conn = xcffib.connect(display=name)
-        self.root = self.conn.get_setup().roots[0].root
-        self.gc = self.conn.generate_id()
-        self.conn.core.CreateGC(self.gc, self.root, xcffib.xproto.GC.Foreground, [0x336699])
-
-    def fill(self, rect: Rect) -> None:
-        box = xcffib.xproto.RECTANGLE.synthetic(rect.left, rect.top, rect.width, rect.height)
-        self.conn.core.PolyFillRectangle(self.root, self.gc, 1, [box])
-        self.conn.core.GetInputFocus().reply()  # drawn once this returns
+from xserver import Painter, XServer
 
 
 @pytest.fixture
