@@ -1,7 +1,8 @@
 """Real X servers for the x11 back end's tests: Xvfb, and Xorg with the dummy driver.
 
 Xvfb cannot change its screen size through RandR; Xorg's dummy driver can, so the resize
-tests use it. Both run on a free display number with no TCP listener.
+tests use it. Both run on a free display number with no TCP listener. Also here: a second
+X client that draws (``Painter``) and a core driven by hand (``HandCore``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import xcffib
+import xcffib.xproto
+
+from spice_server.core.base import Core, EventMask, Timer, TimerFunc, Watch, WatchFunc
+from spice_server.protocol.rect import Rect
 
 DUMMY_CONFIG = """
 Section "Monitor"
@@ -124,3 +130,55 @@ class XServer:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class Painter:
+    """A second X client that fills rectangles on the root window."""
+
+    def __init__(self, name: str) -> None:
+        self.conn = xcffib.connect(display=name)
+        self.root = self.conn.get_setup().roots[0].root
+        self.gc = self.conn.generate_id()
+        self.conn.core.CreateGC(self.gc, self.root, xcffib.xproto.GC.Foreground, [0x336699])
+
+    def fill(self, rect: Rect) -> None:
+        box = xcffib.xproto.RECTANGLE.synthetic(rect.left, rect.top, rect.width, rect.height)
+        self.conn.core.PolyFillRectangle(self.root, self.gc, 1, [box])
+        self.conn.core.GetInputFocus().reply()  # drawn once this returns
+
+
+class HandCore(Core):
+    """A core whose timers fire only when the test says so; watches are recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: dict[Timer, int] = {}
+
+    def timer_add(self, func: TimerFunc, opaque: Any = None) -> Timer:
+        return Timer(func, opaque)
+
+    def timer_start(self, timer: Timer, ms: int) -> None:
+        self.started[timer] = ms
+
+    def timer_cancel(self, timer: Timer) -> None:
+        self.started.pop(timer, None)
+
+    def timer_remove(self, timer: Timer) -> None:
+        self.started.pop(timer, None)
+
+    def watch_add(
+        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
+    ) -> Watch:
+        return Watch(fd, event_mask, func, opaque)
+
+    def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:
+        watch.mask = event_mask
+
+    def watch_remove(self, watch: Watch) -> None:
+        pass
+
+    def fire(self) -> None:
+        """Fire the timers started so far (the loop would)."""
+        started, self.started = self.started, {}
+        for timer in started:
+            timer.fire()

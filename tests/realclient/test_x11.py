@@ -340,3 +340,76 @@ def test_mit_shm_drawing_in_a_child_window_is_captured(xvfb_session):
         segment.close()
     finally:
         conn.disconnect()
+
+
+FLOOD = "while :; do ls -lR /usr/share; done"
+
+
+def changing(read, times: int = 3):
+    """A predicate: true once ``read()`` has come out different ``times`` polls in a row."""
+    seen = {"last": read(), "changes": 0}
+
+    def predicate() -> bool:
+        value = read()
+        changed = not np.array_equal(value, seen["last"])
+        seen["last"], seen["changes"] = value, seen["changes"] + 1 if changed else 0
+        return seen["changes"] >= times
+
+    return predicate
+
+
+def test_a_terminal_that_never_stops_drawing_leaves_the_server_free(
+    make_harness, make_client, tmp_path
+):
+    """Issue: the event pump once spun on such a flood, and no client could link.
+
+    The bounds are loose (a loaded machine must not make this flaky); the benchmark
+    benchmarks/flood.py measures the real figures.
+    """
+    x = XServer(tmp_path)
+    harness = make_harness()
+    desktop = X11Desktop(harness.server, x.name, sound=False)
+    harness.call(desktop.start, harness.core)
+    try:
+        typed = tmp_path / "typed.txt"
+        x.run("xterm", "-geometry", "40x10+600+40", "-e", "sh", "-c", f"cat > {typed}")
+        wait_until(typed.exists, what="the xterm running cat")
+        x.run("xterm", "-geometry", "80x50+0+0", "-e", "sh", "-c", FLOOD)
+        flood, echo = np.s_[0:600, 0:480], np.s_[40:170, 600:840]
+        wait_until(changing(lambda: x_screen(x.name)[flood]), what="the flood on the X screen")
+
+        client = make_client(harness.port)
+        client.wait_ready()
+        linked = max(
+            client.wait_for(lambda e, c=c: e["event"] == "channel" and e["channel"] == c)["t"]
+            for c in ("main", "display", "inputs", "cursor")
+        )
+        shown = client.wait_for(lambda e: e["event"] == "mark")["t"]
+        print(f"linked after {linked:.3f} s, first frame after {shown:.3f} s")
+        assert max(linked, shown) < 5
+        wait_until(changing(lambda: client.framebuffer()[flood]), what="the flood at the client")
+
+        client.wait_mouse_mode(MouseMode.CLIENT)
+        client.send(cmd="position", x=720, y=100, display=0, buttons=0)  # focus follows
+        wait_until(lambda: x_pointer(x.name) == (720, 100), what="the pointer on the xterm")
+        before = client.framebuffer()[echo]
+        client.send(cmd="key_press_and_release", scancode=0x2D)  # x
+        wait_until(
+            lambda: not np.array_equal(client.framebuffer()[echo], before),
+            timeout=2,
+            what="the key's echo at the client",
+        )
+        client.send(cmd="key_press_and_release", scancode=0x1C)  # Enter
+        wait_until(lambda: typed.read_text() == "x\n", what="the line in cat's file")
+    finally:
+        harness.call(desktop.stop)
+        x.kill()
+
+
+def x_pointer(name: str) -> tuple[int, int]:
+    conn = xcffib.connect(display=name)
+    try:
+        reply = conn.core.QueryPointer(conn.get_setup().roots[0].root).reply()
+        return reply.root_x, reply.root_y
+    finally:
+        conn.disconnect()

@@ -1,5 +1,6 @@
 """The x11 back end: export an existing X display (see ``desktop``)."""
 
-from .desktop import X11Desktop, X11Error
+from .connection import X11Error
+from .desktop import X11Desktop
 
 __all__ = ["X11Desktop", "X11Error"]

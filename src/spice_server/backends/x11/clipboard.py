@@ -16,8 +16,6 @@ than one X request is not implemented, so such data is refused with a log line.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import xcffib
@@ -26,6 +24,7 @@ import xcffib.xproto as xp
 
 from ...interfaces.clipboard import ClipboardInterface
 from ...protocol.agent import ClipboardSelection, ClipboardType
+from .connection import XConnection, x_call
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +49,13 @@ class PendingPaste:
 class XClipboard(ClipboardInterface):
     description = "X selections"
 
-    def __init__(self, conn: xcffib.Connection, root: int, atom: Callable[[str], int]) -> None:
-        self.conn = conn
-        self.atom = atom
+    def __init__(self, x: XConnection) -> None:
+        self.x = x
+        self.conn = conn = x.conn
+        atom = x.atom
         self.window = conn.generate_id()
         conn.core.CreateWindow(
-            0, self.window, root, -10, -10, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
+            0, self.window, x.root, -10, -10, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
         )
         self.xfixes = conn(xcffib.xfixes.key)
         mask = (
@@ -84,6 +84,7 @@ class XClipboard(ClipboardInterface):
 
     # -- the client's side (ClipboardInterface callbacks, on the server's loop) ----------
 
+    @x_call
     def client_grab(self, selection: ClipboardSelection, types: list[ClipboardType]) -> None:
         if selection not in self.selection_atoms:
             return
@@ -93,6 +94,7 @@ class XClipboard(ClipboardInterface):
         )
         self.conn.flush()
 
+    @x_call
     def client_release(self, selection: ClipboardSelection) -> None:
         if self.client_types.pop(selection, None) is None:
             return
@@ -103,6 +105,7 @@ class XClipboard(ClipboardInterface):
             )
             self.conn.flush()
 
+    @x_call
     def client_request(self, selection: ClipboardSelection, clip_type: ClipboardType) -> None:
         if selection not in self.selection_atoms:
             self.send_data(selection, clip_type, b"")
@@ -114,6 +117,7 @@ class XClipboard(ClipboardInterface):
         )
         self.conn.flush()
 
+    @x_call
     def client_data(
         self, selection: ClipboardSelection, clip_type: ClipboardType, data: bytes
     ) -> None:
@@ -144,7 +148,7 @@ class XClipboard(ClipboardInterface):
 
     def expire(self) -> None:
         """Refuse pastes whose client never answered."""
-        now = time.monotonic()
+        now = self.x.clock()
         for paste in [p for p in self.pastes if now - p.asked > REQUEST_TIMEOUT_S]:
             self.pastes.remove(paste)
             log.info("a client did not answer a clipboard request in time")
@@ -160,7 +164,7 @@ class XClipboard(ClipboardInterface):
             event.target,
             event.property or event.target,
             event.time,
-            time.monotonic(),
+            self.x.clock(),
         )
         if selection is None or types is None:
             self._answer(paste, None)

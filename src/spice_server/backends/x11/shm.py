@@ -64,31 +64,48 @@ class SharedMemory:
 
 
 class ShmCapture:
-    """Grabs rectangles of a window (the root) through one shared segment."""
+    """Grabs rectangles of a window (the root) through one shared segment.
+
+    ``request`` asks for a rectangle at a byte offset of the segment without waiting, so
+    several can be in flight at once (the caller places them where they do not overlap);
+    ``pixels`` reads one once its reply is in; ``grab`` does both, waiting for X.
+    """
 
     def __init__(self, conn: xcffib.Connection, window: int, width: int, height: int) -> None:
         self.window = window
         self.segment = SharedMemory(conn, width * height * 4)
 
-    def grab(self, rect: Rect) -> np.ndarray:
-        """``rect`` as (h, w) uint32 0xXXRRGGBB pixels: a view of the shared segment, valid
-        until the next grab. Callers copy it anyway (into the framebuffer), so a copy here
-        would be one more full-screen pass per frame."""
-        width, height = rect.width, rect.height
+    @property
+    def size(self) -> int:
+        return self.segment.size
+
+    def request(self, rect: Rect, offset: int = 0) -> xcffib.Cookie:
+        """Ask X to copy ``rect`` into the segment at ``offset``; its reply says it has."""
         segment = self.segment
-        segment.shm.GetImage(
+        return segment.shm.GetImage(
             self.window,
             rect.left,
             rect.top,
-            width,
-            height,
+            rect.width,
+            rect.height,
             0xFFFFFFFF,
             xcffib.xproto.ImageFormat.ZPixmap,
             segment.segment,
-            0,
-        ).reply()
-        count = width * height * 4
-        return segment.memory[:count].view(np.uint32).reshape(height, width)
+            offset,
+        )
+
+    def pixels(self, rect: Rect, offset: int = 0) -> np.ndarray:
+        """``rect`` as (h, w) uint32 0xXXRRGGBB pixels: a view of the shared segment, valid
+        until X writes there again. Callers copy it anyway (into the framebuffer), so a copy
+        here would be one more full-screen pass per frame."""
+        count = rect.width * rect.height * 4
+        memory = self.segment.memory[offset : offset + count]
+        return memory.view(np.uint32).reshape(rect.height, rect.width)
+
+    def grab(self, rect: Rect) -> np.ndarray:
+        """``rect``'s pixels now (waits for X)."""
+        self.request(rect).reply()
+        return self.pixels(rect)
 
     def close(self) -> None:
         self.segment.close()

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 from ...audio import FRAME_BYTES
 from ...interfaces.playback import PlaybackInterface
@@ -29,8 +30,15 @@ STARTUP_SECONDS = 1.0  # parec that exits this soon could not reach a sound serv
 class DesktopSound:
     """Captures the monitor of the default sink into ``playback`` while started."""
 
-    def __init__(self, playback: PlaybackInterface, device: str = "@DEFAULT_MONITOR@") -> None:
+    def __init__(
+        self,
+        playback: PlaybackInterface,
+        device: str = "@DEFAULT_MONITOR@",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` (seconds, read on the reader thread) times silences and failures."""
         self.playback = playback
+        self.clock = clock
         self.device = device
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
@@ -80,14 +88,14 @@ class DesktopSound:
     def _read(self) -> None:
         process = self._process
         assert process is not None and process.stdout is not None and process.stderr is not None
-        started = time.monotonic()
+        started = self.clock()
         last_sound = 0.0
         while True:
             chunk = process.stdout.read(READ_BYTES)
             if not chunk:
                 break
             chunk = chunk[: len(chunk) - len(chunk) % 4]
-            now = time.monotonic()
+            now = self.clock()
             if any(chunk):
                 last_sound = now
                 self.playback.push(chunk)
@@ -96,7 +104,7 @@ class DesktopSound:
         status = process.wait()
         if self._process is process:  # not stopped by us: parec gave up
             detail = process.stderr.read().decode(errors="replace").strip()
-            when = "at start" if time.monotonic() - started < STARTUP_SECONDS else "later"
+            when = "at start" if self.clock() - started < STARTUP_SECONDS else "later"
             log.warning(
                 "desktop sound is not captured: parec exited %s with status %s (%s)",
                 when,

@@ -1,0 +1,144 @@
+"""The screen into the Display: what DAMAGE reports, grabbed through MIT-SHM, never waiting.
+
+A capture is two exchanges with X, each followed by a fence (see ``connection``) so that
+the loop serves its clients while X works, however busy a flooding client keeps it:
+first the damage region, then the pixels of all its rectangles at once, each at its own
+place in the shared segment. One capture at most is in flight, and one starts at most
+every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuffer
+compares what it is given, so a generous rectangle costs a capture, not a send.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import xcffib
+
+from ...core.base import Core, Timer
+from ...interfaces.display import Display
+from ...protocol.rect import Rect
+from .connection import XConnection, XEvent
+from .damage import DamageRegion
+from .shm import ShmCapture
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 16  # at most one capture per frame; damage in between is merged
+
+Placed = list[tuple[Rect, int]]
+"""Rectangles to grab, each with its byte offset in the shared segment."""
+
+
+class ScreenCapture:
+    """Keeps ``display`` equal to the X screen; ``handle`` takes DAMAGE's events."""
+
+    def __init__(self, x: XConnection, display: Display) -> None:
+        self.x = x
+        self.display = display
+        width, height = display.width, display.height
+        self.damage = DamageRegion(x.conn, x.root, width, height)  # before the first grab
+        self.shm = ShmCapture(x.conn, x.root, width, height)
+        display.update(self.shm.grab(Rect(0, 0, width, height)), diff=False)
+        self.core: Core | None = None
+        self._timer: Timer | None = None
+        self._armed = False  # the timer runs
+        self._busy = False  # a capture is in flight
+        self._dirty = False  # damage reported since the last capture began
+        self._next = 0.0  # when the next capture may begin (x.clock)
+        self._generation = 0  # a resize drops the captures begun before it
+
+    def start(self, core: Core) -> None:
+        self.core = core
+        self._timer = core.timer_add(lambda opaque: self.x.guarded(self._begin))
+
+    def close(self) -> None:
+        if self.core is not None and self._timer is not None:
+            self.core.timer_remove(self._timer)
+        self._timer = None
+        if not self.x.lost:
+            self.shm.close()
+
+    def handle(self, event: XEvent) -> bool:
+        if not self.damage.is_notify(event):
+            return False
+        self._dirty = True
+        self._schedule()
+        return True
+
+    def resize(self, width: int, height: int) -> None:
+        """The X screen changed size: a new segment, and the whole new screen (waits for X)."""
+        self._generation += 1
+        self.shm.close()
+        self.shm = ShmCapture(self.x.conn, self.x.root, width, height)
+        self.damage.resize(width, height)
+        self.display.resize(width, height, self.shm.grab(Rect(0, 0, width, height)))
+
+    # -- one capture, in three steps ------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if self._busy or self._armed or self.core is None or self._timer is None:
+            return
+        self._armed = True
+        delay = max(0.0, self._next - self.x.clock())
+        self.core.timer_start(self._timer, int(delay * 1000))
+
+    def _begin(self) -> None:
+        self._armed, self._dirty, self._busy = False, False, True
+        self._next = self.x.clock() + FRAME_MS / 1000
+        generation = self._generation
+        with self._ends_on_error():
+            cookie = self.damage.request()
+            self.x.fence(lambda: self._region_in(cookie, generation))
+
+    def _region_in(self, cookie: xcffib.Cookie, generation: int) -> None:
+        with self._ends_on_error():
+            rects = self.damage.rects(cookie)
+            if generation != self._generation or not rects:
+                self._finish()
+                return
+            placed = self._place(rects)
+            cookies = [self.shm.request(rect, offset) for rect, offset in placed]
+            self.x.fence(lambda: self._pixels_in(placed, cookies, generation))
+
+    def _pixels_in(self, placed: Placed, cookies: list[xcffib.Cookie], generation: int) -> None:
+        try:
+            for (rect, offset), cookie in zip(placed, cookies, strict=True):
+                try:
+                    cookie.reply()
+                except xcffib.ConnectionException:
+                    raise
+                except xcffib.XcffibException as exc:  # e.g. the screen shrank meanwhile
+                    log.debug("X refused a grab of %s: %s", rect, type(exc).__name__)
+                    continue
+                if generation == self._generation:
+                    self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top)
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._busy = False
+        if self._dirty:
+            self._schedule()
+
+    @contextmanager
+    def _ends_on_error(self) -> Iterator[None]:
+        """A step that raises ends its capture (the next damage starts another)."""
+        try:
+            yield
+        except BaseException:
+            self._finish()
+            raise
+
+    def _place(self, rects: list[Rect]) -> Placed:
+        """Each rectangle at its own offset in the segment; if they do not all fit there
+        (boxes may overlap), their bounding box, which does."""
+        placed, offset = [], 0
+        for rect in rects:
+            placed.append((rect, offset))
+            offset += rect.area * 4
+        if offset <= self.shm.size:
+            return placed
+        return [(functools.reduce(Rect.union, rects), 0)]

@@ -1,0 +1,70 @@
+"""The x11 back end's capture on a real Xvfb, with a hand-driven core and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xcffib.damage
+import xcffib.xfixes
+
+from spice_server.backends.x11.capture import FRAME_MS, ScreenCapture
+from spice_server.backends.x11.connection import XConnection
+from spice_server.interfaces.display import Display
+from spice_server.protocol.rect import Rect
+
+from harness import wait_until
+from xserver import HandCore, Painter, XServer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, ScreenCapture, HandCore, Clock]]:
+    server = XServer(tmp_path, width=320, height=240)
+    clock, core = Clock(), HandCore()
+    x = XConnection(server.name, clock)
+    x.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
+    x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
+    capture = ScreenCapture(x, Display(320, 240))
+    x.handlers.append(capture.handle)
+    capture.start(core)
+    x.start(core)
+    yield server, x, capture, core, clock
+    capture.close()
+    x.close()
+    server.kill()
+
+
+def test_drawing_reaches_the_display_one_capture_per_frame(setup):
+    server, x, capture, core, clock = setup
+    painter = Painter(server.name)
+
+    def captured(rect: Rect) -> bool:
+        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
+        return bool(np.all(area & 0xFFFFFF == 0x336699))
+
+    def run_loop() -> bool:
+        x.pump_events()
+        core.fire()
+        return False
+
+    first = Rect.from_size(10, 10, 20, 20)
+    painter.fill(first)
+    wait_until(lambda: run_loop() or captured(first), what="the first drawing captured")
+
+    # The next capture may begin one frame after this one began, not before.
+    second = Rect.from_size(100, 100, 20, 20)
+    painter.fill(second)
+    wait_until(lambda: x.pump_events() or core.started, what="the next capture scheduled")
+    assert list(core.started.values()) == [FRAME_MS]
+    clock.now += FRAME_MS / 1000
+    wait_until(lambda: run_loop() or captured(second), what="the second drawing captured")

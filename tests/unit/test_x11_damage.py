@@ -1,0 +1,86 @@
+"""The x11 back end's damage region on a real Xvfb: one event per frame, rectangles or a box."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import xcffib
+import xcffib.damage
+import xcffib.xfixes
+
+from spice_server.backends.x11.damage import FLOOD_RECTS, DamageRegion
+from spice_server.protocol.rect import Rect
+
+from harness import wait_until
+from xserver import Painter, XServer
+
+
+@pytest.fixture
+def x(tmp_path: Path) -> Iterator[XServer]:
+    server = XServer(tmp_path)
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def watched(x: XServer) -> Iterator[tuple[xcffib.Connection, DamageRegion]]:
+    conn = xcffib.connect(display=x.name)
+    conn(xcffib.damage.key).QueryVersion(1, 1).reply()
+    conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
+    damage = DamageRegion(conn, conn.get_setup().roots[0].root, 1024, 768)
+    take(damage)  # whatever Xvfb drew at start
+    drain(conn, damage)
+    yield conn, damage
+    conn.disconnect()
+
+
+def drain(conn: xcffib.Connection, damage: DamageRegion) -> int:
+    notifies = 0
+    while (event := conn.poll_for_event()) is not None:
+        notifies += damage.is_notify(event)
+    return notifies
+
+
+def take(damage: DamageRegion) -> list[Rect]:
+    return damage.rects(damage.request())
+
+
+def covers(rects: list[Rect], rect: Rect) -> bool:
+    area = sum(r.intersect(rect).area for r in rects if not r.intersect(rect).is_empty())
+    return area == rect.area
+
+
+def test_a_few_rectangles_come_back_as_small_boxes(x, watched):
+    conn, damage = watched
+    painter = Painter(x.name)
+    drawn = [Rect.from_size(10, 10, 30, 20), Rect.from_size(700, 500, 40, 40)]
+    for rect in drawn:  # X reports one request's rectangles as their bounding box
+        painter.fill(rect)
+    wait_until(lambda: drain(conn, damage), what="a damage notify")
+    taken = take(damage)
+    assert all(covers(taken, rect) for rect in drawn)
+    assert sum(r.area for r in taken) < 2 * 64 * 64  # not the bounding box of the two
+    assert take(damage) == []
+
+
+def test_many_draws_raise_one_event_and_a_flood_comes_back_as_its_bounding_box(x, watched):
+    conn, damage = watched
+    painter = Painter(x.name)
+    drawn = [Rect.from_size(100 + 7 * i, 50 + 5 * i, 3, 2) for i in range(FLOOD_RECTS + 40)]
+    for rect in drawn:
+        painter.fill(rect)
+    wait_until(lambda: conn.poll_for_event() is not None, what="the first event")
+    conn.core.GetInputFocus().reply()  # every event sent so far has been read
+    assert drain(conn, damage) == 0  # one event for all of them, already read
+    bounds = drawn[0].union(drawn[-1])
+    assert take(damage) == [bounds]
+
+
+def test_the_region_is_clipped_to_the_screen(x, watched):
+    conn, damage = watched
+    damage.resize(512, 384)  # the screen shrank (RandR)
+    Painter(x.name).fill(Rect.from_size(500, 380, 40, 40))
+    wait_until(lambda: drain(conn, damage), what="a damage notify")
+    assert take(damage) == [Rect(496, 368, 512, 384)]  # whole tiles, inside the screen
