@@ -131,6 +131,7 @@ def run_client(setup: Setup, server: ServerUnderTest, port: int, options: Option
 
 
 def measure(workload: Workload, server: ServerUnderTest, link: Link, options: Options) -> dict:
+    started = time.monotonic()
     setup = workload.start(server.display, options.size, options.workdir, options.seconds)
     try:
         with LinkProcess(link, server.port) as path:
@@ -139,7 +140,9 @@ def measure(workload: Workload, server: ServerUnderTest, link: Link, options: Op
         log = setup.finish()
     finally:
         setup.stop()
-    return figures(raw, log, setup)
+    figure = figures(raw, log, setup)
+    figure["wall_s"] = time.monotonic() - started
+    return figure
 
 
 def figures(raw: dict, log: dict, setup: Setup) -> dict:
@@ -217,7 +220,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     )
     parser.add_argument("--size", default="1024x768")
     parser.add_argument("--seconds", type=float, default=3.0, help="measured, per run")
-    parser.add_argument("--warmup", type=float, default=1.0, help="before measuring")
+    parser.add_argument("--warmup", type=float, default=2.0, help="before measuring")
     parser.add_argument(
         "--settle-timeout",
         type=float,

@@ -38,6 +38,11 @@ def frames(
         "latency_p50_ms": ms(percentile(latencies, 0.5)),
         "latency_p95_ms": ms(percentile(latencies, 0.95)),
         "misread": sum(1 for n in shown if n not in paint_time),
+        # Each frame of the window: number, ms into the window, latency ms (None: never).
+        "timeline": [
+            [n, round((paint_time[n] - start) * 1000, 1), rounded(shown.get(n), paint_time[n])]
+            for n in in_window
+        ],
     }
 
 
@@ -51,6 +56,10 @@ def inputs(events: Sequence[Sequence[float | None]], start: float, end: float) -
         "input_p50_ms": ms(percentile(latencies, 0.5)),
         "input_p95_ms": ms(percentile(latencies, 0.95)),
     }
+
+
+def rounded(seen: float | None, painted: float) -> float | None:
+    return None if seen is None else round((seen - painted) * 1000, 1)
 
 
 def ms(seconds: float | None) -> float | None:

@@ -338,7 +338,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--strip", help="X,Y,CELL of the frame-number strip to read")
-    parser.add_argument("--timeout", type=float, default=20.0, help="for the first update")
+    parser.add_argument("--timeout", type=float, default=10.0, help="for the first update")
     Measurer(parser.parse_args()).start()
     return 0
 

@@ -27,9 +27,8 @@ import numpy as np
 import xcffib
 import xcffib.xproto as xp
 
-from spice_server.backends.x11.shm import SharedMemory
-
 from framecode import CELL
+from xshm import Segment
 
 BLACK, WHITE = 0x000000, 0xFFFFFF
 
@@ -118,7 +117,7 @@ class ShmImage:
         self.depth = conn.get_setup().roots[0].root_depth
         self.gc = conn.generate_id()
         conn.core.CreateGC(self.gc, drawable, 0, [])
-        self.segment = SharedMemory(conn, width * height * 4, read_only=True)
+        self.segment = Segment(conn, width * height * 4)
         self.pixels = self.segment.memory.view(np.uint32).reshape(height, width)
 
     def put(self, x: int = 0, y: int = 0) -> None:
