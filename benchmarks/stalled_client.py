@@ -22,11 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import xcffib
-import xcffib.xproto as xp
 
-from run import SCENARIOS
-from servers import free_port, start_ours
+from scenarios import environment, screen_of
+from servers import free_display, free_port, start_ours
 from xspice import start_xspice
 
 HERE = Path(__file__).parent
@@ -41,21 +39,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def screen_of(display: str) -> np.ndarray:
-    """The X root window's pixels, as 0x00RRGGBB words."""
-    conn = xcffib.connect(display=display)
-    try:
-        screen = conn.get_setup().roots[0]
-        width, height = screen.width_in_pixels, screen.height_in_pixels
-        reply = conn.core.GetImage(
-            xp.ImageFormat.ZPixmap, screen.root, 0, 0, width, height, 0xFFFFFFFF
-        ).reply()
-        pixels = np.frombuffer(bytes(reply.data.buf()), dtype=np.uint32)
-        return pixels.reshape(height, width) & 0xFFFFFF
-    finally:
-        conn.disconnect()
-
-
 def shown_by(client: subprocess.Popen, path: Path) -> np.ndarray:
     assert client.stdin is not None and client.stdout is not None
     client.stdin.write(f"dump {path}\n")
@@ -66,8 +49,14 @@ def shown_by(client: subprocess.Popen, path: Path) -> np.ndarray:
 
 
 def run(display: str, port: int, server_pid: int, stall_s: float, tmp: Path) -> dict:
-    program = [*SCENARIOS["video"]["program"], display]
-    workload = subprocess.Popen(program, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    program = [sys.executable, str(HERE / "workloads" / "video.py"), f"--display={display}"]
+    workload = subprocess.Popen(
+        program,
+        env=environment(display),
+        stdin=subprocess.PIPE,  # it paints until told to stop, or killed
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = subprocess.Popen(
         [*CLIENT, "--port", str(port)],
         stdin=subprocess.PIPE,
@@ -120,12 +109,14 @@ def main() -> int:
         tmp = Path(tmpdir)
         try:
             xspice_port, ours_port = free_port(), free_port()
-            xorg, _ = start_xspice(tmp, xspice_port, 36, width, height, xterm=False)
+            xspice_display = free_display()
+            xorg, _ = start_xspice(tmp, xspice_port, xspice_display, width, height, xterm=False)
             procs.append(xorg)
-            xvfb, ours = start_ours(37, ours_port, width, height)
+            ours_display = free_display([xspice_display])
+            xvfb, ours = start_ours(ours_display, ours_port, width, height)
             procs += [xvfb, ours]
-            results["xspice"] = run(":36", xspice_port, xorg.pid, args.stall, tmp)
-            results["ours"] = run(":37", ours_port, ours.pid, args.stall, tmp)
+            results["xspice"] = run(f":{xspice_display}", xspice_port, xorg.pid, args.stall, tmp)
+            results["ours"] = run(f":{ours_display}", ours_port, ours.pid, args.stall, tmp)
         finally:
             for proc in reversed(procs):
                 proc.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ Section "Device"
     Option "SurfaceBufferSize" "128"
     Option "CommandBufferSize" "128"
     Option "NumHeads" "1"
+{options}
 EndSection
 Section "InputDevice"
     Identifier "XSPICE POINTER"
@@ -51,17 +53,36 @@ EndSection
 """
 
 
+def wait_until_serving(xorg: subprocess.Popen, port: int, timeout: float = 20) -> None:
+    """Xorg loads the driver, which starts libspice-server listening: that is ready."""
+    deadline = time.monotonic() + timeout
+    while xorg.poll() is None and time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"Xspice is not serving on port {port} (Xorg exit status {xorg.poll()})")
+
+
 def start_xspice(
-    tmp: Path, port: int, display: int, width: int, height: int, xterm: bool = True
+    tmp: Path,
+    port: int,
+    display: int,
+    width: int,
+    height: int,
+    xterm: bool = True,
+    options: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, subprocess.Popen | None]:
-    """Xorg with the spiceqxl driver on ``display``, serving SPICE on ``port``."""
+    """Xorg with the spiceqxl driver on ``display``, serving SPICE on ``port``; ``options``
+    are more of the driver's options (e.g. {"SpiceStreamingVideo": "off"})."""
     if (
         shutil.which("Xorg") is None
         or not Path("/usr/lib/xorg/modules/drivers/spiceqxl_drv.so").exists()
     ):
         sys.exit("Xspice is missing: apt-get install xserver-xspice xterm")
     conf = tmp / "xspice.conf"
-    conf.write_text(XSPICE_CONF.format(port=port, width=width, height=height))
+    extra = "\n".join(f'    Option "{key}" "{value}"' for key, value in (options or {}).items())
+    conf.write_text(XSPICE_CONF.format(port=port, width=width, height=height, options=extra))
     xorg = subprocess.Popen(
         [
             "Xorg",
@@ -75,7 +96,7 @@ def start_xspice(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(3)
+    wait_until_serving(xorg, port)
     if not xterm:
         return xorg, None
     terminal = subprocess.Popen(

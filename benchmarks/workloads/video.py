@@ -1,81 +1,51 @@
-"""A full-screen, video-like X workload: every pixel changes, 60 frames a second.
+"""Full-screen video-like content at 60 frames a second: every pixel changes every frame.
 
-A noisy, colourful texture slides diagonally across the whole screen, drawn with MIT-SHM
-PutImage the way a video player without GL draws. Identical on every X server.
+A landscape twice the screen's size in each direction moves under the screen about 8
+pixels a frame, while its colours drift a little from frame to frame (as a camera's
+exposure does), so no pixel stays the same: motion plus texture, the way a film looks
+to an encoder. Drawn with MIT-SHM PutImage like a video player without GL, with the frame
+number at the top left (see animation.py for the protocol).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import math
 
 import numpy as np
 import xcffib
-import xcffib.shm
-import xcffib.xproto as xp
 
-from spice_server.backends.x11.shm import SharedMemory
+from animation import ShmImage, animate, window
+from framecode import paint_number
+from scenery import cached_landscape
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--display", required=True)
+    parser.add_argument("--cache", help="a directory to keep generated pictures in")
     parser.add_argument("--fps", type=float, default=60.0)
     args = parser.parse_args()
     conn = xcffib.connect(display=args.display)
     screen = conn.get_setup().roots[0]
     width, height = screen.width_in_pixels, screen.height_in_pixels
-    window = conn.generate_id()
-    conn.core.CreateWindow(
-        screen.root_depth,
-        window,
-        screen.root,
-        0,
-        0,
-        width,
-        height,
-        0,
-        xp.WindowClass.InputOutput,
-        screen.root_visual,
-        xp.CW.OverrideRedirect,
-        [1],
-    )
-    conn.core.MapWindow(window)
-    gc = conn.generate_id()
-    conn.core.CreateGC(gc, window, 0, [])
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0 : height * 2, 0 : width * 2]
-    texture = (((x * 3) & 0xFF) << 16 | ((y * 2) & 0xFF) << 8 | ((x + y) & 0xFF)).astype(np.uint32)
-    texture ^= rng.integers(0, 48, texture.shape, dtype=np.uint32) * 0x010101
-    segment = SharedMemory(conn, width * height * 4, read_only=True)
-    frame = segment.memory.view(np.uint32).reshape(height, width)
-    period = 1 / args.fps
-    next_frame = time.monotonic()
-    step = 0
-    while True:
-        offset = (step * 6) % height
-        frame[...] = texture[offset : offset + height, offset : offset + width]
-        segment.shm.PutImage(
-            window,
-            gc,
-            width,
-            height,
-            0,
-            0,
-            width,
-            height,
-            0,
-            0,
-            screen.root_depth,
-            xp.ImageFormat.ZPixmap,
-            0,
-            segment.segment,
-            0,
-        )
-        conn.core.GetInputFocus().reply()  # wait until the server has drawn it
-        step += 1
-        next_frame += period
-        time.sleep(max(0.0, next_frame - time.monotonic()))
+    picture = cached_landscape(width * 2, height * 2, seed=4, cache=args.cache)
+    channels = [(picture >> shift) & 0xFF for shift in (16, 8, 0)]
+    red, green, blue = (np.minimum(c, 247) for c in channels)  # room for the drift
+    picture = red << 16 | green << 8 | blue
+    image = ShmImage(conn, window(conn, 0, 0, width, height), width, height)
+
+    def draw(number: int) -> None:
+        t = number / 60
+        left = round(width / 2 * (1 + math.sin(2 * math.pi * t / 4)))
+        top = round(height / 2 * (1 + math.sin(2 * math.pi * t / 3 + 1)))
+        # A brightness drift of 1 to 8 levels per channel: every pixel changes.
+        drift = np.uint32((1 + number % 8) * 0x010101)
+        np.add(picture[top : top + height, left : left + width], drift, out=image.pixels)
+        paint_number(image.pixels, 16, 16, number)
+        image.put()
+
+    animate(conn, draw, (16, 16), args.fps)
 
 
 if __name__ == "__main__":

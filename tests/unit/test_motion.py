@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_display_pixels import text_like
 
 from spice_server.display.framebuffer import CopyOp, Framebuffer
 from spice_server.display.motion import Motion, find_motion
 from spice_server.protocol.rect import Rect
+
+from test_display_pixels import text_like
 
 
 def landscape(height: int, width: int, seed: int = 1) -> np.ndarray:

@@ -1,0 +1,347 @@
+#!/usr/bin/python3
+"""spice-gtk as a measuring user: what it shows, when, and how long inputs take to show.
+
+Run by Debian's /usr/bin/python3 (gir1.2-spiceclientglib-2.0, python3-gi) with the
+benchmarks directory on PYTHONPATH (for framecode). It connects, prints
+``{"event": "ready", ...}`` at its first display update, then answers JSON commands, one
+a line on stdin, with one JSON line each on stdout:
+
+- ``mark``: the client's clock and counters now (display bytes read, invalidated pixels);
+- ``type``: click at ``click``, then press a key every ``interval`` s until ``until`` and
+  time each from the key's sending to the first change of the pixels in ``area``;
+- ``drag``: hold button 1 and move the pointer along ``path``, one point every
+  ``interval`` s, and time each point from its sending to the moment the dragged window's
+  marker shows at that point plus ``offset``;
+- ``dump``: write the framebuffer (B, G, R, X rows as spice-gtk decoded them) to ``path``;
+- ``results``: everything recorded; ``quit``.
+
+With ``--strip X,Y,CELL`` every display update that touches the frame-number strip there
+is decoded (framecode) and the first time each number shows is kept. Reads rejected as
+ambiguous are counted. The framebuffer is spice-gtk's primary surface memory, read with
+ctypes where the display-primary-create signal says it is.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import random
+import sys
+import time
+
+import gi
+
+from framecode import read_strip, sample_rows, strip_size
+
+gi.require_version("SpiceClientGLib", "2.0")
+from gi.repository import GLib, GObject  # noqa: E402
+from gi.repository import SpiceClientGLib as Spice  # noqa: E402
+
+on = GObject.Object.connect
+TILE = 32  # the grid on which "the whole screen has been drawn once" is tracked
+KEY_X = 0x2D  # PC scancode of the x key
+BUTTON_LEFT, LEFT_MASK = 1, 1
+INPUT_TIMEOUT_S = 5.0
+
+
+def overlaps(a, b):
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+class Measurer:
+    def __init__(self, args):
+        self.args = args
+        self.loop = GLib.MainLoop()
+        self.session = Spice.Session(host=args.host, port=str(args.port), enable_audio=False)
+        self.t0 = time.monotonic()
+        self.primary = None  # (width, height, stride, address)
+        self.display = self.inputs = self.main = None
+        self.opened = {}
+        self.first_invalidate = self.full_frame = None
+        self.covered = set()
+        self.invalidates = self.invalidated_pixels = 0
+        self.frames = {}
+        self.reads = self.rejected = 0
+        self.strip = None
+        if args.strip:
+            x, y, cell = (int(v) for v in args.strip.split(","))
+            width, height = strip_size(cell)
+            self.strip = (x, y, width, height, cell)
+        self.typing = None
+        self.keys = []
+        self.dragging = None
+        self.drag_points = []
+        self.pending = b""
+
+    # --- connection -------------------------------------------------------------------
+    def start(self):
+        on(self.session, "channel-new", self.channel_new)
+        GLib.io_add_watch(0, GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP, self.stdin_ready)
+        GLib.timeout_add(int(self.args.timeout * 1000), self.give_up)
+        self.session.connect()
+        self.loop.run()
+
+    def give_up(self):
+        if self.first_invalidate is None:
+            self.say({"event": "error", "error": "no display update", "opened": self.opened})
+            self.loop.quit()
+        return False
+
+    def channel_new(self, session, channel):
+        on(channel, "channel-event", self.channel_event)
+        if isinstance(channel, Spice.DisplayChannel):
+            self.display = channel
+            on(channel, "display-primary-create", self.primary_create)
+            on(channel, "display-primary-destroy", self.primary_destroy)
+            on(channel, "display-invalidate", self.invalidate)
+        elif isinstance(channel, Spice.InputsChannel):
+            self.inputs = channel
+        elif isinstance(channel, Spice.MainChannel):
+            self.main = channel
+        if not isinstance(channel, Spice.MainChannel):
+            channel.connect()
+
+    def channel_event(self, channel, event):
+        if event == Spice.ChannelEvent.OPENED:
+            name = channel.get_property("channel-type")
+            self.opened[str(name)] = time.monotonic() - self.t0
+
+    def primary_create(self, channel, fmt, width, height, stride, shmid, address):
+        self.primary = (width, height, stride, address)
+
+    def primary_destroy(self, channel):
+        self.primary = None
+
+    # --- what the display shows -------------------------------------------------------
+    def rows(self, x, y, width, count):
+        _, _, stride, address = self.primary
+        return [ctypes.string_at(address + (y + r) * stride + x * 4, width * 4) for r in count]
+
+    def invalidate(self, channel, x, y, w, h):
+        now = time.monotonic()
+        if self.primary is None:
+            return
+        rect = (x, y, w, h)
+        self.invalidates += 1
+        self.invalidated_pixels += w * h
+        if self.first_invalidate is None:
+            self.first_invalidate = now - self.t0
+            self.say({"event": "ready", "first_invalidate_s": self.first_invalidate})
+        if self.full_frame is None:
+            self.cover(rect, now)
+        if self.strip is not None and overlaps(rect, self.strip[:4]):
+            self.read_number(now)
+        typing = self.typing
+        if typing is not None and typing["sent"] is not None and overlaps(rect, typing["area"]):
+            self.check_echo(now)
+        if self.dragging is not None and self.dragging["pending"]:
+            self.check_drag(rect, now)
+
+    def cover(self, rect, now):
+        width, height = self.primary[:2]
+        x, y, w, h = rect
+        for ty in range(y // TILE, (y + h - 1) // TILE + 1):
+            for tx in range(x // TILE, (x + w - 1) // TILE + 1):
+                self.covered.add((tx, ty))
+        if len(self.covered) >= -(-width // TILE) * -(-height // TILE):
+            self.full_frame = now - self.t0
+
+    def read_number(self, now):
+        x, y, width, _, cell = self.strip
+        offsets = [y + r for r in sample_rows(cell)]
+        rows = self.rows(x, 0, width, offsets)
+        number = read_strip(rows, cell)
+        self.reads += 1
+        if number is None:
+            self.rejected += 1
+        elif number not in self.frames:
+            self.frames[number] = now
+
+    def area_pixels(self, area):
+        x, y, w, h = area
+        return b"".join(self.rows(x, y, w, range(h)))
+
+    # --- typing -------------------------------------------------------------------------
+    def start_typing(self, command):
+        area = tuple(command["area"])
+        self.typing = {
+            "area": area,
+            "interval": command["interval"],
+            "until": command["until"],
+            "sent": None,
+            "random": random.Random(1),
+        }
+        x, y = command["click"]
+        self.inputs.position(x, y, 0, 0)
+        self.inputs.button_press(BUTTON_LEFT, LEFT_MASK)
+        self.inputs.button_release(BUTTON_LEFT, 0)
+        GLib.timeout_add(500, self.send_key)
+
+    def send_key(self):
+        typing = self.typing
+        if typing is None or time.monotonic() > typing["until"]:
+            return False
+        typing["before"] = self.area_pixels(typing["area"])
+        typing["sent"] = time.monotonic()
+        self.inputs.key_press_and_release(KEY_X)
+        GLib.timeout_add(int(INPUT_TIMEOUT_S * 1000), self.key_timeout, typing["sent"])
+        return False
+
+    def check_echo(self, now):
+        typing = self.typing
+        if self.area_pixels(typing["area"]) != typing["before"]:
+            self.keys.append([typing["sent"], now - typing["sent"]])
+            self.next_key()
+
+    def key_timeout(self, sent):
+        if self.typing is not None and self.typing["sent"] == sent:
+            self.keys.append([sent, None])
+            self.next_key()
+        return False
+
+    def next_key(self):
+        typing = self.typing
+        typing["sent"] = None
+        # Jitter, so keys do not lock to the server's or the workload's frame clock.
+        delay = typing["interval"] * (0.75 + 0.5 * typing["random"].random())
+        GLib.timeout_add(max(1, int(delay * 1000)), self.send_key)
+
+    # --- dragging -----------------------------------------------------------------------
+    def start_drag(self, command):
+        self.dragging = {
+            "path": command["path"],
+            "interval": command["interval"],
+            "until": command["until"],
+            "offset": command["offset"],
+            "quad": command["quad"],
+            "colours": command["colours"],
+            "tolerance": command["tolerance"],
+            "next": 1,
+            "pending": [],
+        }
+        x, y = command["path"][0]
+        self.inputs.position(x, y, 0, 0)
+        GLib.timeout_add(300, self.press_button)
+
+    def press_button(self):
+        self.inputs.button_press(BUTTON_LEFT, LEFT_MASK)
+        GLib.timeout_add(max(1, int(self.dragging["interval"] * 1000)), self.move_pointer)
+        return False
+
+    def move_pointer(self):
+        drag = self.dragging
+        index = drag["next"]
+        if index >= len(drag["path"]) or time.monotonic() > drag["until"]:
+            GLib.timeout_add(50, self.release_button)
+            return False
+        x, y = drag["path"][index]
+        sent = time.monotonic()
+        self.inputs.position(x, y, 0, LEFT_MASK)
+        self.drag_points.append([sent, None])
+        drag["pending"].append(index)
+        drag["next"] = index + 1
+        while drag["pending"] and sent - self.drag_points[drag["pending"][0] - 1][0] > 5:
+            drag["pending"].pop(0)  # never shown
+        return True
+
+    def release_button(self):
+        self.inputs.button_release(BUTTON_LEFT, 0)
+        return False
+
+    def marker_at(self, x, y):
+        drag = self.dragging
+        quad = drag["quad"]
+        width, height = self.primary[:2]
+        if x < 0 or y < 0 or x + 2 * quad > width or y + 2 * quad > height:
+            return False
+        for (qx, qy), colour in zip(((0, 0), (1, 0), (0, 1), (1, 1)), drag["colours"], strict=True):
+            cx, cy = x + qx * quad + quad // 2 - 1, y + qy * quad + quad // 2 - 1
+            rows = self.rows(cx, cy, 2, range(2))
+            for channel, want in zip((2, 1, 0), colour, strict=True):
+                got = sum(row[channel::4][k] for row in rows for k in range(2)) / 4
+                if abs(got - want) > drag["tolerance"]:
+                    return False
+        return True
+
+    def check_drag(self, rect, now):
+        drag = self.dragging
+        quad, (dx, dy) = drag["quad"], drag["offset"]
+        for index in reversed(drag["pending"]):
+            px, py = drag["path"][index]
+            x, y = px + dx, py + dy
+            if overlaps(rect, (x, y, 2 * quad, 2 * quad)) and self.marker_at(x, y):
+                self.drag_points[index - 1][1] = now - self.drag_points[index - 1][0]
+                drag["pending"] = [i for i in drag["pending"] if i > index]
+                return
+
+    # --- commands -----------------------------------------------------------------------
+    def stdin_ready(self, fd, condition):
+        data = os.read(0, 65536)
+        if not data:
+            self.loop.quit()
+            return False
+        self.pending += data
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            if line.strip():
+                self.command(json.loads(line))
+        return True
+
+    def command(self, command):
+        name = command["cmd"]
+        if name == "mark":
+            self.say(
+                {
+                    "t": time.monotonic(),
+                    "display_bytes": self.display.get_property("total-read-bytes"),
+                    "invalidates": self.invalidates,
+                    "invalidated_pixels": self.invalidated_pixels,
+                }
+            )
+        elif name == "type":
+            self.start_typing(command)
+            self.say({"ok": True})
+        elif name == "drag":
+            self.start_drag(command)
+            self.say({"ok": True})
+        elif name == "dump":
+            width, height, stride, address = self.primary
+            with open(command["path"], "wb") as f:
+                f.write(ctypes.string_at(address, stride * height))
+            self.say({"t": time.monotonic(), "width": width, "height": height, "stride": stride})
+        elif name == "results":
+            self.say(
+                {
+                    "frames": self.frames,
+                    "reads": self.reads,
+                    "rejected": self.rejected,
+                    "keys": self.keys,
+                    "drag": self.drag_points,
+                    "first_invalidate_s": self.first_invalidate,
+                    "full_frame_s": self.full_frame,
+                    "opened_s": self.opened,
+                    "mouse_mode": self.main.get_property("mouse-mode") if self.main else None,
+                }
+            )
+        elif name == "quit":
+            self.session.disconnect()
+            self.loop.quit()
+
+    @staticmethod
+    def say(message):
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--strip", help="X,Y,CELL of the frame-number strip to read")
+    parser.add_argument("--timeout", type=float, default=10.0, help="for the first update")
+    Measurer(parser.parse_args()).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
