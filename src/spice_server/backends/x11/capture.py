@@ -5,7 +5,9 @@ the loop serves its clients while X works, however busy a flooding client keeps 
 first the damage region, then the pixels of all its rectangles at once, each at its own
 place in the shared segment. One capture at most is in flight, and one starts at most
 every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuffer
-compares what it is given, so a generous rectangle costs a capture, not a send.
+compares what it is given, so a generous rectangle costs a capture, not a send. Input
+injected through XTEST lifts the frame pacing for the capture after it: the echo of a key
+does not wait for a frame slot.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ class ScreenCapture:
         self._dirty = True
         self._schedule()
         return True
+
+    def input_injected(self) -> None:
+        """A key or pointer event went in: what it changes on screen is what the user waits
+        for, so the capture that takes it need not wait for its frame slot."""
+        self._next = 0.0
+        if self._armed and self.core is not None and self._timer is not None:
+            self.core.timer_start(self._timer, 0)
 
     def resize(self, width: int, height: int) -> None:
         """The X screen changed size: a new segment, and the whole new screen (waits for X)."""

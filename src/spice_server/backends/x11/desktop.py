@@ -103,7 +103,7 @@ class X11Desktop:
         self.capture = ScreenCapture(x, self.display)
         self.cursor = CursorShape(x, self.display)
         self.clipboard = XClipboard(x)
-        xtest = XTest(x)
+        xtest = XTest(x, self.capture.input_injected)
         x.handlers += [
             self.capture.handle,
             self.cursor.handle,

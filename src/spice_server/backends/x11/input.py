@@ -8,6 +8,7 @@ and wheel become the core events X would get from real devices.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import xcffib
 import xcffib.xproto as xp
@@ -47,13 +48,17 @@ KEY_PRESS, KEY_RELEASE, BUTTON_PRESS, BUTTON_RELEASE, MOTION_NOTIFY = 2, 3, 4, 5
 class XTest:
     """Fake input events, and the button state they leave X in."""
 
-    def __init__(self, x: XConnection) -> None:
+    def __init__(self, x: XConnection, on_input: Callable[[], None] | None = None) -> None:
+        """``on_input`` is told of every event injected (the capture hurries then)."""
         self.x = x
         self.xtest = x.conn(xcffib.xtest.key)
         self._buttons = 0
+        self._on_input = on_input
 
     def fake(self, kind: int, detail: int, root: int = 0, x: int = 0, y: int = 0) -> None:
         self.xtest.FakeInput(kind, detail, xp.Time.CurrentTime, root, x, y, 0)
+        if self._on_input is not None:
+            self._on_input()
 
     def move_by(self, dx: int, dy: int) -> tuple[int, int]:
         """Move the pointer; where it is now (X clamps it to the screen)."""
