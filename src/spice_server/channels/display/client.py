@@ -288,12 +288,19 @@ class DisplayChannelClient(ChannelClient):
         allow it, and (setting ``auto``) also while its link is the bottleneck."""
         config = self.context.config
         full = self.link_full_at
+        # Only a link measured as the bottleneck counts: a burst that fills the budget on
+        # a fast link (a whole new screen) is no reason to blur.
+        congested = (
+            full is not None
+            and self.connection.link.rate is not None
+            and self.clock.now() - full < CONGESTED_S
+        )
         return image_policy(
             config.image_compression,
             self.preferred_compression,
             config.jpeg_compression,
             DisplayCap.LZ4_COMPRESSION in self.client_caps,
-            congested=full is not None and self.clock.now() - full < CONGESTED_S,
+            congested=congested,
             lossless=lossless,
         )
 
