@@ -136,9 +136,11 @@ class Exported:
         self.client.wait_ready()
 
     def close(self) -> None:
-        if not self.desktop.lost:
-            self.harness.call(self.desktop.stop)
-        self.x.kill()
+        try:
+            if not self.desktop.lost:
+                self.harness.call(self.desktop.stop)
+        finally:
+            self.x.kill()
 
 
 @pytest.fixture
@@ -449,5 +451,7 @@ def test_a_terminal_that_never_stops_drawing_leaves_the_server_free(
         client.send(cmd="key_press_and_release", scancode=0x1C)  # Enter
         wait_until(lambda: typed.read_text() == "x\n", what="the line in cat's file")
     finally:
-        harness.call(desktop.stop)
-        x.kill()
+        try:
+            harness.call(desktop.stop)
+        finally:
+            x.kill()  # even when the loop is stuck: a flood left running loads the machine
