@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,6 +42,9 @@ HELLO_WORLD = [
 ]
 
 
+IDLE_SECONDS = 3
+
+
 def type_keys(client: GtkClient, codes: list[int]) -> None:
     for code in codes:
         if code == SHIFT:
@@ -66,6 +70,59 @@ def x_screen(name: str) -> np.ndarray:
         conn.disconnect()
 
 
+def x_pointer(name: str) -> tuple[int, int]:
+    """Where X has the pointer."""
+    conn = xcffib.connect(display=name)
+    try:
+        reply = conn.core.QueryPointer(conn.get_setup().roots[0].root).reply()
+        return reply.root_x, reply.root_y
+    finally:
+        conn.disconnect()
+
+
+def x_cursor(name: str) -> tuple[Any, str]:
+    """The cursor X shows (XFIXES' reply), and its pixels as the client reports them."""
+    conn = xcffib.connect(display=name)
+    try:
+        xfixes = conn(xcffib.xfixes.key)
+        xfixes.QueryVersion(5, 0).reply()
+        image = xfixes.GetCursorImageAndName().reply()
+    finally:
+        conn.disconnect()
+    argb = np.array(image.cursor_image, dtype=np.uint32).view(np.uint8).reshape(-1, 4)
+    return image, argb[:, [2, 1, 0, 3]].tobytes().hex()  # the client reports R, G, B, A
+
+
+FLOOD = "while :; do ls -lR /usr/share; done"
+
+
+def steady(read, times: int = 5):
+    """A predicate: true once ``read()`` has come out the same, not None, ``times`` polls
+    in a row."""
+    seen = {"last": None, "same": 0}
+
+    def predicate() -> bool:
+        value = read()
+        same = value is not None and value == seen["last"]
+        seen["last"], seen["same"] = value, seen["same"] + 1 if same else 0
+        return seen["same"] >= times
+
+    return predicate
+
+
+def changing(read, times: int = 3):
+    """A predicate: true once ``read()`` has come out different ``times`` polls in a row."""
+    seen = {"last": read(), "changes": 0}
+
+    def predicate() -> bool:
+        value = read()
+        changed = not np.array_equal(value, seen["last"])
+        seen["last"], seen["changes"] = value, seen["changes"] + 1 if changed else 0
+        return seen["changes"] >= times
+
+    return predicate
+
+
 class Exported:
     """An X server, the x11 back end exporting it, and a connected real client."""
 
@@ -79,9 +136,11 @@ class Exported:
         self.client.wait_ready()
 
     def close(self) -> None:
-        if not self.desktop.lost:
-            self.harness.call(self.desktop.stop)
-        self.x.kill()
+        try:
+            if not self.desktop.lost:
+                self.harness.call(self.desktop.stop)
+        finally:
+            self.x.kill()
 
 
 @pytest.fixture
@@ -105,7 +164,7 @@ def test_typing_reaches_an_xterm_and_the_screen_matches(xvfb_session, tmp_path):
     wait_until(typed.exists, what="the xterm running cat")
     s.client.wait_mouse_mode(MouseMode.CLIENT)
     s.client.send(cmd="position", x=100, y=100, display=0, buttons=0)  # focus follows pointer
-    time.sleep(0.2)
+    wait_until(lambda: x_pointer(s.x.name) == (100, 100), what="the pointer on the xterm")
     type_keys(s.client, HELLO_WORLD)
     wait_until(lambda: typed.read_text() == "Hello world\n", what="the text in the xterm")
     # What the client shows is what the X server has, pixel for pixel.
@@ -124,7 +183,7 @@ def test_arrows_and_right_ctrl_are_the_keys_x_expects(xvfb_session, tmp_path):
     wait_until(lambda: log.exists() and "MapNotify" in log.read_text(), what="xev up")
     s.client.wait_mouse_mode(MouseMode.CLIENT)
     s.client.send(cmd="position", x=50, y=50, display=0, buttons=0)
-    time.sleep(0.2)
+    wait_until(lambda: x_pointer(s.x.name) == (50, 50), what="the pointer on xev")
     for code in (0x148, 0x11D, 0x11C, 0x1E):  # up, right ctrl, keypad enter, a
         s.client.send(cmd="key_press_and_release", scancode=code)
     wait_until(lambda: "keysym 0x61, a)" in log.read_text(), what="the last key in xev")
@@ -169,17 +228,14 @@ def test_cursor_shape_follows_x(xvfb_session):
     s.x.run("xterm", "-geometry", "40x10+0+0")
     s.client.wait_mouse_mode(MouseMode.CLIENT)
     first = s.client.wait_for(lambda e: e["event"] == "cursor_set", what="the first cursor")
-    time.sleep(0.5)
     s.client.send(cmd="position", x=60, y=40, display=0, buttons=0)  # over the xterm: I-beam
-    time.sleep(0.5)
-    conn = xcffib.connect(display=s.x.name)
-    xfixes = conn(xcffib.xfixes.key)
-    xfixes.QueryVersion(5, 0).reply()
-    image = xfixes.GetCursorImageAndName().reply()
-    conn.disconnect()
-    argb = np.array(image.cursor_image, dtype=np.uint32).view(np.uint8).reshape(-1, 4)
-    pixels = argb[:, [2, 1, 0, 3]].tobytes().hex()  # the client reports R, G, B, A
-    assert pixels != first["pixels"]  # the I-beam, not the root window's cursor
+
+    # X shows the I-beam once the pointer is there and the xterm is mapped under it.
+    def i_beam() -> tuple[Any, str] | None:
+        image, pixels = x_cursor(s.x.name)
+        return (image, pixels) if pixels != first["pixels"] else None
+
+    image, pixels = wait_until(i_beam, what="the xterm's cursor in X")
     shape = s.client.wait_for(
         lambda e: e["event"] == "cursor_set" and e["pixels"] == pixels,
         what="xterm's cursor at the client",
@@ -190,15 +246,24 @@ def test_cursor_shape_follows_x(xvfb_session):
 
 def test_idle_desktop_sends_nothing(xvfb_session):
     s = xvfb_session
-    s.x.run("xterm", "-geometry", "80x24+0+0")
-    time.sleep(1.5)  # let it draw, then be still
+    blank = x_screen(s.x.name)
+    s.x.run("xterm", "-geometry", "80x24+0+0", "-e", "cat")  # no prompt: drawn, then still
+
+    def shown() -> bytes | None:
+        """The X screen once the xterm is on it and the client shows the same."""
+        screen = x_screen(s.x.name)
+        if np.array_equal(screen, blank) or not np.array_equal(s.client.framebuffer(), screen):
+            return None
+        return screen.tobytes()
+
+    wait_until(steady(shown), what="the xterm drawn, at the client, and still")
 
     def display_bytes() -> int:
         s.client.send(cmd="state")
         return s.client.next_event(lambda e: e["event"] == "state")["bytes"]["display"]
 
     before = display_bytes()
-    time.sleep(3)
+    time.sleep(IDLE_SECONDS)  # the span observed, not a wait for something to happen
     assert display_bytes() == before
 
 
@@ -342,22 +407,6 @@ def test_mit_shm_drawing_in_a_child_window_is_captured(xvfb_session):
         conn.disconnect()
 
 
-FLOOD = "while :; do ls -lR /usr/share; done"
-
-
-def changing(read, times: int = 3):
-    """A predicate: true once ``read()`` has come out different ``times`` polls in a row."""
-    seen = {"last": read(), "changes": 0}
-
-    def predicate() -> bool:
-        value = read()
-        changed = not np.array_equal(value, seen["last"])
-        seen["last"], seen["changes"] = value, seen["changes"] + 1 if changed else 0
-        return seen["changes"] >= times
-
-    return predicate
-
-
 def test_a_terminal_that_never_stops_drawing_leaves_the_server_free(
     make_harness, make_client, tmp_path
 ):
@@ -402,14 +451,7 @@ def test_a_terminal_that_never_stops_drawing_leaves_the_server_free(
         client.send(cmd="key_press_and_release", scancode=0x1C)  # Enter
         wait_until(lambda: typed.read_text() == "x\n", what="the line in cat's file")
     finally:
-        harness.call(desktop.stop)
-        x.kill()
-
-
-def x_pointer(name: str) -> tuple[int, int]:
-    conn = xcffib.connect(display=name)
-    try:
-        reply = conn.core.QueryPointer(conn.get_setup().roots[0].root).reply()
-        return reply.root_x, reply.root_y
-    finally:
-        conn.disconnect()
+        try:
+            harness.call(desktop.stop)
+        finally:
+            x.kill()  # even when the loop is stuck: a flood left running loads the machine

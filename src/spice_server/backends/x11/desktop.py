@@ -86,12 +86,13 @@ class X11Desktop:
 
     def start(self, core: Core) -> None:
         self.core = core
-        self.x = x = XConnection(self.display_name, self.clock)
+        x = XConnection(self.display_name, self.clock)
         try:
             _check(x)
         except X11Error:
             x.close()
             raise
+        self.x = x
         x.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
         x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
         width, height = x.screen.width_in_pixels, x.screen.height_in_pixels
