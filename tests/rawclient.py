@@ -12,8 +12,9 @@ import time
 
 from spice_server.net.auth import encrypt_ticket
 from spice_server.protocol.constants import CommonCap, LinkError
+from spice_server.protocol.events import NEED_DATA
 from spice_server.protocol.framing import DataStream, Message, pack_client_message
-from spice_server.protocol.link import NEED_DATA, LinkReply, LinkRequest, parse_link_reply
+from spice_server.protocol.link import ClientLink, LinkReply, LinkRequest, LinkResult
 
 CLIENT_COMMON_CAPS = frozenset({CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.MINI_HEADER})
 
@@ -27,32 +28,25 @@ class RawClient:
         sock.settimeout(timeout)
         self.sock = sock
         self.buffer = b""
+        self.link_stage = ClientLink()
         self.stream: DataStream | None = None
         self.serial = 0
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def recv_exactly(self, size: int) -> bytes:
-        while len(self.buffer) < size:
+    def read_link_event(self) -> LinkReply | LinkResult:
+        while (event := self.link_stage.next_event()) is NEED_DATA:
             chunk = self.sock.recv(65536)
             if not chunk:
-                raise ConnectionError("closed by the server")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
+                raise ConnectionError("closed by the server during the link stage")
+            self.link_stage.receive_data(chunk)
+        return event
 
     def read_reply(self) -> LinkReply:
-        while True:
-            parsed = parse_link_reply(self.buffer)
-            if parsed is not None:
-                reply, used = parsed
-                self.buffer = self.buffer[used:]
-                return reply
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed by the server before a link reply")
-            self.buffer += chunk
+        reply = self.read_link_event()
+        assert isinstance(reply, LinkReply)
+        return reply
 
     def link(
         self,
@@ -74,13 +68,12 @@ class RawClient:
         if CommonCap.PROTOCOL_AUTH_SELECTION in common_caps:
             self.send(struct.pack("<I", mechanism))
         self.send(encrypt_ticket(reply.public_key, password))
-        (result,) = struct.unpack("<I", self.recv_exactly(4))
+        result = self.read_link_event()
+        assert isinstance(result, LinkResult)
         mini = CommonCap.MINI_HEADER in common_caps and CommonCap.MINI_HEADER in reply.common_caps
         self.stream = DataStream(mini_header=mini, max_message_size=64 * 1024 * 1024)
-        if self.buffer:
-            self.stream.receive_data(self.buffer)
-            self.buffer = b""
-        return result
+        self.stream.receive_data(self.link_stage.trailing_data())
+        return result.error
 
     def send_message(self, msg_type: int, body: bytes = b"") -> None:
         assert self.stream is not None

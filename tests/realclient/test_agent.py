@@ -18,6 +18,7 @@ from spice_server.protocol.agent import (
     unpack_announce_capabilities,
 )
 from spice_server.protocol.agent import AgentMessageType as T
+from spice_server.protocol.events import NEED_DATA
 
 from harness import FakeVdagent, RecordingClipboard, RecordingTablet, wait_until
 
@@ -123,10 +124,13 @@ def records_at(device: FakeVdagent, wanted_port: int) -> list[AgentMessage]:
     """The agent records the server has written to the device for one port."""
     chunks, records = ChunkStream(), AgentStream()
     chunks.receive_data(device.written_bytes())
-    for port, data in chunks:
-        if port == wanted_port:
-            records.receive_data(data)
-    return list(records)
+    found = []
+    while (chunk := chunks.next_event()) is not NEED_DATA:
+        if chunk.port == wanted_port:
+            records.receive_data(chunk.data)
+            while (record := records.next_event()) is not NEED_DATA:
+                found.append(record)
+    return found
 
 
 def test_vdagent_device_passes_bytes_through(make_harness, make_client):

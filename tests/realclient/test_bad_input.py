@@ -24,7 +24,7 @@ from spice_server.protocol.constants import (
     MsgcMain,
     MsgMain,
 )
-from spice_server.protocol.link import LINK_HEADER, parse_link_reply
+from spice_server.protocol.link import LINK_HEADER, ClientLink, LinkReply
 from spice_server.protocol.messages.main import MsgMainChannelsList, MsgMainInit
 
 from harness import wait_until
@@ -269,8 +269,10 @@ def test_bad_link_inside_websocket_gets_the_same_link_error(setup):
     _, _, frames = read_all(raw).partition(b"\r\n\r\n")
     sent = parse_server_frames(frames)
     assert [opcode for opcode, _ in sent] == [BINARY, CLOSE]
-    parsed = parse_link_reply(sent[0][1])
-    assert parsed is not None and parsed[0].error == LinkError.INVALID_MAGIC
+    link = ClientLink()
+    link.receive_data(sent[0][1])
+    refused = LinkReply(LinkError.INVALID_MAGIC, bytes(162), frozenset(), frozenset())
+    assert link.next_event() == refused
 
 
 def test_unfinished_upgrade_times_out_like_a_link(setup, caplog):

@@ -10,6 +10,7 @@ from spice_server.interfaces.events import ClipboardData, ClipboardGrab
 from spice_server.protocol.agent import (
     PORT_CLIENT,
     AgentCap,
+    AgentChunk,
     AgentMessage,
     ChunkStream,
     ClipboardCodec,
@@ -21,6 +22,7 @@ from spice_server.protocol.agent import (
     pack_monitors_config,
 )
 from spice_server.protocol.agent import AgentMessageType as T
+from spice_server.protocol.events import NEED_DATA
 
 from fakes import FakeContext
 
@@ -158,7 +160,8 @@ def test_the_bridge_passes_client_data_to_the_device_and_returns_tokens() -> Non
     bridge.data(peer, b"abc")
     chunks = ChunkStream()
     chunks.receive_data(bytes(device.written))
-    assert list(chunks) == [(PORT_CLIENT, b"abc")]
+    assert chunks.next_event() == AgentChunk(PORT_CLIENT, b"abc")
+    assert chunks.next_event() is NEED_DATA
     assert peer.tokens == 1
 
 

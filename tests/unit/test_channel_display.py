@@ -11,13 +11,15 @@ from spice_server.display.stamping import EARLY_MS, GUARD_MS
 from spice_server.display.streams import IDLE_S, STREAK
 from spice_server.display.video import DEFAULT_LEVEL
 from spice_server.interfaces.display import Display
-from spice_server.protocol.constants import DisplayCap, VideoCodec
+from spice_server.protocol.constants import DisplayCap, ImageType, VideoCodec
 from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgSetAck
 from spice_server.protocol.messages.display import (
     MonitorHead,
+    MsgcDisplayInit,
     MsgcDisplayStreamReport,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
+    MsgDisplayInvalAllPixmaps,
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
     MsgDisplayStreamActivateReport,
@@ -26,6 +28,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplayStreamDestroy,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
+    unpack_image,
 )
 from spice_server.protocol.rect import Rect
 
@@ -45,11 +48,17 @@ AREA = Rect(16, 16, 16 + 128, 16 + 96)
 rng = np.random.default_rng(7)
 
 
-def setup(caps: frozenset[int] = GTK_CAPS, size: tuple[int, int] = (256, 192), **settings):
+def setup(
+    caps: frozenset[int] = GTK_CAPS,
+    size: tuple[int, int] = (256, 192),
+    cache: int = 0,
+    **settings: object,
+):
     context = FakeContext(**settings)
     display = Display(*size)
     channel = DisplayChannel(context, display)
     client, transport = link(channel, caps=caps)
+    transport.feed(MsgcDisplayInit(1, cache, 1, 0))  # as spice-gtk does right after the link
     return context, display, channel, client, transport
 
 
@@ -230,3 +239,39 @@ def test_a_codec_too_heavy_for_the_link_gives_way_to_a_leaner_one() -> None:
     creates = transport.take_of(MsgDisplayStreamCreate)
     assert [c.codec for c in creates] == [VideoCodec.MJPEG, VideoCodec.VP8]
     assert VideoCodec.MJPEG in client.streams.codecs.heavy
+
+
+def test_the_first_screen_waits_a_little_for_display_init() -> None:
+    context = FakeContext()
+    channel = DisplayChannel(context, Display(64, 64))
+    _client, transport = link(channel, caps=GTK_CAPS)
+    assert [type(m) for m in transport.take()] == [MsgSetAck]
+    context.core.advance(0.3)  # no DISPLAY_INIT came: the screen goes anyway
+    assert MsgDisplaySurfaceCreate in [type(m) for m in transport.take()]
+
+
+def test_what_shows_again_is_drawn_from_the_cached_first_screen() -> None:
+    _context, display, channel, client, transport = setup(cache=10**6)
+    first = rng.integers(0, 1 << 24, (192, 256), dtype=np.uint32)
+    display.update(first, diff=False)
+    channel.distribute()
+    ack_all(transport)
+    transport.take()
+    for _ in range(2):  # a new surface: its first screen goes to the cache
+        display.resize(256, 192, first)
+        channel.distribute()
+        ack_all(transport)
+    messages = transport.take()
+    assert messages.count(MsgDisplayInvalAllPixmaps()) == 1  # the first cached one is old
+    cover = rng.integers(0, 1 << 24, (40, 60), dtype=np.uint32)
+    display.update(cover, 20, 30)
+    channel.distribute()
+    ack_all(transport)
+    transport.take()
+    display.update(first[30:70, 20:80], 20, 30)  # uncovered again
+    channel.distribute()
+    (draw,) = transport.take_of(MsgDisplayDrawCopy)
+    assert draw.box == Rect(20, 30, 80, 70) and draw.src_area == draw.box
+    image = unpack_image(draw.image)
+    assert image.type == ImageType.FROM_CACHE and (image.width, image.height) == (256, 192)
+    assert client.images["cached"] == 1

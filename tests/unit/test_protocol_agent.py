@@ -7,6 +7,7 @@ import struct
 import pytest
 
 from spice_server.protocol.agent import (
+    AgentChunk,
     AgentMessage,
     AgentStream,
     ChunkStream,
@@ -21,6 +22,15 @@ from spice_server.protocol.agent import (
     unpack_monitors_config,
 )
 from spice_server.protocol.errors import RemoteProtocolError
+from spice_server.protocol.events import NEED_DATA
+
+
+def drain(stream: AgentStream | ChunkStream) -> list[object]:
+    """Every complete event the stream holds, read until it needs data."""
+    events = []
+    while (event := stream.next_event()) is not NEED_DATA:
+        events.append(event)
+    return events
 
 
 def test_record_header() -> None:
@@ -33,7 +43,7 @@ def test_stream_reassembles_records_across_pieces() -> None:
     records = []
     for i in range(0, len(data), 997):
         stream.receive_data(data[i : i + 997])
-        records += list(stream)
+        records += drain(stream)
     assert records == [AgentMessage(7, b"a" * 3000), AgentMessage(9, b"")]
 
 
@@ -41,11 +51,11 @@ def test_stream_refuses_other_protocols_and_huge_records() -> None:
     stream = AgentStream()
     stream.receive_data(struct.pack("<IIQI", 2, 6, 0, 0))
     with pytest.raises(RemoteProtocolError, match="agent protocol 2"):
-        list(stream)
+        stream.next_event()
     stream = AgentStream(max_message_size=100)
     stream.receive_data(struct.pack("<IIQI", 1, 4, 0, 101))
     with pytest.raises(RemoteProtocolError, match="101 bytes"):
-        list(stream)
+        stream.next_event()
 
 
 def test_records_for_the_client_are_cut_at_2048_bytes() -> None:
@@ -59,13 +69,13 @@ def test_chunks() -> None:
     assert pack_chunk(1, b"abc") == struct.pack("<II", 1, 3) + b"abc"
     stream = ChunkStream()
     stream.receive_data(pack_chunk(1, b"abc") + pack_chunk(2, b"")[:5])
-    assert list(stream) == [(1, b"abc")]
+    assert drain(stream) == [AgentChunk(1, b"abc")]
     stream.receive_data(pack_chunk(2, b"")[5:])
-    assert list(stream) == [(2, b"")]
+    assert drain(stream) == [AgentChunk(2, b"")]
     stream = ChunkStream(max_chunk_size=10)
     stream.receive_data(struct.pack("<II", 1, 11))
     with pytest.raises(RemoteProtocolError):
-        list(stream)
+        stream.next_event()
 
 
 def test_capabilities() -> None:

@@ -7,7 +7,8 @@ import struct
 import pytest
 
 from spice_server.protocol.errors import RemoteProtocolError
-from spice_server.protocol.framing import NEED_DATA, DataStream, Message, pack_client_message
+from spice_server.protocol.events import NEED_DATA
+from spice_server.protocol.framing import DataStream, Message, pack_client_message
 
 
 def test_mini_header_in_and_out() -> None:

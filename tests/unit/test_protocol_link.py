@@ -9,14 +9,16 @@ import pytest
 from spice_server.protocol.caps import caps_from_words, caps_to_words
 from spice_server.protocol.constants import CommonCap, LinkError
 from spice_server.protocol.errors import LocalProtocolError, RemoteProtocolError
+from spice_server.protocol.events import NEED_DATA
 from spice_server.protocol.link import (
-    NEED_DATA,
     AuthMechanismSelected,
+    ClientLink,
+    LinkReply,
     LinkRequest,
+    LinkResult,
     LinkState,
     ServerLink,
     TicketReceived,
-    parse_link_reply,
 )
 
 KEY = bytes(range(162))
@@ -197,14 +199,50 @@ def test_a_failed_ticket_result_ends_in_error() -> None:
     assert link.state is LinkState.ERROR
 
 
-def test_parse_link_reply_round_trip() -> None:
+def test_client_link_reads_the_reply_then_the_result() -> None:
     link = ServerLink()
     link.receive_data(client_link())
     link.next_event()
     reply = link.send_reply(KEY, SERVER_COMMON, [1, 40])
-    assert parse_link_reply(reply[:20]) is None
-    parsed, used = parse_link_reply(reply + b"rest")  # type: ignore[misc]
-    assert used == len(reply)
-    assert parsed.error == 0 and parsed.public_key == KEY
-    assert parsed.common_caps == frozenset(SERVER_COMMON)
-    assert parsed.channel_caps == frozenset({1, 40})
+    client = ClientLink()
+    client.receive_data(reply[:20])
+    assert client.next_event() is NEED_DATA
+    client.receive_data(reply[20:])
+    assert client.next_event() == LinkReply(0, KEY, frozenset(SERVER_COMMON), frozenset({1, 40}))
+    assert client.next_event() is NEED_DATA  # the result comes after the client's ticket
+    client.receive_data(struct.pack("<I", LinkError.OK) + b"rest")
+    assert client.next_event() == LinkResult(LinkError.OK)
+    assert client.next_event() is NEED_DATA
+    assert client.trailing_data() == b"rest"
+
+
+def test_client_link_after_a_refusal_expects_nothing_more() -> None:
+    link = ServerLink()
+    client = ClientLink()
+    client.receive_data(link.send_error(LinkError.CHANNEL_NOT_AVAILABLE))
+    refused = client.next_event()
+    assert isinstance(refused, LinkReply) and refused.error == LinkError.CHANNEL_NOT_AVAILABLE
+    assert refused.common_caps == refused.channel_caps == frozenset()
+    assert client.next_event() is NEED_DATA
+    assert client.trailing_data() == b""
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"HTTP/1.1 400", "bad magic"),
+        (b"REDQ" + struct.pack("<III", 2, 2, 177), "short link reply"),
+        (
+            b"REDQ" + struct.pack("<III", 2, 2, 178) + struct.pack("<I162sIII", 0, KEY, 1, 0, 178),
+            "outside the link reply",
+        ),
+    ],
+    ids=["magic", "short", "caps-outside"],
+)
+def test_client_link_refuses_bad_replies(data, message) -> None:
+    client = ClientLink()
+    client.receive_data(data)
+    with pytest.raises(RemoteProtocolError, match=message):
+        client.next_event()
+    with pytest.raises(LocalProtocolError):
+        client.trailing_data()

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from spice_server.protocol.constants import ChannelType, CursorFlags, ImageType
-from spice_server.protocol.errors import RemoteProtocolError
+from spice_server.protocol.errors import LocalProtocolError, RemoteProtocolError
 from spice_server.protocol.framing import Message
 from spice_server.protocol.messages import parse_client_message
 from spice_server.protocol.messages.base import (
@@ -22,6 +22,7 @@ from spice_server.protocol.messages.base import (
     MsgPing,
     MsgSetAck,
 )
+from spice_server.protocol.messages.codec import ClientMessage, ServerMessage
 from spice_server.protocol.messages.cursor import (
     NO_CURSOR,
     CursorShape,
@@ -218,8 +219,8 @@ def test_variable_messages_refuse_short_bodies() -> None:
         MsgNotify.unpack(struct.pack("<QIIII", 0, 0, 0, 0, 50) + b"short")
     with pytest.raises(RemoteProtocolError):
         MsgDisplayMonitorsConfig.unpack(struct.pack("<HH", 2, 2) + bytes(28))
-    with pytest.raises(ValueError):
-        MsgMainUuid(b"short").pack()
+    with pytest.raises(LocalProtocolError, match="MsgMainUuid"):
+        MsgMainUuid(b"short")
 
 
 # -- client to server: parsing -----------------------------------------------------------------
@@ -313,3 +314,35 @@ def test_agent_data_is_limited_to_2048_bytes() -> None:
 def test_preferred_codecs_count_is_checked() -> None:
     with pytest.raises(RemoteProtocolError):
         parse_client_message(ChannelType.DISPLAY, Message(105, b"\x05\x01"))
+
+
+# -- the message bases ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: MsgSetAck(generation=-1, window=1),  # u32
+        lambda: MsgSetAck(generation=1 << 32, window=1),
+        lambda: MsgInputsKeyModifiers(modifiers=1 << 16),  # u16
+        lambda: MsgPing(id=1, timestamp=1 << 64),  # u64
+    ],
+)
+def test_out_of_range_fields_are_refused_at_construction(build: object) -> None:
+    with pytest.raises(LocalProtocolError, match=r"^Msg\w+: "):
+        build()  # type: ignore[operator]
+
+
+def test_messages_are_frozen_and_slotted() -> None:
+    message = MsgSetAck(generation=1, window=2)
+    assert not hasattr(message, "__dict__")
+    with pytest.raises(AttributeError):
+        message.window = 3  # type: ignore[misc]
+    assert message.pack() == struct.pack("<II", 1, 2)
+
+
+def test_parsed_messages_are_client_messages_and_built_ones_server_messages() -> None:
+    pong = Message(MsgcPong.TYPE, struct.pack("<IQ", 7, 9))
+    parsed = parse_client_message(ChannelType.MAIN, pong)
+    assert isinstance(parsed, ClientMessage) and not isinstance(parsed, ServerMessage)
+    assert isinstance(MsgSetAck(generation=1, window=2), ServerMessage)

@@ -35,6 +35,7 @@ from ..protocol.agent import (
     unpack_monitors_config,
 )
 from ..protocol.agent import AgentMessageType as T
+from ..protocol.events import NEED_DATA
 from .base import AgentContext, AgentPeer
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class BuiltinAgent:
         if peer is None:
             return
         peer.stream.receive_data(data)
-        for message in peer.stream:
+        while (message := peer.stream.next_event()) is not NEED_DATA:
             self._handle(client, peer, message)
         client.return_tokens(1)
 

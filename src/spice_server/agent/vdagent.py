@@ -23,6 +23,7 @@ from ..protocol.agent import (
 )
 from ..protocol.agent import AgentMessageType as T
 from ..protocol.errors import RemoteProtocolError
+from ..protocol.events import NEED_DATA
 from .base import AgentContext, AgentPeer
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,16 @@ class VdagentBridge:
     def _from_device(self, data: bytes) -> None:
         try:
             self._chunks.receive_data(data)
-            for port, chunk in self._chunks:
-                if port != PORT_CLIENT:
+            while (chunk := self._chunks.next_event()) is not NEED_DATA:
+                if chunk.port != PORT_CLIENT:
                     log.debug(
-                        "ignoring a %d-byte chunk for port %d from the agent", len(chunk), port
+                        "ignoring a %d-byte chunk for port %d from the agent",
+                        len(chunk.data),
+                        chunk.port,
                     )
                     continue
-                self._records.receive_data(chunk)
-                for record in self._records:
+                self._records.receive_data(chunk.data)
+                while (record := self._records.next_event()) is not NEED_DATA:
                     for client in list(self.clients):
                         client.send_agent(record)
         except RemoteProtocolError as exc:

@@ -7,9 +7,10 @@ types differ, which each channel client says in ``volume_message`` / ``mute_mess
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..interfaces.audio import AudioInterface
+from ..protocol.messages.codec import ServerMessage
 from .base import Channel, ChannelClient
 
 
@@ -34,10 +35,10 @@ class AudioChannelClient(ChannelClient):
 
     channel: AudioChannel
 
-    def volume_message(self, levels: tuple[int, ...]) -> Any:
+    def volume_message(self, levels: tuple[int, ...]) -> ServerMessage:
         raise NotImplementedError
 
-    def mute_message(self, mute: bool) -> Any:
+    def mute_message(self, mute: bool) -> ServerMessage:
         raise NotImplementedError
 
     def send_levels(self) -> None:

@@ -10,14 +10,14 @@ and the ack window have room, so they send the newest state instead of queueing 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from ..core.base import Timer
 from ..net.connection import ConnectionHandler
 from ..net.link import LinkEstimate
 from ..protocol.constants import ChannelType, LinkError
+from ..protocol.events import NEED_DATA
 from ..protocol.framing import DataStream, Message
-from ..protocol.link import NEED_DATA
 from ..protocol.messages import parse_client_message
 from ..protocol.messages.base import (
     MsgcAck,
@@ -30,6 +30,7 @@ from ..protocol.messages.base import (
     MsgPing,
     MsgSetAck,
 )
+from ..protocol.messages.codec import ClientMessage, ServerMessage
 from .context import ChannelContext, ClientLink
 from .session import Session
 
@@ -190,7 +191,7 @@ class ChannelClient:
 
     # -- sending -------------------------------------------------------------------------
 
-    def send(self, message: Any) -> None:
+    def send(self, message: ServerMessage) -> None:
         if self.closed or self.connection.closed:
             return
         self.connection.write(self.stream.send(message.TYPE, message.pack()))
@@ -233,7 +234,7 @@ class ChannelClient:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: ClientMessage) -> None:
         match message:
             case MsgcAckSync(generation=generation):
                 self._ack_sync_generation = generation
@@ -259,7 +260,7 @@ class ChannelClient:
             case _:
                 self.handle_message(message)
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: ClientMessage) -> None:
         """A channel-specific client message; known types the channel does not use are ignored."""
         log.debug("%r: ignoring %s", self, type(message).__name__)
 

@@ -11,7 +11,6 @@ stops sending motion.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..protocol.constants import (
     ButtonMask,
@@ -21,6 +20,7 @@ from ..protocol.constants import (
     MouseButton,
     MouseMode,
 )
+from ..protocol.messages.codec import ClientMessage
 from ..protocol.messages.inputs import (
     MsgcInputsKeyDown,
     MsgcInputsKeyModifiers,
@@ -108,7 +108,7 @@ class InputsChannelClient(ChannelClient):
             self._push([*prefix, code | 0x80])
         self._pressed.clear()
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: ClientMessage) -> None:
         match message:
             case MsgcInputsKeyDown(code=code) | MsgcInputsKeyUp(code=code):
                 self._keys(scancode_bytes(code))

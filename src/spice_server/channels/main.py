@@ -8,12 +8,12 @@ later are announced to attached clients one by one.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..agent.base import AgentEndpoint
 from ..core.clock import MM_TIME_MASK
 from ..protocol.agent import AgentMessage, split_for_client
 from ..protocol.constants import ChannelType, LinkError, MainCap
+from ..protocol.messages.codec import ClientMessage
 from ..protocol.messages.main import (
     MsgcMainAgentData,
     MsgcMainAgentStart,
@@ -126,7 +126,7 @@ class MainChannelClient(ChannelClient):
     def return_tokens(self, count: int) -> None:
         self.send(MsgMainAgentToken(count))
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: ClientMessage) -> None:
         match message:
             case MsgcMainAttachChannels():
                 self.attached = True

@@ -11,7 +11,6 @@ its other channels and every other client go on.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..audio import CHANNELS, FRAME_BYTES, OPUS_RATE, SAMPLE_BYTES
 from ..audio.opus import OpusDecoder, OpusError
@@ -19,6 +18,7 @@ from ..interfaces.events import AudioMute, AudioStart, AudioStop, AudioVolume
 from ..interfaces.record import RecordInterface
 from ..protocol.constants import AudioDataMode, AudioFormat, ChannelType, RecordCap
 from ..protocol.errors import RemoteProtocolError
+from ..protocol.messages.codec import ClientMessage
 from ..protocol.messages.record import (
     MsgcRecordData,
     MsgcRecordMode,
@@ -144,7 +144,7 @@ class RecordChannelClient(AudioChannelClient):
             self.sending = False
             self.context.call_backend(self.channel.device.client_stop)
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: ClientMessage) -> None:
         match message:
             case MsgcRecordMode(mode=mode):
                 self._set_mode(mode)

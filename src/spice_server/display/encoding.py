@@ -14,22 +14,33 @@ import lz4.block
 import numpy as np
 import simplejpeg
 
-from ..protocol.messages.display import pack_bitmap_image, pack_jpeg_image, pack_lz4_image
+from ..protocol.messages.display import (
+    IMAGE_CACHE_ME,
+    pack_bitmap_image,
+    pack_jpeg_image,
+    pack_lz4_image,
+)
 
 _image_ids = itertools.count(1)
 
 
-def encode_bitmap(pixels: np.ndarray) -> bytes:
+def new_image_id() -> int:
+    return next(_image_ids)
+
+
+def encode_bitmap(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
+    """Raw pixels; with ``cache_id`` the client keeps the image under that id."""
     height, width = pixels.shape
-    return pack_bitmap_image(
-        next(_image_ids), width, height, np.ascontiguousarray(pixels).tobytes()
-    )
+    image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
+    return pack_bitmap_image(image_id, width, height, np.ascontiguousarray(pixels).tobytes(), flags)
 
 
-def encode_lz4(pixels: np.ndarray) -> bytes:
+def encode_lz4(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
+    """LZ4; with ``cache_id`` the client keeps the image under that id."""
     height, width = pixels.shape
     block = lz4.block.compress(np.ascontiguousarray(pixels), store_size=False)
-    return pack_lz4_image(next(_image_ids), width, height, [block])
+    image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
+    return pack_lz4_image(image_id, width, height, [block], flags)
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from ..protocol.constants import LinkError
 from ..protocol.errors import RemoteProtocolError
+from ..protocol.events import NEED_DATA
 from ..protocol.link import (
-    NEED_DATA,
     AuthMechanismSelected,
     LinkRequest,
     ServerLink,

@@ -4,18 +4,20 @@ Between client and server the agent protocol is a byte stream of VDAgentMessage 
 (a 20-byte header, then the payload), cut into AGENT_DATA messages of at most 2048 bytes;
 a record may span several. Between server and a guest agent the same records travel in
 chunks, each behind a VDIChunkHeader naming the port (1: to or from the client, 2: from
-the server itself).
+the server itself). Both streams are read as every parser here is (see :mod:`.events`):
+``receive_data`` then ``next_event`` until it returns ``NEED_DATA``.
 """
 
 from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .caps import caps_from_words, caps_to_words
 from .errors import RemoteProtocolError
+from .events import NEED_DATA, NeedData
 
 AGENT_PROTOCOL = 1
 MAX_DATA_SIZE = 2048  # bytes of agent data per AGENT_DATA message
@@ -102,7 +104,7 @@ PORT_CLIENT = 1
 PORT_SERVER = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentMessage:
     type: int
     payload: bytes
@@ -121,30 +123,39 @@ class AgentStream:
     def receive_data(self, data: bytes) -> None:
         self._buffer += data
 
-    def __iter__(self) -> Iterator[AgentMessage]:
-        """The complete records received so far; a bad header raises RemoteProtocolError."""
+    def next_event(self) -> AgentMessage | NeedData:
+        """The next complete record; a bad header raises RemoteProtocolError."""
         buf = self._buffer
-        while len(buf) >= AGENT_HEADER.size:
-            protocol, msg_type, _opaque, size = AGENT_HEADER.unpack_from(buf)
-            if protocol != AGENT_PROTOCOL:
-                raise RemoteProtocolError(f"agent protocol {protocol}, expected {AGENT_PROTOCOL}")
-            if size > self.max_message_size:
-                raise RemoteProtocolError(
-                    f"agent message type {msg_type} of {size} bytes exceeds the limit of "
-                    f"{self.max_message_size}"
-                )
-            end = AGENT_HEADER.size + size
-            if len(buf) < end:
-                return
-            payload = bytes(buf[AGENT_HEADER.size : end])
-            del buf[:end]
-            yield AgentMessage(msg_type, payload)
+        if len(buf) < AGENT_HEADER.size:
+            return NEED_DATA
+        protocol, msg_type, _opaque, size = AGENT_HEADER.unpack_from(buf)
+        if protocol != AGENT_PROTOCOL:
+            raise RemoteProtocolError(f"agent protocol {protocol}, expected {AGENT_PROTOCOL}")
+        if size > self.max_message_size:
+            raise RemoteProtocolError(
+                f"agent message type {msg_type} of {size} bytes exceeds the limit of "
+                f"{self.max_message_size}"
+            )
+        end = AGENT_HEADER.size + size
+        if len(buf) < end:
+            return NEED_DATA
+        payload = bytes(buf[AGENT_HEADER.size : end])
+        del buf[:end]
+        return AgentMessage(msg_type, payload)
 
 
 def split_for_client(message: AgentMessage) -> list[bytes]:
     """One record as AGENT_DATA bodies of at most MAX_DATA_SIZE bytes."""
     data = message.pack()
     return [data[i : i + MAX_DATA_SIZE] for i in range(0, len(data), MAX_DATA_SIZE)]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChunk:
+    """One VDIChunk: the port it travels on and its share of the record stream."""
+
+    port: int
+    data: bytes
 
 
 class ChunkStream:
@@ -157,17 +168,20 @@ class ChunkStream:
     def receive_data(self, data: bytes) -> None:
         self._buffer += data
 
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+    def next_event(self) -> AgentChunk | NeedData:
+        """The next complete chunk; an oversized one raises RemoteProtocolError."""
         buf = self._buffer
-        while len(buf) >= CHUNK_HEADER.size:
-            port, size = CHUNK_HEADER.unpack_from(buf)
-            if size > self.max_chunk_size:
-                raise RemoteProtocolError(f"agent chunk of {size} bytes is too large")
-            if len(buf) < CHUNK_HEADER.size + size:
-                return
-            data = bytes(buf[CHUNK_HEADER.size : CHUNK_HEADER.size + size])
-            del buf[: CHUNK_HEADER.size + size]
-            yield port, data
+        if len(buf) < CHUNK_HEADER.size:
+            return NEED_DATA
+        port, size = CHUNK_HEADER.unpack_from(buf)
+        if size > self.max_chunk_size:
+            raise RemoteProtocolError(f"agent chunk of {size} bytes is too large")
+        end = CHUNK_HEADER.size + size
+        if len(buf) < end:
+            return NEED_DATA
+        data = bytes(buf[CHUNK_HEADER.size : end])
+        del buf[:end]
+        return AgentChunk(port, data)
 
 
 def pack_chunk(port: int, data: bytes) -> bytes:

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from .errors import RemoteProtocolError
-from .link import NEED_DATA, NeedData
+from .events import NEED_DATA, NeedData
 
 MINI_HEADER = struct.Struct("<HI")
 FULL_HEADER = struct.Struct("<QHII")

@@ -8,6 +8,7 @@ sends a 128-byte RSA-OAEP encrypted ticket; the server answers a u32 link result
 :class:`ServerLink` is the server's side as a state machine: bytes go in with
 :meth:`ServerLink.receive_data`, events come out of :meth:`ServerLink.next_event`, and the
 ``send_*`` methods return the bytes to write. It never touches a socket or a clock.
+:class:`ClientLink` reads the server's answers the same way, for tests and tools.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .constants import (
     LinkError,
 )
 from .errors import LocalProtocolError, RemoteProtocolError
+from .events import NEED_DATA, NeedData
 
 LINK_HEADER = struct.Struct("<4sIII")  # magic, major, minor, size
 LINK_MESS = struct.Struct("<IBBIII")  # connection_id, type, id, n_common, n_channel, caps_offset
@@ -39,16 +41,6 @@ U32 = struct.Struct("<I")
 MIN_LINK_SIZE = LINK_MESS.size  # 18
 MAX_LINK_SIZE = 4096
 MAX_CAPS_WORDS = 1024
-
-
-class NeedData:
-    """Returned by ``next_event`` when more bytes are needed."""
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA = NeedData()
 
 
 @dataclass(frozen=True)
@@ -99,6 +91,13 @@ class LinkReply:
     public_key: bytes
     common_caps: frozenset[int]
     channel_caps: frozenset[int]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """The server's u32 verdict after the ticket, as a client sees it (for tests and tools)."""
+
+    error: int
 
 
 LinkEvent = LinkRequest | AuthMechanismSelected | TicketReceived | NeedData
@@ -246,21 +245,58 @@ class ServerLink:
         return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
 
 
-def parse_link_reply(data: bytes) -> tuple[LinkReply, int] | None:
-    """Parse a server's link header + reply (client side). Returns (reply, bytes used)."""
-    if len(data) < LINK_HEADER.size:
-        return None
-    magic, _major, _minor, size = LINK_HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise RemoteProtocolError("bad magic in link reply", LinkError.INVALID_MAGIC)
-    if len(data) < LINK_HEADER.size + size:
-        return None
-    if size < LINK_REPLY.size:
-        raise RemoteProtocolError("short link reply")
-    body = data[LINK_HEADER.size : LINK_HEADER.size + size]
-    error, key, n_common, n_channel, offset = LINK_REPLY.unpack_from(body)
-    words = struct.unpack_from(f"<{n_common + n_channel}I", body, offset) if offset else ()
-    reply = LinkReply(
-        error, key, caps_from_words(words[:n_common]), caps_from_words(words[n_common:])
-    )
-    return reply, LINK_HEADER.size + size
+class ClientLink:
+    """The client's side of the link stage, reading only: the server's reply, then its result.
+
+    ``next_event`` returns the :class:`LinkReply`, then (if it carried no error) the
+    :class:`LinkResult` once the client has sent its ticket, then only ``NEED_DATA``.
+    ``state`` names the step of the handshake it waits for, in the server's terms.
+    """
+
+    def __init__(self) -> None:
+        self.state = LinkState.SEND_REPLY
+        self._buffer = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+
+    def trailing_data(self) -> bytes:
+        """Bytes received after the last event of the link stage: the data stage's start."""
+        if self.state is not LinkState.DONE:
+            raise LocalProtocolError("the link is not done")
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def next_event(self) -> LinkReply | LinkResult | NeedData:
+        if self.state is LinkState.SEND_REPLY:
+            return self._parse_reply()
+        if self.state is LinkState.SEND_RESULT and len(self._buffer) >= U32.size:
+            (error,) = U32.unpack_from(self._buffer)
+            del self._buffer[: U32.size]
+            self.state = LinkState.DONE
+            return LinkResult(error)
+        return NEED_DATA
+
+    def _parse_reply(self) -> LinkReply | NeedData:
+        buf = self._buffer
+        if len(buf) >= 4 and buf[:4] != MAGIC:
+            raise RemoteProtocolError("bad magic in link reply", LinkError.INVALID_MAGIC)
+        if len(buf) < LINK_HEADER.size:
+            return NEED_DATA
+        _magic, _major, _minor, size = LINK_HEADER.unpack_from(buf)
+        if size < LINK_REPLY.size:
+            raise RemoteProtocolError("short link reply")
+        if len(buf) < LINK_HEADER.size + size:
+            return NEED_DATA
+        body = bytes(buf[LINK_HEADER.size : LINK_HEADER.size + size])
+        del buf[: LINK_HEADER.size + size]
+        error, key, n_common, n_channel, offset = LINK_REPLY.unpack_from(body)
+        n_words = n_common + n_channel
+        if offset and (offset < LINK_REPLY.size or offset + 4 * n_words > size):
+            raise RemoteProtocolError("capability words lie outside the link reply")
+        words = struct.unpack_from(f"<{n_words}I", body, offset) if offset else ()
+        self.state = LinkState.SEND_RESULT if error == LinkError.OK else LinkState.DONE
+        return LinkReply(
+            error, key, caps_from_words(words[:n_common]), caps_from_words(words[n_common:])
+        )

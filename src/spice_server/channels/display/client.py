@@ -14,18 +14,19 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
 
 import numpy as np
 
 from ...core.base import Timer
-from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4
+from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, new_image_id
 from ...display.framebuffer import CopyOp, DamageOp
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
+from ...display.reference import ReferenceImage
 from ...display.region import Region, subtract
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
 from ...protocol.constants import DisplayCap, SurfaceFlags, SurfaceFormat
+from ...protocol.messages.codec import ClientMessage, ServerMessage
 from ...protocol.messages.display import (
     MonitorHead,
     MsgcDisplayInit,
@@ -35,10 +36,12 @@ from ...protocol.messages.display import (
     MsgDisplayCopyBits,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
+    MsgDisplayInvalAllPixmaps,
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
+    pack_cached_image,
 )
 from ...protocol.rect import Rect
 from ..base import Channel, ChannelClient, Transport
@@ -52,6 +55,7 @@ JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
+INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
 RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
@@ -82,6 +86,9 @@ class DisplayChannelClient(ChannelClient):
         self._refine = Region()
         self._last_change = 0.0
         self._refine_timer: Timer | None = None
+        self._cache_pixels = 0  # what the client's image cache holds (its DISPLAY_INIT)
+        self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
+        self._reference: ReferenceImage | None = None
         self._need_mark = False
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
@@ -92,7 +99,16 @@ class DisplayChannelClient(ChannelClient):
 
     def start(self) -> None:
         super().start()
-        self.pump()
+        # Clients send DISPLAY_INIT (their image cache's size) right after linking; the
+        # first screen waits for it a little, so that it can go to that cache.
+        self._init_timer = self.context.core.timer_add(lambda _: self._init_done())
+        self.context.core.timer_start(self._init_timer, INIT_WAIT_MS)
+
+    def _init_done(self) -> None:
+        if self._init_timer is not None:
+            self.context.core.timer_remove(self._init_timer)
+            self._init_timer = None
+            self.pump()
 
     # -- StreamHost --------------------------------------------------------------------------
 
@@ -155,10 +171,11 @@ class DisplayChannelClient(ChannelClient):
 
     # -- messages from the client ------------------------------------------------------------
 
-    def handle_message(self, message: Any) -> None:
+    def handle_message(self, message: ClientMessage) -> None:
         match message:
-            case MsgcDisplayInit():
-                pass  # cache and dictionary ids: we use neither yet
+            case MsgcDisplayInit(pixmap_cache_size=pixels):
+                self._cache_pixels = max(0, pixels)
+                self._init_done()
             case MsgcDisplayPreferredCompression(image_compression=compression):
                 self.preferred_compression = compression
                 log.debug("%r: client prefers image compression %d", self, compression)
@@ -174,6 +191,8 @@ class DisplayChannelClient(ChannelClient):
     # -- producing ---------------------------------------------------------------------------
 
     def pump(self) -> None:
+        if self._init_timer is not None:
+            return  # the first screen waits for DISPLAY_INIT
         framebuffer = self.display.framebuffer
         busy = (
             self._dirty
@@ -222,8 +241,9 @@ class DisplayChannelClient(ChannelClient):
         return True
 
     def on_closed(self) -> None:
-        if self._refine_timer is not None:
-            self.context.core.timer_remove(self._refine_timer)
+        for timer in (self._refine_timer, self._init_timer):
+            if timer is not None:
+                self.context.core.timer_remove(timer)
 
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
@@ -232,6 +252,9 @@ class DisplayChannelClient(ChannelClient):
         self._copies.clear()  # the new surface is sent whole
         self._lossy.clear()
         self._refine.clear()
+        if self._reference is not None:
+            self.send(MsgDisplayInvalAllPixmaps())  # the old screen is of no more use
+            self._reference = None
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
@@ -264,6 +287,8 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
+        if not whole and self._from_reference(rect, pixels):
+            return
         kind = choose_image(pixels, self.image_policy(lossless))
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
@@ -277,11 +302,45 @@ class DisplayChannelClient(ChannelClient):
         elif kind is ImageKind.JPEG:
             jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
             self.encode(pixels, jpeg, draw, "jpeg")
+        elif whole and self._may_cache(pixels):
+            # The whole screen, kept by the client: later it can draw parts of it again.
+            cache_id = new_image_id()
+            self._reference = ReferenceImage(cache_id, self._generation or 0, pixels)
+            encode = encode_lz4 if kind is ImageKind.LZ4 else encode_bitmap
+            self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
             self.encode(pixels, encode_lz4, draw, "lz4")
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
+
+    def _may_cache(self, pixels: np.ndarray) -> bool:
+        """Whether the whole screen may go to the client's image cache: it has room, and it
+        is spice-gtk (LZ4), whose cached draws are tested; spice-html5 gets no references."""
+        return DisplayCap.LZ4_COMPRESSION in self.client_caps and pixels.size <= self._cache_pixels
+
+    def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
+        """Draw from the cached screen what still shows as it did; True if any part was.
+        Rows that differ are marked stale again (they then go as images)."""
+        reference = self._reference
+        if reference is None or reference.generation != self._generation:
+            return False
+        runs = reference.matching_rows(rect, pixels)
+        if not runs:
+            return False
+        image = pack_cached_image(reference.image_id, reference.width, reference.height)
+        covered = rect.top
+        for first, end in runs:
+            if first + rect.top > covered:
+                self._dirty.add(Rect(rect.left, covered, rect.right, rect.top + first))
+            part = Rect(rect.left, rect.top + first, rect.right, rect.top + end)
+            self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, part, image, part))
+            self._lossy.remove(part)
+            self.images["cached"] += 1
+            covered = part.bottom
+        if covered < rect.bottom:
+            self._dirty.add(Rect(rect.left, covered, rect.right, rect.bottom))
+        return True
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
@@ -339,7 +398,7 @@ class DisplayChannelClient(ChannelClient):
 
         self.context.offload(functools.partial(encode, pixels), done)
 
-    def _send_built(self, message: Any | None, kind: str) -> None:
+    def _send_built(self, message: ServerMessage | None, kind: str) -> None:
         if message is not None:
             self.send(message)
             self.images[kind] += 1

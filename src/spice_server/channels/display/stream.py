@@ -12,7 +12,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ...display.stamping import FrameStamper
 from ...display.streams import Stream
 from ...display.video import VideoEncoder, create_encoder
 from ...protocol.constants import DisplayCap, VideoCodec
+from ...protocol.messages.codec import ServerMessage
 from ...protocol.messages.display import (
     MsgcDisplayStreamReport,
     MsgDisplayStreamActivateReport,
@@ -119,7 +120,7 @@ class CodecChoice:
         return codec == VideoCodec.MJPEG or DisplayCap.STREAM_REPORT in caps
 
 
-Build = Callable[[bytes], Any]
+Build = Callable[[bytes], ServerMessage | None]
 Encode = Callable[[np.ndarray], bytes]
 
 
@@ -128,7 +129,7 @@ class StreamHost(Protocol):
 
     client_caps: frozenset[int]
 
-    def send(self, message: Any) -> None: ...
+    def send(self, message: ServerMessage) -> None: ...
 
     def count(self, kind: str) -> None:
         """Count one image or stream event of this kind (for tests and statistics)."""

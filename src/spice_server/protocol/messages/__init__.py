@@ -6,14 +6,13 @@ this package adds :func:`parse_client_message`, which picks the class by channel
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..constants import ChannelType
 from ..errors import RemoteProtocolError
 from ..framing import Message
 from . import base, cursor, display, inputs, main, playback, record
+from .codec import ClientMessage
 
-_CHANNEL_MESSAGES: dict[int, tuple[type, ...]] = {
+_CHANNEL_MESSAGES: dict[int, tuple[type[ClientMessage], ...]] = {
     ChannelType.MAIN: main.CLIENT_MESSAGES,
     ChannelType.DISPLAY: display.CLIENT_MESSAGES,
     ChannelType.INPUTS: inputs.CLIENT_MESSAGES,
@@ -22,13 +21,13 @@ _CHANNEL_MESSAGES: dict[int, tuple[type, ...]] = {
     ChannelType.RECORD: record.CLIENT_MESSAGES,
 }
 
-_PARSERS: dict[int, dict[int, Any]] = {
-    channel: {cls.TYPE: cls for cls in base.CLIENT_MESSAGES + classes}  # type: ignore[attr-defined]
+_PARSERS: dict[int, dict[int, type[ClientMessage]]] = {
+    channel: {cls.TYPE: cls for cls in base.CLIENT_MESSAGES + classes}
     for channel, classes in _CHANNEL_MESSAGES.items()
 }
 
 
-def parse_client_message(channel_type: int, message: Message) -> Any:
+def parse_client_message(channel_type: int, message: Message) -> ClientMessage:
     """Turn a framed client message into its message object; unknown types are an error."""
     parsers = _PARSERS.get(channel_type)
     if parsers is None:

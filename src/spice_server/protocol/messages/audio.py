@@ -7,22 +7,22 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from ..errors import LocalProtocolError
-from .codec import FixedMessage, need
+from .codec import FixedMessage, WireMessage, need
 
 TIME = struct.Struct("<I")
 MODE = struct.Struct("<IH")
 VOLUME_COUNT = struct.Struct("<B")
 
 
-@dataclass(frozen=True)
-class AudioData:
+@dataclass(frozen=True, slots=True)
+class AudioData(WireMessage):
     """A u32 mm_time then one frame to the end of the body (PCM or an Opus packet)."""
 
     TYPE: ClassVar[int]
     time: int
     data: bytes
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return TIME.pack(self.time) + self.data
 
     @classmethod
@@ -32,8 +32,8 @@ class AudioData:
         return cls(time, bytes(body[TIME.size :]))
 
 
-@dataclass(frozen=True)
-class AudioMode:
+@dataclass(frozen=True, slots=True)
+class AudioMode(WireMessage):
     """The data mode (``AudioDataMode``) of the frames that follow, with codec data (unused)."""
 
     TYPE: ClassVar[int]
@@ -41,7 +41,7 @@ class AudioMode:
     mode: int
     data: bytes = b""
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return MODE.pack(self.time, self.mode) + self.data
 
     @classmethod
@@ -51,14 +51,14 @@ class AudioMode:
         return cls(time, mode, bytes(body[MODE.size :]))
 
 
-@dataclass(frozen=True)
-class AudioVolume:
+@dataclass(frozen=True, slots=True)
+class AudioVolume(WireMessage):
     """One u16 level per audio channel; clients refuse an empty list, so it is never built."""
 
     TYPE: ClassVar[int]
     volume: tuple[int, ...]
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         if not 1 <= len(self.volume) <= 255:
             raise LocalProtocolError(f"{len(self.volume)} volume levels: 1 to 255 allowed")
         return VOLUME_COUNT.pack(len(self.volume)) + struct.pack(
@@ -73,7 +73,7 @@ class AudioVolume:
         return cls(struct.unpack_from(f"<{count}H", body, VOLUME_COUNT.size))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AudioMute(FixedMessage):
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<B")
     mute: int

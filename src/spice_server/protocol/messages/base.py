@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from ..constants import MsgBase, MsgcBase
-from .codec import FixedMessage, RawMessage, need
+from .codec import ClientMessage, FixedMessage, RawMessage, ServerMessage, need
 
 # -- server to client ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgSetAck(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgSetAck(FixedMessage, ServerMessage):
     """Asks the client to ACK every ``window`` messages from now on."""
 
     TYPE: ClassVar[int] = MsgBase.SET_ACK
@@ -22,8 +22,8 @@ class MsgSetAck(FixedMessage):
     window: int
 
 
-@dataclass(frozen=True)
-class MsgPing(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgPing(FixedMessage, ServerMessage):
     """A ping; the client echoes id and timestamp (not the padding) in a PONG."""
 
     TYPE: ClassVar[int] = MsgBase.PING
@@ -32,16 +32,16 @@ class MsgPing(FixedMessage):
     timestamp: int
 
 
-@dataclass(frozen=True)
-class MsgDisconnecting(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisconnecting(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgBase.DISCONNECTING
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<QI")
     time_stamp: int
     reason: int
 
 
-@dataclass(frozen=True)
-class MsgNotify:
+@dataclass(frozen=True, slots=True)
+class MsgNotify(ServerMessage):
     """A text notification the client may show to its user."""
 
     TYPE: ClassVar[int] = MsgBase.NOTIFY
@@ -52,7 +52,7 @@ class MsgNotify:
     what: int
     message: str
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         text = self.message.encode()
         fixed = self.FIXED.pack(
             self.time_stamp, self.severity, self.visibility, self.what, len(text)
@@ -71,44 +71,45 @@ class MsgNotify:
 # -- client to server ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgcAckSync(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcAckSync(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.ACK_SYNC
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
     generation: int
 
 
-@dataclass(frozen=True)
-class MsgcAck(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcAck(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.ACK
 
 
-@dataclass(frozen=True)
-class MsgcPong(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcPong(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.PONG
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<IQ")
     id: int
     timestamp: int
 
 
-@dataclass(frozen=True)
-class MsgcMigrateFlushMark(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcMigrateFlushMark(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.MIGRATE_FLUSH_MARK
 
 
-class MsgcMigrateData(RawMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcMigrateData(RawMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.MIGRATE_DATA
 
 
-@dataclass(frozen=True)
-class MsgcDisconnecting(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcDisconnecting(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcBase.DISCONNECTING
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<QI")
     time_stamp: int
     reason: int
 
 
-CLIENT_MESSAGES: tuple[type, ...] = (
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (
     MsgcAckSync,
     MsgcAck,
     MsgcPong,

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from ..constants import CursorFlags, CursorType, MsgCursor
-from .codec import FixedMessage, need
+from .codec import ClientMessage, FixedMessage, ServerMessage, need
 
 CURSOR_HEADER = struct.Struct("<QBHHHH")  # unique, type, width, height, hot_spot_x, hot_spot_y
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CursorShape:
     """A SpiceCursor. ``data`` is width*height*4 bytes of ARGB32 (B,G,R,A in memory) for ALPHA.
 
@@ -51,8 +51,8 @@ class CursorShape:
 NO_CURSOR = CursorShape(flags=CursorFlags.NONE)
 
 
-@dataclass(frozen=True)
-class MsgCursorInit:
+@dataclass(frozen=True, slots=True)
+class MsgCursorInit(ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.INIT
     FIXED: ClassVar[struct.Struct] = struct.Struct("<hhHHB")
     x: int
@@ -62,7 +62,7 @@ class MsgCursorInit:
     visible: int
     cursor: CursorShape
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         fixed = self.FIXED.pack(
             self.x, self.y, self.trail_length, self.trail_frequency, self.visible
         )
@@ -76,13 +76,13 @@ class MsgCursorInit:
         return cls(x, y, trail_length, trail_frequency, visible, cursor)
 
 
-@dataclass(frozen=True)
-class MsgCursorReset(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgCursorReset(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.RESET
 
 
-@dataclass(frozen=True)
-class MsgCursorSet:
+@dataclass(frozen=True, slots=True)
+class MsgCursorSet(ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.SET
     FIXED: ClassVar[struct.Struct] = struct.Struct("<hhB")
     x: int
@@ -90,7 +90,7 @@ class MsgCursorSet:
     visible: int
     cursor: CursorShape
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return self.FIXED.pack(self.x, self.y, self.visible) + self.cursor.pack()
 
     @classmethod
@@ -100,31 +100,31 @@ class MsgCursorSet:
         return cls(x, y, visible, CursorShape.unpack(body[cls.FIXED.size :]))
 
 
-@dataclass(frozen=True)
-class MsgCursorMove(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgCursorMove(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.MOVE
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<hh")
     x: int
     y: int
 
 
-@dataclass(frozen=True)
-class MsgCursorHide(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgCursorHide(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.HIDE
 
 
-@dataclass(frozen=True)
-class MsgCursorTrail(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgCursorTrail(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.TRAIL
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<HH")
     length: int
     frequency: int
 
 
-@dataclass(frozen=True)
-class MsgCursorInvalAll(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgCursorInvalAll(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgCursor.INVAL_ALL
 
 
 # The cursor channel has no client messages beyond the common ones.
-CLIENT_MESSAGES: tuple[type, ...] = ()
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = ()

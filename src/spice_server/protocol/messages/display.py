@@ -23,7 +23,7 @@ from ..constants import (
 )
 from ..errors import RemoteProtocolError
 from ..rect import WIRE_RECT, Rect
-from .codec import FixedMessage, need
+from .codec import ClientMessage, FixedMessage, ServerMessage, need
 
 DISPLAY_BASE = struct.Struct("<I16sB")  # surface_id, box, clip type (NONE)
 QMASK_NONE = struct.pack("<BiiI", 0, 0, 0, 0)
@@ -48,19 +48,26 @@ def _unpack_base(body: bytes, what: str) -> tuple[int, Rect, int]:
 # -- images ---------------------------------------------------------------------------------
 
 
-def pack_bitmap_image(image_id: int, width: int, height: int, pixels: bytes) -> bytes:
+IMAGE_CACHE_ME = 1  # SPICE_IMAGE_FLAGS_CACHE_ME: the client keeps the image under its id
+
+
+def pack_bitmap_image(
+    image_id: int, width: int, height: int, pixels: bytes, flags: int = 0
+) -> bytes:
     """A SpiceImage of type BITMAP: 32-bit B,G,R,x rows, top-down, packed (stride = width*4)."""
     stride = width * 4
     if len(pixels) != stride * height:
         raise ValueError(f"{len(pixels)} bytes of pixels for {width}x{height}")
     return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.BITMAP, 0, width, height)
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.BITMAP, flags, width, height)
         + BITMAP_HEADER.pack(BitmapFormat.BIT_32, BitmapFlags.TOP_DOWN, width, height, stride, 0)
         + pixels
     )
 
 
-def pack_lz4_image(image_id: int, width: int, height: int, blocks: list[bytes]) -> bytes:
+def pack_lz4_image(
+    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0
+) -> bytes:
     """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
 
     The decoded blocks concatenate to width*4 bytes per row, rows top-down, no padding.
@@ -70,7 +77,7 @@ def pack_lz4_image(image_id: int, width: int, height: int, blocks: list[bytes]) 
         payload += U32_BE.pack(len(block))
         payload += block
     return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.LZ4, 0, width, height)
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.LZ4, flags, width, height)
         + U32.pack(len(payload))
         + payload
     )
@@ -85,7 +92,13 @@ def pack_jpeg_image(image_id: int, width: int, height: int, jpeg: bytes) -> byte
     )
 
 
-@dataclass(frozen=True)
+def pack_cached_image(image_id: int, width: int, height: int) -> bytes:
+    """A SpiceImage of type FROM_CACHE: the image the client keeps under ``image_id``
+    (sent with CACHE_ME earlier on this channel; the client waits for it otherwise)."""
+    return IMAGE_DESCRIPTOR.pack(image_id, ImageType.FROM_CACHE, 0, width, height)
+
+
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
     """The descriptor of a SpiceImage and its type-specific payload (for tests and tools)."""
 
@@ -106,25 +119,34 @@ def unpack_image(data: bytes) -> ImageInfo:
 # -- server to client -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgDisplayMark(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayMark(FixedMessage, ServerMessage):
     """The first complete frame is on screen; spice-gtk shows the display after it."""
 
     TYPE: ClassVar[int] = MsgDisplay.MARK
 
 
-@dataclass(frozen=True)
-class MsgDisplayReset(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayReset(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.RESET
 
 
-@dataclass(frozen=True)
-class MsgDisplayInvalAllPalettes(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayInvalAllPalettes(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.INVAL_ALL_PALETTES
 
 
-@dataclass(frozen=True)
-class MsgDisplaySurfaceCreate(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayInvalAllPixmaps(FixedMessage, ServerMessage):
+    """The client empties its image cache (after waiting for no other channel)."""
+
+    TYPE: ClassVar[int] = MsgDisplay.INVAL_ALL_PIXMAPS
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<B")  # wait_count, then no waits
+    wait_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MsgDisplaySurfaceCreate(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.SURFACE_CREATE
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<5I")
     surface_id: int
@@ -134,14 +156,14 @@ class MsgDisplaySurfaceCreate(FixedMessage):
     flags: int
 
 
-@dataclass(frozen=True)
-class MsgDisplaySurfaceDestroy(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplaySurfaceDestroy(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.SURFACE_DESTROY
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
     surface_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MonitorHead:
     HEAD: ClassVar[struct.Struct] = struct.Struct("<7I")
     monitor_id: int
@@ -153,13 +175,13 @@ class MonitorHead:
     flags: int = 0
 
 
-@dataclass(frozen=True)
-class MsgDisplayMonitorsConfig:
+@dataclass(frozen=True, slots=True)
+class MsgDisplayMonitorsConfig(ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.MONITORS_CONFIG
     heads: tuple[MonitorHead, ...]
     max_allowed: int = 1
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return struct.pack("<HH", len(self.heads), self.max_allowed) + b"".join(
             MonitorHead.HEAD.pack(h.monitor_id, h.surface_id, h.width, h.height, h.x, h.y, h.flags)
             for h in self.heads
@@ -177,9 +199,10 @@ class MsgDisplayMonitorsConfig:
         return cls(heads, max_allowed)
 
 
-@dataclass(frozen=True)
-class MsgDisplayDrawCopy:
-    """Copy ``image`` (an encoded SpiceImage) into ``box`` of a surface."""
+@dataclass(frozen=True, slots=True)
+class MsgDisplayDrawCopy(ServerMessage):
+    """Copy ``src_area`` of ``image`` (an encoded SpiceImage; default: all of it) into
+    ``box`` of a surface."""
 
     TYPE: ClassVar[int] = MsgDisplay.DRAW_COPY
     FIXED: ClassVar[struct.Struct] = struct.Struct("<I16sHB")  # src ptr, src_area, rop, scale
@@ -187,9 +210,10 @@ class MsgDisplayDrawCopy:
     surface_id: int
     box: Rect
     image: bytes
+    src_area: Rect | None = None
 
-    def pack(self) -> bytes:
-        src_area = Rect(0, 0, self.box.width, self.box.height)
+    def encode(self) -> bytes:
+        src_area = self.src_area or Rect(0, 0, self.box.width, self.box.height)
         return (
             _pack_base(self.surface_id, self.box)
             + self.FIXED.pack(self.IMAGE_OFFSET, src_area.pack(), RopDescriptor.OP_PUT, 0)
@@ -204,11 +228,13 @@ class MsgDisplayDrawCopy:
         (image_offset,) = U32.unpack_from(body, offset)
         if not offset < image_offset <= len(body):
             raise RemoteProtocolError(f"{cls.__name__}: image offset {image_offset} out of range")
-        return cls(surface_id, box, body[image_offset:])
+        src_area = Rect.unpack_from(body, offset + 4)
+        whole = src_area == Rect(0, 0, box.width, box.height)
+        return cls(surface_id, box, body[image_offset:], None if whole else src_area)
 
 
-@dataclass(frozen=True)
-class MsgDisplayDrawFill:
+@dataclass(frozen=True, slots=True)
+class MsgDisplayDrawFill(ServerMessage):
     """Fill ``box`` with a solid colour (0x00RRGGBB)."""
 
     TYPE: ClassVar[int] = MsgDisplay.DRAW_FILL
@@ -217,7 +243,7 @@ class MsgDisplayDrawFill:
     box: Rect
     color: int
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return (
             _pack_base(self.surface_id, self.box)
             + self.FIXED.pack(BrushType.SOLID, self.color, RopDescriptor.OP_PUT)
@@ -232,8 +258,8 @@ class MsgDisplayDrawFill:
         return cls(surface_id, box, color)
 
 
-@dataclass(frozen=True)
-class MsgDisplayCopyBits:
+@dataclass(frozen=True, slots=True)
+class MsgDisplayCopyBits(ServerMessage):
     """Copy pixels inside a surface: ``box`` receives the area that starts at (src_x, src_y)."""
 
     TYPE: ClassVar[int] = MsgDisplay.COPY_BITS
@@ -242,7 +268,7 @@ class MsgDisplayCopyBits:
     src_x: int
     src_y: int
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return _pack_base(self.surface_id, self.box) + struct.pack("<ii", self.src_x, self.src_y)
 
     @classmethod
@@ -252,8 +278,8 @@ class MsgDisplayCopyBits:
         return cls(surface_id, box, *struct.unpack_from("<ii", body, offset))
 
 
-@dataclass(frozen=True)
-class MsgDisplayStreamCreate:
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamCreate(ServerMessage):
     """A video stream drawn into ``dest`` of a surface; frames follow as STREAM_DATA."""
 
     TYPE: ClassVar[int] = MsgDisplay.STREAM_CREATE
@@ -267,7 +293,7 @@ class MsgDisplayStreamCreate:
     flags: int = StreamFlags.TOP_DOWN
     stamp: int = 0
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return self.FIXED.pack(
             self.surface_id,
             self.id,
@@ -291,8 +317,8 @@ class MsgDisplayStreamCreate:
         return cls(surface, sid, codec, width, height, Rect.unpack_from(dest), flags, stamp)
 
 
-@dataclass(frozen=True)
-class MsgDisplayStreamData:
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamData(ServerMessage):
     """One encoded frame, to be shown when the client's clock reaches ``mm_time``."""
 
     TYPE: ClassVar[int] = MsgDisplay.STREAM_DATA
@@ -301,7 +327,7 @@ class MsgDisplayStreamData:
     mm_time: int
     data: bytes
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return self.FIXED.pack(self.id, self.mm_time, len(self.data)) + self.data
 
     @classmethod
@@ -312,20 +338,20 @@ class MsgDisplayStreamData:
         return cls(sid, mm_time, body[cls.FIXED.size : cls.FIXED.size + size])
 
 
-@dataclass(frozen=True)
-class MsgDisplayStreamDestroy(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamDestroy(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.STREAM_DESTROY
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
     id: int
 
 
-@dataclass(frozen=True)
-class MsgDisplayStreamDestroyAll(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamDestroyAll(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgDisplay.STREAM_DESTROY_ALL
 
 
-@dataclass(frozen=True)
-class MsgDisplayStreamActivateReport(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamActivateReport(FixedMessage, ServerMessage):
     """Asks the client to report on a stream every ``max_window_size`` frames or timeout."""
 
     TYPE: ClassVar[int] = MsgDisplay.STREAM_ACTIVATE_REPORT
@@ -339,8 +365,8 @@ class MsgDisplayStreamActivateReport(FixedMessage):
 # -- client to server -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgcDisplayInit(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcDisplayInit(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcDisplay.INIT
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<BqBi")
     pixmap_cache_id: int
@@ -349,8 +375,8 @@ class MsgcDisplayInit(FixedMessage):
     glz_dictionary_window_size: int
 
 
-@dataclass(frozen=True)
-class MsgcDisplayStreamReport(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcDisplayStreamReport(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcDisplay.STREAM_REPORT
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<IIIIIIiI")
     stream_id: int
@@ -363,24 +389,24 @@ class MsgcDisplayStreamReport(FixedMessage):
     audio_delay: int
 
 
-@dataclass(frozen=True)
-class MsgcDisplayPreferredCompression(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcDisplayPreferredCompression(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcDisplay.PREFERRED_COMPRESSION
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<B")
     image_compression: int
 
 
-@dataclass(frozen=True)
-class MsgcDisplayGlDrawDone(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcDisplayGlDrawDone(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcDisplay.GL_DRAW_DONE
 
 
-@dataclass(frozen=True)
-class MsgcDisplayPreferredVideoCodecType:
+@dataclass(frozen=True, slots=True)
+class MsgcDisplayPreferredVideoCodecType(ClientMessage):
     TYPE: ClassVar[int] = MsgcDisplay.PREFERRED_VIDEO_CODEC_TYPE
     codecs: tuple[int, ...]
 
-    def pack(self) -> bytes:
+    def encode(self) -> bytes:
         return bytes((len(self.codecs), *self.codecs))
 
     @classmethod
@@ -390,7 +416,7 @@ class MsgcDisplayPreferredVideoCodecType:
         return cls(tuple(body[1 : 1 + body[0]]))
 
 
-CLIENT_MESSAGES: tuple[type, ...] = (
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (
     MsgcDisplayInit,
     MsgcDisplayStreamReport,
     MsgcDisplayPreferredCompression,

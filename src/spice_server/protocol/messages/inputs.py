@@ -7,35 +7,35 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..constants import MsgcInputs, MsgInputs
-from .codec import FixedMessage, RawMessage
+from .codec import ClientMessage, FixedMessage, RawMessage, ServerMessage
 
 # -- server to client ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgInputsInit(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgInputsInit(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgInputs.INIT
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<H")
     keyboard_modifiers: int
 
 
-@dataclass(frozen=True)
-class MsgInputsKeyModifiers(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgInputsKeyModifiers(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgInputs.KEY_MODIFIERS
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<H")
     modifiers: int
 
 
-@dataclass(frozen=True)
-class MsgInputsMouseMotionAck(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgInputsMouseMotionAck(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgInputs.MOUSE_MOTION_ACK
 
 
 # -- client to server ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgcInputsKeyDown(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsKeyDown(FixedMessage, ClientMessage):
     """Up to four scancode bytes packed little-endian, first byte lowest, zero-terminated."""
 
     TYPE: ClassVar[int] = MsgcInputs.KEY_DOWN
@@ -43,15 +43,15 @@ class MsgcInputsKeyDown(FixedMessage):
     code: int
 
 
-@dataclass(frozen=True)
-class MsgcInputsKeyUp(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsKeyUp(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcInputs.KEY_UP
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
     code: int
 
 
-@dataclass(frozen=True)
-class MsgcInputsKeyModifiers(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsKeyModifiers(FixedMessage, ClientMessage):
     """The client's lock-key state."""
 
     TYPE: ClassVar[int] = MsgcInputs.KEY_MODIFIERS
@@ -59,14 +59,15 @@ class MsgcInputsKeyModifiers(FixedMessage):
     modifiers: int
 
 
-class MsgcInputsKeyScancode(RawMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsKeyScancode(RawMessage, ClientMessage):
     """A raw sequence of scancode bytes (presses and releases)."""
 
     TYPE: ClassVar[int] = MsgcInputs.KEY_SCANCODE
 
 
-@dataclass(frozen=True)
-class MsgcInputsMouseMotion(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsMouseMotion(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcInputs.MOUSE_MOTION
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<iiH")
     dx: int
@@ -74,8 +75,8 @@ class MsgcInputsMouseMotion(FixedMessage):
     buttons_state: int
 
 
-@dataclass(frozen=True)
-class MsgcInputsMousePosition(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsMousePosition(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcInputs.MOUSE_POSITION
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<IIHB")
     x: int
@@ -84,23 +85,23 @@ class MsgcInputsMousePosition(FixedMessage):
     display_id: int
 
 
-@dataclass(frozen=True)
-class MsgcInputsMousePress(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsMousePress(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcInputs.MOUSE_PRESS
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<BH")
     button: int
     buttons_state: int
 
 
-@dataclass(frozen=True)
-class MsgcInputsMouseRelease(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcInputsMouseRelease(FixedMessage, ClientMessage):
     TYPE: ClassVar[int] = MsgcInputs.MOUSE_RELEASE
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<BH")
     button: int
     buttons_state: int
 
 
-CLIENT_MESSAGES: tuple[type, ...] = (
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (
     MsgcInputsKeyDown,
     MsgcInputsKeyUp,
     MsgcInputsKeyModifiers,

@@ -11,21 +11,23 @@ from typing import ClassVar
 
 from ..constants import MsgPlayback
 from .audio import AudioData, AudioMode, AudioMute, AudioVolume
-from .codec import FixedMessage
+from .codec import ClientMessage, FixedMessage, ServerMessage
 
 
-class MsgPlaybackData(AudioData):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackData(AudioData, ServerMessage):
     """One frame to play when the client's clock reaches ``time``."""
 
     TYPE: ClassVar[int] = MsgPlayback.DATA
 
 
-class MsgPlaybackMode(AudioMode):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackMode(AudioMode, ServerMessage):
     TYPE: ClassVar[int] = MsgPlayback.MODE
 
 
-@dataclass(frozen=True)
-class MsgPlaybackStart(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackStart(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgPlayback.START
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<IHII")
     channels: int
@@ -34,21 +36,23 @@ class MsgPlaybackStart(FixedMessage):
     time: int
 
 
-@dataclass(frozen=True)
-class MsgPlaybackStop(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackStop(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgPlayback.STOP
 
 
-class MsgPlaybackVolume(AudioVolume):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackVolume(AudioVolume, ServerMessage):
     TYPE: ClassVar[int] = MsgPlayback.VOLUME
 
 
-class MsgPlaybackMute(AudioMute):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackMute(AudioMute, ServerMessage):
     TYPE: ClassVar[int] = MsgPlayback.MUTE
 
 
-@dataclass(frozen=True)
-class MsgPlaybackLatency(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgPlaybackLatency(FixedMessage, ServerMessage):
     """How far behind the audio the client should keep its clock (its minimum buffer)."""
 
     TYPE: ClassVar[int] = MsgPlayback.LATENCY
@@ -56,4 +60,4 @@ class MsgPlaybackLatency(FixedMessage):
     latency_ms: int
 
 
-CLIENT_MESSAGES: tuple[type, ...] = ()
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = ()

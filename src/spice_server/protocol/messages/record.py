@@ -8,13 +8,13 @@ from typing import ClassVar
 
 from ..constants import MsgcRecord, MsgRecord
 from .audio import AudioData, AudioMode, AudioMute, AudioVolume
-from .codec import FixedMessage
+from .codec import ClientMessage, FixedMessage, ServerMessage
 
 # -- server to client ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MsgRecordStart(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgRecordStart(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgRecord.START
     FORMAT: ClassVar[struct.Struct] = struct.Struct("<IHI")
     channels: int
@@ -22,34 +22,38 @@ class MsgRecordStart(FixedMessage):
     frequency: int
 
 
-@dataclass(frozen=True)
-class MsgRecordStop(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgRecordStop(FixedMessage, ServerMessage):
     TYPE: ClassVar[int] = MsgRecord.STOP
 
 
-class MsgRecordVolume(AudioVolume):
+@dataclass(frozen=True, slots=True)
+class MsgRecordVolume(AudioVolume, ServerMessage):
     TYPE: ClassVar[int] = MsgRecord.VOLUME
 
 
-class MsgRecordMute(AudioMute):
+@dataclass(frozen=True, slots=True)
+class MsgRecordMute(AudioMute, ServerMessage):
     TYPE: ClassVar[int] = MsgRecord.MUTE
 
 
 # -- client to server ---------------------------------------------------------------------
 
 
-class MsgcRecordData(AudioData):
+@dataclass(frozen=True, slots=True)
+class MsgcRecordData(AudioData, ClientMessage):
     """One captured frame: raw PCM or one Opus packet, in the mode last announced."""
 
     TYPE: ClassVar[int] = MsgcRecord.DATA
 
 
-class MsgcRecordMode(AudioMode):
+@dataclass(frozen=True, slots=True)
+class MsgcRecordMode(AudioMode, ClientMessage):
     TYPE: ClassVar[int] = MsgcRecord.MODE
 
 
-@dataclass(frozen=True)
-class MsgcRecordStartMark(FixedMessage):
+@dataclass(frozen=True, slots=True)
+class MsgcRecordStartMark(FixedMessage, ClientMessage):
     """The client's capture clock at its first frame."""
 
     TYPE: ClassVar[int] = MsgcRecord.START_MARK
@@ -57,4 +61,8 @@ class MsgcRecordStartMark(FixedMessage):
     time: int
 
 
-CLIENT_MESSAGES: tuple[type, ...] = (MsgcRecordData, MsgcRecordMode, MsgcRecordStartMark)
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (
+    MsgcRecordData,
+    MsgcRecordMode,
+    MsgcRecordStartMark,
+)

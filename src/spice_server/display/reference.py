@@ -1,0 +1,49 @@
+"""A picture of the screen the client keeps in its image cache, to draw from again.
+
+The first whole screen a client gets is sent with CACHE_ME, and the server keeps the same
+pixels. Later, when part of the screen shows again what it showed then (the wallpaper a
+dragged window uncovers, a dialog closed, a page scrolled back), that part is drawn from
+the client's cached copy: a draw of a few dozen bytes instead of an image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..protocol.rect import Rect
+
+MIN_RUN_ROWS = 4  # fewer matching rows in a row are not worth a draw of their own
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """The cached image ``image_id``: the whole surface of ``generation`` as it was sent."""
+
+    image_id: int
+    generation: int
+    pixels: np.ndarray  # (height, width) uint32, never written
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def matching_rows(self, rect: Rect, pixels: np.ndarray) -> list[tuple[int, int]]:
+        """Runs (first, end) of rows of ``rect`` (relative to its top) whose ``pixels`` are
+        exactly the reference's at the same place; runs shorter than MIN_RUN_ROWS left out."""
+        cached = self.pixels[rect.top : rect.bottom, rect.left : rect.right]
+        if cached.shape != pixels.shape:
+            return []
+        same = (cached == pixels).all(axis=1)
+        if not same.any():
+            return []
+        edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        return [
+            (int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= MIN_RUN_ROWS
+        ]
