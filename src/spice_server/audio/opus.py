@@ -6,8 +6,6 @@ packet, so the encoder and decoder are driven packet by packet.
 
 from __future__ import annotations
 
-from typing import Any
-
 import av
 import numpy as np
 
@@ -24,7 +22,7 @@ class OpusEncoder:
     """Encodes one 1920-byte PCM frame at a time into one Opus packet."""
 
     def __init__(self, bitrate: int = 96_000) -> None:
-        context: Any = av.CodecContext.create("libopus", "w")
+        context = av.CodecContext.create("libopus", "w")
         context.sample_rate = OPUS_RATE
         context.layout = "stereo"
         context.format = "s16"
@@ -50,7 +48,7 @@ class OpusDecoder:
     """Decodes one packet at a time into interleaved S16 stereo PCM."""
 
     def __init__(self) -> None:
-        context: Any = av.CodecContext.create("libopus", "r")
+        context = av.CodecContext.create("libopus", "r")
         context.sample_rate = OPUS_RATE
         context.layout = "stereo"
         context.open()
@@ -67,7 +65,7 @@ class OpusDecoder:
         return b"".join(_s16(frame) for frame in frames)
 
 
-def _s16(frame: Any) -> bytes:
+def _s16(frame: av.AudioFrame) -> bytes:
     """Interleaved little-endian S16 from what the decoder gave (packed S16, or float)."""
     samples = frame.to_ndarray()
     if frame.format.is_planar:

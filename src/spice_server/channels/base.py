@@ -268,17 +268,18 @@ class ChannelClient:
 
     def start_keepalive(self, interval_ms: int = PING_INTERVAL_MS) -> None:
         """Ping now and every ``interval_ms``; a client silent for PING_TIMEOUT_S is dropped."""
-        self._ping_timer = self.context.core.timer_add(self._keepalive, interval_ms)
-        self._keepalive(interval_ms)
+        self._ping_interval_ms = interval_ms
+        self._ping_timer = self.context.core.timer_add(self._keepalive)
+        self._keepalive(None)
 
-    def _keepalive(self, interval_ms: int) -> None:
+    def _keepalive(self, opaque: object) -> None:
         now = self.clock.now()
         if self._ping_sent and now - min(self._ping_sent.values()) > PING_TIMEOUT_S:
             self.close(f"no answer to pings for {PING_TIMEOUT_S:.0f} s", logging.WARNING)
             return
         self.ping()
         assert self._ping_timer is not None
-        self.context.core.timer_start(self._ping_timer, interval_ms)
+        self.context.core.timer_start(self._ping_timer, self._ping_interval_ms)
 
     def ping(self) -> None:
         """Send a PING; its PONG measures the round trip (``round_trip_ms``, the link's)."""

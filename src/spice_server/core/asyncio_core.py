@@ -29,7 +29,7 @@ class AsyncioCore(Core):
             self._loop = asyncio.get_running_loop()
         return self._loop
 
-    def timer_add(self, func: TimerFunc, opaque: Any = None) -> Timer:
+    def timer_add(self, func: TimerFunc, opaque: object = None) -> Timer:
         return Timer(func, opaque)
 
     def timer_start(self, timer: Timer, ms: int) -> None:
@@ -37,7 +37,7 @@ class AsyncioCore(Core):
         timer.handle = self.loop.call_later(ms / 1000.0, timer.fire)
 
     def timer_cancel(self, timer: Timer) -> None:
-        if timer.handle is not None:
+        if isinstance(timer.handle, asyncio.TimerHandle):
             timer.handle.cancel()
             timer.handle = None
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 
 class EventMask(enum.IntFlag):
@@ -38,6 +38,11 @@ class ChannelEventFlags(enum.IntFlag):
     ADDR_EXT = 2
 
 
+#: What ``getsockname``/``getpeername`` return: (host, port) for IPv4, four fields for
+#: IPv6, a path for a unix socket.
+SocketAddress = tuple[str, int] | tuple[str, int, int, int] | str
+
+
 @dataclass
 class ChannelEventInfo:
     """What the server knows of one connection; the same object follows it through its events."""
@@ -46,13 +51,12 @@ class ChannelEventInfo:
     type: int = 0
     id: int = 0
     flags: ChannelEventFlags = ChannelEventFlags.ADDR_EXT
-    local_address: Any = None
-    peer_address: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    local_address: SocketAddress | None = None
+    peer_address: SocketAddress | None = None
 
 
-TimerFunc = Callable[[Any], None]
-WatchFunc = Callable[[int, EventMask, Any], None]
+TimerFunc = Callable[[object], None]
+WatchFunc = Callable[[int, EventMask, object], None]
 ChannelEventFunc = Callable[[ChannelEvent, ChannelEventInfo], None]
 
 
@@ -61,10 +65,10 @@ class Timer:
 
     __slots__ = ("func", "handle", "opaque")
 
-    def __init__(self, func: TimerFunc, opaque: Any) -> None:
+    def __init__(self, func: TimerFunc, opaque: object) -> None:
         self.func = func
         self.opaque = opaque
-        self.handle: Any = None
+        self.handle: object = None  # the core's own: a loop handle, a sequence number
 
     def fire(self) -> None:
         self.handle = None
@@ -76,7 +80,7 @@ class Watch:
 
     __slots__ = ("fd", "func", "mask", "opaque")
 
-    def __init__(self, fd: int, mask: EventMask, func: WatchFunc, opaque: Any) -> None:
+    def __init__(self, fd: int, mask: EventMask, func: WatchFunc, opaque: object) -> None:
         self.fd = fd
         self.mask = mask
         self.func = func
@@ -100,7 +104,7 @@ class Core(ABC):
         self.on_channel_event = on_channel_event
 
     @abstractmethod
-    def timer_add(self, func: TimerFunc, opaque: Any = None) -> Timer:
+    def timer_add(self, func: TimerFunc, opaque: object = None) -> Timer:
         """Create a stopped timer that will call ``func(opaque)``."""
 
     @abstractmethod
@@ -116,7 +120,7 @@ class Core(ABC):
         """Cancel and forget the timer."""
 
     def watch_add(
-        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
+        self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: object = None
     ) -> Watch:
         """Call ``func(fd, events, opaque)`` whenever ``fd`` is ready for ``event_mask``."""
         watch = Watch(fd, EventMask(0), func, opaque)

@@ -12,7 +12,6 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from .base import Core, EventMask
 
@@ -36,7 +35,7 @@ class Doorbell:
         with contextlib.suppress(OSError):  # full means the loop is being woken anyway
             self._writer.send(b"\0")
 
-    def _answer(self, fd: int, events: EventMask, opaque: Any) -> None:
+    def _answer(self, fd: int, events: EventMask, opaque: object) -> None:
         try:
             while self._reader.recv(4096):
                 pass

@@ -37,7 +37,7 @@ class SelectorCore(Core):
 
     # -- timers --------------------------------------------------------------------------
 
-    def timer_add(self, func: TimerFunc, opaque: Any = None) -> Timer:
+    def timer_add(self, func: TimerFunc, opaque: object = None) -> Timer:
         return Timer(func, opaque)
 
     def timer_start(self, timer: Timer, ms: int) -> None:

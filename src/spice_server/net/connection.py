@@ -17,9 +17,9 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from ..core.base import ChannelEventInfo, Core, EventMask, Timer
+from ..core.base import ChannelEventInfo, Core, EventMask, SocketAddress, Timer
 from ..core.clock import Clock, SystemClock
 from ..protocol.errors import RemoteProtocolError
 from .link import LinkEstimate, unacknowledged
@@ -160,13 +160,13 @@ class Connection:
         if self.on_closed is not None:
             self.on_closed(self, reason)
 
-    def _linger_expired(self, opaque: Any) -> None:
+    def _linger_expired(self, opaque: object) -> None:
         reason, level = self._closing or ("closing", logging.INFO)
         self.close(reason, level)
 
     # -- watch callback ------------------------------------------------------------------
 
-    def _on_event(self, fd: int, events: EventMask, opaque: Any) -> None:
+    def _on_event(self, fd: int, events: EventMask, opaque: object) -> None:
         try:
             if events & EventMask.WRITE:
                 self._flush()
@@ -256,14 +256,14 @@ def configure_client_socket(sock: socket.socket) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 600)
 
 
-def _address(getter: Any) -> Any:
+def _address(getter: Callable[[], SocketAddress]) -> SocketAddress | None:
     try:
         return getter()
     except OSError:
         return None
 
 
-def _format_address(address: Any) -> str:
+def _format_address(address: SocketAddress | None) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
         host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
         return f"{host}:{address[1]}"

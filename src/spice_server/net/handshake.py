@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..protocol.constants import LinkError
 from ..protocol.errors import RemoteProtocolError
@@ -119,7 +119,7 @@ class Handshake:
         self._finish()
         self.connection.close(reason, level, flush=flush)
 
-    def _timed_out(self, opaque: Any) -> None:
+    def _timed_out(self, opaque: object) -> None:
         self._close("link handshake timed out", logging.WARNING)
 
     def _finish(self) -> None:

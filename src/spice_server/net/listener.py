@@ -6,7 +6,6 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from ..core.base import Core, EventMask
 
@@ -44,7 +43,7 @@ class Listener:
         self.core.timer_remove(self._resume)
         self.sock.close()
 
-    def _accept(self, fd: int, events: EventMask, opaque: Any) -> None:
+    def _accept(self, fd: int, events: EventMask, opaque: object) -> None:
         while True:
             try:
                 client, _ = self.sock.accept()
@@ -64,5 +63,5 @@ class Listener:
                 log.exception("could not set up a client connection")
                 client.close()
 
-    def _resume_accepting(self, opaque: Any) -> None:
+    def _resume_accepting(self, opaque: object) -> None:
         self.core.watch_update_mask(self._watch, EventMask.READ)
