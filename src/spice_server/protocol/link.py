@@ -113,28 +113,36 @@ class LinkState(enum.Enum):
     ERROR = "error"
 
 
-class ServerLink:
-    """The server side of one connection's link stage."""
+class _LinkStage:
+    """What both ends of the link stage share: the bytes received and the hand-over of the
+    ones that follow it, which already belong to the data stage."""
 
-    def __init__(self, *, auth_mechanisms: Iterable[int] = (CommonCap.AUTH_SPICE,)) -> None:
-        self.state = LinkState.RECV_REQUEST
-        self.request: LinkRequest | None = None
-        self.auth_selection = False
-        self.mini_header = False
-        self._replied = False
-        self._auth_mechanisms = frozenset(int(m) for m in auth_mechanisms)
+    def __init__(self, state: LinkState) -> None:
+        self.state = state
         self._buffer = bytearray()
 
     def receive_data(self, data: bytes) -> None:
         self._buffer += data
 
     def trailing_data(self) -> bytes:
-        """Bytes received after the ticket: the start of the data stage."""
+        """Bytes received after the last event of the link stage: the data stage's start."""
         if self.state is not LinkState.DONE:
             raise LocalProtocolError("the link is not done")
         data = bytes(self._buffer)
         self._buffer.clear()
         return data
+
+
+class ServerLink(_LinkStage):
+    """The server side of one connection's link stage."""
+
+    def __init__(self, *, auth_mechanisms: Iterable[int] = (CommonCap.AUTH_SPICE,)) -> None:
+        super().__init__(LinkState.RECV_REQUEST)
+        self.request: LinkRequest | None = None
+        self.auth_selection = False
+        self.mini_header = False
+        self._replied = False
+        self._auth_mechanisms = frozenset(int(m) for m in auth_mechanisms)
 
     def next_event(self) -> LinkEvent:
         try:
@@ -245,7 +253,7 @@ class ServerLink:
         return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
 
 
-class ClientLink:
+class ClientLink(_LinkStage):
     """The client's side of the link stage, reading only: the server's reply, then its result.
 
     ``next_event`` returns the :class:`LinkReply`, then (if it carried no error) the
@@ -254,19 +262,7 @@ class ClientLink:
     """
 
     def __init__(self) -> None:
-        self.state = LinkState.SEND_REPLY
-        self._buffer = bytearray()
-
-    def receive_data(self, data: bytes) -> None:
-        self._buffer += data
-
-    def trailing_data(self) -> bytes:
-        """Bytes received after the last event of the link stage: the data stage's start."""
-        if self.state is not LinkState.DONE:
-            raise LocalProtocolError("the link is not done")
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
+        super().__init__(LinkState.SEND_REPLY)
 
     def next_event(self) -> LinkReply | LinkResult | NeedData:
         if self.state is LinkState.SEND_REPLY:
