@@ -3,7 +3,7 @@
 Every message is a frozen, slotted dataclass deriving from :class:`ServerMessage` or
 :class:`ClientMessage` (the direction it travels), both a :class:`WireMessage`: its
 ``TYPE`` number, ``encode()`` (the body's bytes) and ``unpack(body)`` (the reverse).
-A message is encoded once, when it is built, so a field out of range for its wire width
+A server message is encoded once, when it is built, so a field out of range for its wire width
 (a negative count, a u8 of 300, a string too long for its length field) is refused at
 construction with the protocol's :class:`~..errors.LocalProtocolError`, naming the
 message, never later as a bare ``struct.error`` inside the send path; ``pack()`` then
@@ -34,11 +34,13 @@ class WireMessage:
     _wire: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_wire", self._checked_encode())
+
+    def _checked_encode(self) -> bytes:
         try:
-            wire = self.encode()
+            return self.encode()
         except (struct.error, OverflowError, ValueError, TypeError) as exc:
             raise LocalProtocolError(f"{type(self).__name__}: {exc}") from None
-        object.__setattr__(self, "_wire", wire)
 
     def encode(self) -> bytes:
         """The body's bytes (called once, at construction)."""
@@ -60,7 +62,18 @@ class ServerMessage(WireMessage):
 
 @dataclass(frozen=True, slots=True)
 class ClientMessage(WireMessage):
-    """A message a client sends."""
+    """A message a client sends.
+
+    The server only parses these, from bytes that fit their fields by construction, so
+    nothing is encoded when one is built: that would double the cost of every input
+    event. ``pack()`` (for test clients) encodes, with the same check, when asked.
+    """
+
+    def __post_init__(self) -> None:
+        pass
+
+    def pack(self) -> bytes:
+        return self._checked_encode()
 
 
 @dataclass(frozen=True, slots=True)
