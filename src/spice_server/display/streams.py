@@ -15,7 +15,10 @@ same place from one frame to the next, so it stays lossless.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..protocol.rect import Rect
 from .content import is_photographic
@@ -23,11 +26,14 @@ from .content import is_photographic
 MIN_SIZE = 96
 STREAK = 10
 MAX_GAP_S = 0.2
-IDLE_S = 1.0
+IDLE_S = 0.4  # a stream this long without a frame ends: the area is repainted exact
 SAME_PLACE = 0.9
 MAX_CANDIDATES = 8
 
 _stream_ids = itertools.count(1)
+
+#: The current pixels of a rectangle of the screen.
+ReadPixels = Callable[[Rect], np.ndarray]
 
 
 def overlap(a: Rect, b: Rect) -> float:
@@ -60,7 +66,7 @@ class StreamDetector:
         self.stream: Stream | None = None
         self.photographic_only = photographic_only
 
-    def observe(self, rects: list[Rect], now: float, read: object) -> Stream | None:
+    def observe(self, rects: list[Rect], now: float, read: ReadPixels) -> Stream | None:
         """Account for one batch of damage at time ``now``; return the active stream.
 
         ``read(rect)`` returns the current pixels of a rect; it is called only to check a
@@ -85,7 +91,7 @@ class StreamDetector:
             return True
         return False
 
-    def _count(self, rect: Rect, now: float, read: object) -> None:
+    def _count(self, rect: Rect, now: float, read: ReadPixels) -> None:
         for candidate in self.candidates:
             if overlap(rect, candidate.rect) >= SAME_PLACE:
                 if now - candidate.last > MAX_GAP_S:
@@ -94,7 +100,7 @@ class StreamDetector:
                 candidate.last = now
                 if candidate.streak >= STREAK:
                     self.candidates.remove(candidate)
-                    pixels = read(candidate.rect) if self.photographic_only else None  # type: ignore[operator]
+                    pixels = read(candidate.rect) if self.photographic_only else None
                     if pixels is None or is_photographic(pixels):
                         self.stream = Stream(_even(candidate.rect), now)
                 return

@@ -20,7 +20,7 @@ from ..context import ChannelContext, ClientLink
 from ..session import Session
 from .client import DisplayChannelClient
 
-STREAM_CHECK_MS = 250
+STREAM_CHECK_MS = 100
 
 
 class DisplayChannel(Channel):
