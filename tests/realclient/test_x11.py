@@ -413,7 +413,7 @@ def test_a_terminal_that_never_stops_drawing_leaves_the_server_free(
     """Issue: the event pump once spun on such a flood, and no client could link.
 
     The bounds are loose (a loaded machine must not make this flaky); the benchmark
-    benchmarks/flood.py measures the real figures.
+    benchmarks/display.py --workload flood measures the real figures.
     """
     x = XServer(tmp_path)
     harness = make_harness()

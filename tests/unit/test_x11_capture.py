@@ -10,7 +10,7 @@ import pytest
 import xcffib.damage
 import xcffib.xfixes
 
-from spice_server.backends.x11.capture import FRAME_MS, ScreenCapture
+from spice_server.backends.x11.capture import FRAME_MS, INPUT_WINDOW_S, ScreenCapture
 from spice_server.backends.x11.connection import XConnection
 from spice_server.interfaces.display import Display
 from spice_server.protocol.rect import Rect
@@ -68,3 +68,33 @@ def test_drawing_reaches_the_display_one_capture_per_frame(setup):
     assert list(core.started.values()) == [FRAME_MS]
     clock.now += FRAME_MS / 1000
     wait_until(lambda: run_loop() or captured(second), what="the second drawing captured")
+
+
+def test_after_input_captures_skip_their_frame_slot_for_a_while(setup):
+    """A program answers a key some ms after it went in, often after a capture of other
+    damage began: its echo must not wait for the next frame slot."""
+    server, x, capture, core, clock = setup
+    painter = Painter(server.name)
+
+    def run_loop() -> bool:
+        x.pump_events()
+        core.fire()
+        return False
+
+    def drawn(rect: Rect) -> bool:
+        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
+        return bool(np.all(area & 0xFFFFFF == 0x336699))
+
+    other = Rect.from_size(10, 10, 20, 20)
+    painter.fill(other)
+    wait_until(lambda: run_loop() or drawn(other), what="other damage captured")
+    capture.input_injected()
+    echo = Rect.from_size(100, 100, 20, 20)
+    painter.fill(echo)
+    wait_until(lambda: x.pump_events() or core.started, what="the echo's capture scheduled")
+    assert list(core.started.values()) == [0]
+    clock.now += INPUT_WINDOW_S  # the window closes: frame pacing again
+    wait_until(lambda: run_loop() or drawn(echo), what="the echo captured")
+    painter.fill(Rect.from_size(200, 100, 20, 20))
+    wait_until(lambda: x.pump_events() or core.started, what="a later capture scheduled")
+    assert 0 < list(core.started.values())[0] <= FRAME_MS

@@ -6,8 +6,9 @@ first the damage region, then the pixels of all its rectangles at once, each at 
 place in the shared segment. One capture at most is in flight, and one starts at most
 every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuffer
 compares what it is given, so a generous rectangle costs a capture, not a send. Input
-injected through XTEST lifts the frame pacing for the capture after it: the echo of a key
-does not wait for a frame slot.
+injected through XTEST lifts the frame pacing for INPUT_WINDOW_S: the program answers a
+key some milliseconds later, often after a capture of other damage has begun, and its
+echo must not then wait for the next frame slot.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .shm import ShmCapture
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most one capture per frame; damage in between is merged
+INPUT_WINDOW_S = 0.06  # after an input, how long captures skip their frame slot
 
 Placed = list[tuple[Rect, int]]
 """Rectangles to grab, each with its byte offset in the shared segment."""
@@ -50,6 +52,7 @@ class ScreenCapture:
         self._busy = False  # a capture is in flight
         self._dirty = False  # damage reported since the last capture began
         self._next = 0.0  # when the next capture may begin (x.clock)
+        self._eager_until = 0.0  # until then (x.clock) captures do not wait: input went in
         self._generation = 0  # a resize drops the captures begun before it
 
     def start(self, core: Core) -> None:
@@ -74,6 +77,7 @@ class ScreenCapture:
         """A key or pointer event went in: what it changes on screen is what the user waits
         for, so the capture that takes it need not wait for its frame slot."""
         self._next = 0.0
+        self._eager_until = self.x.clock() + INPUT_WINDOW_S
         if self._armed and self.core is not None and self._timer is not None:
             self.core.timer_start(self._timer, 0)
 
@@ -91,7 +95,8 @@ class ScreenCapture:
         if self._busy or self._armed or self.core is None or self._timer is None:
             return
         self._armed = True
-        delay = max(0.0, self._next - self.x.clock())
+        now = self.x.clock()
+        delay = 0.0 if now < self._eager_until else max(0.0, self._next - now)
         self.core.timer_start(self._timer, int(delay * 1000))
 
     def _begin(self) -> None:
