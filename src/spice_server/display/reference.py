@@ -15,6 +15,9 @@ import numpy as np
 from ..protocol.rect import Rect
 
 MIN_RUN_ROWS = 4  # fewer matching rows in a row are not worth a draw of their own
+# More runs than this in one rectangle: the blank rows between lines of text, which match
+# any earlier text screen; drawing them apart would cut a busy terminal into bands.
+MAX_RUNS = 4
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class ReferenceImage:
 
     def matching_rows(self, rect: Rect, pixels: np.ndarray) -> list[tuple[int, int]]:
         """Runs (first, end) of rows of ``rect`` (relative to its top) whose ``pixels`` are
-        exactly the reference's at the same place; runs shorter than MIN_RUN_ROWS left out."""
+        exactly the reference's at the same place; runs shorter than MIN_RUN_ROWS left out,
+        and none at all when there are more than MAX_RUNS."""
         cached = self.pixels[rect.top : rect.bottom, rect.left : rect.right]
         if cached.shape != pixels.shape:
             return []
@@ -44,6 +48,7 @@ class ReferenceImage:
             return []
         edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        return [
+        runs = [
             (int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= MIN_RUN_ROWS
         ]
+        return runs if len(runs) <= MAX_RUNS else []
