@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from spice_server.channels.base import INTERACTIVE_S
 from spice_server.channels.cursor import CursorChannel
 from spice_server.interfaces.display import Display
-from spice_server.net.link import MAX_BUDGET, MIN_BUDGET, QUEUE_ALLOWANCE_S, LinkEstimate
+from spice_server.net.link import (
+    INTERACTIVE_ALLOWANCE_S,
+    MAX_BUDGET,
+    MIN_BUDGET,
+    QUEUE_ALLOWANCE_S,
+    LinkEstimate,
+)
 from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync
 from spice_server.protocol.messages.cursor import MsgCursorMove
 
@@ -87,4 +94,30 @@ def test_a_channel_over_budget_waits_and_pumps_when_the_link_has_drained() -> No
     transport.feed(MsgcAck())
     context.core.advance(0.05)
     assert transport.take() == [MsgCursorMove(5, 5)]
+    assert client.can_send_more()
+
+
+def test_while_the_user_types_the_budget_keeps_the_link_just_full() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 2_500_000, 0.3)  # 20 Mbit/s
+    estimate.round_trip(0.020)
+    interactive = estimate.budget(interactive=True)
+    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S))
+    assert interactive < estimate.budget()
+
+
+def test_a_channel_keeps_less_in_flight_for_a_second_after_input() -> None:
+    context = FakeContext()
+    display = Display(64, 64)
+    channel = CursorChannel(context, display)
+    client, transport = link(channel)
+    busy_link(context.clock, transport.link, 2_500_000, 0.3)
+    transport.link.round_trip(0.020)
+    quiet, typing = transport.link.budget(), transport.link.budget(interactive=True)
+    transport.pending = (quiet + typing) // 2  # within the budget, over the interactive one
+    assert client.can_send_more()
+    client.session.last_input = context.clock.now()
+    assert not client.can_send_more()
+    context.clock.time += INTERACTIVE_S
     assert client.can_send_more()

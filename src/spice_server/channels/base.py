@@ -41,6 +41,7 @@ PING_TIMEOUT_S = 60.0
 MAX_PINGS_OUT = 64  # pings remembered while their PONGs are awaited
 MIN_PACE_S = 0.002
 MAX_PACE_S = 0.05
+INTERACTIVE_S = 1.0  # input this recent makes the link budget the interactive one
 
 
 class Transport(Protocol):
@@ -208,7 +209,8 @@ class ChannelClient:
             return False
         if self.ack_window is not None and self._unacked >= 2 * self.ack_window:
             return False
-        excess = self.connection.in_flight() - self.connection.link.budget()
+        interactive = self.clock.now() - self.session.last_input < INTERACTIVE_S
+        excess = self.connection.in_flight() - self.connection.link.budget(interactive)
         if excess >= 0:
             self._pace_later(self.connection.link.drain_time(excess))
             return False

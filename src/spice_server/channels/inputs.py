@@ -109,6 +109,7 @@ class InputsChannelClient(ChannelClient):
         self._pressed.clear()
 
     def handle_message(self, message: ClientMessage) -> None:
+        self.session.last_input = self.clock.now()
         match message:
             case MsgcInputsKeyDown(code=code) | MsgcInputsKeyUp(code=code):
                 self._keys(scancode_bytes(code))

@@ -7,6 +7,7 @@ each other channel links with that id. When MAIN goes, the whole session goes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Protocol
 
@@ -31,6 +32,9 @@ class Session:
         self.main: Member | None = None
         self.clients: list[Member] = []
         self.closed = False
+        #: When (clock seconds) the client last sent keyboard or pointer input: while the
+        #: user interacts, its channels keep less in flight so that echoes come promptly.
+        self.last_input = -math.inf
 
     def add(self, client: Member) -> None:
         self.clients.append(client)

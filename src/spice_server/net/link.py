@@ -12,8 +12,8 @@ in bursts is averaged out; the best of the last seconds is kept, so idle moments
 read as a slow link. A ping queues behind our own data, so its round trip minus the time
 the bytes ahead of it needed is the path's own.
 
-The budget is the bandwidth-delay product plus a little more, so the link stays full
-while frames wait at most a few milliseconds in queues: the newest pixels are read when
+The budget is the bandwidth-delay product plus a little more (less while the user types
+or points), so the link stays full while frames wait only milliseconds in queues: the newest pixels are read when
 there is room, and late frames never block newer ones.
 """
 
@@ -33,6 +33,9 @@ SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
+# ... while the user types or moves the pointer: an echo waits behind what is queued, so
+# then the link is kept just full, trading a little throughput for a prompt answer.
+INTERACTIVE_ALLOWANCE_S = 0.004
 MIN_BUDGET = 24 * 1024
 MAX_BUDGET = 256 * 1024  # also the budget while the rate is unknown (never saturated)
 _OUTQ = struct.Struct("i")
@@ -100,12 +103,14 @@ class LinkEstimate:
         """The smallest recent round trip (seconds): the path without its queues."""
         return min((rtt for _, rtt in self._rtts), default=0.0)
 
-    def budget(self) -> int:
-        """How many bytes may be on their way at once."""
+    def budget(self, interactive: bool = False) -> int:
+        """How many bytes may be on their way at once; less while the user is ``interactive``
+        (typing, moving the pointer), whose next echo would wait behind them."""
         rate = self.rate
         if rate is None:
             return MAX_BUDGET
-        return int(min(MAX_BUDGET, max(MIN_BUDGET, rate * (self.rtt + QUEUE_ALLOWANCE_S))))
+        allowance = INTERACTIVE_ALLOWANCE_S if interactive else QUEUE_ALLOWANCE_S
+        return int(min(MAX_BUDGET, max(MIN_BUDGET, rate * (self.rtt + allowance))))
 
     def drain_time(self, excess: int) -> float:
         """Seconds until ``excess`` bytes more than the budget have been delivered."""
