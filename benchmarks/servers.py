@@ -67,9 +67,15 @@ def listening(port: int) -> bool:
 
 
 def start_ours(
-    display: int, port: int, width: int, height: int, extra_args: Sequence[str] = ()
+    display: int,
+    port: int,
+    width: int,
+    height: int,
+    extra_args: Sequence[str] = (),
+    log: Path | None = None,
 ) -> tuple[subprocess.Popen, subprocess.Popen]:
-    """Xvfb on ``display`` and our server exporting it on ``port``, both ready."""
+    """Xvfb on ``display`` and our server exporting it on ``port``, both ready; the
+    server's log goes to ``log`` when given."""
     xvfb = subprocess.Popen(
         ["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
         stderr=subprocess.DEVNULL,
@@ -86,7 +92,7 @@ def start_ours(
             *extra_args,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
     )
     wait_for([xvfb, ours], lambda: listening(port), "spice-server x11", 20)
     return xvfb, ours
@@ -132,5 +138,6 @@ def start(
         xorg, _ = start_xspice(tmp, port, display, width, height, False, xspice_options)
         wait_for([xorg], Path(f"/tmp/.X11-unix/X{display}").exists, "Xspice's X server", 15)
         return ServerUnderTest(name, f":{display}", port, xorg.pid, xorg.pid, [xorg])
-    xvfb, ours = start_ours(display, port, width, height, ours_args)
+    log = tmp / f"ours-{port}.log"
+    xvfb, ours = start_ours(display, port, width, height, ours_args, log)
     return ServerUnderTest(name, f":{display}", port, ours.pid, xvfb.pid, [xvfb, ours])

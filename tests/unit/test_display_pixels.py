@@ -10,7 +10,13 @@ import pytest
 
 from spice_server.display.cursor import CursorImage, default_arrow
 from spice_server.display.damage import changed_rects
-from spice_server.display.encoding import encode_bitmap, encode_lz4
+from spice_server.display.encoding import (
+    HC_FAST_MAX_BYTES,
+    HC_MAX_BYTES,
+    encode_bitmap,
+    encode_lz4,
+    lz4_options,
+)
 from spice_server.display.framebuffer import Framebuffer, as_pixels
 from spice_server.display.region import Region
 from spice_server.protocol.messages.display import unpack_image
@@ -202,3 +208,21 @@ def test_framebuffer_records_a_scroll_as_a_copy_in_order() -> None:
     changed = [op for op in ops[2:] if isinstance(op, Rect)]  # only the new bottom lines
     assert all(r.top >= 234 - 8 for r in changed), changed
     assert np.array_equal(fb.snapshot()[50:250], page[66:266])
+
+
+def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
+    """Small images (text, an echo) get LZ4's best mode, large ones its fast mode, so no
+    image costs the loop more than a few ms; the client decodes each the same way."""
+    assert lz4_options(HC_MAX_BYTES)["compression"] == 9
+    assert lz4_options(HC_MAX_BYTES + 4)["compression"] == 3
+    assert lz4_options(HC_FAST_MAX_BYTES + 4) == {"mode": "default"}
+    text = np.zeros((64, 256), dtype=np.uint32)
+    text[np.arange(64) % 8 < 5, ::3] = 0xFFFFFF  # repetitive, like lines of glyphs
+    sizes = {}
+    for best in (True, False):
+        image = unpack_image(encode_lz4(text, best=best))
+        block = image.payload[4 + 2 + 4 :]
+        decoded = lz4.block.decompress(block, uncompressed_size=text.nbytes)
+        assert decoded == text.tobytes()
+        sizes[best] = len(block)
+    assert sizes[True] < sizes[False]

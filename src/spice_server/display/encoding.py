@@ -35,10 +35,31 @@ def encode_bitmap(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
     return pack_bitmap_image(image_id, width, height, np.ascontiguousarray(pixels).tobytes(), flags)
 
 
-def encode_lz4(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
-    """LZ4; with ``cache_id`` the client keeps the image under that id."""
+# LZ4's high-compression modes make text and UI two to three times smaller than its fast
+# mode, at 10 to 100 times the CPU (measured on a terminal screen: 64 kB of pixels in
+# 0.02 ms fast, 0.3 ms at level 3, 2.2 ms at level 9). The level is chosen by size so
+# that no image costs more than about 3 ms: small ones (a line of text, an echoed key)
+# get the best, a whole screen the fast mode. The client decodes every level alike.
+HC_MAX_BYTES = 96 * 1024  # up to this many bytes of pixels: level 9
+HC_FAST_MAX_BYTES = 768 * 1024  # up to this many: level 3; above it the fast mode
+
+
+def lz4_options(nbytes: int) -> dict[str, str | int]:
+    """The ``lz4.block.compress`` options for an image of ``nbytes`` bytes of pixels."""
+    if nbytes <= HC_MAX_BYTES:
+        return {"mode": "high_compression", "compression": 9}
+    if nbytes <= HC_FAST_MAX_BYTES:
+        return {"mode": "high_compression", "compression": 3}
+    return {"mode": "default"}
+
+
+def encode_lz4(pixels: np.ndarray, cache_id: int | None = None, best: bool = True) -> bytes:
+    """LZ4; with ``cache_id`` the client keeps the image under that id; ``best=False``
+    takes the fast mode whatever the size (the caller's time is spent)."""
     height, width = pixels.shape
-    block = lz4.block.compress(np.ascontiguousarray(pixels), store_size=False)
+    data = np.ascontiguousarray(pixels)
+    options = lz4_options(data.nbytes) if best else {"mode": "default"}
+    block = lz4.block.compress(data, store_size=False, **options)
     image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
     return pack_lz4_image(image_id, width, height, [block], flags)
 

@@ -13,8 +13,8 @@ read as a slow link. A ping queues behind our own data, so its round trip minus 
 the bytes ahead of it needed is the path's own.
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
-or points), so the link stays full while frames wait only milliseconds in queues: the newest pixels are read when
-there is room, and late frames never block newer ones.
+or points), so the link stays full while frames wait only milliseconds in queues: the
+newest pixels are read when there is room, and late frames never block newer ones.
 """
 
 from __future__ import annotations
