@@ -242,12 +242,13 @@ def test_a_late_arrival_the_client_reports_moves_the_next_stamps_later(raw_displ
     picture = photo(3)
 
     def next_frame() -> tuple[MsgDisplayStreamData, int]:
-        """The stream frame of a new update (the last to arrive within 0.3 s, so frames of
-        earlier updates are passed over) and how far ahead of the server's clock it is."""
+        """The stream frame of a new update (the last to arrive within 0.2 s, so frames of
+        earlier updates are passed over) and how far ahead of the server's clock it is.
+        Short enough that the stream does not end meanwhile (IDLE_S)."""
         display.update(picture, 100, 80, diff=False)
         frame, lead = None, 0
         with contextlib.suppress(AssertionError, TimeoutError):  # the window is over
-            for message in client.messages(timeout=0.3):
+            for message in client.messages(timeout=0.2):
                 if message.type == MsgDisplay.STREAM_DATA:
                     frame = MsgDisplayStreamData.unpack(message.body)
                     lead = (frame.mm_time - SystemClock().mm_time() + 2**31) % 2**32 - 2**31
@@ -266,6 +267,6 @@ def test_a_late_arrival_the_client_reports_moves_the_next_stamps_later(raw_displ
         created.id, report.unique_id, frame.mm_time, frame.mm_time, 1, 1, -30, 0xFFFFFFFF
     )
     client.raw.send_message(late.TYPE, late.pack())
-    time.sleep(0.2)
+    play(display, 6, seed=30)  # the report takes effect; the stream goes on meanwhile
     _frame, lead_after = next_frame()
     assert lead_after >= lead_before + 25, (lead_before, lead_after)

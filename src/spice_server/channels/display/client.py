@@ -244,6 +244,7 @@ class DisplayChannelClient(ChannelClient):
         return True
 
     def on_closed(self) -> None:
+        log.debug("%r: drew %s", self, dict(self.images))
         for timer in (self._refine_timer, self._init_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
