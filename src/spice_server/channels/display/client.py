@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
-HC_PUMP_S = 0.004  # LZ4's slower, smaller modes while one pump has spent less than this
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
@@ -94,7 +93,6 @@ class DisplayChannelClient(ChannelClient):
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
-        self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
@@ -196,7 +194,6 @@ class DisplayChannelClient(ChannelClient):
         if self._init_timer is not None:
             return  # the first screen waits for DISPLAY_INIT
         framebuffer = self.display.framebuffer
-        self._pump_began = self.clock.now()
         busy = (
             self._dirty
             or self._refine
@@ -244,7 +241,6 @@ class DisplayChannelClient(ChannelClient):
         return True
 
     def on_closed(self) -> None:
-        log.debug("%r: drew %s", self, dict(self.images))
         for timer in (self._refine_timer, self._init_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
@@ -275,11 +271,7 @@ class DisplayChannelClient(ChannelClient):
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
 
-    def _send_rect(
-        self, rect: Rect, whole: bool = False, lossless: bool = False, cached: bool = True
-    ) -> None:
-        """Draw ``rect`` from the current pixels; ``cached``: parts equal to the cache
-        reference may be drawn from it."""
+    def _send_rect(self, rect: Rect, whole: bool = False, lossless: bool = False) -> None:
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
@@ -295,12 +287,8 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
-        if cached and not whole:
-            changed = self._from_reference(rect, pixels)
-            if changed is not None:
-                for band in changed:
-                    self._send_rect(band, lossless=lossless, cached=False)
-                return
+        if not whole and self._from_reference(rect, pixels):
+            return
         kind = choose_image(pixels, self.image_policy(lossless))
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
@@ -321,49 +309,38 @@ class DisplayChannelClient(ChannelClient):
             encode = encode_lz4 if kind is ImageKind.LZ4 else encode_bitmap
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
-            self.encode(pixels, self._lz4(), draw, "lz4")
+            self.encode(pixels, encode_lz4, draw, "lz4")
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
-
-    def _lz4(self) -> Encode:
-        """LZ4 at its best while this pump has spent less than HC_PUMP_S, then fast: a
-        terminal that floods must not make one wakeup cost tens of milliseconds."""
-        if self.clock.now() - self._pump_began < HC_PUMP_S:
-            return encode_lz4
-        return functools.partial(encode_lz4, best=False)
 
     def _may_cache(self, pixels: np.ndarray) -> bool:
         """Whether the whole screen may go to the client's image cache: it has room, and it
         is spice-gtk (LZ4), whose cached draws are tested; spice-html5 gets no references."""
         return DisplayCap.LZ4_COMPRESSION in self.client_caps and pixels.size <= self._cache_pixels
 
-    def _from_reference(self, rect: Rect, pixels: np.ndarray) -> list[Rect] | None:
-        """Draw from the cached screen what still shows as it did, and return the bands
-        that differ, to be sent as images now; None if no part matched.
-
-        The bands are not marked dirty again: merged there with other rectangles, they
-        would bring back rows already drawn, to be drawn again without end."""
+    def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
+        """Draw from the cached screen what still shows as it did; True if any part was.
+        Rows that differ are marked stale again (they then go as images)."""
         reference = self._reference
         if reference is None or reference.generation != self._generation:
-            return None
+            return False
         runs = reference.matching_rows(rect, pixels)
         if not runs:
-            return None
-        changed = []
+            return False
         image = pack_cached_image(reference.image_id, reference.width, reference.height)
         covered = rect.top
         for first, end in runs:
             if first + rect.top > covered:
-                changed.append(Rect(rect.left, covered, rect.right, rect.top + first))
+                self._dirty.add(Rect(rect.left, covered, rect.right, rect.top + first))
             part = Rect(rect.left, rect.top + first, rect.right, rect.top + end)
             self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, part, image, part))
             self._lossy.remove(part)
             self.images["cached"] += 1
             covered = part.bottom
         if covered < rect.bottom:
-            changed.append(Rect(rect.left, covered, rect.right, rect.bottom))
-        return changed
+            self._dirty.add(Rect(rect.left, covered, rect.right, rect.bottom))
+        return True
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
