@@ -14,9 +14,11 @@ from spice_server.interfaces.display import Display
 from spice_server.protocol.constants import DisplayCap, ImageType, VideoCodec
 from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgSetAck
 from spice_server.protocol.messages.display import (
+    BITMAP_HEADER,
     MonitorHead,
     MsgcDisplayInit,
     MsgcDisplayStreamReport,
+    MsgDisplayCopyBits,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
     MsgDisplayInvalAllPixmaps,
@@ -275,3 +277,71 @@ def test_what_shows_again_is_drawn_from_the_cached_first_screen() -> None:
     image = unpack_image(draw.image)
     assert image.type == ImageType.FROM_CACHE and (image.width, image.height) == (256, 192)
     assert client.images["cached"] == 1
+
+
+class ClientScreen:
+    """What a bitmap-only client shows: it applies fills, bitmap draws and copies."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.pixels = np.zeros((height, width), dtype=np.uint32)
+
+    def apply(self, messages: list[object]) -> None:
+        for message in messages:
+            match message:
+                case MsgDisplayDrawFill(box=box, color=color):
+                    self.pixels[box.top : box.bottom, box.left : box.right] = color
+                case MsgDisplayDrawCopy(box=box, image=image):
+                    info = unpack_image(image)
+                    assert info.type == ImageType.BITMAP
+                    rows = np.frombuffer(info.payload[BITMAP_HEADER.size :], dtype=np.uint32)
+                    area = rows.reshape(info.height, info.width)
+                    self.pixels[box.top : box.bottom, box.left : box.right] = area
+                case MsgDisplayCopyBits(box=box, src_x=x, src_y=y):
+                    src = self.pixels[y : y + box.height, x : x + box.width].copy()
+                    self.pixels[box.top : box.bottom, box.left : box.right] = src
+
+
+def scrolling_page() -> np.ndarray:
+    """Lines of random "glyphs", 16 rows apart, as a terminal shows them."""
+    page = np.full((800, 200), 0x101010, dtype=np.uint32)
+    for top in range(0, 800, 16):
+        page[top + 2 : top + 14][rng.random((12, 200)) < 0.3] = 0xE0E0E0
+    return page
+
+
+def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
+    # The back end writes on its own thread: a client may read pixels that already show
+    # a move before the move reaches it as a copy (a real client kept stale rows).
+    _context, display, channel, client, transport = setup(frozenset(), size=(200, 160))
+    screen = ClientScreen(200, 160)
+    page = scrolling_page()
+    display.update(page[:160])
+    channel.distribute()
+    screen.apply(transport.take())
+    for step in range(1, 6):
+        display.update(page[16 * step : 16 * step + 160])  # scrolled: a move, and a new line
+        client.damage([Rect(0, 0, 200, 160)])  # stale, and sent before the move is taken
+        client.pump()
+        channel.distribute()
+        ack_all(transport)
+        screen.apply(transport.take())
+        assert client.images["copy"] >= 1
+        np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+
+
+def test_a_whole_screen_that_already_shows_a_move_skips_its_copy() -> None:
+    _context, display, channel, _client, _transport = setup(frozenset(), size=(200, 160))
+    page = scrolling_page()
+    display.update(page[:160])
+    channel.distribute()
+    display.update(page[16:176])  # a move, not yet taken when a second client links
+    second, second_transport = link(channel, caps=frozenset())
+    second_transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    screen = ClientScreen(200, 160)
+    screen.apply(second_transport.take())  # the whole screen, which shows the move
+    display.update(page[32:192])  # another move, after it
+    channel.distribute()
+    ack_all(second_transport)
+    screen.apply(second_transport.take())
+    assert second.images["copy"] == 1  # the second move only
+    np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())

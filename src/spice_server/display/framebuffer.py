@@ -8,7 +8,7 @@ Every write records damage; the server takes the damage and spreads it to its cl
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,7 @@ class CopyOp:
     dest: Rect
     src_x: int
     src_y: int
+    serial: int = field(default=0, compare=False)  # the framebuffer's count of moves
 
     @property
     def src(self) -> Rect:
@@ -47,6 +48,7 @@ class Framebuffer:
         # Where a video stream runs every pixel changes every frame: comparing is wasted.
         self.hot: Rect | None = None
         self._motion = STILL  # the last motion found: pans and drags keep their speed
+        self.moves = 0  # CopyOps recorded so far
 
     @property
     def width(self) -> int:
@@ -92,7 +94,8 @@ class Framebuffer:
         dest = Rect(target.left + left, target.top + top, target.left + right, target.top + bottom)
         self._ops.extend(self._damage)
         self._damage = Region()
-        self._ops.append(CopyOp(dest, dest.left - dx, dest.top - dy))
+        self.moves += 1
+        self._ops.append(CopyOp(dest, dest.left - dx, dest.top - dy, self.moves))
 
     def fill(self, rect: Rect, color: int) -> bool:
         with self._lock:
@@ -138,6 +141,18 @@ class Framebuffer:
             r = rect.intersect(self.bounds)
             area = self._pixels[r.top : r.bottom : step, r.left : r.right : step]
             return self.generation, area.copy()
+
+    def read_with_moves(self, rect: Rect) -> tuple[int, int, np.ndarray]:
+        """Like ``read``, with the serial of the last move the pixels already show.
+
+        A move changes the pixels at once, on the back end's thread, and reaches clients
+        later as a CopyOp. A client that drew pixels read in between and then applied the
+        copy would move them twice; the serial tells it that the copy is already in them.
+        """
+        with self._lock:
+            r = rect.intersect(self.bounds)
+            area = self._pixels[r.top : r.bottom, r.left : r.right]
+            return self.generation, self.moves, area.copy()
 
     def snapshot(self) -> np.ndarray:
         with self._lock:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...display.framebuffer import DamageOp
-from ...display.streams import Stream, StreamDetector
+from ...display.streams import StreamDetector
 from ...interfaces.display import Display
 from ...protocol.constants import ChannelType, DisplayCap
 from ...protocol.rect import Rect
@@ -45,13 +44,20 @@ class DisplayChannel(Channel):
     def create_client(
         self, session: Session, transport: Transport, link: ClientLink
     ) -> DisplayChannelClient:
-        return DisplayChannelClient(self, session, transport, link, self.display, self.detector)
+        return DisplayChannelClient(
+            self, session, transport, link, self.display, self.detector, self.take_damage
+        )
 
     def display_clients(self) -> list[DisplayChannelClient]:
         return [client for client in self.clients if isinstance(client, DisplayChannelClient)]
 
     def distribute(self) -> None:
         """Hand the display's new damage to every client and let them send."""
+        self.take_damage()
+        self._pump_all()
+
+    def take_damage(self) -> None:
+        """Hand the display's new damage to every client, without letting them send yet."""
         _generation, ops = self.display.framebuffer.take_damage()
         stream = None
         if self.context.config.streaming_video != "off":
@@ -61,11 +67,11 @@ class DisplayChannel(Channel):
             if stream is not None and had is None:
                 self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
             self.display.framebuffer.hot = stream.rect if stream is not None else None
-        self._spread(ops, stream)
-
-    def _spread(self, ops: list[DamageOp], stream: Stream | None) -> None:
         for client in self.display_clients():
             client.damage(ops, stream)
+
+    def _pump_all(self) -> None:
+        for client in self.display_clients():
             client.pump()
 
     def _read(self, rect: Rect) -> np.ndarray:
@@ -74,7 +80,9 @@ class DisplayChannel(Channel):
     def _expire_stream(self, opaque: object) -> None:
         if self.detector.expire(self.context.clock.now()):
             self.display.framebuffer.hot = None
-            self._spread([], None)  # clients end the stream and repaint it losslessly
+            for client in self.display_clients():  # they end the stream, repaint it losslessly
+                client.damage([], None)
+            self._pump_all()
         elif self.detector.stream is not None:
             self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
 

@@ -73,10 +73,12 @@ class DisplayChannelClient(ChannelClient):
         link: ClientLink,
         display: Display,
         detector: StreamDetector,
+        take_damage: Callable[[], None],
     ) -> None:
         super().__init__(channel, session, transport, link)
         self.display = display
         self.detector = detector
+        self._take_damage = take_damage  # the channel's: spreads new damage to every client
         self._generation: int | None = None  # of the surface the client has
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
@@ -94,6 +96,10 @@ class DisplayChannelClient(ChannelClient):
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
+        # Serials of the framebuffer's moves (CopyOp.serial): the last one handed to this
+        # client, and the last one its whole screen showed already when it was read.
+        self._moves_taken = 0
+        self._moves_shown = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
 
@@ -155,6 +161,9 @@ class DisplayChannelClient(ChannelClient):
         goes out before any later draw. Where a copy cannot help (no surface yet, a stream
         in the way, too many waiting) the destination is marked stale instead.
         """
+        self._moves_taken = op.serial
+        if op.serial <= self._moves_shown:
+            return  # the whole screen sent since already showed it moved
         src, dest = op.src, op.dest
         stream = self.streams.current
         if (
@@ -280,7 +289,15 @@ class DisplayChannelClient(ChannelClient):
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             self._dirty.add(Rect(rect.left, rect.top + rows, rect.right, rect.bottom))
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
-        generation, pixels = self.display.framebuffer.read(rect)
+        generation, moves, pixels = self.display.framebuffer.read_with_moves(rect)
+        if whole:
+            self._moves_shown = moves  # copies up to this one are in these pixels already
+        elif moves > self._moves_taken:
+            # Pixels moved that this client has not been told of: take that damage first
+            # (its copy then goes out before this area, which moves along with it).
+            self._dirty.add(rect)
+            self._take_damage()
+            return
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
 
