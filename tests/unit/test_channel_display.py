@@ -320,7 +320,7 @@ def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
     screen.apply(transport.take())
     for step in range(1, 6):
         display.update(page[16 * step : 16 * step + 160])  # scrolled: a move, and a new line
-        client.damage([Rect(0, 0, 200, 160)])  # stale, and sent before the move is taken
+        client.damage([Rect(0, 0, 200, 160)], None, 0)  # stale, and sent before the move is taken
         client.pump()
         channel.distribute()
         ack_all(transport)
@@ -344,4 +344,23 @@ def test_a_whole_screen_that_already_shows_a_move_skips_its_copy() -> None:
     ack_all(second_transport)
     screen.apply(second_transport.take())
     assert second.images["copy"] == 1  # the second move only
+    np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+
+
+def test_a_client_linking_after_moves_draws_what_changes_next() -> None:
+    context = FakeContext()
+    display = Display(200, 160)
+    channel = DisplayChannel(context, display)
+    page = scrolling_page()
+    for step in range(3):  # moves before any client: nobody takes them one by one
+        display.update(page[16 * step : 16 * step + 160])
+        channel.distribute()
+    client, transport = link(channel, caps=frozenset())
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    screen = ClientScreen(200, 160)
+    screen.apply(transport.take())
+    display.fill(10, 10, 20, 20, 0xFF0000)
+    channel.distribute()
+    screen.apply(transport.take())
+    assert client.images["fill"] == 1
     np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())

@@ -77,16 +77,17 @@ def test_region_merges_neighbours_and_stays_short() -> None:
 
 def test_framebuffer_write_diff_and_damage() -> None:
     fb = Framebuffer(64, 32)
-    generation, damage = fb.take_damage()
+    taken = fb.take_damage()
+    generation, damage = taken.generation, taken.ops
     assert generation == 0 and damage == []
     patch = np.full((4, 4), 0x123456, dtype=np.uint32)
     assert fb.write(patch, 60, 30, diff=True)  # clipped to 4x2
-    _, damage = fb.take_damage()
+    damage = fb.take_damage().ops
     assert damage == [Rect(60, 30, 64, 32)]
     assert not fb.write(patch, 60, 30, diff=True)  # nothing changed, no damage
-    assert fb.take_damage()[1] == []
+    assert fb.take_damage().ops == []
     assert fb.write(patch, 60, 30, diff=False)
-    assert fb.take_damage()[1] == [Rect(60, 30, 64, 32)]
+    assert fb.take_damage().ops == [Rect(60, 30, 64, 32)]
     _, pixels = fb.read(Rect(58, 28, 64, 32))
     assert pixels.shape == (4, 6) and pixels[2, 2] == 0x123456 and pixels[0, 0] == 0
     assert not fb.write(patch, 100, 100, diff=True)
@@ -95,10 +96,11 @@ def test_framebuffer_write_diff_and_damage() -> None:
 def test_framebuffer_resize_and_invalidate() -> None:
     fb = Framebuffer(10, 10)
     fb.resize(20, 5)
-    generation, damage = fb.take_damage()
+    taken = fb.take_damage()
+    generation, damage = taken.generation, taken.ops
     assert generation == 1 and damage == [Rect(0, 0, 20, 5)]
     fb.invalidate(Rect(15, 0, 40, 40))
-    assert fb.take_damage()[1] == [Rect(15, 0, 20, 5)]
+    assert fb.take_damage().ops == [Rect(15, 0, 20, 5)]
     assert fb.fill(Rect(0, 0, 2, 2), 0xFF0000)
     assert fb.snapshot()[1, 1] == 0xFF0000
     with pytest.raises(ValueError, match="out of range"):
@@ -201,7 +203,7 @@ def test_framebuffer_records_a_scroll_as_a_copy_in_order() -> None:
     fb.take_damage()
     fb.write(np.full((5, 5), 7, dtype=np.uint32), 190, 0, diff=True)  # before the scroll
     fb.write(page[66:266], 0, 50, diff=True)  # the area 50..250 scrolls up by 16 rows
-    _, ops = fb.take_damage()
+    ops = fb.take_damage().ops
     copies = [op for op in ops if isinstance(op, CopyOp)]
     assert copies == [CopyOp(Rect(0, 50, 200, 234), 0, 66)]
     assert ops.index(copies[0]) == 1 and ops[0] == Rect(190, 0, 195, 5)

@@ -35,6 +35,20 @@ class CopyOp:
 DamageOp = Rect | CopyOp
 
 
+@dataclass(frozen=True)
+class Damage:
+    """What changed, taken at once: mostly rectangles; a CopyOp where content moved,
+    which clients must apply in this order relative to the rectangles around it.
+
+    ``moves`` is the framebuffer's count of moves when it was taken: pixels read later
+    that show more moves than that are ahead of the damage a client was given.
+    """
+
+    generation: int
+    ops: list[DamageOp]
+    moves: int
+
+
 class Framebuffer:
     """A (height, width) uint32 array of 0xXXRRGGBB pixels (B, G, R, X in memory)."""
 
@@ -122,17 +136,13 @@ class Framebuffer:
         with self._lock:
             self._damage.add(self.bounds if rect is None else rect.intersect(self.bounds))
 
-    def take_damage(self) -> tuple[int, list[DamageOp]]:
-        """What changed since the last call, in order, with the generation it belongs to.
-
-        Mostly rectangles; a CopyOp where content moved, which clients must apply in this
-        order relative to the rectangles around it.
-        """
+    def take_damage(self) -> Damage:
+        """What changed since the last call, in order (see ``Damage``)."""
         with self._lock:
-            ops = [*self._ops, *self._damage]
+            damage = Damage(self.generation, [*self._ops, *self._damage], self.moves)
             self._ops.clear()
             self._damage.clear()
-            return self.generation, ops
+            return damage
 
     def read(self, rect: Rect, step: int = 1) -> tuple[int, np.ndarray]:
         """A copy of the pixels in ``rect`` (clipped), with the current generation; with

@@ -58,7 +58,8 @@ class DisplayChannel(Channel):
 
     def take_damage(self) -> None:
         """Hand the display's new damage to every client, without letting them send yet."""
-        _generation, ops = self.display.framebuffer.take_damage()
+        damage = self.display.framebuffer.take_damage()
+        ops = damage.ops
         stream = None
         if self.context.config.streaming_video != "off":
             had = self.detector.stream
@@ -68,7 +69,7 @@ class DisplayChannel(Channel):
                 self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
             self.display.framebuffer.hot = stream.rect if stream is not None else None
         for client in self.display_clients():
-            client.damage(ops, stream)
+            client.damage(ops, stream, damage.moves)
 
     def _pump_all(self) -> None:
         for client in self.display_clients():
@@ -81,7 +82,7 @@ class DisplayChannel(Channel):
         if self.detector.expire(self.context.clock.now()):
             self.display.framebuffer.hot = None
             for client in self.display_clients():  # they end the stream, repaint it losslessly
-                client.damage([], None)
+                client.damage([], None, 0)
             self._pump_all()
         elif self.detector.stream is not None:
             self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)

@@ -96,8 +96,8 @@ class DisplayChannelClient(ChannelClient):
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
-        # Serials of the framebuffer's moves (CopyOp.serial): the last one handed to this
-        # client, and the last one its whole screen showed already when it was read.
+        # Serials of the framebuffer's moves (CopyOp.serial): the last one this client
+        # was handed, and the last one its whole screen showed already when it was read.
         self._moves_taken = 0
         self._moves_shown = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
@@ -138,7 +138,9 @@ class DisplayChannelClient(ChannelClient):
 
     # -- damage ------------------------------------------------------------------------------
 
-    def damage(self, ops: list[DamageOp], stream: Stream | None = None) -> None:
+    def damage(self, ops: list[DamageOp], stream: Stream | None, moves: int) -> None:
+        """Take the channel's new damage; ``moves``: the framebuffer's moves it covers."""
+        self._moves_taken = max(self._moves_taken, moves)
         if ops:
             self._last_change = self.clock.now()
         self.streams.follow(stream)
@@ -161,7 +163,6 @@ class DisplayChannelClient(ChannelClient):
         goes out before any later draw. Where a copy cannot help (no surface yet, a stream
         in the way, too many waiting) the destination is marked stale instead.
         """
-        self._moves_taken = op.serial
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
         src, dest = op.src, op.dest
