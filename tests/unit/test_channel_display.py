@@ -364,3 +364,35 @@ def test_a_client_linking_after_moves_draws_what_changes_next() -> None:
     screen.apply(transport.take())
     assert client.images["fill"] == 1
     np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+
+
+def test_parts_that_differ_from_the_cached_screen_are_sent_once() -> None:
+    """The bands between cached runs once went back to the dirty region, where merging
+    with their neighbours brought back rows already drawn: drawn again without end."""
+    _context, display, channel, client, transport = setup(cache=10**6)
+    first = rng.integers(0, 1 << 24, (192, 256), dtype=np.uint32)
+    for _ in range(2):  # a new surface: its first screen goes to the cache
+        display.resize(256, 192, first)
+        channel.distribute()
+        ack_all(transport)
+    transport.take()
+    covered = first.copy()
+    covered[10:170, 10:200] = rng.integers(0, 1 << 24, (160, 190), dtype=np.uint32)
+    display.update(covered, diff=True)
+    channel.distribute()
+    ack_all(transport)
+    transport.take()
+    now = covered.copy()
+    now[10:170, 10:200] += 1  # changed again, but for two runs uncovered as they were
+    now[40:60, 10:200] = first[40:60, 10:200]
+    now[100:130, 10:200] = first[100:130, 10:200]
+    now[5:8, 210:250] += 1  # a neighbour in the dirty region
+    client._dirty.max_rects = 2  # a busy screen: the region merges what comes back to it
+    display.update(now, diff=True)
+    channel.distribute()
+    for _ in range(20):
+        ack_all(transport)
+    draws = transport.take_of(MsgDisplayDrawCopy)
+    assert client.images["cached"] == 2
+    assert len(draws) < 12
+    assert np.array_equal(display.framebuffer.read(Rect(0, 0, 256, 192))[1], now)

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
+HC_PUMP_S = 0.004  # LZ4's slower, smaller modes while one pump has spent less than this
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
@@ -82,6 +83,10 @@ class DisplayChannelClient(ChannelClient):
         self._generation: int | None = None  # of the surface the client has
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
+        # Parts of dirty areas that differ from the cached screen, sent as images without
+        # asking the cache again: merged back into _dirty, they brought back rows that
+        # were drawn from the cache already, to be drawn again without end.
+        self._uncached = Region()
         # Areas the client shows from JPEG, sent while the link was the bottleneck, and
         # those of them being refined losslessly now that the screen is still.
         self._lossy = Region()
@@ -95,6 +100,7 @@ class DisplayChannelClient(ChannelClient):
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
+        self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
         # Serials of the framebuffer's moves (CopyOp.serial): the last one this client
         # was handed, and the last one its whole screen showed already when it was read.
@@ -175,6 +181,7 @@ class DisplayChannelClient(ChannelClient):
             self._dirty.add(dest)
             return
         self._dirty = self._dirty.moved(src, dest)
+        self._uncached = self._uncached.moved(src, dest)
         self._lossy = self._lossy.moved(src, dest)
         self._refine = self._refine.moved(src, dest)
         self._copies.append(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
@@ -204,8 +211,10 @@ class DisplayChannelClient(ChannelClient):
         if self._init_timer is not None:
             return  # the first screen waits for DISPLAY_INIT
         framebuffer = self.display.framebuffer
+        self._pump_began = self.clock.now()
         busy = (
             self._dirty
+            or self._uncached
             or self._refine
             or self._copies
             or self.streams.frame_due()
@@ -224,6 +233,9 @@ class DisplayChannelClient(ChannelClient):
                 continue
             if self.streams.frame_due():
                 self.streams.send_frame()
+                continue
+            if self._uncached:
+                self._send_rect(self._uncached.pop(), cached=False)
                 continue
             if self._dirty:
                 self._send_rect(self._dirty.pop())
@@ -278,17 +290,23 @@ class DisplayChannelClient(ChannelClient):
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
+        self._uncached.clear()
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
 
-    def _send_rect(self, rect: Rect, whole: bool = False, lossless: bool = False) -> None:
+    def _send_rect(
+        self, rect: Rect, whole: bool = False, lossless: bool = False, cached: bool = True
+    ) -> None:
+        """Draw ``rect`` from the current pixels; ``cached``: parts equal to the cached
+        screen may be drawn from it."""
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
         rows = max(1, MAX_DRAW_BYTES // (rect.width * 4))
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
-            self._dirty.add(Rect(rect.left, rect.top + rows, rect.right, rect.bottom))
+            rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
+            (self._dirty if cached else self._uncached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
         generation, moves, pixels = self.display.framebuffer.read_with_moves(rect)
         if whole:
@@ -296,7 +314,7 @@ class DisplayChannelClient(ChannelClient):
         elif moves > self._moves_taken:
             # Pixels moved that this client has not been told of: take that damage first
             # (its copy then goes out before this area, which moves along with it).
-            self._dirty.add(rect)
+            (self._dirty if cached else self._uncached).add(rect)
             self._take_damage()
             return
         if generation != self._generation:
@@ -305,7 +323,7 @@ class DisplayChannelClient(ChannelClient):
         def draw(image: bytes) -> MsgDisplayDrawCopy:
             return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
 
-        if not whole and self._from_reference(rect, pixels):
+        if cached and not whole and self._from_reference(rect, pixels):
             return
         kind = choose_image(pixels, self.image_policy(lossless))
         if kind is ImageKind.JPEG:
@@ -327,10 +345,17 @@ class DisplayChannelClient(ChannelClient):
             encode = encode_lz4 if kind is ImageKind.LZ4 else encode_bitmap
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
-            self.encode(pixels, encode_lz4, draw, "lz4")
+            self.encode(pixels, self._lz4(), draw, "lz4")
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
+
+    def _lz4(self) -> Encode:
+        """LZ4 at its best while this pump has spent less than HC_PUMP_S, then fast: a
+        terminal that floods must not make one wakeup cost tens of milliseconds."""
+        if self.clock.now() - self._pump_began < HC_PUMP_S:
+            return encode_lz4
+        return functools.partial(encode_lz4, best=False)
 
     def _may_cache(self, pixels: np.ndarray) -> bool:
         """Whether the whole screen may go to the client's image cache: it has room, and it
@@ -339,7 +364,7 @@ class DisplayChannelClient(ChannelClient):
 
     def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
         """Draw from the cached screen what still shows as it did; True if any part was.
-        Rows that differ are marked stale again (they then go as images)."""
+        Rows that differ are sent next as images."""
         reference = self._reference
         if reference is None or reference.generation != self._generation:
             return False
@@ -350,14 +375,14 @@ class DisplayChannelClient(ChannelClient):
         covered = rect.top
         for first, end in runs:
             if first + rect.top > covered:
-                self._dirty.add(Rect(rect.left, covered, rect.right, rect.top + first))
+                self._uncached.add(Rect(rect.left, covered, rect.right, rect.top + first))
             part = Rect(rect.left, rect.top + first, rect.right, rect.top + end)
             self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, part, image, part))
             self._lossy.remove(part)
             self.images["cached"] += 1
             covered = part.bottom
         if covered < rect.bottom:
-            self._dirty.add(Rect(rect.left, covered, rect.right, rect.bottom))
+            self._uncached.add(Rect(rect.left, covered, rect.right, rect.bottom))
         return True
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
