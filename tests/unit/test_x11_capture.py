@@ -98,3 +98,37 @@ def test_after_input_captures_skip_their_frame_slot_for_a_while(setup):
     painter.fill(Rect.from_size(200, 100, 20, 20))
     wait_until(lambda: x.pump_events() or core.started, what="a later capture scheduled")
     assert 0 < next(iter(core.started.values())) <= FRAME_MS
+
+
+def test_small_rectangles_reach_the_display_before_large_ones(setup):
+    """An echo beside a moving picture: the picture is costly to compare, so it goes to
+    the Display in a later turn of the loop, after the echo is on its way."""
+    server, x, capture, _core, _clock = setup
+    core = capture.core
+    assert isinstance(core, HandCore)
+    painter = Painter(server.name)
+
+    def drawn(rect: Rect) -> bool:
+        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
+        return bool(np.all(area & 0xFFFFFF == 0x336699))
+
+    first = Rect.from_size(300, 10, 10, 10)  # the screen's first damage is all of it
+    painter.fill(first)
+    wait_until(lambda: x.pump_events() or core.fire() or drawn(first), what="a first capture")
+    large = Rect.from_size(0, 0, 200, 200)
+    small = Rect.from_size(280, 210, 10, 10)
+    painter.fill(large)
+    painter.fill(small)
+    large_when_small: list[bool] = []
+
+    def step() -> bool:
+        x.pump_events()
+        if drawn(small):
+            large_when_small.append(drawn(large))
+            return True
+        core.fire()
+        return False
+
+    wait_until(step, what="the small rectangle captured")
+    assert large_when_small == [False]
+    wait_until(lambda: x.pump_events() or core.fire() or drawn(large), what="the large one")

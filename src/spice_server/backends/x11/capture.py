@@ -8,7 +8,9 @@ every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuf
 compares what it is given, so a generous rectangle costs a capture, not a send. Input
 injected through XTEST lifts the frame pacing for INPUT_WINDOW_S: the program answers a
 key some milliseconds later, often after a capture of other damage has begun, and its
-echo must not then wait for the next frame slot.
+echo must not then wait for the next frame slot. For the same reason small rectangles go
+to the Display first, and large ones (a video, a pan: costly to compare) in a later turn
+of the loop, so that an echo is on its way to the clients before they are looked at.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most one capture per frame; damage in between is merged
 INPUT_WINDOW_S = 0.06  # after an input, how long captures skip their frame slot
+SMALL_PIXELS = 128 * 128  # rectangles up to this size go to the Display first
 
 Placed = list[tuple[Rect, int]]
 """Rectangles to grab, each with its byte offset in the shared segment."""
@@ -48,6 +51,9 @@ class ScreenCapture:
         display.update(self.shm.grab(Rect(0, 0, width, height)), diff=False)
         self.core: Core | None = None
         self._timer: Timer | None = None
+        self._rest_timer: Timer | None = None  # writes the large rectangles of a capture
+        self._rest: Placed = []
+        self._rest_generation = 0
         self._armed = False  # the timer runs
         self._busy = False  # a capture is in flight
         self._dirty = False  # damage reported since the last capture began
@@ -58,11 +64,14 @@ class ScreenCapture:
     def start(self, core: Core) -> None:
         self.core = core
         self._timer = core.timer_add(lambda opaque: self.x.guarded(self._begin))
+        self._rest_timer = core.timer_add(lambda opaque: self.x.guarded(self._write_rest))
 
     def close(self) -> None:
-        if self.core is not None and self._timer is not None:
-            self.core.timer_remove(self._timer)
-        self._timer = None
+        if self.core is not None:
+            for timer in (self._timer, self._rest_timer):
+                if timer is not None:
+                    self.core.timer_remove(timer)
+        self._timer = self._rest_timer = None
         if not self.x.lost:
             self.shm.close()
 
@@ -118,7 +127,9 @@ class ScreenCapture:
             self.x.fence(lambda: self._pixels_in(placed, cookies, generation))
 
     def _pixels_in(self, placed: Placed, cookies: list[xcffib.Cookie], generation: int) -> None:
+        rest = False
         try:
+            grabbed: Placed = []
             for (rect, offset), cookie in zip(placed, cookies, strict=True):
                 try:
                     cookie.reply()
@@ -127,8 +138,32 @@ class ScreenCapture:
                 except xcffib.XcffibException as exc:  # e.g. the screen shrank meanwhile
                     log.debug("X refused a grab of %s: %s", rect, type(exc).__name__)
                     continue
-                if generation == self._generation:
-                    self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top)
+                grabbed.append((rect, offset))
+            if generation != self._generation:
+                return
+            grabbed.sort(key=lambda placed: placed[0].area)
+            small = [item for item in grabbed if item[0].area <= SMALL_PIXELS]
+            self._write(small)
+            large = grabbed[len(small) :]
+            if small and large and self.core is not None and self._rest_timer is not None:
+                # The segment keeps these pixels until the next capture, which waits.
+                self._rest, self._rest_generation, rest = large, generation, True
+                self.core.timer_start(self._rest_timer, 0)
+            else:
+                self._write(large)
+        finally:
+            if not rest:
+                self._finish()
+
+    def _write(self, placed: Placed) -> None:
+        for rect, offset in placed:
+            self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top)
+
+    def _write_rest(self) -> None:
+        rest, self._rest = self._rest, []
+        try:
+            if self._rest_generation == self._generation:  # not resized meanwhile
+                self._write(rest)
         finally:
             self._finish()
 
