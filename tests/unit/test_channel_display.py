@@ -396,3 +396,23 @@ def test_parts_that_differ_from_the_cached_screen_are_sent_once() -> None:
     assert client.images["cached"] == 2
     assert len(draws) < 12
     assert np.array_equal(display.framebuffer.read(Rect(0, 0, 256, 192))[1], now)
+
+
+def test_a_60_fps_stream_ends_soon_after_its_last_frame_and_a_slow_one_waits() -> None:
+    context, display, channel, _client, transport = setup(streaming_video="all")
+    paint(context, display, channel, transport, STREAK + 8)  # every 16 ms
+    assert transport.take_of(MsgDisplayStreamCreate)
+    context.core.advance(0.1)
+    assert transport.take_of(MsgDisplayStreamDestroy) == []
+    context.core.advance(0.1)  # eight of its frame intervals, at least 0.15 s, have passed
+    assert len(transport.take_of(MsgDisplayStreamDestroy)) == 1
+
+    context, display, channel, _client, transport = setup(streaming_video="all")
+    for _ in range(STREAK + 4):  # 8 frames a second: still a stream, not ended in between
+        pixels = rng.integers(0, 1 << 24, (AREA.height, AREA.width), dtype=np.uint32)
+        display.update(pixels, AREA.left, AREA.top)
+        channel.distribute()
+        ack_all(transport)
+        context.core.advance(0.125)
+    assert len(transport.take_of(MsgDisplayStreamCreate)) == 1
+    assert transport.take_of(MsgDisplayStreamDestroy) == []

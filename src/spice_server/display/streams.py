@@ -26,7 +26,12 @@ from .content import is_photographic
 MIN_SIZE = 96
 STREAK = 10
 MAX_GAP_S = 0.2
-IDLE_S = 0.4  # a stream this long without a frame ends: the area is repainted exact
+# A stream without a frame for IDLE_FRAMES of its own frame intervals, within these bounds,
+# ends and its area is repainted exact: a 60 fps video that stops is exact soon after,
+# and a slower one is not ended between two of its frames.
+IDLE_S = 0.4
+MIN_IDLE_S = 0.15
+IDLE_FRAMES = 8
 SAME_PLACE = 0.9
 MAX_CANDIDATES = 8
 
@@ -47,6 +52,7 @@ class Candidate:
     rect: Rect
     streak: int = 1
     last: float = 0.0
+    first: float = 0.0  # when its streak began
 
 
 @dataclass
@@ -56,6 +62,18 @@ class Stream:
     rect: Rect
     last: float
     serial: int = field(default_factory=lambda: next(_stream_ids))
+    interval: float = MAX_GAP_S  # between its frames, smoothed
+
+    def frame(self, now: float) -> None:
+        """A new frame at ``now``."""
+        gap = min(now - self.last, IDLE_S)
+        if gap > 0:
+            self.interval += (gap - self.interval) / 4
+        self.last = now
+
+    def ends_at(self) -> float:
+        """When it ends unless a frame comes before."""
+        return self.last + min(IDLE_S, max(MIN_IDLE_S, IDLE_FRAMES * self.interval))
 
 
 class StreamDetector:
@@ -75,36 +93,31 @@ class StreamDetector:
         stream = self.stream
         for rect in rects:
             if stream is not None and overlap(rect, stream.rect) >= SAME_PLACE:
-                stream.last = now
+                stream.frame(now)
                 continue
             if rect.width < MIN_SIZE or rect.height < MIN_SIZE:
                 continue
             self._count(rect, now, read)
-        if self.stream is not None and now - self.stream.last > IDLE_S:
+        if self.stream is not None and now > self.stream.ends_at():
             self.stream = None
         return self.stream
-
-    def expire(self, now: float) -> bool:
-        """End an idle stream; True if one ended."""
-        if self.stream is not None and now - self.stream.last > IDLE_S:
-            self.stream = None
-            return True
-        return False
 
     def _count(self, rect: Rect, now: float, read: ReadPixels) -> None:
         for candidate in self.candidates:
             if overlap(rect, candidate.rect) >= SAME_PLACE:
                 if now - candidate.last > MAX_GAP_S:
                     candidate.streak = 0
+                    candidate.first = now
                 candidate.streak += 1
                 candidate.last = now
                 if candidate.streak >= STREAK:
                     self.candidates.remove(candidate)
                     pixels = read(candidate.rect) if self.photographic_only else None
                     if pixels is None or is_photographic(pixels):
-                        self.stream = Stream(_even(candidate.rect), now)
+                        interval = (now - candidate.first) / max(1, candidate.streak - 1)
+                        self.stream = Stream(_even(candidate.rect), now, interval=interval)
                 return
-        self.candidates.append(Candidate(rect, 1, now))
+        self.candidates.append(Candidate(rect, 1, now, now))
         del self.candidates[:-MAX_CANDIDATES]
 
 

@@ -19,7 +19,7 @@ from ..context import ChannelContext, ClientLink
 from ..session import Session
 from .client import DisplayChannelClient
 
-STREAM_CHECK_MS = 100
+STREAM_CHECK_MS = 5  # past the moment a stream would end, when its end is checked
 
 
 class DisplayChannel(Channel):
@@ -66,7 +66,7 @@ class DisplayChannel(Channel):
             rects = [op for op in ops if isinstance(op, Rect)]
             stream = self.detector.observe(rects, self.context.clock.now(), self._read)
             if stream is not None and had is None:
-                self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
+                self._check_expiry(stream.ends_at())
             self.display.framebuffer.hot = stream.rect if stream is not None else None
         for client in self.display_clients():
             client.damage(ops, stream, damage.moves)
@@ -79,13 +79,18 @@ class DisplayChannel(Channel):
         return self.display.framebuffer.read(rect)[1]
 
     def _expire_stream(self, opaque: object) -> None:
-        if self.detector.expire(self.context.clock.now()):
-            self.display.framebuffer.hot = None
-            for client in self.display_clients():  # they end the stream, repaint it losslessly
-                client.damage([], None, 0)
+        # Damage first: a frame may be waiting (a busy loop), and it keeps the stream. An
+        # idle stream ends in the detector there, and clients repaint its area.
+        self.take_damage()
+        if self.detector.stream is None:
             self._pump_all()
-        elif self.detector.stream is not None:
-            self.context.core.timer_start(self._expiry, STREAM_CHECK_MS)
+        else:
+            self._check_expiry(self.detector.stream.ends_at())
+
+    def _check_expiry(self, when: float) -> None:
+        """Look again when the stream would end, a little after (timers are coarse)."""
+        wait = max(0.0, when - self.context.clock.now())
+        self.context.core.timer_start(self._expiry, int(wait * 1000) + STREAM_CHECK_MS)
 
     def close(self, reason: str) -> None:
         self.context.core.timer_remove(self._expiry)

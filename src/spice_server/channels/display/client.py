@@ -83,9 +83,8 @@ class DisplayChannelClient(ChannelClient):
         self._generation: int | None = None  # of the surface the client has
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
-        # Parts of dirty areas that differ from the cached screen, sent as images without
-        # asking the cache again: merged back into _dirty, they brought back rows that
-        # were drawn from the cache already, to be drawn again without end.
+        # Parts of dirty areas that differ from the cached screen, sent without asking it
+        # again (back in _dirty, merges brought back rows drawn from it: drawn again).
         self._uncached = Region()
         # Areas the client shows from JPEG, sent while the link was the bottleneck, and
         # those of them being refined losslessly now that the screen is still.
@@ -128,7 +127,8 @@ class DisplayChannelClient(ChannelClient):
         self.images[kind] += 1
 
     def repaint(self, rect: Rect) -> None:
-        self._dirty.add(rect)
+        """A stream ended: its area is still, so it goes losslessly at once."""
+        self._refine.add(rect)
 
     def surface_generation(self) -> int | None:
         return self._generation
