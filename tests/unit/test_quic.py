@@ -1,0 +1,123 @@
+"""The QUIC encoder (a C extension): stream shape, round trips through a decoder written
+from the format, edge sizes, content kinds, and that it lets other threads run."""
+
+from __future__ import annotations
+
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from quic_decoder import decode
+
+from spice_server.display import _quic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "workloads"))
+from scenery import landscape
+
+RNG = np.random.default_rng(7)
+
+
+def roundtrip(pixels: np.ndarray) -> bytes:
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
+    stream = _quic.encode(pixels)
+    assert np.array_equal(decode(stream), pixels & 0xFFFFFF)
+    return stream
+
+
+def test_header_is_magic_version_rgb32_width_height_in_little_endian_words() -> None:
+    stream = _quic.encode(np.zeros((3, 5), np.uint32))
+    assert struct.unpack_from("<5I", stream) == (0x43495551, 0, 4, 5, 3)
+    assert len(stream) % 4 == 0
+    assert stream[-4:] == b"\0\0\0\0"  # the word the decoders read ahead
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (7, 5), (1, 2049), (2050, 1), (5, 4099)]
+)
+def test_odd_and_tiny_sizes_round_trip(shape: tuple[int, int]) -> None:
+    roundtrip(RNG.integers(0, 1 << 24, shape))
+
+
+def test_one_pixel_high_strips_like_a_pans_new_columns_round_trip() -> None:
+    roundtrip(landscape(300, 40)[:1])
+    roundtrip(landscape(40, 300)[:, 17:18])
+
+
+def test_solid_image_costs_its_first_row_and_a_run_per_row() -> None:
+    stream = roundtrip(np.full((64, 300), 0x336699))
+    assert len(stream) < 400  # the first row has no runs: a bit per pixel and channel
+
+
+def test_gradients_compress_well() -> None:
+    y, x = np.mgrid[0:90, 0:333]
+    gradient = (x // 2) << 16 | (y * 2) << 8 | ((x + y) // 3)
+    stream = roundtrip(gradient)
+    assert len(stream) < gradient.size  # under a byte per pixel
+
+
+def test_noise_costs_about_its_entropy() -> None:
+    noise = RNG.integers(0, 1 << 24, (40, 50))
+    stream = roundtrip(noise)
+    assert noise.size * 3 <= len(stream) < noise.size * 3.6
+
+
+def test_runs_between_noise_and_repeats_round_trip() -> None:
+    blocks = RNG.integers(0, 3, (30, 40)).repeat(3, 0).repeat(5, 1) * 0x405060
+    roundtrip(blocks)
+    roundtrip(blocks + RNG.integers(0, 2, blocks.shape) * (RNG.random(blocks.shape) < 0.1))
+
+
+def test_the_x_byte_is_not_sent() -> None:
+    pixels = RNG.integers(0, 1 << 24, (9, 11)).astype(np.uint32)
+    assert _quic.encode(pixels) == _quic.encode(pixels | 0xFF000000)
+
+
+def test_landscape_round_trips_and_beats_lz4_by_far() -> None:
+    import lz4.block
+
+    picture = landscape(160, 120)
+    stream = roundtrip(picture)
+    assert len(stream) < 0.7 * len(lz4.block.compress(picture, store_size=False))
+
+
+def test_wrong_buffers_are_refused_with_clear_errors() -> None:
+    with pytest.raises(ValueError, match="uint32"):
+        _quic.encode(np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="uint32"):
+        _quic.encode(np.zeros(16, np.uint32))
+    with pytest.raises(ValueError, match="0x4"):
+        _quic.encode(np.zeros((4, 0), np.uint32))
+    with pytest.raises(ValueError, match="contiguous"):
+        _quic.encode(np.zeros((4, 6), np.uint32)[:, ::2])
+    with pytest.raises(TypeError):
+        _quic.encode("pixels")
+
+
+def test_other_threads_run_while_it_encodes() -> None:
+    picture = np.ascontiguousarray(np.tile(landscape(256, 256), (8, 8)))  # 4 Mpixel
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        time.sleep(0.01)
+        before = ticks
+        _quic.encode(picture)
+        during = ticks - before
+    finally:
+        done.set()
+        counter.join()
+    # Holding the GIL for the whole encode (tens of ms) would leave the counter at most
+    # a switch interval's worth of ticks.
+    assert during > 100
