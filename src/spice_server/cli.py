@@ -23,6 +23,7 @@ COMPRESSIONS = {
     "auto": ImageCompression.AUTO_LZ,
     "lz4": ImageCompression.LZ4,
     "off": ImageCompression.OFF,
+    "quic": ImageCompression.QUIC,
 }
 
 

@@ -173,10 +173,10 @@ def test_a_client_without_lz4_gets_jpeg_for_photos_and_bitmaps_for_text(raw_disp
     assert kind == ImageType.BITMAP  # lossless: text is never made lossy
 
 
-def test_jpeg_never_keeps_photos_lossless(raw_display):
+def test_jpeg_never_keeps_photos_lossless_as_quic(raw_display):
     display, client = raw_display(HTML5_CAPS, jpeg_compression="never")
     display.update(photo(5), 100, 80, diff=False)
-    assert client.draw_at(100, 80)[0] == ImageType.BITMAP
+    assert client.draw_at(100, 80)[0] == ImageType.QUIC
 
 
 def test_jpeg_always_reaches_the_real_client(make_harness, make_client):

@@ -14,6 +14,10 @@ import pytest
 from quic_decoder import decode
 
 from spice_server.display import _quic
+from spice_server.display.encoding import encode_quic
+from spice_server.display.images import ImageKind, choose_image, image_policy
+from spice_server.protocol.constants import ImageCompression, ImageType
+from spice_server.protocol.messages.display import IMAGE_CACHE_ME, unpack_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "workloads"))
 from scenery import landscape
@@ -121,3 +125,64 @@ def test_other_threads_run_while_it_encodes() -> None:
     # Holding the GIL for the whole encode (tens of ms) would leave the counter at most
     # a switch interval's worth of ticks.
     assert during > 100
+
+
+# -- the SpiceImage and the choice ---------------------------------------------------------
+
+
+def test_encode_quic_packs_a_quic_spice_image() -> None:
+    picture = landscape(37, 11)
+    image = unpack_image(encode_quic(picture[:, 3:34]))  # a strided view is copied first
+    assert (image.type, image.flags, image.width, image.height) == (ImageType.QUIC, 0, 31, 11)
+    (size,) = struct.unpack_from("<I", image.payload)
+    assert size == len(image.payload) - 4
+    assert np.array_equal(decode(image.payload[4:]), picture[:, 3:34])
+    cached = unpack_image(encode_quic(picture, cache_id=77))
+    assert (cached.id, cached.flags) == (77, IMAGE_CACHE_ME)
+
+
+def policy(setting: ImageCompression, lz4: bool = True, preferred: int | None = None, **kw):
+    return image_policy(setting, preferred, "never", lz4, **kw)
+
+
+PHOTO = landscape(120, 80)
+TEXT = np.full((80, 120), 0x202020, dtype=np.uint32)
+TEXT[np.arange(80) % 10 < 6, ::3] = 0xFFFFFF
+
+
+@pytest.mark.parametrize(
+    ("setting", "lz4", "photo", "text"),
+    [
+        (ImageCompression.AUTO_LZ, True, ImageKind.QUIC, ImageKind.LZ4),
+        (ImageCompression.AUTO_GLZ, True, ImageKind.QUIC, ImageKind.LZ4),
+        (ImageCompression.QUIC, True, ImageKind.QUIC, ImageKind.LZ4),
+        (ImageCompression.AUTO_LZ, False, ImageKind.QUIC, ImageKind.BITMAP),  # spice-html5
+        (ImageCompression.LZ4, True, ImageKind.LZ4, ImageKind.LZ4),
+        (ImageCompression.LZ4, False, ImageKind.BITMAP, ImageKind.BITMAP),
+        (ImageCompression.GLZ, True, ImageKind.LZ4, ImageKind.LZ4),
+        (ImageCompression.OFF, True, ImageKind.BITMAP, ImageKind.BITMAP),
+    ],
+)
+def test_photos_go_as_quic_under_the_automatic_and_quic_settings(
+    setting: ImageCompression, lz4: bool, photo: ImageKind, text: ImageKind
+) -> None:
+    assert choose_image(PHOTO, policy(setting, lz4)) is photo
+    assert choose_image(TEXT, policy(setting, lz4)) is text
+
+
+def test_the_clients_preferred_compression_wins() -> None:
+    assert choose_image(PHOTO, policy(ImageCompression.AUTO_LZ, preferred=7)) is ImageKind.LZ4
+    assert choose_image(PHOTO, policy(ImageCompression.LZ4, preferred=4)) is ImageKind.QUIC
+    assert choose_image(PHOTO, policy(ImageCompression.AUTO_LZ, preferred=1)) is ImageKind.BITMAP
+
+
+def test_jpeg_where_allowed_and_quic_for_the_lossless_repaint_and_thin_strips() -> None:
+    congested = image_policy(ImageCompression.AUTO_LZ, None, "auto", True, congested=True)
+    assert choose_image(PHOTO, congested) is ImageKind.JPEG
+    repaint = image_policy(
+        ImageCompression.AUTO_LZ, None, "auto", True, congested=True, lossless=True
+    )
+    assert choose_image(PHOTO, repaint) is ImageKind.QUIC
+    # A pan's new column or row: too small for JPEG, photographic all the same.
+    assert choose_image(np.ascontiguousarray(PHOTO[:, :1]), congested) is ImageKind.QUIC
+    assert choose_image(PHOTO[:1], congested) is ImageKind.QUIC

@@ -1,4 +1,4 @@
-from typing_extensions import Buffer
+import numpy as np
 
-def encode(pixels: Buffer, /) -> bytes:
+def encode(pixels: np.ndarray, /) -> bytes:
     """The QUIC stream (RGB32) of a C-contiguous (height, width) uint32 array."""

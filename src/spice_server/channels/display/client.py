@@ -18,7 +18,13 @@ from concurrent.futures import Future
 import numpy as np
 
 from ...core.base import Timer
-from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, new_image_id
+from ...display.encoding import (
+    encode_bitmap,
+    encode_jpeg_image,
+    encode_lz4,
+    encode_quic,
+    new_image_id,
+)
 from ...display.framebuffer import CopyOp, DamageOp
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
 from ...display.reference import ReferenceImage
@@ -58,6 +64,7 @@ MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
+LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
 
 
@@ -323,10 +330,10 @@ class DisplayChannelClient(ChannelClient):
             # The whole screen, kept by the client: later it can draw parts of it again.
             cache_id = new_image_id()
             self._reference = ReferenceImage(cache_id, self._generation or 0, pixels)
-            encode = encode_lz4 if kind is ImageKind.LZ4 else encode_bitmap
+            encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
-        elif kind is ImageKind.LZ4:
-            self.encode(pixels, encode_lz4, draw, "lz4")
+        elif kind in LOSSLESS_ENCODERS:
+            self.encode(pixels, LOSSLESS_ENCODERS[kind], draw, kind.value)
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
