@@ -4,10 +4,8 @@ from the format, edge sizes, content kinds, and that it lets other threads run."
 from __future__ import annotations
 
 import struct
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from spice_server.display.images import ImageKind, choose_image, image_policy
 from spice_server.protocol.constants import ImageCompression, ImageType
 from spice_server.protocol.messages.display import IMAGE_CACHE_ME, unpack_image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "workloads"))
 from scenery import landscape
 
 RNG = np.random.default_rng(7)
