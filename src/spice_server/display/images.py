@@ -2,7 +2,7 @@
 
 Solid areas go as fills (41 bytes whatever their size); photographic pixels as JPEG where
 lossy images are allowed for this client, else losslessly as QUIC (every client decodes
-it; on camera grain it needs about half of LZ4's bytes); everything else losslessly, as
+it; on camera grain it needs about 60 % of LZ4's bytes); everything else losslessly, as
 LZ4 where the client decodes it and as plain bitmaps otherwise. The display channel asks,
 then encodes.
 """
@@ -69,11 +69,12 @@ def image_policy(
 
     The client's preferred compression wins when it is one it may choose (off, or a
     lossless one). JPEG is ``always``, ``never``, or ``auto``: for clients that decode no
-    LZ4 (whose only lossless choice would be raw pixels, as spice-html5's), and for any
-    client while its link is ``congested``: a photograph then costs a tenth of its bytes,
-    and the areas sent so are refined losslessly once the screen is still (``lossless``
-    asks for that refinement). Photographs that go losslessly go as QUIC under the
-    automatic settings and QUIC; the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps).
+    LZ4 (spice-html5: its text and UI already go as raw pixels, and a photograph as QUIC
+    still costs ten times its JPEG), and for any client while its link is ``congested``:
+    a photograph then costs a tenth of its bytes, and the areas sent so are refined
+    losslessly once the screen is still (``lossless`` asks for that refinement).
+    Photographs that go losslessly go as QUIC under the automatic settings and QUIC;
+    the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps).
     """
     compression = setting
     if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
