@@ -3,7 +3,8 @@
 # SPICE clients (spice-gtk through GObject introspection with GStreamer's VP8 and H.264
 # decoders, spicy-screenshot, spice-html5 in Chromium, which Playwright drives) and real X
 # servers and programs (Xvfb, Xorg with the dummy driver, xterm, xev, xclip) from Debian,
-# the project and its test tools in a virtual environment, then ruff, mypy, pytest.
+# a C compiler and Python's headers for the QUIC encoder (a small C extension built by
+# pip), the project and its test tools in a virtual environment, then ruff, mypy, pytest.
 # Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ DEBIAN_PACKAGES=(
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
     chromium spice-html5
+    gcc python3-dev
 )
 
 have_packages() {

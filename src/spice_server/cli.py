@@ -23,6 +23,7 @@ COMPRESSIONS = {
     "auto": ImageCompression.AUTO_LZ,
     "lz4": ImageCompression.LZ4,
     "off": ImageCompression.OFF,
+    "quic": ImageCompression.QUIC,
 }
 
 
@@ -69,7 +70,13 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="a new client replaces the connected one (libspice's behaviour)",
         )
-        sub.add_argument("--image-compression", choices=sorted(COMPRESSIONS), default="auto")
+        sub.add_argument(
+            "--image-compression",
+            choices=sorted(COMPRESSIONS),
+            default="auto",
+            help="lossless images: auto and quic (QUIC for photographs, LZ4 for text and UI), "
+            "lz4 (LZ4 only), off (plain bitmaps)",
+        )
         sub.add_argument(
             "--jpeg",
             choices=("auto", "always", "never"),

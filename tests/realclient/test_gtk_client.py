@@ -88,7 +88,11 @@ def test_channels_connect_and_channel_events(make_harness, make_client):
 
 @pytest.mark.parametrize(
     ("compression", "encoding"),
-    [(ImageCompression.OFF, "bitmap"), (ImageCompression.AUTO_LZ, "lz4")],
+    [
+        (ImageCompression.OFF, "bitmap"),
+        (ImageCompression.LZ4, "lz4"),
+        (ImageCompression.AUTO_LZ, "quic"),  # the pattern's gradients and noise: photographic
+    ],
 )
 def test_framebuffer_is_exact_after_updates(make_harness, make_client, compression, encoding):
     harness, display, client = start(make_harness, make_client, image_compression=compression)

@@ -2,15 +2,17 @@
 
 The browser and the client are Debian's, unmodified; the page is spice-html5's own
 spice_auto.html. What is asserted is what the browser drew on its canvas and what our
-keyboard interface received. spice-html5 cannot decode LZ4, so it gets fills and bitmaps,
-which must match the server's framebuffer exactly, and JPEG for photographic areas, which
-must match within a tolerance. (spice-html5 draws a JPEG image and then throws a
-TypeError in its own onload handler when no stream has existed yet; the picture is right.)
+keyboard interface received. spice-html5 cannot decode LZ4, so it gets fills, bitmaps
+and QUIC (for photographic areas that go losslessly), which must match the server's
+framebuffer exactly, and JPEG for photographic areas, which must match within a
+tolerance. (spice-html5 draws a JPEG image and then throws a TypeError in its own onload
+handler when no stream has existed yet; the picture is right.)
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -20,8 +22,9 @@ import pytest
 from spice_server import Display
 from spice_server.protocol.constants import ChannelType
 
-from harness import RecordingKeyboard, photo, wait_until
+from harness import RecordingKeyboard, display_images, photo, wait_until
 from html5client import FOREIGN_HOST, LOCAL_HOST, Browsers, Html5Client
+from scenery import landscape
 
 pytestmark = pytest.mark.realclient
 
@@ -150,3 +153,59 @@ def test_websocket_off_leaves_browsers_out(make_harness, open_page, caplog):
         what="the HTTP request to be taken for a bad SPICE link",
     )
     assert page.canvas() is None
+
+
+def settle(harness, quiet: float = 0.5) -> None:
+    """Wait until no image has been sent for ``quiet`` seconds."""
+    last, since = display_images(harness), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = display_images(harness)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def test_photos_reach_spice_html5_as_quic_exactly(make_harness, open_page):
+    """Photographs that go losslessly go as QUIC, which spice-html5's own decoder draws
+    bit for bit: the first screen, bands, odd sizes and one-pixel strips."""
+    harness = make_harness(jpeg_compression="never", streaming_video="off")
+    display = Display(WIDTH, HEIGHT)
+    display.update(landscape(WIDTH, HEIGHT))
+    harness.call(harness.server.add_interface, display)
+    page = open_page(harness.port)
+    page.wait_canvas(display.snapshot())
+    assert display_images(harness)["quic"] >= 1
+
+    other = landscape(WIDTH, HEIGHT, seed=2)
+    for x, y, w, h in [
+        (0, 0, WIDTH, HEIGHT),
+        (101, 53, 333, 77),
+        (5, 390, 601, 1),
+        (600, 3, 1, 391),
+        (300, 200, 7, 3),
+    ]:
+        before = display_images(harness)["quic"]
+        display.update(other[y : y + h, x : x + w].copy(), x, y, diff=False)
+        page.wait_canvas(display.snapshot())
+        assert display_images(harness)["quic"] > before, (x, y, w, h)
+    images = display_images(harness)
+    assert images["lz4"] == images["bitmap"] == images["jpeg"] == 0, images
+
+
+def test_a_jpeg_photo_is_repainted_exactly_as_quic_once_still(make_harness, open_page):
+    """Default settings: spice-html5 first gets a photograph as JPEG, then, once the screen
+    is still, the lossless repaint as QUIC (it used to be raw pixels)."""
+    harness = make_harness()
+    display = serve_pattern(harness)
+    page = open_page(harness.port)
+    page.wait_canvas(display.snapshot())
+    # The first change also flushes the damage of the screen's first pixels (which the
+    # client already has): the whole screen goes again, in bands. Get that out of the way.
+    display.fill(0, 0, 8, 8, 0xFF0000)
+    page.wait_canvas(display.snapshot())
+    settle(harness)
+    display.update(photo(3, 200, 120), 400, 250)
+    wait_until(lambda: display_images(harness)["jpeg"] > 0, what="the photo as JPEG")
+    page.wait_canvas(display.snapshot())  # exact: the repaint has come
+    images = display_images(harness)
+    assert images["jpeg"] > 0 and images["quic"] > 0, images

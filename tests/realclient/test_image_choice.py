@@ -44,6 +44,7 @@ from spice_server.protocol.messages.main import MsgMainInit
 
 from harness import display_images, photo, wait_until
 from rawclient import RawClient
+from scenery import landscape
 
 HTML5_CAPS = frozenset(
     {
@@ -173,10 +174,10 @@ def test_a_client_without_lz4_gets_jpeg_for_photos_and_bitmaps_for_text(raw_disp
     assert kind == ImageType.BITMAP  # lossless: text is never made lossy
 
 
-def test_jpeg_never_keeps_photos_lossless(raw_display):
+def test_jpeg_never_keeps_photos_lossless_as_quic(raw_display):
     display, client = raw_display(HTML5_CAPS, jpeg_compression="never")
     display.update(photo(5), 100, 80, diff=False)
-    assert client.draw_at(100, 80)[0] == ImageType.BITMAP
+    assert client.draw_at(100, 80)[0] == ImageType.QUIC
 
 
 def test_jpeg_always_reaches_the_real_client(make_harness, make_client):
@@ -197,6 +198,49 @@ def test_jpeg_always_reaches_the_real_client(make_harness, make_client):
 
     wait_until(shown_close_enough, what="the photo (lossy) and the text (exact) on screen")
     assert display_images(harness)["lz4"] >= 1
+
+
+def test_photos_reach_spice_gtk_as_quic_exactly(make_harness, make_client):
+    """Photographs that go losslessly (here JPEG is off) go as QUIC, whatever their shape,
+    and spice-gtk's own decoder shows them bit for bit: the first screen (kept in its
+    cache), large areas in bands, odd sizes, one-pixel strips and a pan's new columns."""
+    harness = make_harness(jpeg_compression="never", streaming_video="off")
+    width, height = 1024, 768
+    scenery = landscape(width + 40, height + 40)
+    display = Display(width, height)
+    display.update(scenery[:height, :width].copy())
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    client.wait_framebuffer(display.snapshot())
+    assert display_images(harness)["quic"] >= 1
+
+    other = landscape(width, height, seed=2)
+    for x, y, w, h in [
+        (0, 0, width, height),  # a whole new picture: bands of 64 rows
+        (101, 53, 333, 77),  # odd sizes
+        (37, 500, 641, 203),
+        (5, 700, 1001, 1),  # a one-pixel-high strip
+        (900, 3, 1, 761),  # a one-pixel-wide column
+        (500, 400, 7, 3),  # a tiny one
+    ]:
+        before = display_images(harness)["quic"]
+        display.update(other[y : y + h, x : x + w].copy(), x, y, diff=False)
+        client.wait_framebuffer(display.snapshot())
+        assert display_images(harness)["quic"] > before, (x, y, w, h)
+
+    # A pan: the picture moves left a few columns at a time; the copy is a COPY_BITS and
+    # the new columns at the right edge are QUIC.
+    display.update(scenery[:height, :width].copy())
+    client.wait_framebuffer(display.snapshot())
+    for step in (1, 2, 5, 9):
+        before = display_images(harness)
+        display.update(scenery[:height, step : step + width].copy())
+        client.wait_framebuffer(display.snapshot())
+        after = display_images(harness)
+        assert after["quic"] > before["quic"] and after["copy"] > before["copy"], after
+    images = display_images(harness)
+    assert images["lz4"] == images["bitmap"] == images["jpeg"] == 0, images
 
 
 # -- stream codecs --------------------------------------------------------------------------

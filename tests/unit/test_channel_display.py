@@ -7,11 +7,12 @@ import pytest
 
 from spice_server.channels.display import DisplayChannel
 from spice_server.channels.main import MM_TIME_DELTA_MS
+from spice_server.display.images import ImageKind
 from spice_server.display.stamping import EARLY_MS, GUARD_MS
 from spice_server.display.streams import IDLE_S, STREAK
 from spice_server.display.video import DEFAULT_LEVEL
 from spice_server.interfaces.display import Display
-from spice_server.protocol.constants import DisplayCap, ImageType, VideoCodec
+from spice_server.protocol.constants import DisplayCap, ImageCompression, ImageType, VideoCodec
 from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgSetAck
 from spice_server.protocol.messages.display import (
     BITMAP_HEADER,
@@ -105,6 +106,28 @@ def test_damage_goes_as_lz4_to_lz4_clients_and_as_bitmaps_to_others() -> None:
         (draw,) = transport.take()
         assert isinstance(draw, MsgDisplayDrawCopy) and draw.box == Rect(10, 20, 42, 28)
         assert client.images[kind] == 1
+
+
+def test_photographs_go_as_quic_to_every_client_unless_compression_says_otherwise() -> None:
+    y, x = np.mgrid[0:24, 0:40]
+    photo = ((x * 5) << 16 | (y * 9) << 8 | rng.integers(0, 64, (24, 40))).astype(np.uint32)
+    for caps, setting, kind in (
+        (GTK_CAPS, ImageCompression.AUTO_LZ, ImageType.QUIC),
+        (frozenset(), ImageCompression.AUTO_LZ, ImageType.QUIC),  # spice-html5's
+        (GTK_CAPS, ImageCompression.QUIC, ImageType.QUIC),
+        (GTK_CAPS, ImageCompression.LZ4, ImageType.LZ4),
+        (frozenset(), ImageCompression.LZ4, ImageType.BITMAP),
+    ):
+        _context, display, channel, client, transport = setup(
+            caps, image_compression=setting, jpeg_compression="never"
+        )
+        transport.take()
+        display.update(photo, 10, 20)
+        channel.distribute()
+        (draw,) = transport.take()
+        assert isinstance(draw, MsgDisplayDrawCopy) and draw.box == Rect(10, 20, 50, 44)
+        assert unpack_image(draw.image).type == kind, (caps, setting)
+        assert client.images[ImageKind(kind.name.lower()).value] == 1
 
 
 def test_a_resize_destroys_and_recreates_the_surface() -> None:

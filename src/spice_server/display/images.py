@@ -1,8 +1,10 @@
 """Choosing how one still image travels: a pure function of its pixels, the client and settings.
 
 Solid areas go as fills (41 bytes whatever their size); photographic pixels as JPEG where
-lossy images are allowed for this client; everything else losslessly, as LZ4 where the
-client decodes it and as plain bitmaps otherwise. The display channel asks, then encodes.
+lossy images are allowed for this client, else losslessly as QUIC (every client decodes
+it; on camera grain it needs about 60 % of LZ4's bytes); everything else losslessly, as
+LZ4 where the client decodes it and as plain bitmaps otherwise. The display channel asks,
+then encodes.
 """
 
 from __future__ import annotations
@@ -27,23 +29,31 @@ LOSSLESS_COMPRESSIONS = frozenset(
         ImageCompression.QUIC,
     }
 )
+# The settings under which photographic areas go as QUIC when they go losslessly (libspice's
+# automatic modes also pick QUIC for photographs); LZ, GLZ and LZ4 mean no QUIC.
+QUIC_COMPRESSIONS = frozenset(
+    {ImageCompression.QUIC, ImageCompression.AUTO_LZ, ImageCompression.AUTO_GLZ}
+)
 
 
 class ImageKind(enum.Enum):
     FILL = "fill"
     JPEG = "jpeg"
     LZ4 = "lz4"
+    QUIC = "quic"
     BITMAP = "bitmap"
 
 
 @dataclass(frozen=True)
 class ImagePolicy:
-    """What one client may get: compression at all, LZ4, lossy JPEG (from what size)."""
+    """What one client may get: compression at all, LZ4, lossy JPEG (from what size), and
+    QUIC for photographic areas that go losslessly."""
 
     compress: bool
     lz4: bool
     lossy: bool
     min_lossy_pixels: int = MIN_JPEG_PIXELS
+    quic: bool = False
 
 
 def image_policy(
@@ -59,10 +69,12 @@ def image_policy(
 
     The client's preferred compression wins when it is one it may choose (off, or a
     lossless one). JPEG is ``always``, ``never``, or ``auto``: for clients that decode no
-    LZ4 (whose only lossless choice would be raw pixels, as spice-html5's), and for any
-    client while its link is ``congested``: a photograph then costs a tenth of its bytes,
-    and the areas sent so are refined losslessly once the screen is still (``lossless``
-    asks for that refinement).
+    LZ4 (spice-html5: its text and UI already go as raw pixels, and a photograph as QUIC
+    still costs ten times its JPEG), and for any client while its link is ``congested``:
+    a photograph then costs a tenth of its bytes, and the areas sent so are refined
+    losslessly once the screen is still (``lossless`` asks for that refinement).
+    Photographs that go losslessly go as QUIC under the automatic settings and QUIC;
+    the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps).
     """
     compression = setting
     if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
@@ -74,6 +86,7 @@ def image_policy(
         lz4=compress and client_lz4,
         lossy=compress and lossy and not lossless,
         min_lossy_pixels=MIN_CONGESTED_JPEG_PIXELS if congested else MIN_JPEG_PIXELS,
+        quic=compress and compression in QUIC_COMPRESSIONS,
     )
 
 
@@ -82,6 +95,7 @@ def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
     first = pixels.flat[0]
     if (pixels == first).all():
         return ImageKind.FILL
-    if policy.lossy and pixels.size >= policy.min_lossy_pixels and is_photographic(pixels):
-        return ImageKind.JPEG
+    lossy = policy.lossy and pixels.size >= policy.min_lossy_pixels
+    if (lossy or policy.quic) and is_photographic(pixels):
+        return ImageKind.JPEG if lossy else ImageKind.QUIC
     return ImageKind.LZ4 if policy.lz4 else ImageKind.BITMAP

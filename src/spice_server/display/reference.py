@@ -52,3 +52,18 @@ class ReferenceImage:
             (int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= MIN_RUN_ROWS
         ]
         return runs if len(runs) <= MAX_RUNS else []
+
+    def split(self, rect: Rect, pixels: np.ndarray) -> tuple[list[Rect], list[Rect]]:
+        """``rect`` (showing ``pixels``) as the bands that show the reference unchanged,
+        to be drawn from it, and the bands between them, to be sent as images."""
+        same: list[Rect] = []
+        other: list[Rect] = []
+        covered = rect.top
+        for first, end in self.matching_rows(rect, pixels):
+            if rect.top + first > covered:
+                other.append(Rect(rect.left, covered, rect.right, rect.top + first))
+            same.append(Rect(rect.left, rect.top + first, rect.right, rect.top + end))
+            covered = rect.top + end
+        if same and covered < rect.bottom:
+            other.append(Rect(rect.left, covered, rect.right, rect.bottom))
+        return same, other

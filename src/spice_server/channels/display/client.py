@@ -18,7 +18,13 @@ from concurrent.futures import Future
 import numpy as np
 
 from ...core.base import Timer
-from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, new_image_id
+from ...display.encoding import (
+    encode_bitmap,
+    encode_jpeg_image,
+    encode_lz4,
+    encode_quic,
+    new_image_id,
+)
 from ...display.framebuffer import CopyOp, DamageOp
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
 from ...display.reference import ReferenceImage
@@ -59,6 +65,7 @@ MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
+LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
 
 
@@ -342,10 +349,12 @@ class DisplayChannelClient(ChannelClient):
             # The whole screen, kept by the client: later it can draw parts of it again.
             cache_id = new_image_id()
             self._reference = ReferenceImage(cache_id, self._generation or 0, pixels)
-            encode = encode_lz4 if kind is ImageKind.LZ4 else encode_bitmap
+            encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
             self.encode(pixels, self._lz4(), draw, "lz4")
+        elif kind is ImageKind.QUIC:
+            self.encode(pixels, encode_quic, draw, "quic")
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
@@ -368,40 +377,29 @@ class DisplayChannelClient(ChannelClient):
         reference = self._reference
         if reference is None or reference.generation != self._generation:
             return False
-        runs = reference.matching_rows(rect, pixels)
-        if not runs:
-            return False
+        same, other = reference.split(rect, pixels)
         image = pack_cached_image(reference.image_id, reference.width, reference.height)
-        covered = rect.top
-        for first, end in runs:
-            if first + rect.top > covered:
-                self._uncached.add(Rect(rect.left, covered, rect.right, rect.top + first))
-            part = Rect(rect.left, rect.top + first, rect.right, rect.top + end)
+        for part in same:
             self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, part, image, part))
             self._lossy.remove(part)
             self.images["cached"] += 1
-            covered = part.bottom
-        if covered < rect.bottom:
-            self._uncached.add(Rect(rect.left, covered, rect.right, rect.bottom))
-        return True
+        self._uncached.update(other)
+        return bool(same)
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
-        allow it, and (setting ``auto``) also while its link is the bottleneck."""
-        config = self.context.config
-        full = self.link_full_at
-        # Only a link measured as the bottleneck counts: a burst that fills the budget on
-        # a fast link (a whole new screen) is no reason to blur.
-        congested = (
-            full is not None
-            and self.connection.link.rate is not None
-            and self.clock.now() - full < CONGESTED_S
-        )
+        allow it, and (setting ``auto``) also while its link is measured as the bottleneck
+        (a burst that fills the budget of a fast link, a new screen, is no reason to blur)."""
+        config, full, now = self.context.config, self.link_full_at, self.clock.now()
+        measured = self.connection.link.rate is not None
+        congested = full is not None and measured and now - full < CONGESTED_S
+        lz4 = DisplayCap.LZ4_COMPRESSION in self.client_caps
+        compression, jpeg = config.image_compression, config.jpeg_compression
         return image_policy(
-            config.image_compression,
+            compression,
             self.preferred_compression,
-            config.jpeg_compression,
-            DisplayCap.LZ4_COMPRESSION in self.client_caps,
+            jpeg,
+            lz4,
             congested=congested,
             lossless=lossless,
         )

@@ -83,6 +83,16 @@ def pack_lz4_image(
     )
 
 
+def pack_quic_image(image_id: int, width: int, height: int, stream: bytes, flags: int = 0) -> bytes:
+    """A SpiceImage of type QUIC: the size of the QUIC stream, then the stream, whose own
+    header repeats the width and height (RGB32: B, G, R, and the x byte not sent)."""
+    return (
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.QUIC, flags, width, height)
+        + U32.pack(len(stream))
+        + stream
+    )
+
+
 def pack_jpeg_image(image_id: int, width: int, height: int, jpeg: bytes) -> bytes:
     """A SpiceImage of type JPEG: a whole JPEG file of exactly the descriptor's size."""
     return (

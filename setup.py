@@ -1,0 +1,13 @@
+"""The one compiled part, the QUIC image encoder; everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "spice_server.display._quic",
+            sources=["src/spice_server/display/_quic.c"],
+            extra_compile_args=["-O3", "-std=c99"],
+        )
+    ]
+)
