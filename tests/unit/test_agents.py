@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from spice_server.agent.builtin import BuiltinAgent
 from spice_server.agent.vdagent import MAX_PENDING, VdagentBridge
 from spice_server.interfaces.char_device import CharDeviceInterface
 from spice_server.interfaces.clipboard import ClipboardInterface
-from spice_server.interfaces.events import ClipboardData, ClipboardGrab
+from spice_server.interfaces.events import ClipboardData, ClipboardGrab, ClipboardRelease
 from spice_server.protocol.agent import (
     PORT_CLIENT,
     AgentCap,
@@ -22,6 +24,7 @@ from spice_server.protocol.agent import (
     pack_monitors_config,
 )
 from spice_server.protocol.agent import AgentMessageType as T
+from spice_server.protocol.errors import RemoteProtocolError
 from spice_server.protocol.events import NEED_DATA
 
 from fakes import FakeContext
@@ -125,6 +128,53 @@ def test_a_client_that_leaves_releases_what_it_grabbed() -> None:
     agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, grab).pack())
     agent.detach(peer)
     assert clipboard.calls[-1] == ("release", ClipboardSelection.CLIPBOARD)
+
+
+def test_a_grab_is_not_parsed_without_a_clipboard_and_its_types_are_capped() -> None:
+    context = FakeContext()
+    agent = BuiltinAgent(context)
+    peer = announced(agent)
+    many = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT] * 33)
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, many).pack())  # no clipboard: ignored
+    context.devices.add(Clipboard())
+    with pytest.raises(RemoteProtocolError, match=r"CLIPBOARD_GRAB with 3[34] types"):
+        agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, many).pack())
+
+
+def test_a_client_closed_by_a_send_while_capabilities_go_out_again() -> None:
+    """Teardown from inside a send reaches the back end, which changes its offers: the
+    announcement must not be iterating over them (it once raised "dictionary changed
+    size during iteration" and skipped the rest of the teardown)."""
+    context = FakeContext()
+    agent = BuiltinAgent(context)
+
+    class ReleasingClipboard(Clipboard):
+        def client_release(self, selection) -> None:
+            super().client_release(selection)
+            agent.clipboard_action(ClipboardRelease(ClipboardSelection.PRIMARY))
+
+    class ClosingPeer(Peer):
+        closing = False
+
+        def send_agent(self, message: AgentMessage) -> None:
+            super().send_agent(message)
+            if self.closing and len(self.records) == 2:
+                agent.detach(self)  # the connection closed: its queue was over the limit
+
+    context.devices.add(ReleasingClipboard())
+    peer = ClosingPeer()
+    agent.attach(peer)
+    caps = pack_announce_capabilities(True, CLIENT_CAPS)
+    agent.data(peer, AgentMessage(T.ANNOUNCE_CAPABILITIES, caps).pack())
+    for selection in (ClipboardSelection.CLIPBOARD, ClipboardSelection.PRIMARY):
+        agent.clipboard_action(ClipboardGrab(selection, (ClipboardType.UTF8_TEXT,)))
+    grab = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT])
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, grab).pack())
+    peer.records.clear()
+    peer.closing = True
+    agent.clipboard_changed()  # announces the capabilities, then the PRIMARY offer
+    assert peer not in agent.peers
+    assert [r.type for r in peer.records] == [T.ANNOUNCE_CAPABILITIES, T.CLIPBOARD_GRAB]
 
 
 class Device(CharDeviceInterface):

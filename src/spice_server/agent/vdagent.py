@@ -43,7 +43,7 @@ class VdagentBridge:
         self._to_device = bytearray()
         self._held_tokens: dict[AgentPeer, int] = {}
         self._chunks = ChunkStream()
-        self._records = AgentStream()
+        self._records = AgentStream(context.config.limits.max_clipboard)
         self._core = context.core
         self._retry = self._core.timer_add(lambda _: self.wakeup())
 
@@ -118,7 +118,7 @@ class VdagentBridge:
         except RemoteProtocolError as exc:
             log.error("the vdagent device sent bad data (%s); dropping what it had sent", exc)
             self._chunks = ChunkStream()
-            self._records = AgentStream()
+            self._records = AgentStream(self.context.config.limits.max_clipboard)
 
     def _write(self, data: bytes) -> None:
         self._to_device += data

@@ -55,12 +55,12 @@ class MainChannel(Channel):
         return client
 
     def broadcast_mouse_mode(self, supported: int, current: int) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             client.send(MsgMainMouseMode(supported, current))
 
     def agent_changed(self, old: AgentEndpoint | None, new: AgentEndpoint | None) -> None:
         """The agent came, went or was replaced: tell every client, then attach them."""
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             assert isinstance(client, MainChannelClient)
             if old is not None:
                 client.send(MsgMainAgentDisconnected(LinkError.OK))
@@ -72,7 +72,7 @@ class MainChannel(Channel):
                 new.attach(client)
 
     def announce_channel(self, channel_type: int, channel_id: int) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             if isinstance(client, MainChannelClient) and client.attached:
                 client.send(MsgMainChannelsList(((channel_type, channel_id),)))
 
