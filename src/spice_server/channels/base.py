@@ -13,6 +13,7 @@ import logging
 from typing import ClassVar, Protocol
 
 from ..core.base import Timer
+from ..core.ratelog import RateLimitedLog
 from ..net.connection import ConnectionHandler
 from ..net.link import LinkEstimate
 from ..protocol.constants import ChannelType, LinkError
@@ -77,6 +78,9 @@ class Channel:
         self.context = context
         self.id = channel_id
         self.clients: list[ChannelClient] = []
+        # For lines any client can trigger at will: shared by the channel's clients, so
+        # many connections from one source do not multiply them.
+        self.quiet_log = RateLimitedLog(logging.getLogger(type(self).__module__), context.clock.now)
 
     @property
     def name(self) -> str:
@@ -121,6 +125,7 @@ class ChannelClient:
         self.channel = channel
         self.context = channel.context
         self.clock = channel.context.clock
+        self.quiet_log = channel.quiet_log
         self.session = session
         self.connection = transport
         self.common_caps = link.common_caps
@@ -258,13 +263,13 @@ class ChannelClient:
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
             case MsgcMigrateFlushMark() | MsgcMigrateData():
-                log.debug("%r: ignoring migration message %r", self, message)
+                self.quiet_log.debug("%r: ignoring migration message %r", self, message)
             case _:
                 self.handle_message(message)
 
     def handle_message(self, message: ClientMessage) -> None:
         """A channel-specific client message; known types the channel does not use are ignored."""
-        log.debug("%r: ignoring %s", self, type(message).__name__)
+        self.quiet_log.debug("%r: ignoring %s", self, type(message).__name__)
 
     # -- keep-alive ----------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ class InputsChannelClient(ChannelClient):
     def _push(self, data: list[int]) -> None:
         keyboard = self.devices.keyboard
         if keyboard is None:
-            log.debug("%r: no keyboard; dropping %d scancode bytes", self, len(data))
+            self.quiet_log.debug("%r: no keyboard; dropping %d scancode bytes", self, len(data))
             return
         for byte in data:
             self.context.call_backend(keyboard.push_scan_freq, byte)

@@ -140,7 +140,9 @@ class MainChannelClient(ChannelClient):
                 if self.context.agent is not None:
                     self.context.agent.data(self, data)
                 else:
-                    log.debug("%r: no agent; dropping %d bytes of agent data", self, len(data))
+                    self.quiet_log.debug(
+                        "%r: no agent; dropping %d bytes of agent data", self, len(data)
+                    )
             case MsgcMainAgentToken():
                 pass  # tokens for our messages to the client: clients grant unlimited ones
             case _:

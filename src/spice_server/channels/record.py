@@ -187,6 +187,6 @@ class RecordChannelClient(AudioChannelClient):
             except OpusError as exc:
                 raise RemoteProtocolError(f"record: {exc}") from exc
         if not self.capturing:
-            log.debug("%r: dropping a frame that arrived after STOP", self)
+            self.quiet_log.debug("%r: dropping a frame that arrived after STOP", self)
             return
         self.context.call_backend(self.channel.device.client_samples, pcm, time)
