@@ -140,6 +140,7 @@ class FakeTransport:
         self.close_reason: str | None = None
         self.name = name
         self.pending = 0  # bytes "not yet delivered": set it to simulate a busy link
+        self.congested = False  # set it to simulate a client that does not read
         self._written = bytearray()
 
     def in_flight(self) -> int:

@@ -23,6 +23,7 @@ from spice_server.protocol.messages.base import (
     MsgSetAck,
 )
 from spice_server.protocol.messages.cursor import MsgCursorMove
+from spice_server.protocol.messages.main import MsgcMainAttachChannels, MsgMainChannelsList
 
 from fakes import FakeContext, link
 
@@ -130,3 +131,19 @@ def test_a_second_connection_of_the_same_channel_replaces_the_first() -> None:
     second, _ = link(channel, session=first.session)
     assert first_transport.closed
     assert channel.clients == [second]
+
+
+def test_a_congested_client_gets_no_answers_until_it_reads() -> None:
+    """Requests read while the client's queue is over its budget wait, already parsed
+    bytes included; the connection calls again once the queue drains."""
+    context = FakeContext()
+    context.channels = [(2, 0)]
+    _client, transport = link(MainChannel(context))
+    transport.take()
+    transport.congested = True
+    request = pack_client_message(MsgcMainAttachChannels.TYPE, b"")
+    transport.handler.data_received(request * 1000)
+    assert transport.take() == []
+    transport.congested = False
+    transport.handler.data_received(b"")
+    assert len(transport.take_of(MsgMainChannelsList)) == 1000

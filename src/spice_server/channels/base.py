@@ -60,6 +60,11 @@ class Transport(Protocol):
     @property
     def link(self) -> LinkEstimate: ...
 
+    @property
+    def congested(self) -> bool:
+        """Too much is queued for this client: act on none of its requests for now."""
+        ...
+
     def in_flight(self) -> int:
         """Bytes written and not yet delivered to the peer."""
         ...
@@ -176,7 +181,9 @@ class ChannelClient:
 
     def data_received(self, data: bytes) -> None:
         self.stream.receive_data(data)
-        while not self.closed:
+        # A congested connection reads nothing more and calls again once drained; what
+        # is already buffered waits too, so no run of requests can pile up replies.
+        while not self.closed and not self.connection.congested:
             message = self.stream.next_event()
             if message is NEED_DATA:
                 return
