@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spice_server.agent.builtin import BuiltinAgent
-from spice_server.agent.vdagent import MAX_PENDING, VdagentBridge
+from spice_server.agent.vdagent import MAX_PENDING, WRITE_SIZE, VdagentBridge
 from spice_server.interfaces.char_device import CharDeviceInterface
 from spice_server.interfaces.clipboard import ClipboardInterface
 from spice_server.interfaces.events import ClipboardData, ClipboardGrab, ClipboardRelease
@@ -232,6 +232,34 @@ def test_a_stalled_device_holds_tokens_back_until_it_drains() -> None:
     device.room = 1 << 30
     context.core.advance(0.05)  # the retry timer writes again
     assert peer.tokens == sent
+
+
+def test_a_stalled_device_is_offered_bounded_pieces_and_no_pointer_backlog() -> None:
+    """Each write offers at most WRITE_SIZE bytes (never a copy of all that waits), and
+    pointer positions, which need no tokens, are dropped while the device is behind."""
+    context = FakeContext()
+    offered: list[int] = []
+
+    class Slow(Device):
+        def write(self, data: bytes) -> int:
+            offered.append(len(data))
+            return super().write(data)
+
+    device = Slow(room=0)
+    bridge = VdagentBridge(context, device)
+    peer = Peer()
+    bridge.attach(peer)
+    for _ in range(40):
+        bridge.data(peer, bytes(60_000))
+    waiting = len(bridge._to_device)
+    assert waiting > MAX_PENDING
+    for _ in range(10_000):
+        bridge.mouse_state(1, 2, 0, 0)
+    assert len(bridge._to_device) == waiting
+    assert max(offered) <= WRITE_SIZE
+    device.room = 1 << 30
+    context.core.advance(0.05)
+    assert not bridge._to_device and len(device.written) >= 40 * 60_000
 
 
 def test_records_from_the_device_reach_clients_whole() -> None:
