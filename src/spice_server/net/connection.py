@@ -80,6 +80,8 @@ class Connection:
         self._queue: deque[memoryview | bytearray] = deque()
         self._pending = 0
         self._paused = False  # reading stopped: too much is queued
+        self._handler_busy = False  # reading stopped: the handler has a backlog to work off
+        self._mask = EventMask.READ
         self.bytes_sent = 0
         self.link = LinkEstimate(clock or SystemClock())
         self.bytes_received = 0
@@ -139,7 +141,6 @@ class Connection:
             if sent == len(view):
                 return
             view = view[sent:]
-            self.core.watch_update_mask(self._watch, EventMask.READ | EventMask.WRITE)
         tail = self._queue[-1] if self._queue else None
         if isinstance(tail, bytearray) and len(view) <= MERGE_SIZE and len(tail) < MERGED_MAX:
             tail += view  # a tail of our own, never handed to send() while it can grow
@@ -151,9 +152,28 @@ class Connection:
         held = self.held
         if held > self.max_pending:
             self.close(f"client is not reading: {held} bytes queued", logging.WARNING)
-        elif held > READ_PAUSE and not self._paused:
-            self._paused = True
-            self.core.watch_update_mask(self._watch, EventMask.WRITE)
+        else:
+            self._paused = self._paused or held > READ_PAUSE
+            self._update_mask()
+
+    def pause_reading(self, paused: bool) -> None:
+        """The handler has more read than it may act on in one turn of the loop: read no
+        more until it says so, so a flood of tiny messages waits in the client's socket."""
+        self._handler_busy = paused
+        self._update_mask()
+
+    def _readable(self) -> bool:
+        return not (self.closed or self._paused or self._handler_busy or self._closing)
+
+    def _update_mask(self) -> None:
+        if self.closed:
+            return
+        mask = EventMask.WRITE if self._queue else EventMask(0)
+        if self._readable():
+            mask |= EventMask.READ
+        if mask != self._mask:
+            self._mask = mask
+            self.core.watch_update_mask(self._watch, mask)
 
     def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None:
         """Close once, log why, and tell the handler; safe to call from its callbacks.
@@ -173,7 +193,7 @@ class Connection:
         if flush and self._queue:
             if self._closing is None:
                 self._closing = (reason, level)
-                self.core.watch_update_mask(self._watch, EventMask.WRITE)
+                self._update_mask()
                 self._linger = self.core.timer_add(self._linger_expired)
                 self.core.timer_start(self._linger, LINGER_MS)
             return
@@ -198,11 +218,9 @@ class Connection:
         if not self._paused or self.held > READ_PAUSE // 2 or self.closed:
             return
         self._paused = False
-        if self._closing is None:
-            mask = EventMask.READ | (EventMask.WRITE if self._queue else EventMask(0))
-            self.core.watch_update_mask(self._watch, mask)
-            if self.handler is not None:
-                self.handler.data_received(b"")
+        self._update_mask()
+        if self._closing is None and self.handler is not None:
+            self.handler.data_received(b"")
 
     def _linger_expired(self, opaque: object) -> None:
         reason, level = self._closing or ("closing", logging.INFO)
@@ -214,7 +232,7 @@ class Connection:
         try:
             if events & EventMask.WRITE:
                 self._flush()
-            if events & EventMask.READ and self._closing is None and not self._paused:
+            if events & EventMask.READ and self._readable():
                 self._read()
         except RemoteProtocolError as exc:
             self.close(f"protocol error: {exc}", logging.WARNING)
@@ -224,7 +242,7 @@ class Connection:
 
     def _read(self) -> None:
         budget = READ_BUDGET
-        while budget > 0 and not self.closed:
+        while budget > 0 and self._readable():
             try:
                 data = self.sock.recv(READ_SIZE)
             except (BlockingIOError, InterruptedError):
@@ -290,7 +308,7 @@ class Connection:
         if self._closing is not None:
             self.close(*self._closing)
         elif not self.closed:
-            self.core.watch_update_mask(self._watch, EventMask.READ)
+            self._update_mask()
             if self.handler is not None:
                 self.handler.writable()
 
