@@ -159,7 +159,7 @@ class Server:
             websocket=websocket,
             playback_compression=playback_compression,
             limits=limits or Limits(),
-            websocket_origins=frozenset(websocket_origins),
+            websocket_origins=frozenset(o.rstrip("/").lower() for o in websocket_origins),
         )
         self._clock = clock or SystemClock()
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
@@ -248,7 +248,9 @@ class Server:
     def websocket_origin_refusal(self, origin: str | None) -> str | None:
         """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
         return origin_refusal(
-            origin, password=self.auth.enabled, allow_insecure=self.config.allow_insecure
+            origin,
+            allowed=self.config.websocket_origins,
+            allow_insecure=self.config.allow_insecure,
         )
 
     # -- clients -------------------------------------------------------------------------

@@ -237,14 +237,21 @@ def test_peer_eof_closes_without_a_goodbye(make_pair) -> None:
         ("", True),
     ],
 )
-def test_without_password_only_loopback_pages_may_connect(origin, refused) -> None:
-    server = Server(port=None)
+@pytest.mark.parametrize("password", [None, "pw"])
+def test_only_loopback_pages_may_connect_with_or_without_a_password(
+    origin, refused, password
+) -> None:
+    """With a password too: else any page could try passwords from the user's browser."""
+    server = Server(port=None, password=password)
     assert (server.websocket_origin_refusal(origin) is not None) is refused
 
 
-@pytest.mark.parametrize("options", [{"password": "pw"}, {"allow_insecure": True}])
-def test_a_password_or_allow_insecure_admits_any_page(options) -> None:
-    server = Server(port=None, **options)
+def test_allowed_origins_and_allow_insecure_admit_pages() -> None:
+    server = Server(port=None, password="pw", websocket_origins=["https://Example.com/"])
+    assert server.websocket_origin_refusal("https://example.com") is None
+    assert server.websocket_origin_refusal("https://example.com:8443") is not None
+    assert server.websocket_origin_refusal("http://example.com") is not None
+    server = Server(port=None, allow_insecure=True)
     assert server.websocket_origin_refusal("https://example.com") is None
 
 
