@@ -31,6 +31,7 @@ from spice_server.protocol.messages.record import MsgcRecordMode
 
 from harness import RecordingKeyboard, wait_until
 from rawclient import RawClient
+from wsframes import upgrade_request
 
 pytestmark = pytest.mark.realclient
 
@@ -276,5 +277,24 @@ def test_record_mode_switches_make_no_decoder_each(setup) -> None:
         raw.send(modes)
         raw.send_message(0xFFFF)  # bad input: the close tells us all before it was read
         assert raw.is_closed_by_server()
+
+    check(*attack(setup, action))
+
+
+def test_a_flood_of_websocket_pings_is_parsed_a_few_at_a_time(setup) -> None:
+    """Tiny frames cost far more than their bytes: 40,000 fit in one read."""
+    harness = setup[0]
+
+    def action() -> None:
+        raw = RawClient(harness.port)
+        raw.send(upgrade_request(origin="http://127.0.0.1:8000"))
+        assert raw.sock.recv(65536).startswith(b"HTTP/1.1 101 ")
+        ping = bytes([0x89, 0x80]) + bytes(4)  # masked with a zero key, no payload
+        raw.sock.settimeout(0.2)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                raw.sock.send(ping * 20_000)
+        raw.close()
 
     check(*attack(setup, action))

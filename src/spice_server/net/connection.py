@@ -81,6 +81,8 @@ class Connection:
         self._pending = 0
         self._paused = False  # reading stopped: too much is queued
         self._handler_busy = False  # reading stopped: the handler has a backlog to work off
+        self._frames_waiting = False  # reading stopped: WebSocket frames wait to be parsed
+        self._frames_timer: Timer | None = None
         self._mask = EventMask.READ
         self.bytes_sent = 0
         self.link = LinkEstimate(clock or SystemClock())
@@ -163,7 +165,13 @@ class Connection:
         self._update_mask()
 
     def _readable(self) -> bool:
-        return not (self.closed or self._paused or self._handler_busy or self._closing)
+        return not (
+            self.closed
+            or self._paused
+            or self._handler_busy
+            or self._frames_waiting
+            or self._closing
+        )
 
     def _update_mask(self) -> None:
         if self.closed:
@@ -201,6 +209,8 @@ class Connection:
         log.log(level, "closing connection from %s: %s", self.name, reason)
         if self._linger is not None:
             self.core.timer_remove(self._linger)
+        if self._frames_timer is not None:
+            self.core.timer_remove(self._frames_timer)
         self.core.watch_remove(self._watch)
         self._queue.clear()
         self._pending = 0
@@ -279,10 +289,33 @@ class Connection:
                 self.close(str(exc), logging.WARNING, flush=True)
                 return
             self._write_wire(websocket.data_to_send())
+            if websocket.backlog != self._frames_waiting:
+                self._frames_later(websocket.backlog)
         if data and self.handler is not None and not self.closed:
             self.handler.data_received(data)
         if websocket is not None and websocket.peer_closed:
             self.close(f"client closed the WebSocket (code {websocket.close_code})", flush=True)
+
+    def _frames_later(self, waiting: bool) -> None:
+        """Frames wait unparsed: read nothing more, and parse on at the loop's next turn
+        (a read can hold tens of thousands of tiny frames)."""
+        self._frames_waiting = waiting
+        if waiting:
+            if self._frames_timer is None:
+                self._frames_timer = self.core.timer_add(self._parse_waiting_frames)
+            self.core.timer_start(self._frames_timer, 0)
+        self._update_mask()
+
+    def _parse_waiting_frames(self, opaque: object) -> None:
+        if self.closed or self._closing:
+            return
+        try:
+            self._received(b"")
+        except RemoteProtocolError as exc:
+            self.close(f"protocol error: {exc}", logging.WARNING)
+        except Exception:
+            log.exception("internal error on connection from %s", self.name)
+            self.close("internal error (see the traceback above)", logging.ERROR)
 
     def _flush(self) -> None:
         queue = self._queue
