@@ -140,6 +140,8 @@ class FakeTransport:
         self.close_reason: str | None = None
         self.name = name
         self.pending = 0  # bytes "not yet delivered": set it to simulate a busy link
+        self.congested = False  # set it to simulate a client that does not read
+        self.reading_paused = False
         self._written = bytearray()
 
     def in_flight(self) -> int:
@@ -150,6 +152,9 @@ class FakeTransport:
         if not self.closed:
             self._written += data
             self.sent += len(data)
+
+    def pause_reading(self, paused: bool) -> None:
+        self.reading_paused = paused
 
     def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None:
         if self.closed:

@@ -330,6 +330,13 @@ class GtkClient:
             if predicate(event):
                 return event
 
+    def frame_gaps(self, timeout: float = 15.0) -> tuple[int, int]:
+        """Display updates since the last call and the longest gap between them (ms)."""
+        since = len(self.history)
+        self.send(cmd="frame_gaps")
+        event = self.wait_for(lambda e: e["event"] == "frame_gaps", timeout, "gaps", since)
+        return event["count"], event["max_gap_ms"]
+
     def next_event(
         self,
         predicate: Callable[[dict[str, Any]], bool],

@@ -13,6 +13,7 @@ Embed it in a few lines::
 Unmodified SPICE clients (remote-viewer, spicy, spice-html5) connect to it.
 """
 
+from .config import Limits
 from .core import (
     AsyncioCore,
     ChannelEvent,
@@ -59,6 +60,7 @@ __all__ = [
     "InterfaceError",
     "KeyboardInterface",
     "KeyboardModifier",
+    "Limits",
     "MonitorConfig",
     "MouseInterface",
     "MouseMode",

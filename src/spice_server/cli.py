@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from .config import Limits
 from .core.asyncio_core import AsyncioCore
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
@@ -56,8 +57,23 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--insecure",
             action="store_true",
-            help="allow a non-loopback address, and WebSocket clients from any web page, "
-            "without a password",
+            help="allow a non-loopback address without a password, and WebSocket clients "
+            "from any web page",
+        )
+        sub.add_argument(
+            "--websocket-origin",
+            action="append",
+            default=[],
+            metavar="ORIGIN",
+            help="a web origin (https://host:port) whose pages may connect besides loopback "
+            "ones; repeatable",
+        )
+        sub.add_argument(
+            "--max-clipboard",
+            type=int,
+            default=Limits().max_clipboard,
+            metavar="BYTES",
+            help="the largest clipboard record taken from a client or the guest agent",
         )
         sub.add_argument(
             "--no-websocket",
@@ -159,6 +175,8 @@ def _run(args: argparse.Namespace) -> int:
             password=args.password,
             allow_insecure=args.insecure,
             websocket=args.websocket,
+            websocket_origins=args.websocket_origin,
+            limits=Limits(max_clipboard=args.max_clipboard),
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
             jpeg_compression=args.jpeg,

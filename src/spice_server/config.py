@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .display.video import parse_codecs
+from .protocol.agent import DEFAULT_MAX_CLIPBOARD
 from .protocol.constants import ImageCompression, VideoCodec
 
 StreamingVideo = Literal["filter", "all", "off"]
@@ -22,6 +23,29 @@ JPEG_COMPRESSION: tuple[JpegCompression, ...] = ("auto", "always", "never")
 
 class ConfigurationError(ValueError):
     """The server was asked for something unsafe or impossible (an open port, no password)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client, or one address, may make the server hold or do.
+
+    Clients are untrusted until their ticket is checked, and some never are (no
+    password): each of these bounds what a hostile one costs the others.
+    """
+
+    max_clipboard: int = DEFAULT_MAX_CLIPBOARD  # bytes of one clipboard record, either way
+    max_sessions: int = 64  # sessions at once
+    max_sessions_per_address: int = 16
+    max_pending_links_per_address: int = 8  # unfinished link handshakes from one address
+    free_ticket_failures: int = 3  # wrong tickets from one address before answers are delayed
+    max_ticket_delay: float = 30.0  # seconds; the delay doubles from 0.5 s per failure
+
+    def __post_init__(self) -> None:
+        for name in ("max_sessions", "max_sessions_per_address", "max_pending_links_per_address"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be at least 1")
+        if self.max_clipboard < 0 or self.free_ticket_failures < 0 or self.max_ticket_delay < 0:
+            raise ConfigurationError("limits cannot be negative")
 
 
 @dataclass(frozen=True)
@@ -45,6 +69,8 @@ class ServerConfig:
     )
     websocket: bool = True
     playback_compression: bool = True
+    limits: Limits = field(default_factory=Limits)
+    websocket_origins: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.uuid is not None and len(self.uuid) != 16:

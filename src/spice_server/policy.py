@@ -17,6 +17,8 @@ from .agent.builtin import BuiltinAgent
 from .agent.vdagent import VdagentBridge
 from .channels.main import MainChannel
 from .config import ServerConfig
+from .core.clock import Clock
+from .core.ratelog import RateLimitedLog
 from .protocol.agent import MonitorConfig
 from .protocol.constants import MouseMode
 
@@ -32,12 +34,16 @@ class PolicyHost(AgentContext, Protocol):
     @property
     def main_channel(self) -> MainChannel | None: ...
 
+    @property
+    def clock(self) -> Clock: ...
+
 
 class DevicePolicy:
     def __init__(self, host: PolicyHost) -> None:
         self.host = host
         self.mouse_mode = MouseMode.SERVER
         self.agent: AgentEndpoint | None = None
+        self._quiet_log = RateLimitedLog(log, host.clock.now)  # clients ask at will
 
     def devices_changed(self, kind: str, *, added: bool) -> None:
         """A device of this kind was registered (``added``) or removed."""
@@ -64,14 +70,16 @@ class DevicePolicy:
     def request_mouse_mode(self, mode: int) -> None:
         """A client asked for a mouse mode; grant it if we can and tell every client."""
         if mode not in (MouseMode.SERVER, MouseMode.CLIENT):
-            log.debug("ignoring a request for unknown mouse mode %d", mode)
+            self._quiet_log.info("ignoring a request for unknown mouse mode %d", mode)
             return
         if not mode & self.supported_mouse_modes:
-            log.debug("client mouse mode requested, but nothing takes absolute positions")
+            self._quiet_log.info(
+                "client mouse mode asked for, but nothing takes absolute positions"
+            )
             return
         if mode != self.mouse_mode:
             self.mouse_mode = MouseMode(mode)
-            log.info("mouse mode is now %s", self.mouse_mode.name)
+            self._quiet_log.info("mouse mode is now %s", self.mouse_mode.name)
         self._broadcast_mouse_mode()
 
     def _mouse_modes_changed(self) -> None:

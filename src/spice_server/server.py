@@ -38,6 +38,7 @@ from .channels.record import RecordChannel
 from .config import (
     ConfigurationError,
     JpegCompression,
+    Limits,
     ServerConfig,
     StreamingVideo,
     codecs_setting,
@@ -77,7 +78,7 @@ from .protocol.constants import (
 )
 from .protocol.messages.base import MsgNotify
 
-__all__ = ["ConfigurationError", "Server"]
+__all__ = ["ConfigurationError", "Limits", "Server"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class Server:
         video_codecs: Sequence[str] = ("mjpeg", "h264", "vp8"),
         websocket: bool = True,
         playback_compression: bool = True,
+        limits: Limits | None = None,
+        websocket_origins: Sequence[str] = (),
         clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``.
@@ -134,6 +137,9 @@ class Server:
         ``playback_compression`` sends the playback interface's sound as Opus to clients
         that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
         ``spice_server_set_playback_compression``).
+        ``limits`` bounds what one client or address may cost (see ``config.Limits``).
+        ``websocket_origins`` are web origins (``"https://host:port"``) whose pages may
+        open a WebSocket besides loopback ones.
         ``clock`` replaces the machine's monotonic clock (for tests and simulations).
         """
         self.config = ServerConfig(
@@ -152,6 +158,8 @@ class Server:
             video_codecs=codecs_setting(video_codecs),
             websocket=websocket,
             playback_compression=playback_compression,
+            limits=limits or Limits(),
+            websocket_origins=frozenset(o.rstrip("/").lower() for o in websocket_origins),
         )
         self._clock = clock or SystemClock()
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
@@ -240,7 +248,9 @@ class Server:
     def websocket_origin_refusal(self, origin: str | None) -> str | None:
         """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
         return origin_refusal(
-            origin, password=self.auth.enabled, allow_insecure=self.config.allow_insecure
+            origin,
+            allowed=self.config.websocket_origins,
+            allow_insecure=self.config.allow_insecure,
         )
 
     # -- clients -------------------------------------------------------------------------

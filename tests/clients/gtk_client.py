@@ -19,6 +19,9 @@ on stdout. Commands::
     {"cmd": "clipboard_request", "selection", "type"}   -> clipboard_data event
     {"cmd": "monitor_config", "width", "height", ["x", "y"]}   (as a window resize does)
     {"cmd": "state"}                     -> {"event": "state", ...}
+    {"cmd": "frame_gaps"}                -> {"event": "frame_gaps", "count", "max_gap_ms"}
+                                            (display updates since the last asking, and
+                                            the longest time without one)
     {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
                                             (the PCM played since the last playback_start)
     {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
@@ -69,6 +72,9 @@ class Client:
         self.display = None
         self.primary = None
         self.invalidates = 0
+        self.last_invalidate: float | None = None
+        self.gap_count = 0
+        self.max_gap = 0.0
         self.pending = b""
         self.clipboard = {}  # (selection, type) -> bytes this client offers
         self.playback = None
@@ -153,6 +159,11 @@ class Client:
 
     def invalidate(self, channel, x, y, w, h) -> None:
         self.invalidates += 1
+        now = time.monotonic()
+        if self.last_invalidate is not None:
+            self.max_gap = max(self.max_gap, now - self.last_invalidate)
+        self.last_invalidate = now
+        self.gap_count += 1
 
     def agent_update(self, channel) -> None:
         self.emit(
@@ -297,6 +308,11 @@ class Client:
             buffer = ctypes.create_string_buffer(pcm, len(pcm))
             self.record.send_data(ctypes.addressof(buffer), len(pcm), cmd.get("time", 0))
             self.emit("done", cmd=name, bytes=len(pcm))
+        elif name == "frame_gaps":
+            if self.last_invalidate is not None:  # the time since the last one counts too
+                self.max_gap = max(self.max_gap, time.monotonic() - self.last_invalidate)
+            self.emit("frame_gaps", count=self.gap_count, max_gap_ms=round(self.max_gap * 1000))
+            self.gap_count, self.max_gap = 0, 0.0
         elif name == "state":
             self.emit(
                 "state",

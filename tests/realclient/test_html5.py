@@ -124,23 +124,34 @@ def test_password_applies_to_websocket_clients(make_harness, open_page):
     page.wait_canvas(display.snapshot())
 
 
-def test_page_from_elsewhere_is_refused_without_a_password(
-    make_harness, open_page, browsers, caplog
+@pytest.mark.parametrize("password", [None, "s3cret"])
+def test_page_from_elsewhere_is_refused_with_or_without_a_password(
+    make_harness, open_page, browsers, caplog, password
 ):
+    """With a password too: else any site could try passwords from the user's browser."""
     caplog.set_level(logging.INFO, logger="spice_server")
-    harness = make_harness()
+    harness = make_harness(password=password)
     serve_pattern(harness)
-    page = open_page(harness.port, page_host=FOREIGN_HOST)
+    page = open_page(harness.port, password=password, page_host=FOREIGN_HOST)
     wait_until(
         lambda: any("refused" in r.getMessage() for r in caplog.records),
         what="the server to refuse the page's WebSocket",
     )
     assert any(
-        f"'http://{FOREIGN_HOST}:{browsers.web_port}' refused: without a password" in r.getMessage()
+        f"'http://{FOREIGN_HOST}:{browsers.web_port}' refused: only pages from a loopback"
+        in r.getMessage()
         for r in caplog.records
     )
     assert page.canvas() is None
     assert harness.call(lambda: harness.server.session_count) == 0
+
+
+def test_a_page_from_an_allowed_origin_gets_in(make_harness, open_page, browsers):
+    origin = f"http://{FOREIGN_HOST}:{browsers.web_port}"
+    harness = make_harness(password="s3cret", websocket_origins=[origin])
+    display = serve_pattern(harness)
+    page = open_page(harness.port, password="s3cret", page_host=FOREIGN_HOST)
+    page.wait_canvas(display.snapshot())
 
 
 def test_websocket_off_leaves_browsers_out(make_harness, open_page, caplog):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from spice_server.agent.builtin import BuiltinAgent
-from spice_server.agent.vdagent import MAX_PENDING, VdagentBridge
+from spice_server.agent.vdagent import MAX_PENDING, WRITE_SIZE, VdagentBridge
 from spice_server.interfaces.char_device import CharDeviceInterface
 from spice_server.interfaces.clipboard import ClipboardInterface
-from spice_server.interfaces.events import ClipboardData, ClipboardGrab
+from spice_server.interfaces.events import ClipboardData, ClipboardGrab, ClipboardRelease
 from spice_server.protocol.agent import (
     PORT_CLIENT,
     AgentCap,
@@ -22,6 +24,7 @@ from spice_server.protocol.agent import (
     pack_monitors_config,
 )
 from spice_server.protocol.agent import AgentMessageType as T
+from spice_server.protocol.errors import RemoteProtocolError
 from spice_server.protocol.events import NEED_DATA
 
 from fakes import FakeContext
@@ -127,6 +130,53 @@ def test_a_client_that_leaves_releases_what_it_grabbed() -> None:
     assert clipboard.calls[-1] == ("release", ClipboardSelection.CLIPBOARD)
 
 
+def test_a_grab_is_not_parsed_without_a_clipboard_and_its_types_are_capped() -> None:
+    context = FakeContext()
+    agent = BuiltinAgent(context)
+    peer = announced(agent)
+    many = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT] * 33)
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, many).pack())  # no clipboard: ignored
+    context.devices.add(Clipboard())
+    with pytest.raises(RemoteProtocolError, match=r"CLIPBOARD_GRAB with 3[34] types"):
+        agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, many).pack())
+
+
+def test_a_client_closed_by_a_send_while_capabilities_go_out_again() -> None:
+    """Teardown from inside a send reaches the back end, which changes its offers: the
+    announcement must not be iterating over them (it once raised "dictionary changed
+    size during iteration" and skipped the rest of the teardown)."""
+    context = FakeContext()
+    agent = BuiltinAgent(context)
+
+    class ReleasingClipboard(Clipboard):
+        def client_release(self, selection) -> None:
+            super().client_release(selection)
+            agent.clipboard_action(ClipboardRelease(ClipboardSelection.PRIMARY))
+
+    class ClosingPeer(Peer):
+        closing = False
+
+        def send_agent(self, message: AgentMessage) -> None:
+            super().send_agent(message)
+            if self.closing and len(self.records) == 2:
+                agent.detach(self)  # the connection closed: its queue was over the limit
+
+    context.devices.add(ReleasingClipboard())
+    peer = ClosingPeer()
+    agent.attach(peer)
+    caps = pack_announce_capabilities(True, CLIENT_CAPS)
+    agent.data(peer, AgentMessage(T.ANNOUNCE_CAPABILITIES, caps).pack())
+    for selection in (ClipboardSelection.CLIPBOARD, ClipboardSelection.PRIMARY):
+        agent.clipboard_action(ClipboardGrab(selection, (ClipboardType.UTF8_TEXT,)))
+    grab = CODEC.pack_grab(ClipboardSelection.CLIPBOARD, [ClipboardType.UTF8_TEXT])
+    agent.data(peer, AgentMessage(T.CLIPBOARD_GRAB, grab).pack())
+    peer.records.clear()
+    peer.closing = True
+    agent.clipboard_changed()  # announces the capabilities, then the PRIMARY offer
+    assert peer not in agent.peers
+    assert [r.type for r in peer.records] == [T.ANNOUNCE_CAPABILITIES, T.CLIPBOARD_GRAB]
+
+
 class Device(CharDeviceInterface):
     def __init__(self, room: int = 1 << 30) -> None:
         super().__init__("vdagent")
@@ -182,6 +232,34 @@ def test_a_stalled_device_holds_tokens_back_until_it_drains() -> None:
     device.room = 1 << 30
     context.core.advance(0.05)  # the retry timer writes again
     assert peer.tokens == sent
+
+
+def test_a_stalled_device_is_offered_bounded_pieces_and_no_pointer_backlog() -> None:
+    """Each write offers at most WRITE_SIZE bytes (never a copy of all that waits), and
+    pointer positions, which need no tokens, are dropped while the device is behind."""
+    context = FakeContext()
+    offered: list[int] = []
+
+    class Slow(Device):
+        def write(self, data: bytes) -> int:
+            offered.append(len(data))
+            return super().write(data)
+
+    device = Slow(room=0)
+    bridge = VdagentBridge(context, device)
+    peer = Peer()
+    bridge.attach(peer)
+    for _ in range(40):
+        bridge.data(peer, bytes(60_000))
+    waiting = len(bridge._to_device)
+    assert waiting > MAX_PENDING
+    for _ in range(10_000):
+        bridge.mouse_state(1, 2, 0, 0)
+    assert len(bridge._to_device) == waiting
+    assert max(offered) <= WRITE_SIZE
+    device.room = 1 << 30
+    context.core.advance(0.05)
+    assert not bridge._to_device and len(device.written) >= 40 * 60_000
 
 
 def test_records_from_the_device_reach_clients_whole() -> None:

@@ -146,6 +146,24 @@ def test_opus_from_the_client_arrives_decoded() -> None:
     assert device.calls[-1] == ("samples", FRAME_BYTES, 1)
 
 
+def test_mode_switches_reuse_one_opus_decoder() -> None:
+    """Each decoder is a libopus context: a client switching modes must not make one per
+    message."""
+    _context, device, channel, client, transport = record()
+    device.start()
+    channel.distribute()
+    for i in range(200):
+        transport.feed(MsgcRecordMode(i, AudioDataMode.OPUS if i % 2 == 0 else AudioDataMode.RAW))
+    transport.feed(MsgcRecordMode(0, AudioDataMode.OPUS))
+    decoder = client._decoder
+    transport.feed(MsgcRecordMode(1, AudioDataMode.RAW))
+    transport.feed(MsgcRecordMode(2, AudioDataMode.OPUS))
+    assert client._decoder is decoder is not None
+    transport.feed(MsgcRecordStartMark(0))
+    transport.feed(MsgcRecordData(1, OpusEncoder().encode(bytes(FRAME_BYTES))))
+    assert device.calls[-1] == ("samples", FRAME_BYTES, 1)
+
+
 def test_bad_record_input_is_a_protocol_error() -> None:
     _context, _device, _channel, _client, transport = record(caps=frozenset())
     with pytest.raises(RemoteProtocolError, match="unsupported data mode 9"):

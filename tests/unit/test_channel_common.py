@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from spice_server.channels.base import MESSAGES_PER_TURN
 from spice_server.channels.cursor import CursorChannel
 from spice_server.channels.main import MainChannel
 from spice_server.interfaces.display import Display
@@ -23,6 +24,7 @@ from spice_server.protocol.messages.base import (
     MsgSetAck,
 )
 from spice_server.protocol.messages.cursor import MsgCursorMove
+from spice_server.protocol.messages.main import MsgcMainAttachChannels, MsgMainChannelsList
 
 from fakes import FakeContext, link
 
@@ -130,3 +132,35 @@ def test_a_second_connection_of_the_same_channel_replaces_the_first() -> None:
     second, _ = link(channel, session=first.session)
     assert first_transport.closed
     assert channel.clients == [second]
+
+
+def test_bad_input_found_in_a_later_turn_closes_the_connection() -> None:
+    context = FakeContext()
+    _client, transport = link(MainChannel(context))
+    request = pack_client_message(MsgcMainAttachChannels.TYPE, b"")
+    transport.handler.data_received(request * 300 + pack_client_message(999, b""))
+    assert not transport.closed
+    context.core.advance(0.001)
+    assert transport.closed and "unknown message type 999" in transport.close_reason
+
+
+def test_a_congested_client_gets_no_answers_until_it_reads() -> None:
+    """Requests read while the client's queue is over its budget wait, already parsed
+    bytes included; the connection calls again once the queue drains."""
+    context = FakeContext()
+    context.channels = [(2, 0)]
+    _client, transport = link(MainChannel(context))
+    transport.take()
+    transport.congested = True
+    request = pack_client_message(MsgcMainAttachChannels.TYPE, b"")
+    transport.handler.data_received(request * 1000)
+    assert transport.take() == []
+    transport.congested = False
+    transport.handler.data_received(b"")
+    # A turn of the loop acts on MESSAGES_PER_TURN of them and reads nothing more until
+    # the rest are done, on the next turns.
+    assert len(transport.take_of(MsgMainChannelsList)) == MESSAGES_PER_TURN
+    assert transport.reading_paused
+    context.core.advance(0.001)
+    assert len(transport.take_of(MsgMainChannelsList)) == 1000 - MESSAGES_PER_TURN
+    assert not transport.reading_paused

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from spice_server.channels.cursor import CursorChannel
 from spice_server.channels.inputs import InputsChannel
 from spice_server.display.cursor import CursorImage
@@ -10,6 +12,7 @@ from spice_server.interfaces.keyboard import KeyboardInterface
 from spice_server.interfaces.mouse import MouseInterface
 from spice_server.interfaces.tablet import TabletInterface
 from spice_server.protocol.constants import ButtonMask, KeyboardModifier, MouseButton, MouseMode
+from spice_server.protocol.errors import RemoteProtocolError
 from spice_server.protocol.messages.cursor import (
     MsgCursorHide,
     MsgCursorInit,
@@ -98,6 +101,20 @@ def test_keys_held_when_the_client_goes_are_released() -> None:
     keyboard.bytes.clear()
     transport.close("gone")
     assert keyboard.bytes == [0xAA, 0xE0, 0xC8]
+
+
+def test_a_run_of_prefix_bytes_is_refused_before_it_reaches_the_keyboard() -> None:
+    """Real keys have one E0 or E1 before them; a pile of them is bad input, never held."""
+    context = FakeContext()
+    keyboard = Keyboard()
+    context.devices.add(keyboard)
+    _client, transport = inputs(context)
+    transport.feed(MsgcInputsKeyScancode(bytes([0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5])))  # pause
+    assert keyboard.bytes == [0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5]
+    keyboard.bytes.clear()
+    with pytest.raises(RemoteProtocolError, match="prefix bytes"):
+        transport.feed(MsgcInputsKeyScancode(bytes([0xE0] * 4000)))
+    assert keyboard.bytes == []
 
 
 def test_a_lock_state_that_differs_from_the_leds_presses_that_lock_key() -> None:

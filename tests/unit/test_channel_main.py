@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from spice_server.agent.builtin import BuiltinAgent
 from spice_server.channels.main import AGENT_TOKENS, MM_TIME_DELTA_MS, MainChannel
+from spice_server.config import Limits
 from spice_server.protocol.agent import (
     AgentCap,
     AgentMessage,
@@ -12,9 +15,11 @@ from spice_server.protocol.agent import (
     unpack_announce_capabilities,
 )
 from spice_server.protocol.constants import ChannelType, MainCap, MouseMode
+from spice_server.protocol.errors import RemoteProtocolError
 from spice_server.protocol.messages.main import (
     MsgcMainAgentData,
     MsgcMainAgentStart,
+    MsgcMainAgentToken,
     MsgcMainAttachChannels,
     MsgcMainMouseModeRequest,
     MsgMainAgentConnectedTokens,
@@ -132,3 +137,40 @@ def test_an_agent_that_comes_and_goes_is_announced_to_every_client() -> None:
     assert old_client.take() == [MsgMainAgentConnectedTokens(AGENT_TOKENS)]
     channel.agent_changed(agent, None)
     assert old_client.take() == [MsgMainAgentDisconnected(0)]
+
+
+def test_tokens_pace_agent_data_both_ways() -> None:
+    """A client sends only what we granted; we send only what it granted, and what waits
+    for its tokens is bounded."""
+    context = FakeContext(limits=Limits(max_clipboard=10_000))
+    context.agent = agent = BuiltinAgent(context)
+    _client, transport = link(MainChannel(context))
+    transport.take()
+    peer = _client
+    # Before AGENT_START nothing goes out; two tokens let two AGENT_DATA messages out.
+    agent.peers[peer].announced = True
+    agent.clipboard_changed()  # one record
+    assert records(transport.take()) == []
+    transport.feed(MsgcMainAgentStart(0))
+    assert transport.take() == []
+    transport.feed(MsgcMainAgentToken(1))
+    assert len(records(transport.take())) == 1
+    # The client's side: AGENT_TOKENS messages, then one more only for a token returned.
+    context.agent = None  # nobody consumes them: no token comes back
+    for _ in range(AGENT_TOKENS):
+        transport.feed(MsgcMainAgentData(b"x"))
+    with pytest.raises(RemoteProtocolError, match="beyond the tokens granted"):
+        transport.feed(MsgcMainAgentData(b"x"))
+
+
+def test_a_client_that_grants_no_tokens_is_dropped_once_its_backlog_is_full() -> None:
+    context = FakeContext(limits=Limits(max_clipboard=10_000))
+    context.agent = agent = BuiltinAgent(context)
+    client, transport = link(MainChannel(context))
+    transport.feed(MsgcMainAgentStart(0))
+    agent.peers[client].announced = True
+    for _ in range(10_000):  # records of 30 bytes, against 75 kB of backlog
+        agent.clipboard_changed()
+        if transport.closed:
+            break
+    assert transport.closed and "tokens the client does not give" in transport.close_reason

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from spice_server import SelectorCore, Server
-from spice_server.net.connection import Connection
+from spice_server.net.connection import ENTRY_COST, READ_PAUSE, Connection
 
 from wsframes import (
     BINARY,
@@ -237,12 +237,79 @@ def test_peer_eof_closes_without_a_goodbye(make_pair) -> None:
         ("", True),
     ],
 )
-def test_without_password_only_loopback_pages_may_connect(origin, refused) -> None:
-    server = Server(port=None)
+@pytest.mark.parametrize("password", [None, "pw"])
+def test_only_loopback_pages_may_connect_with_or_without_a_password(
+    origin, refused, password
+) -> None:
+    """With a password too: else any page could try passwords from the user's browser."""
+    server = Server(port=None, password=password)
     assert (server.websocket_origin_refusal(origin) is not None) is refused
 
 
-@pytest.mark.parametrize("options", [{"password": "pw"}, {"allow_insecure": True}])
-def test_a_password_or_allow_insecure_admits_any_page(options) -> None:
-    server = Server(port=None, **options)
+def test_allowed_origins_and_allow_insecure_admit_pages() -> None:
+    server = Server(port=None, password="pw", websocket_origins=["https://Example.com/"])
     assert server.websocket_origin_refusal("https://example.com") is None
+    assert server.websocket_origin_refusal("https://example.com:8443") is not None
+    assert server.websocket_origin_refusal("http://example.com") is not None
+    server = Server(port=None, allow_insecure=True)
+    assert server.websocket_origin_refusal("https://example.com") is None
+
+
+# -- the queue's budget ---------------------------------------------------------------------
+
+
+class Replier(Handler):
+    """Answers every byte with a 40-byte reply, as a channel answers tiny requests, and
+    holds off while the connection is congested, as channel clients do."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__()
+        self.connection = connection
+        self.unanswered = 0
+        self.calls = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.calls += 1
+        self.unanswered += len(data)
+        while self.unanswered and not self.connection.congested:
+            self.unanswered -= 1
+            self.connection.write(bytes(40))
+
+
+def test_a_client_that_asks_and_never_reads_holds_a_bounded_queue(make_pair) -> None:
+    pair = make_pair()
+    replier = Replier(pair.connection)
+    pair.connection.handler = replier
+    pair.peer.setblocking(False)
+    blocked = False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (blocked and pair.connection.congested):
+        try:
+            pair.peer.send(bytes(65536))
+        except BlockingIOError:
+            blocked = True  # the server stopped reading: the client's socket is full
+        pair.run(0.002)
+    # Reading stopped at the pause mark: the client's requests wait in its own socket,
+    # and what is queued is a few merged entries, not one object per reply.
+    assert pair.connection.congested and not pair.connection.closed
+    assert READ_PAUSE < pair.connection.held < READ_PAUSE + 64 * 1024
+    assert len(pair.connection._queue) < pair.connection.held // 4096
+    # Once the client reads, the queue drains and the waiting requests are answered.
+    drained = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (replier.unanswered or pair.connection.pending):
+        drained += len(pair.read_peer())
+        pair.run(0.002)
+    drained += len(pair.read_peer())
+    assert replier.unanswered == 0 and not pair.connection.congested
+    assert drained > READ_PAUSE and drained % 40 == 0
+
+
+def test_entries_count_beyond_their_payload(make_pair) -> None:
+    pair = make_pair(max_pending=10 * 1024 * 1024)
+    pair.connection.write(bytes(8 * 1024 * 1024))  # more than a socket pair takes
+    for _ in range(10):
+        pair.connection.write(bytes(5000))  # too large to merge: an entry each
+    assert pair.connection.held == pair.connection.pending + ENTRY_COST * len(
+        pair.connection._queue
+    )

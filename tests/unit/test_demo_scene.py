@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
 
 from spice_server import KeyboardModifier, MouseMode, Server
 from spice_server.backends.demo import DemoDesktop
-from spice_server.backends.demo.scene import ACCENT, LED_OFF, LED_ON, Ripple, Scene, SceneState
+from spice_server.backends.demo.devices import (
+    MAX_NOTES_AHEAD,
+    NOTE_SECONDS,
+    DemoMicrophone,
+    DemoSound,
+)
+from spice_server.backends.demo.scene import (
+    ACCENT,
+    LED_OFF,
+    LED_ON,
+    Ripple,
+    Scene,
+    SceneState,
+    wrap,
+)
 
 AREAS = ("header", "text", "animation", "sketch", "sound")
 
@@ -115,3 +130,37 @@ def test_the_desktop_shows_what_the_scene_draws_and_resends_only_what_changed():
     desktop.draw(desktop.snapshot(clock()))
     text = desktop.scene.areas["text"]
     assert sent == [(text.left, text.top)]
+
+
+def test_a_burst_of_keys_queues_at_most_half_a_second_of_notes() -> None:
+    """Thousands of keys at once must not cost thousands of notes to encode and send."""
+    now = [100.0]
+    sound = DemoSound(DemoMicrophone(_NoEvents()), lambda: now[0])
+    pushed: list[int] = []
+    sound.speaker.push = lambda samples: pushed.append(len(samples))  # type: ignore[method-assign]
+    for _ in range(20_000):
+        sound.play_note(0x1E)
+    assert len(pushed) == int(MAX_NOTES_AHEAD / NOTE_SECONDS) + 1
+    now[0] += 10
+    sound.play_note(0x1E)
+    assert len(pushed) == int(MAX_NOTES_AHEAD / NOTE_SECONDS) + 2
+
+
+class _NoEvents:
+    def key(self, event, text) -> None: ...
+    def pointer_at(self, x, y) -> None: ...
+    def pointer_moved_by(self, dx, dy) -> None: ...
+    def buttons(self, state) -> None: ...
+    def wheel(self, dz) -> None: ...
+    def heard(self, level) -> None: ...
+
+
+def test_wrapping_a_screen_of_text_is_cheap_and_fits(scene) -> None:
+    """A client can type 2000 characters at once; each frame wraps them again."""
+    text = "the quick brown fox jumps over the lazy dog " * 45
+    started = time.perf_counter()
+    lines = wrap(text, scene.font, 500)
+    elapsed = time.perf_counter() - started
+    assert "".join(lines) == text
+    assert all(scene.font.getlength(line) <= 500 + 2 for line in lines)
+    assert elapsed < 0.02, f"{elapsed * 1000:.0f} ms"

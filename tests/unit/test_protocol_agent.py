@@ -7,8 +7,10 @@ import struct
 import pytest
 
 from spice_server.protocol.agent import (
+    MAX_CAP_WORDS,
     AgentChunk,
     AgentMessage,
+    AgentMessageType,
     AgentStream,
     ChunkStream,
     ClipboardCodec,
@@ -38,13 +40,13 @@ def test_record_header() -> None:
 
 
 def test_stream_reassembles_records_across_pieces() -> None:
-    data = AgentMessage(7, b"a" * 3000).pack() + AgentMessage(9, b"").pack()
+    data = AgentMessage(4, b"a" * 3000).pack() + AgentMessage(9, b"").pack()
     stream = AgentStream()
     records = []
     for i in range(0, len(data), 997):
         stream.receive_data(data[i : i + 997])
         records += drain(stream)
-    assert records == [AgentMessage(7, b"a" * 3000), AgentMessage(9, b"")]
+    assert records == [AgentMessage(4, b"a" * 3000), AgentMessage(9, b"")]
 
 
 def test_stream_refuses_other_protocols_and_huge_records() -> None:
@@ -52,10 +54,45 @@ def test_stream_refuses_other_protocols_and_huge_records() -> None:
     stream.receive_data(struct.pack("<IIQI", 2, 6, 0, 0))
     with pytest.raises(RemoteProtocolError, match="agent protocol 2"):
         stream.next_event()
-    stream = AgentStream(max_message_size=100)
-    stream.receive_data(struct.pack("<IIQI", 1, 4, 0, 101))
-    with pytest.raises(RemoteProtocolError, match="101 bytes"):
+    stream = AgentStream(max_clipboard=100)
+    stream.receive_data(struct.pack("<IIQI", 1, 4, 0, 109))
+    with pytest.raises(RemoteProtocolError, match="109 bytes"):
         stream.next_event()
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "allowed"),
+    [
+        (AgentMessageType.ANNOUNCE_CAPABILITIES, 132),
+        (AgentMessageType.CLIPBOARD_GRAB, 136),
+        (AgentMessageType.MONITORS_CONFIG, 328),
+        (AgentMessageType.CLIPBOARD_REQUEST, 4096),
+        (99, 4096),  # a type the protocol does not define
+        (AgentMessageType.CLIPBOARD, 1008),  # the clipboard setting, and its 8-byte head
+    ],
+)
+def test_each_record_type_has_its_own_size_limit(msg_type: int, allowed: int) -> None:
+    """Refused from the header alone: a hostile size is never buffered."""
+    stream = AgentStream(max_clipboard=1000)
+    stream.receive_data(struct.pack("<IIQI", 1, msg_type, 0, allowed))
+    assert stream.next_event() is NEED_DATA
+    stream = AgentStream(max_clipboard=1000)
+    stream.receive_data(struct.pack("<IIQI", 1, msg_type, 0, allowed + 1))
+    with pytest.raises(RemoteProtocolError, match="exceeds its limit"):
+        stream.next_event()
+
+
+def test_capability_words_past_the_defined_ones_are_not_read() -> None:
+    payload = struct.pack("<I", 1) + b"\xff" * 4 * 32
+    request, caps = unpack_announce_capabilities(payload)
+    assert request and caps == frozenset(range(32 * MAX_CAP_WORDS))
+
+
+def test_a_grab_with_too_many_types_is_refused() -> None:
+    codec = ClipboardCodec()
+    assert codec.unpack_grab(struct.pack("<32I", *[1] * 32)) == (0, [1] * 32)
+    with pytest.raises(RemoteProtocolError, match="33 types"):
+        codec.unpack_grab(struct.pack("<33I", *[1] * 33))
 
 
 def test_records_for_the_client_are_cut_at_2048_bytes() -> None:

@@ -13,6 +13,7 @@ import struct
 import pytest
 
 from spice_server.net.websocket import (
+    MAX_EVENTS,
     MAX_FRAME_BYTES,
     StreamKind,
     WebSocketTransport,
@@ -305,3 +306,18 @@ def test_frame_limit_counts_per_frame_not_per_connection() -> None:
         assert len(ws.receive_data(client_frame(bytes(1000)))) == 1000
     with pytest.raises(RemoteProtocolError, match="larger than 1000"):
         ws.receive_data(client_frame(bytes(1001)))
+
+
+def test_frames_are_parsed_a_bounded_number_at_a_time() -> None:
+    ws = WebSocketTransport()
+    ws.receive_data(upgrade_request())
+    ws.data_to_send()
+    pings = (bytes([0x89, 0x80]) + bytes(4)) * 1000
+    data = ws.receive_data(pings + client_frame(b"spice"))
+    assert data == b"" and ws.backlog
+    assert len(ws.data_to_send()) == 2 * MAX_EVENTS  # one pong each so far
+    turns = 1
+    while ws.backlog:
+        data += ws.receive_data(b"")
+        turns += 1
+    assert data == b"spice" and turns == 1001 // MAX_EVENTS + 1

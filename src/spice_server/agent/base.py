@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
+from ..config import ServerConfig
 from ..core.base import Core
 from ..interfaces.events import ClipboardAction
 from ..interfaces.registry import DeviceRegistry
@@ -22,6 +23,9 @@ R = TypeVar("R")
 
 class AgentContext(Protocol):
     """What an agent needs from the server."""
+
+    @property
+    def config(self) -> ServerConfig: ...
 
     @property
     def core(self) -> Core: ...

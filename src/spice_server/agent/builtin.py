@@ -62,7 +62,7 @@ CLIPBOARD_CAPS = frozenset(
 class Peer:
     """One client's agent conversation."""
 
-    stream: AgentStream = field(default_factory=AgentStream)
+    stream: AgentStream
     caps: frozenset[int] = frozenset()
     announced: bool = False
     codec: ClipboardCodec = field(default_factory=ClipboardCodec)
@@ -94,7 +94,7 @@ class BuiltinAgent:
     # -- AgentEndpoint ---------------------------------------------------------------------
 
     def attach(self, client: AgentPeer) -> None:
-        self.peers[client] = Peer()
+        self.peers[client] = Peer(AgentStream(self.context.config.limits.max_clipboard))
 
     def detach(self, client: AgentPeer) -> None:
         self.peers.pop(client, None)
@@ -151,11 +151,13 @@ class BuiltinAgent:
             status = AgentReplyError.SUCCESS if ok else AgentReplyError.ERROR
             client.send_agent(AgentMessage(T.REPLY, pack_reply(T.MONITORS_CONFIG, status)))
         elif kind == T.CLIPBOARD_GRAB:
+            if self.context.devices.clipboard is None:
+                return  # nothing to tell; we announced no clipboard
             selection, types = peer.codec.unpack_grab(payload)
             self._owners[selection] = client
             self._offers.pop(selection, None)
             grabbed = _selection(selection)
-            if grabbed is not None and self.context.devices.clipboard is not None:
+            if grabbed is not None:
                 offered = [t for t in map(_type, types) if t is not None]
                 self._to_clipboard(functools.partial(_grab, grabbed, offered))
         elif kind == T.CLIPBOARD_REQUEST:
@@ -186,7 +188,9 @@ class BuiltinAgent:
         client.send_agent(
             AgentMessage(T.ANNOUNCE_CAPABILITIES, pack_announce_capabilities(request, self.caps()))
         )
-        for selection, types in self._offers.items():  # what the back end already offers
+        # What the back end already offers; a copy, since a send can close this client
+        # and its teardown can reach the back end, which may change the offers.
+        for selection, types in list(self._offers.items()):
             if peer.can_use(selection):
                 client.send_agent(
                     AgentMessage(T.CLIPBOARD_GRAB, peer.codec.pack_grab(selection, types))

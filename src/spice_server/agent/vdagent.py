@@ -29,6 +29,7 @@ from .base import AgentContext, AgentPeer
 log = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+WRITE_SIZE = 64 * 1024  # offered to the device at a time: never a copy of all that waits
 MAX_PENDING = 1024 * 1024  # bytes for the device beyond which clients' tokens are held back
 RETRY_MS = 20
 
@@ -43,7 +44,7 @@ class VdagentBridge:
         self._to_device = bytearray()
         self._held_tokens: dict[AgentPeer, int] = {}
         self._chunks = ChunkStream()
-        self._records = AgentStream()
+        self._records = AgentStream(context.config.limits.max_clipboard)
         self._core = context.core
         self._retry = self._core.timer_add(lambda _: self.wakeup())
 
@@ -87,7 +88,12 @@ class VdagentBridge:
     # -- the device ------------------------------------------------------------------------
 
     def mouse_state(self, x: int, y: int, buttons: int, display_id: int) -> None:
-        """A client-mode position for the agent; its button mask is SPICE's shifted by one."""
+        """A client-mode position for the agent; its button mask is SPICE's shifted by one.
+
+        Dropped while the device is behind: the next position replaces it anyway, and
+        positions come without tokens, so they must not queue."""
+        if len(self._to_device) > MAX_PENDING:
+            return
         payload = struct.pack("<IIIB", x, y, buttons << 1, display_id)
         self._write(pack_chunk(PORT_SERVER, AgentMessage(T.MOUSE_STATE, payload).pack()))
 
@@ -118,16 +124,19 @@ class VdagentBridge:
         except RemoteProtocolError as exc:
             log.error("the vdagent device sent bad data (%s); dropping what it had sent", exc)
             self._chunks = ChunkStream()
-            self._records = AgentStream()
+            self._records = AgentStream(self.context.config.limits.max_clipboard)
 
     def _write(self, data: bytes) -> None:
         self._to_device += data
         self._flush()
 
     def _flush(self) -> None:
-        if self._to_device:
-            taken = self.context.call_backend(self.device.write, bytes(self._to_device)) or 0
-            del self._to_device[: max(0, int(taken))]
+        while self._to_device:
+            piece = bytes(self._to_device[:WRITE_SIZE])
+            taken = max(0, int(self.context.call_backend(self.device.write, piece) or 0))
+            del self._to_device[:taken]
+            if taken < len(piece):
+                break
         if self._to_device:
             self._core.timer_start(self._retry, RETRY_MS)
         elif self._held_tokens:

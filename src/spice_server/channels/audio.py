@@ -20,12 +20,12 @@ class AudioChannel(Channel):
     device: AudioInterface
 
     def pass_volume(self, levels: tuple[int, ...]) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             assert isinstance(client, AudioChannelClient)
             client.send_volume(levels)
 
     def pass_mute(self, mute: bool) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             assert isinstance(client, AudioChannelClient)
             client.send_mute(mute)
 

@@ -13,9 +13,11 @@ import logging
 from typing import ClassVar, Protocol
 
 from ..core.base import Timer
+from ..core.ratelog import RateLimitedLog
 from ..net.connection import ConnectionHandler
 from ..net.link import LinkEstimate
 from ..protocol.constants import ChannelType, LinkError
+from ..protocol.errors import RemoteProtocolError
 from ..protocol.events import NEED_DATA
 from ..protocol.framing import DataStream, Message
 from ..protocol.messages import parse_client_message
@@ -42,6 +44,7 @@ MAX_PINGS_OUT = 64  # pings remembered while their PONGs are awaited
 MIN_PACE_S = 0.002
 MAX_PACE_S = 0.05
 INTERACTIVE_S = 1.0  # input this recent makes the link budget the interactive one
+MESSAGES_PER_TURN = 256  # acted on per turn of the loop; the rest wait (a few ms at most)
 
 
 class Transport(Protocol):
@@ -59,11 +62,20 @@ class Transport(Protocol):
     @property
     def link(self) -> LinkEstimate: ...
 
+    @property
+    def congested(self) -> bool:
+        """Too much is queued for this client: act on none of its requests for now."""
+        ...
+
     def in_flight(self) -> int:
         """Bytes written and not yet delivered to the peer."""
         ...
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def pause_reading(self, paused: bool) -> None:
+        """Read nothing more from the client (True) until told again (False)."""
+        ...
 
     def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None: ...
 
@@ -77,6 +89,9 @@ class Channel:
         self.context = context
         self.id = channel_id
         self.clients: list[ChannelClient] = []
+        # For lines any client can trigger at will: shared by the channel's clients, so
+        # many connections from one source do not multiply them.
+        self.quiet_log = RateLimitedLog(logging.getLogger(type(self).__module__), context.clock.now)
 
     @property
     def name(self) -> str:
@@ -121,6 +136,7 @@ class ChannelClient:
         self.channel = channel
         self.context = channel.context
         self.clock = channel.context.clock
+        self.quiet_log = channel.quiet_log
         self.session = session
         self.connection = transport
         self.common_caps = link.common_caps
@@ -135,6 +151,8 @@ class ChannelClient:
         self._ping_timer: Timer | None = None
         self._pace_timer: Timer | None = None
         self._pace_armed = False
+        self._backlog_timer: Timer | None = None
+        self._backlogged = False
         self.link_full_at: float | None = None  # when the link's budget last stopped us
         self._ping_id = 0
         self._ping_sent: dict[int, float] = {}
@@ -171,19 +189,50 @@ class ChannelClient:
 
     def data_received(self, data: bytes) -> None:
         self.stream.receive_data(data)
-        while not self.closed:
+        self._work_off()
+
+    def _work_off_later(self, opaque: object) -> None:
+        """The backlog's next turn, from a timer: bad input found now closes the
+        connection here, as it would have in the connection's own callback."""
+        try:
+            self._work_off()
+        except RemoteProtocolError as exc:
+            self.connection.close(f"protocol error: {exc}", logging.WARNING)
+        except Exception:
+            log.exception("%r: internal error", self)
+            self.connection.close("internal error (see the traceback above)", logging.ERROR)
+
+    def _work_off(self) -> None:
+        """Act on what the client sent, MESSAGES_PER_TURN at a time: a read can hold
+        tens of thousands of tiny messages, and the loop has others to serve. While a
+        backlog waits, nothing more is read. A congested connection reads nothing more
+        and calls again once drained; what is already buffered waits too, so no run of
+        requests can pile up replies."""
+        budget = MESSAGES_PER_TURN
+        while not self.closed and not self.connection.congested:
             message = self.stream.next_event()
             if message is NEED_DATA:
+                if self._backlogged:
+                    self._backlogged = False
+                    self.connection.pause_reading(False)
                 return
             assert isinstance(message, Message)
             self.handle(parse_client_message(self.channel.type, message))
+            budget -= 1
+            if budget == 0 and not self.closed:
+                if self._backlog_timer is None:
+                    self._backlog_timer = self.context.core.timer_add(self._work_off_later)
+                self._backlogged = True
+                self.connection.pause_reading(True)
+                self.context.core.timer_start(self._backlog_timer, 0)
+                return
 
     def writable(self) -> None:
         self.pump()
 
     def connection_lost(self, reason: str) -> None:
         self.closed = True
-        for timer in (self._ping_timer, self._pace_timer):
+        for timer in (self._ping_timer, self._pace_timer, self._backlog_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
         self.channel.client_gone(self)
@@ -258,13 +307,13 @@ class ChannelClient:
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
             case MsgcMigrateFlushMark() | MsgcMigrateData():
-                log.debug("%r: ignoring migration message %r", self, message)
+                self.quiet_log.debug("%r: ignoring migration message %r", self, message)
             case _:
                 self.handle_message(message)
 
     def handle_message(self, message: ClientMessage) -> None:
         """A channel-specific client message; known types the channel does not use are ignored."""
-        log.debug("%r: ignoring %s", self, type(message).__name__)
+        self.quiet_log.debug("%r: ignoring %s", self, type(message).__name__)
 
     # -- keep-alive ----------------------------------------------------------------------
 

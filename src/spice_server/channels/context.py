@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ..agent.base import AgentContext, AgentEndpoint
-from ..config import ServerConfig
 from ..core.clock import Clock
 from ..protocol.constants import MouseMode
 
@@ -22,9 +21,6 @@ T = TypeVar("T")
 
 
 class ChannelContext(AgentContext, Protocol):
-    @property
-    def config(self) -> ServerConfig: ...
-
     @property
     def clock(self) -> Clock: ...
 

@@ -46,7 +46,7 @@ class CursorChannel(Channel):
         return CursorChannelClient(self, session, transport, link)
 
     def distribute(self) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             client.pump()
 
 

@@ -20,6 +20,7 @@ from ..protocol.constants import (
     MouseButton,
     MouseMode,
 )
+from ..protocol.errors import RemoteProtocolError
 from ..protocol.messages.codec import ClientMessage
 from ..protocol.messages.inputs import (
     MsgcInputsKeyDown,
@@ -41,6 +42,7 @@ from .session import Session
 log = logging.getLogger(__name__)
 
 MOTION_ACK_BUNCH = 4
+MAX_PREFIX = 2  # E0 or E1 bytes before a key; real keyboards send one
 LOCK_KEYS = (
     (KeyboardModifier.SCROLL_LOCK, 0x46),
     (KeyboardModifier.NUM_LOCK, 0x45),
@@ -80,7 +82,7 @@ class InputsChannel(Channel):
         return InputsChannelClient(self, session, transport, link)
 
     def broadcast_leds(self, leds: int) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             client.send(MsgInputsKeyModifiers(leds))
 
 
@@ -139,6 +141,10 @@ class InputsChannelClient(ChannelClient):
         """Track presses (to release them on disconnect), then hand the bytes on."""
         for byte in data:
             if byte in (0xE0, 0xE1):
+                if len(self._prefix) >= MAX_PREFIX:
+                    # Refused before any of it reaches the keyboard: no scancode set has
+                    # such keys, and an unbounded prefix would be held and replayed.
+                    raise RemoteProtocolError(f"inputs: more than {MAX_PREFIX} prefix bytes")
                 self._prefix.append(byte)
                 continue
             key = (*self._prefix, byte & 0x7F)
@@ -152,7 +158,7 @@ class InputsChannelClient(ChannelClient):
     def _push(self, data: list[int]) -> None:
         keyboard = self.devices.keyboard
         if keyboard is None:
-            log.debug("%r: no keyboard; dropping %d scancode bytes", self, len(data))
+            self.quiet_log.debug("%r: no keyboard; dropping %d scancode bytes", self, len(data))
             return
         for byte in data:
             self.context.call_backend(keyboard.push_scan_freq, byte)

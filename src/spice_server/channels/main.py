@@ -3,16 +3,23 @@
 Order matters to clients: MAIN_INIT is the first message (it carries the session id every
 other channel links with), CHANNELS_LIST only answers ATTACH_CHANNELS, and channels added
 later are announced to attached clients one by one.
+
+Agent data is paced by tokens both ways, one per AGENT_DATA message: a client may send
+only as many as we granted (AGENT_TOKENS, then one back per message consumed), and we
+send only as many as it granted (AGENT_START, then AGENT_TOKEN); what waits for its
+tokens is bounded, and a client that lets it grow past that is dropped.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from ..agent.base import AgentEndpoint
 from ..core.clock import MM_TIME_MASK
-from ..protocol.agent import AgentMessage, split_for_client
+from ..protocol.agent import MAX_DATA_SIZE, AgentMessage, split_for_client
 from ..protocol.constants import ChannelType, LinkError, MainCap
+from ..protocol.errors import RemoteProtocolError
 from ..protocol.messages.codec import ClientMessage
 from ..protocol.messages.main import (
     MsgcMainAgentData,
@@ -38,6 +45,7 @@ from .session import Session
 log = logging.getLogger(__name__)
 
 AGENT_TOKENS = 10
+MAX_TOKENS = 0xFFFFFFFF
 MM_TIME_DELTA_MS = 400  # the client's media clock runs this far behind ours (libspice's value)
 
 
@@ -55,15 +63,16 @@ class MainChannel(Channel):
         return client
 
     def broadcast_mouse_mode(self, supported: int, current: int) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             client.send(MsgMainMouseMode(supported, current))
 
     def agent_changed(self, old: AgentEndpoint | None, new: AgentEndpoint | None) -> None:
         """The agent came, went or was replaced: tell every client, then attach them."""
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             assert isinstance(client, MainChannelClient)
             if old is not None:
                 client.send(MsgMainAgentDisconnected(LinkError.OK))
+            client.agent_reset()
             if new is not None:
                 if MainCap.AGENT_CONNECTED_TOKENS in client.client_caps:
                     client.send(MsgMainAgentConnectedTokens(AGENT_TOKENS))
@@ -72,7 +81,7 @@ class MainChannel(Channel):
                 new.attach(client)
 
     def announce_channel(self, channel_type: int, channel_id: int) -> None:
-        for client in self.clients:
+        for client in list(self.clients):  # a send may close one
             if isinstance(client, MainChannelClient) and client.attached:
                 client.send(MsgMainChannelsList(((channel_type, channel_id),)))
 
@@ -87,6 +96,10 @@ class MainChannelClient(ChannelClient):
     ) -> None:
         super().__init__(channel, session, transport, link)
         self.attached = False
+        self._tokens_in = AGENT_TOKENS  # AGENT_DATA messages the client may still send us
+        self._tokens_out: int | None = None  # what we may send it; None until AGENT_START
+        self._held: deque[bytes] = deque()  # AGENT_DATA bodies waiting for its tokens
+        self._held_bytes = 0
 
     def start(self) -> None:
         super().start()
@@ -119,12 +132,39 @@ class MainChannelClient(ChannelClient):
     # -- AgentPeer -------------------------------------------------------------------------
 
     def send_agent(self, message: AgentMessage) -> None:
-        """One agent record to this client, cut into AGENT_DATA messages."""
+        """One agent record to this client, cut into AGENT_DATA messages sent as its
+        tokens allow."""
         for chunk in split_for_client(message):
-            self.send(MsgMainAgentData(chunk))
+            self._held.append(chunk)
+            self._held_bytes += len(chunk)
+        limit = self.context.config.limits.max_clipboard + 32 * MAX_DATA_SIZE
+        if self._held_bytes > limit:
+            self.close(f"agent data waits for tokens the client does not give ({limit} bytes)")
+            return
+        self._send_held()
 
     def return_tokens(self, count: int) -> None:
+        self._tokens_in += count
         self.send(MsgMainAgentToken(count))
+
+    def agent_reset(self) -> None:
+        """The agent was replaced: the client counts fresh tokens (and sends AGENT_START
+        again); messages it sent before it heard of it may still arrive."""
+        self._tokens_in += AGENT_TOKENS
+        self._tokens_out = None
+        self._held.clear()
+        self._held_bytes = 0
+
+    def _send_held(self) -> None:
+        while self._held and self._tokens_out and not self.closed:
+            chunk = self._held.popleft()
+            self._held_bytes -= len(chunk)
+            self._tokens_out -= 1
+            self.send(MsgMainAgentData(chunk))
+
+    def _grant(self, tokens: int) -> None:
+        self._tokens_out = min(MAX_TOKENS, (self._tokens_out or 0) + tokens)
+        self._send_held()
 
     def handle_message(self, message: ClientMessage) -> None:
         match message:
@@ -134,14 +174,22 @@ class MainChannelClient(ChannelClient):
             case MsgcMainMouseModeRequest(mode=mode):
                 self.context.request_mouse_mode(mode)
             case MsgcMainAgentStart(num_tokens=tokens):
+                self._tokens_out = 0
                 if self.context.agent is not None:
                     self.context.agent.start(self, tokens)
+                self._grant(tokens)
             case MsgcMainAgentData(data=data):
+                if self._tokens_in <= 0:
+                    raise RemoteProtocolError("main: agent data beyond the tokens granted")
+                self._tokens_in -= 1
                 if self.context.agent is not None:
                     self.context.agent.data(self, data)
                 else:
-                    log.debug("%r: no agent; dropping %d bytes of agent data", self, len(data))
-            case MsgcMainAgentToken():
-                pass  # tokens for our messages to the client: clients grant unlimited ones
+                    self.quiet_log.debug(
+                        "%r: no agent; dropping %d bytes of agent data", self, len(data)
+                    )
+            case MsgcMainAgentToken(num_tokens=tokens):
+                if self._tokens_out is not None:
+                    self._grant(tokens)
             case _:
                 super().handle_message(message)

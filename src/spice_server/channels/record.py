@@ -104,7 +104,8 @@ class RecordChannelClient(AudioChannelClient):
     ) -> None:
         super().__init__(channel, session, transport, link)
         self.mode = AudioDataMode.RAW  # until the client says otherwise
-        self._decoder: OpusDecoder | None = None
+        self._decoder: OpusDecoder | None = None  # while the mode is Opus
+        self._opus: OpusDecoder | None = None  # made once: a client may switch modes at will
         self.capturing = False  # we asked for samples
         self.sending = False  # the client has started sending them
 
@@ -161,7 +162,11 @@ class RecordChannelClient(AudioChannelClient):
         if mode == AudioDataMode.RAW:
             self._decoder = None
         elif mode == AudioDataMode.OPUS and self.channel.opus_allowed:
-            self._decoder = OpusDecoder()  # a new stream: the client made a new encoder
+            # A new MODE means a new encoder at the client; Opus decoders need no reset
+            # for that (the first packet says all), so one decoder serves every switch.
+            if self._opus is None:
+                self._opus = OpusDecoder()
+            self._decoder = self._opus
         else:
             raise RemoteProtocolError(
                 f"record: unsupported data mode {mode} (this server takes "
@@ -182,6 +187,6 @@ class RecordChannelClient(AudioChannelClient):
             except OpusError as exc:
                 raise RemoteProtocolError(f"record: {exc}") from exc
         if not self.capturing:
-            log.debug("%r: dropping a frame that arrived after STOP", self)
+            self.quiet_log.debug("%r: dropping a frame that arrived after STOP", self)
             return
         self.context.call_backend(self.channel.device.client_samples, pcm, time)

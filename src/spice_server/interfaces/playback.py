@@ -9,11 +9,13 @@ to the clients, which apply it to what they play.
 from __future__ import annotations
 
 import logging
+import time
 from typing import ClassVar
 
 import numpy as np
 
 from ..audio import CHANNELS, SAMPLE_BYTES
+from ..core.ratelog import RateLimitedLog
 from .audio import AudioInterface
 from .events import AudioData, AudioQueued
 
@@ -37,6 +39,7 @@ class PlaybackInterface(AudioInterface):
         super().__init__(rate)
         self._queued = 0
         self.dropped_bytes = 0
+        self._quiet_log = RateLimitedLog(log, time.monotonic)  # back end threads: no loop clock
 
     def push(self, samples: bytes | bytearray | memoryview | np.ndarray) -> None:
         """Queue PCM: S16LE interleaved stereo bytes, or an int16 array of shape (n, 2).
@@ -63,7 +66,10 @@ class PlaybackInterface(AudioInterface):
                 dropped += size
         if dropped:
             self.dropped_bytes += dropped
-            log.warning("playback: the server is not taking audio; dropped %d bytes", dropped)
+            # Each push of a stalled loop says it again: one line per interval is enough.
+            self._quiet_log.warning(
+                "playback: the server is not taking audio; dropped %d bytes", dropped
+            )
         self._changed(AudioQueued())
 
     def _drop_oldest_data(self) -> int:

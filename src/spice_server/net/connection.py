@@ -8,6 +8,13 @@ stream either way and never knows which it was. Writes go out at once when the s
 queue otherwise; the WRITE watch is armed only while something is queued. When the queue
 drains the handler's ``writable()`` is called, which is how producers of large data (the
 display) pace themselves to the client's speed instead of queueing without bound.
+
+The queue is accounted as what it costs, not only its payload: every entry counts
+ENTRY_COST bytes more, and small writes are merged into one entry. A client that asks
+for replies and never reads them would otherwise make the server hold gigabytes of tiny
+objects. Beyond READ_PAUSE the connection stops reading (and its handler stops acting on
+what it already read) until the queue drains to half of it, so such a client holds at
+most that much; beyond ``max_pending`` it is dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
 READ_BUDGET = 4 * READ_SIZE  # per wake-up, so one busy client cannot starve the others
 MAX_PENDING = 64 * 1024 * 1024
+READ_PAUSE = 4 * 1024 * 1024  # held bytes beyond which the client's requests wait
+ENTRY_COST = 256  # what one queued entry costs beyond its payload (objects, deque slot)
+MERGE_SIZE = 4096  # writes this small are appended to a queued tail of our own
+MERGED_MAX = 64 * 1024  # how large such a tail may grow
 LINGER_MS = 2000  # how long a closing connection may take to deliver its last words
 
 
@@ -66,8 +77,13 @@ class Connection:
             local_address=self.local_address, peer_address=self.peer_address
         )
         self.name = _format_address(self.peer_address)
-        self._queue: deque[memoryview] = deque()
+        self._queue: deque[memoryview | bytearray] = deque()
         self._pending = 0
+        self._paused = False  # reading stopped: too much is queued
+        self._handler_busy = False  # reading stopped: the handler has a backlog to work off
+        self._frames_waiting = False  # reading stopped: WebSocket frames wait to be parsed
+        self._frames_timer: Timer | None = None
+        self._mask = EventMask.READ
         self.bytes_sent = 0
         self.link = LinkEstimate(clock or SystemClock())
         self.bytes_received = 0
@@ -84,6 +100,16 @@ class Connection:
     def pending(self) -> int:
         """Bytes queued and not yet taken by the socket."""
         return self._pending
+
+    @property
+    def held(self) -> int:
+        """What the queue costs: its bytes and a fixed cost per entry."""
+        return self._pending + ENTRY_COST * len(self._queue)
+
+    @property
+    def congested(self) -> bool:
+        """Too much is queued: the handler should not act on more requests for now."""
+        return self._paused or self.held > READ_PAUSE
 
     def in_flight(self) -> int:
         """Bytes written and not yet delivered: our queue and what the kernel holds."""
@@ -117,11 +143,45 @@ class Connection:
             if sent == len(view):
                 return
             view = view[sent:]
-            self.core.watch_update_mask(self._watch, EventMask.READ | EventMask.WRITE)
-        self._queue.append(view)
+        tail = self._queue[-1] if self._queue else None
+        if isinstance(tail, bytearray) and len(view) <= MERGE_SIZE and len(tail) < MERGED_MAX:
+            tail += view  # a tail of our own, never handed to send() while it can grow
+        elif len(view) <= MERGE_SIZE:
+            self._queue.append(bytearray(view))
+        else:
+            self._queue.append(view)
         self._pending += len(view)
-        if self._pending > self.max_pending:
-            self.close(f"client is not reading: {self._pending} bytes queued", logging.WARNING)
+        held = self.held
+        if held > self.max_pending:
+            self.close(f"client is not reading: {held} bytes queued", logging.WARNING)
+        else:
+            self._paused = self._paused or held > READ_PAUSE
+            self._update_mask()
+
+    def pause_reading(self, paused: bool) -> None:
+        """The handler has more read than it may act on in one turn of the loop: read no
+        more until it says so, so a flood of tiny messages waits in the client's socket."""
+        self._handler_busy = paused
+        self._update_mask()
+
+    def _readable(self) -> bool:
+        return not (
+            self.closed
+            or self._paused
+            or self._handler_busy
+            or self._frames_waiting
+            or self._closing
+        )
+
+    def _update_mask(self) -> None:
+        if self.closed:
+            return
+        mask = EventMask.WRITE if self._queue else EventMask(0)
+        if self._readable():
+            mask |= EventMask.READ
+        if mask != self._mask:
+            self._mask = mask
+            self.core.watch_update_mask(self._watch, mask)
 
     def close(self, reason: str, level: int = logging.INFO, *, flush: bool = False) -> None:
         """Close once, log why, and tell the handler; safe to call from its callbacks.
@@ -141,7 +201,7 @@ class Connection:
         if flush and self._queue:
             if self._closing is None:
                 self._closing = (reason, level)
-                self.core.watch_update_mask(self._watch, EventMask.WRITE)
+                self._update_mask()
                 self._linger = self.core.timer_add(self._linger_expired)
                 self.core.timer_start(self._linger, LINGER_MS)
             return
@@ -149,6 +209,8 @@ class Connection:
         log.log(level, "closing connection from %s: %s", self.name, reason)
         if self._linger is not None:
             self.core.timer_remove(self._linger)
+        if self._frames_timer is not None:
+            self.core.timer_remove(self._frames_timer)
         self.core.watch_remove(self._watch)
         self._queue.clear()
         self._pending = 0
@@ -160,6 +222,16 @@ class Connection:
         if self.on_closed is not None:
             self.on_closed(self, reason)
 
+    def _resume_if_drained(self) -> None:
+        """Read again once the queue is down to half the pause mark, and let the handler
+        act on what it had read meanwhile."""
+        if not self._paused or self.held > READ_PAUSE // 2 or self.closed:
+            return
+        self._paused = False
+        self._update_mask()
+        if self._closing is None and self.handler is not None:
+            self.handler.data_received(b"")
+
     def _linger_expired(self, opaque: object) -> None:
         reason, level = self._closing or ("closing", logging.INFO)
         self.close(reason, level)
@@ -170,7 +242,7 @@ class Connection:
         try:
             if events & EventMask.WRITE:
                 self._flush()
-            if events & EventMask.READ and self._closing is None:
+            if events & EventMask.READ and self._readable():
                 self._read()
         except RemoteProtocolError as exc:
             self.close(f"protocol error: {exc}", logging.WARNING)
@@ -180,7 +252,7 @@ class Connection:
 
     def _read(self) -> None:
         budget = READ_BUDGET
-        while budget > 0 and not self.closed:
+        while budget > 0 and self._readable():
             try:
                 data = self.sock.recv(READ_SIZE)
             except (BlockingIOError, InterruptedError):
@@ -217,10 +289,33 @@ class Connection:
                 self.close(str(exc), logging.WARNING, flush=True)
                 return
             self._write_wire(websocket.data_to_send())
+            if websocket.backlog != self._frames_waiting:
+                self._frames_later(websocket.backlog)
         if data and self.handler is not None and not self.closed:
             self.handler.data_received(data)
         if websocket is not None and websocket.peer_closed:
             self.close(f"client closed the WebSocket (code {websocket.close_code})", flush=True)
+
+    def _frames_later(self, waiting: bool) -> None:
+        """Frames wait unparsed: read nothing more, and parse on at the loop's next turn
+        (a read can hold tens of thousands of tiny frames)."""
+        self._frames_waiting = waiting
+        if waiting:
+            if self._frames_timer is None:
+                self._frames_timer = self.core.timer_add(self._parse_waiting_frames)
+            self.core.timer_start(self._frames_timer, 0)
+        self._update_mask()
+
+    def _parse_waiting_frames(self, opaque: object) -> None:
+        if self.closed or self._closing:
+            return
+        try:
+            self._received(b"")
+        except RemoteProtocolError as exc:
+            self.close(f"protocol error: {exc}", logging.WARNING)
+        except Exception:
+            log.exception("internal error on connection from %s", self.name)
+            self.close("internal error (see the traceback above)", logging.ERROR)
 
     def _flush(self) -> None:
         queue = self._queue
@@ -236,13 +331,17 @@ class Connection:
             self.bytes_sent += sent
             self._pending -= sent
             if sent < len(view):
-                queue[0] = view[sent:]
+                queue[0] = memoryview(view)[sent:]
+                self._resume_if_drained()
                 return
             queue.popleft()
+        self._resume_if_drained()
+        if self.closed or queue:  # the handler, acting on what it had read, wrote again
+            return
         if self._closing is not None:
             self.close(*self._closing)
         elif not self.closed:
-            self.core.watch_update_mask(self._watch, EventMask.READ)
+            self._update_mask()
             if self.handler is not None:
                 self.handler.writable()
 

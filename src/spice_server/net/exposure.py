@@ -3,10 +3,11 @@
 Two rules, both about not exposing a desktop by accident. Without a password the server
 listens only on a loopback address (unless told the network is trusted). And since any
 web site open in a browser on this machine can open a WebSocket to a loopback port,
-"loopback only" does not keep strangers out of a password-less server: browsers always
-send the page's origin and pages cannot forge it, so only pages from a loopback host may
-connect then. Clients that send no origin are not browsers; they could open the plain TCP
-port just as well.
+"loopback only" does not keep strangers out: browsers always send the page's origin and
+pages cannot forge it, so only pages from a loopback host, or from origins the caller
+allowed, may connect. This holds with a password too: otherwise any page could try
+passwords against it from the user's browser. Clients that send no origin are not
+browsers; they could open the plain TCP port just as well.
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ def exposure_refusal(addr: str, *, password: bool, allow_insecure: bool) -> str 
     )
 
 
-def origin_refusal(origin: str | None, *, password: bool, allow_insecure: bool) -> str | None:
-    """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
-    if origin is None or password or allow_insecure:
+def origin_refusal(
+    origin: str | None, *, allowed: frozenset[str] = frozenset(), allow_insecure: bool = False
+) -> str | None:
+    """Why a WebSocket from a page of ``origin`` is refused, or None to accept it.
+
+    ``allowed`` are origins as browsers send them (``"https://host:port"``, no path)."""
+    if origin is None or allow_insecure or origin.rstrip("/").lower() in allowed:
         return None
     host = urllib.parse.urlsplit(origin).hostname or ""
     if host == "localhost" or is_loopback_literal(host):
         return None
-    return "without a password only pages from a loopback address may connect"
+    return "only pages from a loopback address or an allowed origin may connect"
 
 
 def is_loopback_literal(host: str) -> bool:

@@ -1,8 +1,12 @@
 """Drives one connection through the link stage, then hands it to whoever owns the channel.
 
-The decisions (is this channel available, is the ticket good, what happens once linked)
-belong to a :class:`LinkPolicy`, the server; this module only sequences them over the
-connection and enforces a deadline, so a client that never finishes cannot hold a slot.
+The decisions (is this channel available, is the ticket good, when may it be checked,
+does the session exist, what happens once linked) belong to a :class:`LinkPolicy`, the
+server; this module only sequences them over the connection and enforces a deadline, so
+a client that never finishes cannot hold a slot. A ticket the policy wants checked later
+(its address has failed too often) is held until then, under that delay instead of the
+deadline. Whether the session a channel names exists is told only after the ticket, so
+a guess of a session id learns nothing without the password.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from .connection import Connection
 
 log = logging.getLogger(__name__)
 
+MAX_BUFFERED = 256 * 1024  # bytes a client may send ahead of its link result
+
 
 class LinkPolicy(Protocol):
     @property
@@ -38,7 +44,19 @@ class LinkPolicy(Protocol):
         """OK and the channel's capabilities, or the error to refuse the link with."""
         ...
 
-    def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]: ...
+    def ticket_delay(self, connection: Connection) -> float | None:
+        """Seconds before this connection's ticket may be checked; None: refuse it now."""
+        ...
+
+    def check_ticket(self, ciphertext: bytes, connection: Connection) -> tuple[LinkError, str]:
+        """The ticket's verdict, and a reason for the log when refused."""
+        ...
+
+    def check_admission(
+        self, request: LinkRequest, connection: Connection
+    ) -> tuple[LinkError, str]:
+        """After the ticket: whether the named session exists, and room for a new one."""
+        ...
 
     def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
         """The result OK has been written: the connection now belongs to the channel."""
@@ -61,11 +79,16 @@ class Handshake:
         core = connection.core
         self._timer = core.timer_add(self._timed_out)
         core.timer_start(self._timer, timeout_ms)
+        self._held_ticket: bytes | None = None
+        self._ticket_timer = core.timer_add(self._check_held_ticket)
         connection.handler = self
 
     # -- ConnectionHandler ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self.link.buffered + len(data) > MAX_BUFFERED:
+            self.refuse(LinkError.INVALID_DATA, "too much data ahead of the link result")
+            return
         self.link.receive_data(data)
         try:
             while not self.finished:
@@ -100,16 +123,48 @@ class Handshake:
         elif isinstance(event, AuthMechanismSelected):
             pass  # the link state machine only lets supported mechanisms through
         elif isinstance(event, TicketReceived):
-            error, reason = (
-                (LinkError.OK, "") if self.skip_auth else self.policy.check_ticket(event.ciphertext)
-            )
-            if error != LinkError.OK:
-                self.connection.write(self.link.send_result(error))
-                self._close(f"authentication failed: {reason}", logging.WARNING, flush=True)
+            if self.skip_auth:
+                self._admit()
                 return
-            self.connection.write(self.link.send_result(LinkError.OK))
-            self._finish()
-            self.policy.linked(self.connection, self.link, self.link.trailing_data())
+            delay = self.policy.ticket_delay(self.connection)
+            if delay is None:
+                self._fail(LinkError.PERMISSION_DENIED, "too many wrong tickets from its address")
+            elif delay > 0:
+                core = self.connection.core
+                core.timer_cancel(self._timer)  # the delay bounds the wait now
+                self._held_ticket = event.ciphertext
+                self.connection.pause_reading(True)  # nothing it sends now is needed
+                core.timer_start(self._ticket_timer, max(1, int(delay * 1000)))
+            else:
+                self._check_ticket(event.ciphertext)
+
+    def _check_held_ticket(self, opaque: object) -> None:
+        ticket, self._held_ticket = self._held_ticket, None
+        if ticket is not None and not self.finished:
+            self.connection.pause_reading(False)
+            self._check_ticket(ticket)
+
+    def _check_ticket(self, ciphertext: bytes) -> None:
+        error, reason = self.policy.check_ticket(ciphertext, self.connection)
+        if error != LinkError.OK:
+            self._fail(error, f"authentication failed: {reason}")
+        else:
+            self._admit()
+
+    def _admit(self) -> None:
+        request = self.link.request
+        assert request is not None
+        error, reason = self.policy.check_admission(request, self.connection)
+        if error != LinkError.OK:
+            self._fail(error, reason)
+            return
+        self.connection.write(self.link.send_result(LinkError.OK))
+        self._finish()
+        self.policy.linked(self.connection, self.link, self.link.trailing_data())
+
+    def _fail(self, error: LinkError, reason: str) -> None:
+        self.connection.write(self.link.send_result(error))
+        self._close(reason, logging.WARNING, flush=True)
 
     def refuse(self, error: LinkError, reason: str, level: int = logging.INFO) -> None:
         self.connection.write(self.link.send_error(error))
@@ -127,6 +182,7 @@ class Handshake:
             return
         self.finished = True
         self.connection.core.timer_remove(self._timer)
+        self.connection.core.timer_remove(self._ticket_timer)
         if self.connection.handler is self:
             self.connection.handler = None
         self.policy.handshake_finished(self)

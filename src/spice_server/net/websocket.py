@@ -38,6 +38,7 @@ from ..protocol.errors import RemoteProtocolError
 
 SUBPROTOCOL = "binary"  # what spice-html5 asks for: raw bytes in binary messages
 MAX_FRAME_BYTES = 1 << 20  # far above any client-to-server SPICE message
+MAX_EVENTS = 64  # frames parsed per call: tiny ones (pings) cost far more than their bytes
 MAX_REQUEST_BYTES = 16 * 1024  # an upgrade request's head is a few hundred bytes
 _HTTP_PREFIX = b"GET "
 
@@ -82,6 +83,7 @@ class WebSocketTransport:
         self.peer_closed = False
         self.close_code: int | None = None
         self._eof = False
+        self.backlog = False  # frames may wait, unparsed: call receive_data(b"") again
 
     @property
     def open(self) -> bool:
@@ -137,8 +139,10 @@ class WebSocketTransport:
         return rest
 
     def _process_events(self) -> bytes:
+        """What MAX_EVENTS frames carried; ``backlog`` says whether more may wait."""
         payload = bytearray()
-        for event in self._ws.events():
+        self.backlog = False
+        for count, event in enumerate(self._ws.events(), 1):
             if isinstance(event, Request):
                 self._accept(event)
             elif isinstance(event, BytesMessage):
@@ -160,6 +164,9 @@ class WebSocketTransport:
                 self._closed_by_peer_or_parser(event)
                 break
             # Pongs answer nothing we asked; ignore them.
+            if count >= MAX_EVENTS:
+                self.backlog = True
+                break
         return bytes(payload)
 
     def send(self, payload: bytes | bytearray | memoryview) -> bytes:

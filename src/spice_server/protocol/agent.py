@@ -23,7 +23,11 @@ AGENT_PROTOCOL = 1
 MAX_DATA_SIZE = 2048  # bytes of agent data per AGENT_DATA message
 AGENT_HEADER = struct.Struct("<IIQI")  # protocol, type, opaque, size
 CHUNK_HEADER = struct.Struct("<II")  # port, size
-DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
+DEFAULT_MAX_CLIPBOARD = 32 * 1024 * 1024  # clipboard data a record may carry (a setting)
+MAX_CAP_WORDS = 8  # 256 capabilities; the protocol defines 18, later words are ignored
+MAX_CLIPBOARD_TYPES = 32  # the protocol defines 7 clipboard types
+MAX_MONITORS = 16
+SMALL_RECORD = 4096  # any record type not named in record_size_limits()
 
 
 class AgentMessageType(enum.IntEnum):
@@ -113,11 +117,28 @@ class AgentMessage:
         return AGENT_HEADER.pack(AGENT_PROTOCOL, self.type, 0, len(self.payload)) + self.payload
 
 
+def record_size_limits(max_clipboard: int) -> dict[int, int]:
+    """The largest payload each record type may have: what its meaning needs, no more.
+
+    Only clipboard data is large, and how large is the server's setting; a record type
+    not named here is small. A record is refused from its header, before its body is
+    buffered, so a client cannot make the server hold more than this per conversation.
+    """
+    return {
+        AgentMessageType.CLIPBOARD: 8 + max_clipboard,  # selection header and type first
+        AgentMessageType.ANNOUNCE_CAPABILITIES: 4 + 4 * 32,
+        AgentMessageType.MONITORS_CONFIG: 8 + 20 * MAX_MONITORS,
+        AgentMessageType.CLIPBOARD_GRAB: 8 + 4 * MAX_CLIPBOARD_TYPES,
+        AgentMessageType.FILE_XFER_DATA: 64 * 1024 + 12,  # spice-gtk's chunk and its id
+        AgentMessageType.GRAPHICS_DEVICE_INFO: 64 * 1024,
+    }
+
+
 class AgentStream:
     """Reassembles agent records from a byte stream (AGENT_DATA bodies, or chunk payloads)."""
 
-    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE) -> None:
-        self.max_message_size = max_message_size
+    def __init__(self, max_clipboard: int = DEFAULT_MAX_CLIPBOARD) -> None:
+        self._limits = record_size_limits(max_clipboard)
         self._buffer = bytearray()
 
     def receive_data(self, data: bytes) -> None:
@@ -131,10 +152,10 @@ class AgentStream:
         protocol, msg_type, _opaque, size = AGENT_HEADER.unpack_from(buf)
         if protocol != AGENT_PROTOCOL:
             raise RemoteProtocolError(f"agent protocol {protocol}, expected {AGENT_PROTOCOL}")
-        if size > self.max_message_size:
+        limit = self._limits.get(msg_type, SMALL_RECORD)
+        if size > limit:
             raise RemoteProtocolError(
-                f"agent message type {msg_type} of {size} bytes exceeds the limit of "
-                f"{self.max_message_size}"
+                f"agent message type {msg_type} of {size} bytes exceeds its limit of {limit}"
             )
         end = AGENT_HEADER.size + size
         if len(buf) < end:
@@ -202,9 +223,11 @@ def pack_announce_capabilities(request: bool, caps: Iterable[int]) -> bytes:
 
 
 def unpack_announce_capabilities(payload: bytes) -> tuple[bool, frozenset[int]]:
+    """Whether the peer asks for ours, and its capabilities (words past MAX_CAP_WORDS,
+    which name nothing the protocol defines, are not read)."""
     need(payload, 4, "ANNOUNCE_CAPABILITIES")
     (request,) = struct.unpack_from("<I", payload)
-    count = (len(payload) - 4) // 4
+    count = min(MAX_CAP_WORDS, (len(payload) - 4) // 4)
     return bool(request), caps_from_words(struct.unpack_from(f"<{count}I", payload, 4))
 
 
@@ -230,7 +253,7 @@ def pack_monitors_config(monitors: list[MonitorConfig], flags: int = 0) -> bytes
 
 
 def unpack_monitors_config(
-    payload: bytes, max_monitors: int = 16
+    payload: bytes, max_monitors: int = MAX_MONITORS
 ) -> tuple[int, list[MonitorConfig]]:
     need(payload, 8, "MONITORS_CONFIG")
     count, flags = struct.unpack_from("<II", payload)
@@ -279,6 +302,8 @@ class ClipboardCodec:
             need(rest, 4, "CLIPBOARD_GRAB")
             rest = rest[4:]
         count = len(rest) // 4
+        if count > MAX_CLIPBOARD_TYPES:
+            raise RemoteProtocolError(f"agent CLIPBOARD_GRAB with {count} types")
         return selection, list(struct.unpack_from(f"<{count}I", rest))
 
     def pack_request(self, selection: int, clip_type: int) -> bytes:

@@ -124,6 +124,11 @@ class _LinkStage:
     def receive_data(self, data: bytes) -> None:
         self._buffer += data
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet taken by an event."""
+        return len(self._buffer)
+
     def trailing_data(self) -> bytes:
         """Bytes received after the last event of the link stage: the data stage's start."""
         if self.state is not LinkState.DONE:

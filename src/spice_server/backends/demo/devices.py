@@ -23,6 +23,7 @@ from ..scancodes import EXTENDED, KeyboardState, KeyEvent, ScancodeDecoder
 AUDIO_RATE = 48000
 NOTE_SECONDS = 0.12
 SILENCE_BEFORE_STOP = 0.5  # playback stops this long after the last note
+MAX_NOTES_AHEAD = 0.5  # seconds of notes queued beyond now; keys faster than that are silent
 VOLUME_STEP = 0.1
 VOLUME_UP, VOLUME_DOWN, MUTE, MICROPHONE = (EXTENDED | c for c in (0x49, 0x51, 0x4F, 0x52))
 
@@ -113,7 +114,11 @@ class DemoSound:
         self.speaker.set_volume(self._levels())
 
     def play_note(self, index: int) -> None:
-        """A short note, queued after what is still playing."""
+        """A short note, queued after what is still playing; none when half a second of
+        notes already waits (a client can send thousands of keys at once, and each note
+        costs encoding for every client)."""
+        if self._sound_until - self.clock() > MAX_NOTES_AHEAD:
+            return
         self.speaker.push(tones.beep(tones.note(index), NOTE_SECONDS, AUDIO_RATE))
         self._sound_until = max(self._sound_until, self.clock()) + NOTE_SECONDS
 

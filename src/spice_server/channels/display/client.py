@@ -202,10 +202,10 @@ class DisplayChannelClient(ChannelClient):
                 self._init_done()
             case MsgcDisplayPreferredCompression(image_compression=compression):
                 self.preferred_compression = compression
-                log.debug("%r: client prefers image compression %d", self, compression)
+                self.quiet_log.info("%r: client prefers image compression %d", self, compression)
             case MsgcDisplayPreferredVideoCodecType(codecs=codecs):
                 self.streams.codecs.preferred = codecs
-                log.debug("%r: client prefers video codecs %s", self, list(codecs))
+                self.quiet_log.info("%r: client prefers video codecs %s", self, list(codecs))
             case MsgcDisplayStreamReport():
                 self.streams.report(message, self.detector.stream)
                 self.pump()

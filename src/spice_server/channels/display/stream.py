@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from ...core.clock import Clock
+from ...core.ratelog import RateLimitedLog
 from ...display.adaptation import StreamQuality, StreamReport
 from ...display.framebuffer import Framebuffer
 from ...display.stamping import FrameStamper
@@ -128,6 +129,7 @@ class StreamHost(Protocol):
     """What a stream needs from its display client."""
 
     client_caps: frozenset[int]
+    quiet_log: RateLimitedLog  # for what the client can make us say at will
 
     def send(self, message: ServerMessage) -> None: ...
 
@@ -237,7 +239,7 @@ class StreamSender:
             return  # a report on a stream that has ended meanwhile
         report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
         if report.cannot_decode:
-            log.warning(
+            self.host.quiet_log.warning(
                 "%r: the client cannot decode %s; switching codec", self.host, stream.codec.name
             )
             self.codecs.failed.add(stream.codec)
