@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 
 from .channels.base import Channel
@@ -65,8 +66,15 @@ class Admission:
     def pending_links(self) -> int:
         return len(self._handshakes)
 
-    def add_client(self, core: Core, sock: socket.socket, skip_auth: bool = False) -> None:
-        """Serve a connected socket: CONNECTED now, then its link handshake."""
+    def add_client(
+        self,
+        core: Core,
+        sock: socket.socket,
+        skip_auth: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Serve a connected socket: CONNECTED now, then its link handshake (TLS first with
+        ``tls``; the handshake's deadline and the cap on unfinished ones cover both)."""
         configure_client_socket(sock)
         connection = Connection(
             core,
@@ -74,6 +82,7 @@ class Admission:
             websocket=self.config.websocket,
             check_origin=self._origin_check,
             clock=self.clock,
+            tls=tls,
         )
         connection.on_closed = self._connection_closed
         self._connections.add(connection)
@@ -104,6 +113,11 @@ class Admission:
         channel = self._channel(request.channel_type, request.channel_id)
         if channel is None:
             return LinkError.CHANNEL_NOT_AVAILABLE, ()
+        security = self.config.channel_security(request.channel_type)
+        if security == "tls" and connection.tls is None:
+            return LinkError.NEED_SECURED, ()
+        if security == "plain" and connection.tls is not None:
+            return LinkError.NEED_UNSECURED, ()
         if request.channel_type == ChannelType.MAIN:
             if request.connection_id != 0:
                 return LinkError.BAD_CONNECTION_ID, ()  # a migration target: not supported

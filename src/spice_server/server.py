@@ -1,19 +1,15 @@
 """The server: a facade over configuration, the core, the devices, admission and channels.
 
-Usage mirrors libspice-server::
-
-    server = Server(port=5900)
-    server.init(core)               # the core interface: AsyncioCore, SelectorCore, your own
-    server.add_interface(display)   # and keyboard, mouse, tablet...
-
+Usage mirrors libspice-server: ``server = Server(port=5900)``, ``server.init(core)`` (the
+core interface: AsyncioCore, SelectorCore, your own), ``server.add_interface(display)``.
 ``init`` starts listening through the core's watches; the caller's loop runs everything.
 Nothing here blocks and nothing runs on another thread, except what back ends call on their
 interfaces (pixels, LEDs), which reaches the loop through the dispatch's doorbell.
 
 The server is also the channels' :class:`~spice_server.channels.context.ChannelContext`
 and the agents' context: they see it only through those protocols. The jobs behind the
-facade live in their own modules: ``config`` (settings), ``net.exposure`` (who may reach
-us), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
+facade live in their own modules: ``config`` (settings), ``listening`` (the ports and who
+may reach them), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
 ``interfaces.registry`` (devices) and ``policy`` (mouse mode, agent, monitors).
 """
 
@@ -24,6 +20,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from .admission import Admission
@@ -40,6 +37,7 @@ from .config import (
     JpegCompression,
     ServerConfig,
     StreamingVideo,
+    channel_security_setting,
     codecs_setting,
 )
 from .core.base import ChannelEvent, ChannelEventInfo, Core
@@ -63,9 +61,11 @@ from .interfaces.events import (
 from .interfaces.playback import PlaybackInterface
 from .interfaces.record import RecordInterface
 from .interfaces.registry import DeviceRegistry
+from .listening import Ports
 from .net.auth import TicketAuthority
-from .net.exposure import exposure_refusal, origin_refusal
-from .net.listener import Listener
+from .net.certificates import SelfSigned
+from .net.exposure import origin_refusal
+from .net.tls import TlsCredentials
 from .policy import DevicePolicy
 from .protocol.agent import MonitorConfig
 from .protocol.constants import (
@@ -110,6 +110,12 @@ class Server:
         video_codecs: Sequence[str] = ("mjpeg", "h264", "vp8"),
         websocket: bool = True,
         playback_compression: bool = True,
+        tls_port: int | None = None,
+        tls: TlsCredentials | None = None,
+        tls_ciphers: str | None = None,
+        tls_channels: Sequence[str] = (),
+        plaintext_channels: Sequence[str] = (),
+        state_dir: Path | None = None,
         clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``.
@@ -119,7 +125,6 @@ class Server:
         loopback address, unless ``allow_insecure`` (see ``net.exposure``).
         ``exclusive`` makes a new client replace the connected one (libspice's behaviour);
         by default several clients share the devices.
-        ``port=None`` opens no listening socket: clients come through ``add_client``.
         ``streaming_video`` says which fast-changing areas become lossy video streams:
         ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
         ``video_codecs`` are the stream codecs in order of preference (``"h264"``,
@@ -134,9 +139,19 @@ class Server:
         ``playback_compression`` sends the playback interface's sound as Opus to clients
         that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
         ``spice_server_set_playback_compression``).
+        ``tls_port`` is a TLS port beside ``port`` (None: no such port; ``add_client`` still
+        serves sockets) with the certificate and key of ``tls`` (QEMU's x509 files) or else
+        a self-signed set-up made once in ``state_dir`` (``tls_setup``); ``tls_ciphers``: an
+        OpenSSL cipher list. ``tls_channels`` (names like ``"inputs"``, or ``"all"``) must
+        come over TLS, ``plaintext_channels`` must not; the others may use either port.
         ``clock`` replaces the machine's monotonic clock (for tests and simulations).
         """
+        secure, plain, all_secure = channel_security_setting(tls_channels, plaintext_channels)
         self.config = ServerConfig(
+            tls_port=tls_port,
+            tls_channels=secure,
+            plaintext_channels=plain,
+            tls_by_default=all_secure,
             addr=addr,
             port=port,
             allow_insecure=allow_insecure,
@@ -157,7 +172,7 @@ class Server:
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
         self.devices = DeviceRegistry()
         self._core: Core | None = None
-        self._listener: Listener | None = None
+        self._ports = Ports(self.config, tls, tls_ciphers, state_dir)
         self._channels: dict[tuple[int, int], Channel] = {}
         self._dispatch = BackendDispatch(self._on_changes)
         self._admission = Admission(
@@ -183,12 +198,10 @@ class Server:
                 f"core interface major version {getattr(core, 'major_version', None)}, "
                 f"this server needs {CORE_MAJOR_VERSION}"
             )
-        config = self.config
-        if config.port is not None:
-            self._check_exposure()
-            # Bind first: a port in use must leave the server as it was, ready to retry.
-            self._listener = Listener.bind(core, config.addr, config.port, self.add_client)
-            log.info("listening on %s:%d", *self._listener.address)
+        # Bind first: a port in use must leave the server as it was, ready to retry.
+        self._ports.open(
+            core, lambda sock, tls: self.add_client(sock, tls=tls), password=self.auth.enabled
+        )
         self._core = core
         self._dispatch.open(core)
         self._main = MainChannel(self)
@@ -204,38 +217,33 @@ class Server:
 
     def destroy(self) -> None:
         """Close every connection and the listening socket; the server cannot be reused."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        self._ports.close()
         self._admission.close_all("server shutting down")
         self._dispatch.close()
 
     @property
     def address(self) -> tuple[str, int]:
-        """The listening address; with ``port=0`` this tells the port the system chose."""
-        if self._listener is None:
-            raise ConfigurationError("the server is not listening")
-        return self._listener.address
+        """The plain port's address; with ``port=0`` this tells the port the system chose."""
+        return self._ports.address
+
+    @property
+    def tls_address(self) -> tuple[str, int]:
+        return self._ports.tls_address
+
+    @property
+    def tls_setup(self) -> SelfSigned | None:
+        """The self-signed set-up the TLS port uses, when it was given no certificates."""
+        return self._ports.self_signed
 
     def uri(self) -> str:
-        host, port = self.address
-        host = f"[{host}]" if ":" in host else host
-        return f"spice://{host}:{port}"
+        """The address for remote-viewer, with both ports."""
+        return self._ports.uri()
 
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""
-        if password is None and self._listener is not None:
-            self._check_exposure(password=False)
+        if password is None and self._ports.listening:
+            self._ports.check_exposure(password=False)
         self.auth.set_ticket(password, lifetime)
-
-    def _check_exposure(self, password: bool | None = None) -> None:
-        refusal = exposure_refusal(
-            self.config.addr,
-            password=self.auth.enabled if password is None else password,
-            allow_insecure=self.config.allow_insecure,
-        )
-        if refusal is not None:
-            raise ConfigurationError(refusal)
 
     def websocket_origin_refusal(self, origin: str | None) -> str | None:
         """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
@@ -245,9 +253,15 @@ class Server:
 
     # -- clients -------------------------------------------------------------------------
 
-    def add_client(self, sock: socket.socket, skip_auth: bool = False) -> None:
-        """Serve a connected socket (libspice's ``spice_server_add_client``)."""
-        self._admission.add_client(self.core, sock, skip_auth)
+    def add_client(
+        self, sock: socket.socket, skip_auth: bool = False, *, tls: bool = False
+    ) -> None:
+        """Serve a connected socket (libspice's ``spice_server_add_client``, or with ``tls``
+        its ``spice_server_add_ssl_client``: TLS first, on the TLS port's certificate)."""
+        context = self._ports.tls_context if tls else None
+        if tls and context is None:
+            raise ConfigurationError("TLS clients need a TLS port's certificate (tls_port)")
+        self._admission.add_client(self.core, sock, skip_auth, context)
 
     def disconnect_clients(self, reason: str) -> None:
         """Tell every client why (a NOTIFY it may show), then end their sessions."""
