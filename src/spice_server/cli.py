@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from . import cli_network
 from .core.asyncio_core import AsyncioCore
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
@@ -49,15 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
     )
     for sub in (demo, x11):
-        sub.add_argument("--addr", default="127.0.0.1", help="address to listen on")
-        sub.add_argument("--port", type=int, default=5900)
-        sub.add_argument("--password", default=None, help="password clients must give")
-        sub.add_argument(
-            "--insecure",
-            action="store_true",
-            help="allow a non-loopback address, and WebSocket clients from any web page, "
-            "without a password",
-        )
+        cli_network.add_arguments(sub)
         sub.add_argument(
             "--no-websocket",
             dest="websocket",
@@ -146,11 +139,9 @@ def _run(args: argparse.Namespace) -> int:
             stop()
 
     try:
+        network = cli_network.server_options(args)
         server = Server(
-            addr=args.addr,
-            port=args.port,
-            password=args.password,
-            allow_insecure=args.insecure,
+            **network,
             websocket=args.websocket,
             exclusive=args.exclusive,
             image_compression=COMPRESSIONS[args.image_compression],
@@ -168,9 +159,8 @@ def _run(args: argparse.Namespace) -> int:
     def start(core: Core) -> None:
         server.init(core)
         backend.start(core)
-        uri = server.uri()
-        print(f"Serving the {args.command} back end at {uri}", flush=True)
-        print(f"Connect with: remote-viewer {uri}", flush=True)
+        print(f"Serving the {args.command} back end at {server.uri()}", flush=True)
+        cli_network.announce(server, args, network)
 
     try:
         if args.core == "selector":

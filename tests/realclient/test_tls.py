@@ -71,13 +71,6 @@ def test_all_channels_over_tls_only(make_harness, make_client, tmp_path):
     assert all(flags.values()), flags
 
 
-def test_the_set_up_is_made_once_and_reused(make_harness, tmp_path):
-    first = make_harness(state_dir=tmp_path / "state", tls_port=0, port=None)
-    second = make_harness(state_dir=tmp_path / "state", tls_port=0, port=None)
-    assert first.server.tls_setup.created and not second.server.tls_setup.created
-    assert first.server.tls_setup.fingerprint == second.server.tls_setup.fingerprint
-
-
 def test_secure_inputs_channel_beside_plain_display(make_harness, make_client, tmp_path):
     harness, keyboard = serve(make_harness, tmp_path, tls_channels=["inputs"])
     client = trusted_client(make_client, harness, harness.port)
