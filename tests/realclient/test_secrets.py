@@ -169,3 +169,30 @@ def test_remote_viewer_opens_the_vv_file_over_tls(commands, tmp_path):
     finally:
         xserver.kill()
     server.wait_line(r"client 127\.0\.0\.1 disconnected")
+
+
+def test_the_printed_settings_let_spice_gtk_in(commands, real_client, tmp_path):
+    server = commands("--port", "off", "--tls-port", "0", "--state-dir", str(tmp_path / "s"))
+    fingerprint = server.wait_line(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+    match = server.wait_line(
+        r"remote-viewer --spice-ca-file=(\S+) --spice-host-subject='([^']+)' "
+        r"'spice://127\.0\.0\.1\?tls-port=(\d+)'"
+    )
+    ca_file, subject, tls_port = match.group(1), match.group(2), int(match.group(3))
+    assert Path(ca_file).parent == tmp_path / "s" / "x509"
+    client = GtkClient(
+        None, tmpdir=tmp_path, tls_port=tls_port, ca_file=Path(ca_file), host_subject=subject
+    )
+    try:
+        client.wait_ready()
+    finally:
+        client.close()
+    server.wait_line(r"client 127\.0\.0\.1 connected")
+    # The fingerprint printed is the CA's, as `openssl x509 -fingerprint` shows it.
+    shown = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", ca_file],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert fingerprint.group(1) in shown

@@ -110,8 +110,8 @@ class TlsTransport:
                 chunks.append(chunk)
             return b"".join(chunks)
         except ssl.SSLError as exc:
-            stage = "handshake" if not self.handshake_done else "record"
-            raise RemoteProtocolError(f"TLS {stage} failed: {exc.reason or exc}") from None
+            stage = "TLS handshake failed" if not self.handshake_done else "TLS session failed"
+            raise RemoteProtocolError(f"{stage}: {exc.reason or exc}") from None
 
     def send(self, data: bytes | bytearray | memoryview) -> bytes:
         """The TLS records carrying ``data`` (and anything else waiting to go out)."""
