@@ -23,8 +23,9 @@ from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.clock import Clock
 from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
+from .net.exposure import origin_refusal
 from .net.handshake import Handshake
-from .net.websocket import OriginCheck
+from .net.sasl import Sasl
 from .protocol.constants import ChannelType, CommonCap, LinkError
 from .protocol.link import LinkRequest, ServerLink
 
@@ -35,28 +36,43 @@ EventSink = Callable[[ChannelEvent, ChannelEventInfo], None]
 
 
 class Admission:
-    common_caps: frozenset[int] = frozenset(
-        {CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER}
-    )
-
     def __init__(
         self,
         config: ServerConfig,
         auth: TicketAuthority,
         channel: ChannelLookup,
         emit: EventSink,
-        origin_check: OriginCheck,
         clock: Clock,
+        sasl: Sasl | None = None,
     ) -> None:
+        """With ``sasl`` clients log in through SASL instead of giving the ticket."""
         self.config = config
+        self.sasl = sasl
+        self.common_caps = frozenset(
+            {
+                CommonCap.PROTOCOL_AUTH_SELECTION,
+                CommonCap.AUTH_SASL if sasl is not None else CommonCap.AUTH_SPICE,
+                CommonCap.MINI_HEADER,
+            }
+        )
         self.clock = clock
         self.auth = auth
         self._channel = channel
         self._emit = emit
-        self._origin_check = origin_check
         self.sessions: dict[int, Session] = {}
         self._handshakes: dict[Handshake, None] = {}
         self._connections: set[Connection] = set()
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether clients must prove who they are (a ticket or SASL)."""
+        return self.auth.enabled or self.sasl is not None
+
+    def origin_refusal(self, origin: str | None) -> str | None:
+        """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
+        return origin_refusal(
+            origin, password=self.authenticates, allow_insecure=self.config.allow_insecure
+        )
 
     @property
     def public_key(self) -> bytes:
@@ -80,7 +96,7 @@ class Admission:
             core,
             sock,
             websocket=self.config.websocket,
-            check_origin=self._origin_check,
+            check_origin=self.origin_refusal,
             clock=self.clock,
             tls=tls,
         )

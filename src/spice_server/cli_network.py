@@ -21,6 +21,7 @@ from cryptography import x509
 
 from .config import ConfigurationError
 from .net.certificates import host_subject
+from .net.sasl import PasswordFile, Sasl
 from .net.tls import TlsCredentials
 from .server import Server
 from .vvfile import ConnectionFile
@@ -84,6 +85,17 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         help="allow a non-loopback address without a password or TLS, and WebSocket clients "
         "from any web page without a password",
     )
+    sub.add_argument(
+        "--sasl",
+        action="store_true",
+        help="clients log in with SASL (SCRAM-SHA-256; PLAIN too over TLS) instead of the password",
+    )
+    sub.add_argument(
+        "--sasl-users",
+        type=Path,
+        metavar="FILE",
+        help="username:password lines for --sasl (only its owner may read it)",
+    )
     sub.add_argument("--vv-file", type=Path, help="write a remote-viewer connection file")
     sub.add_argument(
         "--print-vv", action="store_true", help="print a remote-viewer connection file"
@@ -111,6 +123,7 @@ def server_options(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigurationError("certificates are for the TLS port: give --tls-port")
     if args.port is None and args.tls_port is None:
         raise ConfigurationError("--port off needs a --tls-port")
+    password = read_password(args)
     return {
         "addr": args.addr,
         "port": args.port,
@@ -120,10 +133,26 @@ def server_options(args: argparse.Namespace) -> dict[str, Any]:
         "tls_channels": _names(args.tls_channel),
         "plaintext_channels": _names(args.plaintext_channel),
         "state_dir": args.state_dir,
-        "password": read_password(args),
+        "password": password,
+        "sasl": _sasl(args, password),
         "ticket_lifetime": args.ticket_expiry,
         "allow_insecure": args.insecure,
     }
+
+
+def _sasl(args: argparse.Namespace, password: str | None) -> Sasl | None:
+    if args.sasl_users is not None and not args.sasl:
+        raise ConfigurationError("--sasl-users is for --sasl")
+    if not args.sasl:
+        return None
+    if args.sasl_users is None:
+        raise ConfigurationError("--sasl needs --sasl-users FILE (username:password lines)")
+    if password is not None:
+        raise ConfigurationError("with --sasl clients log in by user name: give no password")
+    try:
+        return Sasl(PasswordFile(args.sasl_users))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def read_password(args: argparse.Namespace) -> str | None:

@@ -64,7 +64,7 @@ from .interfaces.registry import DeviceRegistry
 from .listening import Ports
 from .net.auth import TicketAuthority
 from .net.certificates import SelfSigned
-from .net.exposure import origin_refusal
+from .net.sasl import Sasl
 from .net.tls import TlsCredentials
 from .policy import DevicePolicy
 from .protocol.agent import MonitorConfig
@@ -116,6 +116,7 @@ class Server:
         tls_channels: Sequence[str] = (),
         plaintext_channels: Sequence[str] = (),
         state_dir: Path | None = None,
+        sasl: Sasl | None = None,
         clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``.
@@ -144,6 +145,7 @@ class Server:
         a self-signed set-up made once in ``state_dir`` (``tls_setup``); ``tls_ciphers``: an
         OpenSSL cipher list. ``tls_channels`` (names like ``"inputs"``, or ``"all"``) must
         come over TLS, ``plaintext_channels`` must not; the others may use either port.
+        ``sasl`` (mechanisms and a credentials back end) replaces the ticket with SASL.
         ``clock`` replaces the machine's monotonic clock (for tests and simulations).
         """
         secure, plain, all_secure = channel_security_setting(tls_channels, plaintext_channels)
@@ -180,8 +182,8 @@ class Server:
             self.auth,
             self._channel,
             self._emit,
-            self.websocket_origin_refusal,
             self._clock,
+            sasl,
         )
         self._policy = DevicePolicy(self)
         self._main: MainChannel | None = None
@@ -198,9 +200,10 @@ class Server:
                 f"core interface major version {getattr(core, 'major_version', None)}, "
                 f"this server needs {CORE_MAJOR_VERSION}"
             )
-        # Bind first: a port in use must leave the server as it was, ready to retry.
-        self._ports.open(
-            core, lambda sock, tls: self.add_client(sock, tls=tls), password=self.auth.enabled
+        self._ports.open(  # first: a port in use leaves the server as it was
+            core,
+            lambda sock, tls: self.add_client(sock, tls=tls),
+            password=self._admission.authenticates,
         )
         self._core = core
         self._dispatch.open(core)
@@ -242,14 +245,12 @@ class Server:
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""
         if password is None and self._ports.listening:
-            self._ports.check_exposure(password=False)
+            self._ports.check_exposure(password=self._admission.sasl is not None)
         self.auth.set_ticket(password, lifetime)
 
     def websocket_origin_refusal(self, origin: str | None) -> str | None:
         """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
-        return origin_refusal(
-            origin, password=self.auth.enabled, allow_insecure=self.config.allow_insecure
-        )
+        return self._admission.origin_refusal(origin)
 
     # -- clients -------------------------------------------------------------------------
 

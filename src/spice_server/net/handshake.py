@@ -3,6 +3,8 @@
 The decisions (is this channel available, is the ticket good, what happens once linked)
 belong to a :class:`LinkPolicy`, the server; this module only sequences them over the
 connection and enforces a deadline, so a client that never finishes cannot hold a slot.
+With SASL on, the ticket gives way to a SASL exchange (``protocol.sasl`` frames it, the
+mechanisms of ``net.sasl`` judge it) under the same deadline.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from ..protocol.constants import LinkError
+from ..protocol.constants import CommonCap, LinkError
 from ..protocol.errors import RemoteProtocolError
 from ..protocol.events import NEED_DATA
 from ..protocol.link import (
@@ -20,7 +22,9 @@ from ..protocol.link import (
     ServerLink,
     TicketReceived,
 )
+from ..protocol.sasl import SaslStart, ServerSasl
 from .connection import Connection
+from .sasl import AuthenticationFailed, Mechanism, Sasl
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,11 @@ class LinkPolicy(Protocol):
 
     def check_ticket(self, ciphertext: bytes) -> tuple[LinkError, str]: ...
 
+    @property
+    def sasl(self) -> Sasl | None:
+        """SASL instead of tickets, or None."""
+        ...
+
     def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
         """The result OK has been written: the connection now belongs to the channel."""
         ...
@@ -56,7 +65,15 @@ class Handshake:
         self.connection = connection
         self.skip_auth = skip_auth
         self.policy = policy
-        self.link = ServerLink()
+        self.sasl = None if skip_auth else policy.sasl
+        self.common_caps = policy.common_caps
+        if self.sasl is None:
+            self.common_caps = self.common_caps - {CommonCap.AUTH_SASL} | {CommonCap.AUTH_SPICE}
+        mechanisms = {CommonCap.AUTH_SASL} if self.sasl is not None else {CommonCap.AUTH_SPICE}
+        self.link = ServerLink(auth_mechanisms=mechanisms)
+        self._sasl_stage: ServerSasl | None = None
+        self._mechanism: Mechanism | None = None
+        self._mechanism_name = ""
         self.finished = False
         core = connection.core
         self._timer = core.timer_add(self._timed_out)
@@ -66,6 +83,9 @@ class Handshake:
     # -- ConnectionHandler ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._sasl_stage is not None:
+            self._sasl_received(data)
+            return
         self.link.receive_data(data)
         try:
             while not self.finished:
@@ -95,10 +115,14 @@ class Handshake:
                 )
                 return
             self.connection.write(
-                self.link.send_reply(self.policy.public_key, self.policy.common_caps, channel_caps)
+                self.link.send_reply(self.policy.public_key, self.common_caps, channel_caps)
             )
         elif isinstance(event, AuthMechanismSelected):
-            pass  # the link state machine only lets supported mechanisms through
+            # The link state machine only lets the mechanism we offered through.
+            if event.mechanism == CommonCap.AUTH_SASL:
+                self._start_sasl()
+        elif isinstance(event, TicketReceived) and self.sasl is not None:
+            self.refuse(LinkError.PERMISSION_DENIED, "SASL is required; the client sent a ticket")
         elif isinstance(event, TicketReceived):
             error, reason = (
                 (LinkError.OK, "") if self.skip_auth else self.policy.check_ticket(event.ciphertext)
@@ -110,6 +134,50 @@ class Handshake:
             self.connection.write(self.link.send_result(LinkError.OK))
             self._finish()
             self.policy.linked(self.connection, self.link, self.link.trailing_data())
+
+    # -- SASL ----------------------------------------------------------------------------
+
+    def _start_sasl(self) -> None:
+        assert self.sasl is not None
+        stage = self._sasl_stage = ServerSasl()
+        offered = self.sasl.offered(self.connection.tls is not None)
+        self.connection.write(stage.send_mechanisms(offered))
+        self._sasl_received(self.link.sasl_started())
+
+    def _sasl_received(self, data: bytes) -> None:
+        stage, sasl = self._sasl_stage, self.sasl
+        assert stage is not None and sasl is not None
+        stage.receive_data(data)
+        try:
+            while not self.finished and (event := stage.next_event()) is not NEED_DATA:
+                if isinstance(event, SaslStart):
+                    self._mechanism = sasl.start(event.mechanism, self.connection.tls is not None)
+                    self._mechanism_name = event.mechanism
+                assert self._mechanism is not None
+                answer = self._mechanism.step(event.data)
+                self.connection.write(stage.send_answer(answer.data, answer.done))
+                if answer.done:
+                    self._sasl_succeeded(stage)
+        except RemoteProtocolError as exc:
+            self._close(f"SASL: {exc}", logging.WARNING)
+        except AuthenticationFailed as exc:
+            if not stage.done:
+                self.connection.write(stage.send_answer(None, True))
+            self.connection.write(stage.send_verdict(False))
+            self._close(f"SASL authentication failed: {exc}", logging.WARNING, flush=True)
+
+    def _sasl_succeeded(self, stage: ServerSasl) -> None:
+        assert self._mechanism is not None
+        log.info(
+            "%s: SASL %s login of %r",
+            self.connection.name,
+            self._mechanism_name,
+            self._mechanism.username,
+        )
+        self.link.sasl_succeeded(stage.trailing_data())
+        self.connection.write(stage.send_verdict(True) + self.link.send_result(LinkError.OK))
+        self._finish()
+        self.policy.linked(self.connection, self.link, self.link.trailing_data())
 
     def refuse(self, error: LinkError, reason: str, level: int = logging.INFO) -> None:
         self.connection.write(self.link.send_error(error))
