@@ -214,6 +214,8 @@ def announce(server: Server, args: argparse.Namespace, options: dict[str, Any]) 
         print(f"TLS: a self-signed CA and server certificate are {made} in {ca.parent}")
         print(f"TLS: CA certificate SHA-256 fingerprint {setup.fingerprint}")
         client_options = f" --spice-ca-file={ca} --spice-host-subject='{setup.host_subject}'"
+    elif options["tls"] is not None and options["tls"].ca_file is not None:
+        client_options = f" --spice-ca-file={options['tls'].ca_file}"
     print(f"Connect with: remote-viewer{client_options} '{uri}'", flush=True)
     if args.vv_file is None and not args.print_vv:
         return

@@ -196,3 +196,55 @@ def test_the_printed_settings_let_spice_gtk_in(commands, real_client, tmp_path):
         check=True,
     ).stdout
     assert fingerprint.group(1) in shown
+
+
+@pytest.mark.parametrize("given", ["x509-dir", "files"])
+def test_the_command_with_qemus_certificate_options(commands, real_client, tmp_path, given):
+    from spice_server.net.certificates import self_signed
+
+    made = self_signed(tmp_path / "elsewhere")  # certificates the user brings
+    creds = made.credentials
+    assert creds.ca_file is not None
+    if given == "x509-dir":
+        options = ["--x509-dir", str(creds.cert_file.parent)]
+    else:
+        options = [
+            "--x509-cert-file", str(creds.cert_file), "--x509-key-file", str(creds.key_file),
+            "--x509-cacert-file", str(creds.ca_file),
+        ]  # fmt: skip
+    server = commands("--port", "off", "--tls-port", "0", "--tls-ciphers", "HIGH", *options)
+    match = server.wait_line(r"--spice-ca-file=(\S+) 'spice://127\.0\.0\.1\?tls-port=(\d+)'")
+    assert Path(match.group(1)) == creds.ca_file
+    assert not (tmp_path / "state").exists()
+    client = GtkClient(
+        None,
+        tmpdir=tmp_path,
+        tls_port=int(match.group(2)),
+        ca_file=creds.ca_file,
+        host_subject=made.host_subject,
+    )
+    try:
+        client.wait_ready()
+    finally:
+        client.close()
+    server.wait_line(r"client 127\.0\.0\.1 connected")
+
+
+def test_bad_tls_options_stop_the_command_with_a_reason(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "spice_server", "demo", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    state = ["--state-dir", str(tmp_path / "s")]
+    ciphers = run("--tls-port", "0", "--tls-ciphers", "NOT-A-CIPHER", *state)
+    assert ciphers.returncode == 2 and "no usable cipher" in ciphers.stderr
+    missing = run("--tls-port", "0", "--x509-dir", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "missing" in missing.stderr
+    channel = run("--tls-channel", "inputs")
+    assert channel.returncode == 2 and "--tls-port" in channel.stderr
+    off = run("--port", "off")
+    assert off.returncode == 2 and "--port off needs a --tls-port" in off.stderr

@@ -112,7 +112,11 @@ class Connection:
     def _write_wire(self, data: bytes | bytearray | memoryview) -> None:
         """What goes on the wire below SPICE and WebSocket: TLS records on a TLS port."""
         if self.tls is not None and data and not self.closed:
-            data = self.tls.send(data)
+            try:
+                data = self.tls.send(data)
+            except ssl.SSLError as exc:  # the TLS session broke: this connection ends
+                self.close(f"TLS write failed: {exc.reason or exc}", logging.WARNING)
+                return
         self._write_socket(data)
 
     def _write_socket(self, data: bytes | bytearray | memoryview) -> None:
