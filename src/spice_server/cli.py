@@ -13,7 +13,7 @@ from typing import Protocol
 
 from . import cli_network
 from .core.asyncio_core import AsyncioCore
-from .core.base import ChannelEvent, ChannelEventInfo, Core
+from .core.base import ChannelEvent, ChannelEventFlags, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
 from .protocol.constants import ChannelType, ImageCompression
 from .server import ConfigurationError, Server
@@ -102,7 +102,8 @@ def _log_channel_event(event: ChannelEvent, info: ChannelEventInfo) -> None:
         return
     peer = info.peer_address[0] if info.peer_address else "?"
     if event == ChannelEvent.INITIALIZED:
-        log.info("client %s connected (session %08x)", peer, info.connection_id)
+        tls = " over TLS" if info.flags & ChannelEventFlags.TLS else ""
+        log.info("client %s connected%s (session %08x)", peer, tls, info.connection_id)
     elif event == ChannelEvent.DISCONNECTED:
         log.info("client %s disconnected (session %08x)", peer, info.connection_id)
 

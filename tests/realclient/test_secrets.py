@@ -165,7 +165,7 @@ def test_remote_viewer_opens_the_vv_file_over_tls(commands, tmp_path):
     xserver = XServer(tmp_path)
     try:
         xserver.run(viewer, str(vv))
-        server.wait_line(r"client 127\.0\.0\.1 connected", timeout=30)
+        server.wait_line(r"client 127\.0\.0\.1 connected over TLS", timeout=30)
     finally:
         xserver.kill()
     server.wait_line(r"client 127\.0\.0\.1 disconnected")
@@ -248,3 +248,19 @@ def test_bad_tls_options_stop_the_command_with_a_reason(tmp_path):
     assert channel.returncode == 2 and "--tls-port" in channel.stderr
     off = run("--port", "off")
     assert off.returncode == 2 and "--port off needs a --tls-port" in off.stderr
+
+
+def test_print_vv_leaves_the_password_out_unless_asked(commands, tmp_path):
+    secret = str(password_file(tmp_path))
+    server = commands(
+        "--port", "0", "--password-file", secret, "--print-vv", "--tls-channel", "main,inputs",
+        "--tls-port", "0", "--state-dir", str(tmp_path / "s"),
+    )  # fmt: skip
+    server.wait_line(r"^\[virt-viewer\]")
+    server.wait_line(r"^secure-channels=main;inputs$")
+    server.wait_line(r"^delete-this-file=0")
+    assert not any(PASSWORD in line for line in server.seen)
+    with_password = commands(
+        "--port", "0", "--password-file", secret, "--print-vv", "--vv-password"
+    )  # fmt: skip
+    with_password.wait_line(rf"^password={re.escape(PASSWORD)}$")
