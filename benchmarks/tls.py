@@ -131,6 +131,7 @@ def main() -> int:
         ("stream: display MB/s received", lambda r: r["stream_bytes"] / args.seconds / 1e6),
         ("stream: draws shown /s", lambda r: r["frames"] / args.seconds),
         ("stream: server process CPU (cores)", lambda r: r["cpu"]),
+        ("stream: spice-gtk CPU (cores)", lambda r: r["client_cpu"]),
         (
             "stream: server CPU ms per MB",
             lambda r: r["cpu"] * args.seconds * 1e9 / r["stream_bytes"],

@@ -92,6 +92,7 @@ def main() -> int:
         if args.duration:
             result["stream_bytes"] = result["display_bytes"] - counts["bytes_at_first"]
             result["frames"] = counts["frames"]
+            result["client_cpu"] = time.process_time() / (time.monotonic() - t0)
     if args.dump and state["primary"]:
         w, h, stride, data = state["primary"]
         with open(args.dump, "wb") as f:
