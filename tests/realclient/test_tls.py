@@ -9,15 +9,18 @@ prints for remote-viewer (the TLS port, the CA file, the host subject).
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 
 import numpy as np
 import pytest
 
-from spice_server import ChannelEvent, ChannelEventFlags, Display
+from spice_server import ChannelEvent, ChannelEventFlags, ConfigurationError, Display
 from spice_server.net.certificates import self_signed
-from spice_server.protocol.constants import ChannelType
+from spice_server.protocol.constants import ChannelType, LinkError
 
 from harness import RecordingKeyboard, wait_until
+from rawclient import RawClient
 
 pytestmark = pytest.mark.realclient
 
@@ -111,3 +114,19 @@ def test_a_client_refuses_an_untrusted_server(make_harness, make_client, tmp_pat
     good = trusted_client(make_client, harness)
     good.wait_ready()
     good.wait_framebuffer(pattern())
+
+
+def test_add_client_serves_a_socket_over_tls(make_harness, tmp_path):
+    """libspice's spice_server_add_ssl_client: a socket the caller accepted, TLS first."""
+    harness, _ = serve(make_harness, tmp_path, port=None)
+    ours, theirs = socket.socketpair()
+    harness.call(lambda: harness.server.add_client(ours, tls=True))
+    context = ssl.create_default_context(cafile=str(harness.server.tls_setup.credentials.ca_file))
+    raw = RawClient(sock=context.wrap_socket(theirs, server_hostname="localhost"))
+    assert raw.link() == LinkError.OK
+    flags = initialized(harness)
+    assert flags[ChannelType.MAIN]
+    raw.close()
+    plain = make_harness(port=None)
+    with socket.socket() as unused, pytest.raises(ConfigurationError, match="TLS port"):
+        plain.call(lambda: plain.server.add_client(unused, tls=True))
