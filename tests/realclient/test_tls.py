@@ -124,8 +124,7 @@ def test_add_client_serves_a_socket_over_tls(make_harness, tmp_path):
     context = ssl.create_default_context(cafile=str(harness.server.tls_setup.credentials.ca_file))
     raw = RawClient(sock=context.wrap_socket(theirs, server_hostname="localhost"))
     assert raw.link() == LinkError.OK
-    flags = initialized(harness)
-    assert flags[ChannelType.MAIN]
+    wait_until(lambda: initialized(harness).get(ChannelType.MAIN), what="main linked over TLS")
     raw.close()
     plain = make_harness(port=None)
     with socket.socket() as unused, pytest.raises(ConfigurationError, match="TLS port"):
