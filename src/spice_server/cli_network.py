@@ -44,7 +44,13 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--x509-cert-file", type=Path, help="the server certificate (PEM)")
     sub.add_argument("--x509-key-file", type=Path, help="the server certificate's key (PEM)")
-    sub.add_argument("--x509-cacert-file", type=Path, help="the CA clients trust (PEM)")
+    sub.add_argument(
+        "--x509-cacert-file",
+        "--cacert-file",  # the Xspice launcher's name
+        type=Path,
+        dest="x509_cacert_file",
+        help="the CA clients trust (PEM)",
+    )
     sub.add_argument("--tls-ciphers", default=None, help="OpenSSL cipher list for TLS 1.2")
     sub.add_argument(
         "--tls-channel",

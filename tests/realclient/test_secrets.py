@@ -210,7 +210,7 @@ def test_the_command_with_qemus_certificate_options(commands, real_client, tmp_p
     else:
         options = [
             "--x509-cert-file", str(creds.cert_file), "--x509-key-file", str(creds.key_file),
-            "--x509-cacert-file", str(creds.ca_file),
+            "--cacert-file", str(creds.ca_file),  # the Xspice launcher's name for it
         ]  # fmt: skip
     server = commands("--port", "off", "--tls-port", "0", "--tls-ciphers", "HIGH", *options)
     match = server.wait_line(r"--spice-ca-file=(\S+) 'spice://127\.0\.0\.1\?tls-port=(\d+)'")

@@ -123,7 +123,7 @@ def test_a_client_that_stops_mid_handshake_times_out(setup, caplog):
     assert sock.recv(5)[:1] == b"\x16"  # the server's hello: a handshake record
     started = time.monotonic()
     assert closed_by_server(sock, 6)
-    assert 1.0 < time.monotonic() - started < 4.0  # the 2 s link deadline covers TLS
+    assert 1.0 < time.monotonic() - started < 5.0  # the 2 s link deadline covers TLS
     wait_until(lambda: logged(caplog, "link handshake timed out"), what="logged reason")
 
 
