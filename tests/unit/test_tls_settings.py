@@ -109,6 +109,9 @@ def test_the_set_up_is_made_once_with_a_private_key(tmp_path: Path) -> None:
     assert first.created and not second.created
     assert first.fingerprint == second.fingerprint and len(first.fingerprint) == 95
     assert stat.S_IMODE(first.credentials.key_file.stat().st_mode) == 0o600
+    (tmp_path / "x509" / "ca-cert.pem").unlink()  # an incomplete set is made anew
+    third = self_signed(tmp_path)
+    assert third.created and third.fingerprint != first.fingerprint
     assert sorted(p.name for p in (tmp_path / "x509").iterdir()) == [
         "ca-cert.pem", "server-cert.pem", "server-key.pem"
     ]  # fmt: skip

@@ -48,8 +48,10 @@ def self_signed(state_dir: Path, host: str | None = None) -> SelfSigned:
     directory = state_dir / "x509"
     credentials = TlsCredentials.from_dir(directory)
     created = False
-    if not (credentials.cert_file.exists() and credentials.key_file.exists()):
-        _generate(directory, host or socket.gethostname())
+    if not (
+        credentials.ca_file and credentials.cert_file.exists() and credentials.key_file.exists()
+    ):
+        _generate(directory, host or socket.gethostname())  # all three, or a new set
         credentials = TlsCredentials.from_dir(directory)
         created = True
     assert credentials.ca_file is not None
