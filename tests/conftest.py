@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def make_harness(core_kind: str) -> Iterator:
 def make_client(real_client: None, tmp_path: Path) -> Iterator:
     clients: list[GtkClient] = []
 
-    def make(port: int, password: str | None = None, **options: bool) -> GtkClient:
+    def make(port: int | None, password: str | None = None, **options: Any) -> GtkClient:
         client = GtkClient(port, password, tmp_path, **options)
         clients.append(client)
         return client

@@ -182,10 +182,15 @@ class ServerHarness:
         self._thread.start()
         self._ready.wait(10)
         self.call(self.server.init, self.core)
-        self.port = self.server.address[1]
+        self.port = self.server.address[1] if self.server.config.port is not None else None
+        self.tls_port = (
+            self.server.tls_address[1] if self.server.config.tls_port is not None else None
+        )
 
     def _on_channel_event(self, event: ChannelEvent, info: ChannelEventInfo) -> None:
-        self.events.record(event, info.connection_id, info.type, info.id, info.peer_address)
+        self.events.record(
+            event, info.connection_id, info.type, info.id, info.peer_address, info.flags
+        )
 
     def _run(self) -> None:
         if self.core_kind == "asyncio":
@@ -254,17 +259,30 @@ class GtkClient:
 
     def __init__(
         self,
-        port: int,
+        port: int | None,
         password: str | None = None,
         tmpdir: Path | None = None,
         *,
         audio: bool = False,
         opus: bool = True,
+        tls_port: int | None = None,
+        ca_file: Path | None = None,
+        host_subject: str | None = None,
+        username: str | None = None,
     ) -> None:
-        """``audio`` opens playback and record; ``opus=False`` is spice-gtk built without it."""
-        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--port", str(port)]
-        if password is not None:
-            args += ["--password", password]
+        """``audio`` opens playback and record; ``opus=False`` is spice-gtk built without it.
+        ``tls_port``, ``ca_file`` and ``host_subject`` are spice-gtk's TLS settings."""
+        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT)]
+        for flag, value in (
+            ("--port", port),
+            ("--tls-port", tls_port),
+            ("--ca-file", ca_file),
+            ("--host-subject", host_subject),
+            ("--username", username),
+            ("--password", password),
+        ):
+            if value is not None:
+                args += [flag, str(value)]
         if audio:
             args.append("--audio")
         env = dict(os.environ, G_MESSAGES_DEBUG="", SPICE_DEBUG="")

@@ -7,6 +7,11 @@ Debian package's files. The page's host name is the test's choice: Chromium reso
 made-up "foreign" name to the same loopback server, so a test can show the server a page
 from elsewhere (a browser sends the page's origin with the WebSocket upgrade).
 
+Over TLS (``Browsers(tls=...)``) the page itself comes over HTTPS, since spice_auto.html
+opens wss:// exactly when its page is https://, and Chromium accepts the test's server
+certificate by its public key alone (``--ignore-certificate-errors-spki-list``), trusting
+nothing else it would not trust anyway.
+
 The page must really come from a loopback address: Chromium blocks pages whose server is
 not on the local network from opening connections to it (Local Network Access checks).
 """
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import http.server
 import shutil
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -68,11 +75,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class Browsers:
     """One headless Chromium and the page's web server for a test module."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: the certificate and key of the page's server and of the SPICE server."""
         chromium = check_browser_client()
         handler = functools.partial(_QuietHandler, directory=str(SPICE_HTML5_DIR))
         self._web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.web_port = self._web.server_address[1]
+        self.scheme = "http"
+        args = [f"--host-resolver-rules=MAP {FOREIGN_HOST} 127.0.0.1"]
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._web.socket = context.wrap_socket(self._web.socket, server_side=True)
+            self.scheme = "https"
+            args.append(f"--ignore-certificate-errors-spki-list={_spki_hash(tls[0])}")
         threading.Thread(
             target=self._web.serve_forever, name="spice-html5 web", daemon=True
         ).start()
@@ -81,7 +97,7 @@ class Browsers:
             self.browser: Browser = self._playwright.chromium.launch(
                 executable_path=chromium,
                 headless=True,
-                args=[f"--host-resolver-rules=MAP {FOREIGN_HOST} 127.0.0.1"],
+                args=args,
             )
         except Exception:
             self.close()
@@ -94,7 +110,7 @@ class Browsers:
         query: dict[str, Any] = {"host": "127.0.0.1", "port": port}
         if password is not None:
             query["password"] = password
-        url = f"http://{page_host}:{self.web_port}/spice_auto.html?{urlencode(query)}"
+        url = f"{self.scheme}://{page_host}:{self.web_port}/spice_auto.html?{urlencode(query)}"
         return Html5Client(self.browser, url)
 
     def close(self) -> None:
@@ -171,6 +187,18 @@ class Html5Client:
 
     def close(self) -> None:
         self.context.close()
+
+
+def _spki_hash(cert_file: Path) -> str:
+    """Base64 SHA-256 of a certificate's public key, as Chromium's SPKI allow-list takes it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = x509.load_pem_x509_certificate(cert_file.read_bytes()).public_key()
+    spki = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 def _mean_error(got: np.ndarray, want: np.ndarray) -> float:

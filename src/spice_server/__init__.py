@@ -36,6 +36,7 @@ from .interfaces import (
     RecordInterface,
     TabletInterface,
 )
+from .net.tls import TlsCredentials
 from .protocol.agent import ClipboardSelection, ClipboardType, MonitorConfig
 from .protocol.constants import ButtonMask, ImageCompression, KeyboardModifier, MouseMode
 from .server import ConfigurationError, Server
@@ -69,6 +70,7 @@ __all__ = [
     "SelectorCore",
     "Server",
     "TabletInterface",
+    "TlsCredentials",
 ]
 
 __version__ = "0.1.0"

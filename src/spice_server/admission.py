@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import ssl
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -29,9 +30,10 @@ from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.clock import Clock
 from .net.auth import TicketAuthority
 from .net.connection import Connection, configure_client_socket
+from .net.exposure import origin_refusal
 from .net.handshake import Handshake
+from .net.sasl import Sasl
 from .net.throttle import TicketThrottle
-from .net.websocket import OriginCheck
 from .protocol.constants import ChannelType, CommonCap, LinkError
 from .protocol.link import LinkRequest, ServerLink
 
@@ -42,31 +44,48 @@ EventSink = Callable[[ChannelEvent, ChannelEventInfo], None]
 
 
 class Admission:
-    common_caps: frozenset[int] = frozenset(
-        {CommonCap.PROTOCOL_AUTH_SELECTION, CommonCap.AUTH_SPICE, CommonCap.MINI_HEADER}
-    )
-
     def __init__(
         self,
         config: ServerConfig,
         auth: TicketAuthority,
         channel: ChannelLookup,
         emit: EventSink,
-        origin_check: OriginCheck,
         clock: Clock,
+        sasl: Sasl | None = None,
     ) -> None:
+        """With ``sasl`` clients log in through SASL instead of giving the ticket."""
         self.config = config
+        self.sasl = sasl
+        self.common_caps = frozenset(
+            {
+                CommonCap.PROTOCOL_AUTH_SELECTION,
+                CommonCap.AUTH_SASL if sasl is not None else CommonCap.AUTH_SPICE,
+                CommonCap.MINI_HEADER,
+            }
+        )
         self.clock = clock
         self.auth = auth
         self._channel = channel
         self._emit = emit
-        self._origin_check = origin_check
         self.sessions: dict[int, Session] = {}
         self._session_hosts: dict[int, str] = {}
         self._handshakes: dict[Handshake, None] = {}
         self._connections: set[Connection] = set()
         limits = config.limits
         self.throttle = TicketThrottle(clock, limits.free_ticket_failures, limits.max_ticket_delay)
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether clients must prove who they are (a ticket or SASL)."""
+        return self.auth.enabled or self.sasl is not None
+
+    def origin_refusal(self, origin: str | None) -> str | None:
+        """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
+        return origin_refusal(
+            origin,
+            allowed=self.config.websocket_origins,
+            allow_insecure=self.config.allow_insecure,
+        )
 
     @property
     def public_key(self) -> bytes:
@@ -76,15 +95,23 @@ class Admission:
     def pending_links(self) -> int:
         return len(self._handshakes)
 
-    def add_client(self, core: Core, sock: socket.socket, skip_auth: bool = False) -> None:
-        """Serve a connected socket: CONNECTED now, then its link handshake."""
+    def add_client(
+        self,
+        core: Core,
+        sock: socket.socket,
+        skip_auth: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Serve a connected socket: CONNECTED now, then its link handshake (TLS first with
+        ``tls``; the handshake's deadline and the cap on unfinished ones cover both)."""
         configure_client_socket(sock)
         connection = Connection(
             core,
             sock,
             websocket=self.config.websocket,
-            check_origin=self._origin_check,
+            check_origin=self.origin_refusal,
             clock=self.clock,
+            tls=tls,
         )
         connection.on_closed = self._connection_closed
         self._connections.add(connection)
@@ -129,6 +156,11 @@ class Admission:
         channel = self._channel(request.channel_type, request.channel_id)
         if channel is None:
             return LinkError.CHANNEL_NOT_AVAILABLE, ()
+        security = self.config.channel_security(request.channel_type)
+        if security == "tls" and connection.tls is None:
+            return LinkError.NEED_SECURED, ()
+        if security == "plain" and connection.tls is not None:
+            return LinkError.NEED_UNSECURED, ()
         if request.channel_type == ChannelType.MAIN and request.connection_id != 0:
             return LinkError.BAD_CONNECTION_ID, ()  # a migration target: not supported
         return LinkError.OK, channel.caps()

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from . import cli_network
 from .config import Limits
 from .core.asyncio_core import AsyncioCore
-from .core.base import ChannelEvent, ChannelEventInfo, Core
+from .core.base import ChannelEvent, ChannelEventFlags, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
 from .protocol.constants import ChannelType, ImageCompression
 from .server import ConfigurationError, Server
@@ -51,15 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
     )
     for sub in (demo, x11):
-        sub.add_argument("--addr", default="127.0.0.1", help="address to listen on")
-        sub.add_argument("--port", type=int, default=5900)
-        sub.add_argument("--password", default=None, help="password clients must give")
-        sub.add_argument(
-            "--insecure",
-            action="store_true",
-            help="allow a non-loopback address without a password, and WebSocket clients "
-            "from any web page",
-        )
+        cli_network.add_arguments(sub)
         sub.add_argument(
             "--websocket-origin",
             action="append",
@@ -132,7 +125,8 @@ def _log_channel_event(event: ChannelEvent, info: ChannelEventInfo) -> None:
         return
     peer = info.peer_address[0] if info.peer_address else "?"
     if event == ChannelEvent.INITIALIZED:
-        log.info("client %s connected (session %08x)", peer, info.connection_id)
+        tls = " over TLS" if info.flags & ChannelEventFlags.TLS else ""
+        log.info("client %s connected%s (session %08x)", peer, tls, info.connection_id)
     elif event == ChannelEvent.DISCONNECTED:
         log.info("client %s disconnected (session %08x)", peer, info.connection_id)
 
@@ -169,11 +163,9 @@ def _run(args: argparse.Namespace) -> int:
             stop()
 
     try:
+        network = cli_network.server_options(args)
         server = Server(
-            addr=args.addr,
-            port=args.port,
-            password=args.password,
-            allow_insecure=args.insecure,
+            **network,
             websocket=args.websocket,
             websocket_origins=args.websocket_origin,
             limits=Limits(max_clipboard=args.max_clipboard),
@@ -193,9 +185,8 @@ def _run(args: argparse.Namespace) -> int:
     def start(core: Core) -> None:
         server.init(core)
         backend.start(core)
-        uri = server.uri()
-        print(f"Serving the {args.command} back end at {uri}", flush=True)
-        print(f"Connect with: remote-viewer {uri}", flush=True)
+        print(f"Serving the {args.command} back end at {server.uri()}", flush=True)
+        cli_network.announce(server, args, network)
 
     try:
         if args.core == "selector":

@@ -13,12 +13,14 @@ from typing import Literal
 
 from .display.video import parse_codecs
 from .protocol.agent import DEFAULT_MAX_CLIPBOARD
-from .protocol.constants import ImageCompression, VideoCodec
+from .protocol.constants import ChannelType, ImageCompression, VideoCodec
 
 StreamingVideo = Literal["filter", "all", "off"]
 JpegCompression = Literal["auto", "always", "never"]
 STREAMING_VIDEO: tuple[StreamingVideo, ...] = ("filter", "all", "off")
 JPEG_COMPRESSION: tuple[JpegCompression, ...] = ("auto", "always", "never")
+ALL_CHANNELS = ("all", "default")  # the second is QEMU's name for "every other channel"
+ChannelSecurity = Literal["tls", "plain", "any"]
 
 
 class ConfigurationError(ValueError):
@@ -50,7 +52,33 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """See ``Server.__init__`` for what each setting means."""
+    """The settings of a ``Server`` (its keywords of the same names).
+
+    ``addr``, ``port``: where to listen (``port`` None: no plain port). Without a password
+    only a loopback address is allowed, unless ``allow_insecure``, which also admits
+    WebSocket clients from any web page (see ``net.exposure``); ``websocket_origins`` are
+    web origins (``"https://host:port"``) whose pages may connect besides loopback ones.
+    ``exclusive`` makes a new client replace the connected one (libspice's behaviour); by
+    default several clients share the devices.
+    ``streaming_video`` says which fast-changing areas become lossy video streams:
+    ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
+    ``video_codecs`` are the stream codecs in order of preference (``"mjpeg"``,
+    ``"h264"``, ``"vp8"``); each client gets the first it decodes.
+    ``jpeg_compression`` says when photographic still images may go as JPEG: ``"always"``,
+    ``"never"``, or ``"auto"`` (the default): for clients that decode no LZ4, and while a
+    client's link is measured as the bottleneck.
+    ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
+    clipboard) while no real one is registered as a ``vdagent`` char device.
+    ``websocket`` also serves browser clients (spice-html5) on the same port: a connection
+    that starts with an HTTP request rather than the SPICE magic.
+    ``playback_compression`` sends the playback interface's sound as Opus to clients that
+    decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
+    ``spice_server_set_playback_compression``).
+    ``limits`` bounds what one client or address may cost (see ``Limits``).
+    ``tls_port`` is a TLS port beside ``port``; ``tls_channels`` must come over TLS,
+    ``plaintext_channels`` must not, the others may use either port (``Server`` takes
+    channel names, like ``"inputs"`` or ``"all"``).
+    """
 
     addr: str = "127.0.0.1"
     port: int | None = 5900
@@ -71,12 +99,21 @@ class ServerConfig:
     playback_compression: bool = True
     limits: Limits = field(default_factory=Limits)
     websocket_origins: frozenset[str] = frozenset()
+    tls_port: int | None = None
+    tls_channels: frozenset[int] = frozenset()
+    plaintext_channels: frozenset[int] = frozenset()
+    tls_by_default: bool = False
 
     def __post_init__(self) -> None:
         if self.uuid is not None and len(self.uuid) != 16:
             raise ConfigurationError("uuid must be 16 bytes")
-        if self.port is not None and not 0 <= self.port <= 65535:
-            raise ConfigurationError(f"port {self.port} out of range")
+        for name, port in (("port", self.port), ("tls port", self.tls_port)):
+            if port is not None and not 0 <= port <= 65535:
+                raise ConfigurationError(f"{name} {port} out of range")
+        if self.tls_port is None and (self.tls_channels or self.tls_by_default):
+            raise ConfigurationError("channels required over TLS need a TLS port (--tls-port)")
+        if self.tls_channels & self.plaintext_channels:
+            raise ConfigurationError("a channel cannot be both TLS-only and plaintext-only")
         if self.streaming_video not in STREAMING_VIDEO:
             raise ConfigurationError(
                 f"streaming_video {self.streaming_video!r}: filter, all or off"
@@ -93,6 +130,41 @@ class ServerConfig:
             raise ConfigurationError(
                 f"image_compression {self.image_compression!r} is not a SPICE image compression"
             ) from None
+
+    def channel_security(self, channel_type: int) -> ChannelSecurity:
+        """Whether a channel must come over TLS, must not, or may do either."""
+        if channel_type in self.tls_channels:
+            return "tls"
+        if channel_type in self.plaintext_channels:
+            return "plain"
+        return "tls" if self.tls_by_default else "any"
+
+
+def channel_security_setting(
+    tls: Sequence[str], plaintext: Sequence[str]
+) -> tuple[frozenset[int], frozenset[int], bool]:
+    """The channel types that must use TLS, those that must not, and whether all the others
+    must use TLS (``all``, or QEMU's ``default``, among the ``tls`` names)."""
+    secure, all_secure = _channel_types(tls)
+    plain, all_plain = _channel_types(plaintext)
+    if all_plain:
+        raise ConfigurationError("plaintext channels are named one by one, not 'all'")
+    return secure, plain, all_secure
+
+
+def _channel_types(names: Sequence[str]) -> tuple[frozenset[int], bool]:
+    types: set[int] = set()
+    everything = False
+    for name in names:
+        if name.lower() in ALL_CHANNELS:
+            everything = True
+            continue
+        try:
+            types.add(ChannelType[name.upper()])
+        except KeyError:
+            known = ", ".join(t.name.lower() for t in ChannelType)
+            raise ConfigurationError(f"unknown channel {name!r}: {known} or all") from None
+    return frozenset(types), everything
 
 
 def codecs_setting(names: Sequence[str]) -> tuple[VideoCodec, ...]:

@@ -1,19 +1,15 @@
 """The server: a facade over configuration, the core, the devices, admission and channels.
 
-Usage mirrors libspice-server::
-
-    server = Server(port=5900)
-    server.init(core)               # the core interface: AsyncioCore, SelectorCore, your own
-    server.add_interface(display)   # and keyboard, mouse, tablet...
-
+Usage mirrors libspice-server: ``server = Server(port=5900)``, ``server.init(core)`` (the
+core interface: AsyncioCore, SelectorCore, your own), ``server.add_interface(display)``.
 ``init`` starts listening through the core's watches; the caller's loop runs everything.
 Nothing here blocks and nothing runs on another thread, except what back ends call on their
 interfaces (pixels, LEDs), which reaches the loop through the dispatch's doorbell.
 
 The server is also the channels' :class:`~spice_server.channels.context.ChannelContext`
 and the agents' context: they see it only through those protocols. The jobs behind the
-facade live in their own modules: ``config`` (settings), ``net.exposure`` (who may reach
-us), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
+facade live in their own modules: ``config`` (settings), ``listening`` (the ports and who
+may reach them), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
 ``interfaces.registry`` (devices) and ``policy`` (mouse mode, agent, monitors).
 """
 
@@ -24,6 +20,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from .admission import Admission
@@ -41,6 +38,7 @@ from .config import (
     Limits,
     ServerConfig,
     StreamingVideo,
+    channel_security_setting,
     codecs_setting,
 )
 from .core.base import ChannelEvent, ChannelEventInfo, Core
@@ -64,9 +62,11 @@ from .interfaces.events import (
 from .interfaces.playback import PlaybackInterface
 from .interfaces.record import RecordInterface
 from .interfaces.registry import DeviceRegistry
+from .listening import Ports
 from .net.auth import TicketAuthority
-from .net.exposure import exposure_refusal, origin_refusal
-from .net.listener import Listener
+from .net.certificates import SelfSigned
+from .net.sasl import Sasl
+from .net.tls import TlsCredentials
 from .policy import DevicePolicy
 from .protocol.agent import MonitorConfig
 from .protocol.constants import (
@@ -113,36 +113,29 @@ class Server:
         playback_compression: bool = True,
         limits: Limits | None = None,
         websocket_origins: Sequence[str] = (),
+        tls_port: int | None = None,
+        tls: TlsCredentials | None = None,
+        tls_ciphers: str | None = None,
+        tls_channels: Sequence[str] = (),
+        plaintext_channels: Sequence[str] = (),
+        state_dir: Path | None = None,
+        sasl: Sasl | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """Configure; nothing is opened until ``init``.
-
-        ``password=None`` lets any client in, which is only allowed on a loopback address
-        unless ``allow_insecure``; it also limits WebSocket clients to pages served from a
-        loopback address, unless ``allow_insecure`` (see ``net.exposure``).
-        ``exclusive`` makes a new client replace the connected one (libspice's behaviour);
-        by default several clients share the devices.
-        ``port=None`` opens no listening socket: clients come through ``add_client``.
-        ``streaming_video`` says which fast-changing areas become lossy video streams:
-        ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
-        ``video_codecs`` are the stream codecs in order of preference (``"h264"``,
-        ``"vp8"``, ``"mjpeg"``); each client gets the first it decodes.
-        ``jpeg_compression`` says when photographic still images may go as JPEG:
-        ``"always"``, ``"never"``, or ``"auto"`` (the default): only for clients that
-        decode no LZ4, for which the lossless choice is raw pixels.
-        ``builtin_agent`` lets the server answer for the guest agent (client-driven resize,
-        clipboard) while no real one is registered as a ``vdagent`` char device.
-        ``websocket`` also serves browser clients (spice-html5) on the same port: a
-        connection that starts with an HTTP request rather than the SPICE magic.
-        ``playback_compression`` sends the playback interface's sound as Opus to clients
-        that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
-        ``spice_server_set_playback_compression``).
-        ``limits`` bounds what one client or address may cost (see ``config.Limits``).
-        ``websocket_origins`` are web origins (``"https://host:port"``) whose pages may
-        open a WebSocket besides loopback ones.
-        ``clock`` replaces the machine's monotonic clock (for tests and simulations).
+        """Configure; nothing is opened until ``init``. What each setting means is said
+        where it is kept, ``config.ServerConfig``; besides those: ``password`` and
+        ``ticket_lifetime`` (the ticket, see ``net.auth``), ``tls`` (QEMU's x509 files;
+        without them a self-signed set-up is made once in ``state_dir``, see
+        ``tls_setup``), ``tls_ciphers`` (an OpenSSL cipher list), ``sasl`` (mechanisms and
+        a credentials back end, replacing the ticket) and ``clock`` (replaces the
+        machine's monotonic clock, for tests and simulations).
         """
+        secure, plain, all_secure = channel_security_setting(tls_channels, plaintext_channels)
         self.config = ServerConfig(
+            tls_port=tls_port,
+            tls_channels=secure,
+            plaintext_channels=plain,
+            tls_by_default=all_secure,
             addr=addr,
             port=port,
             allow_insecure=allow_insecure,
@@ -165,16 +158,11 @@ class Server:
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
         self.devices = DeviceRegistry()
         self._core: Core | None = None
-        self._listener: Listener | None = None
+        self._ports = Ports(self.config, tls, tls_ciphers, state_dir)
         self._channels: dict[tuple[int, int], Channel] = {}
         self._dispatch = BackendDispatch(self._on_changes)
         self._admission = Admission(
-            self.config,
-            self.auth,
-            self._channel,
-            self._emit,
-            self.websocket_origin_refusal,
-            self._clock,
+            self.config, self.auth, self._channel, self._emit, self._clock, sasl
         )
         self._policy = DevicePolicy(self)
         self._main: MainChannel | None = None
@@ -191,12 +179,11 @@ class Server:
                 f"core interface major version {getattr(core, 'major_version', None)}, "
                 f"this server needs {CORE_MAJOR_VERSION}"
             )
-        config = self.config
-        if config.port is not None:
-            self._check_exposure()
-            # Bind first: a port in use must leave the server as it was, ready to retry.
-            self._listener = Listener.bind(core, config.addr, config.port, self.add_client)
-            log.info("listening on %s:%d", *self._listener.address)
+        self._ports.open(  # first: a port in use leaves the server as it was
+            core,
+            lambda sock, tls: self.add_client(sock, tls=tls),
+            password=self._admission.authenticates,
+        )
         self._core = core
         self._dispatch.open(core)
         self._main = MainChannel(self)
@@ -212,52 +199,49 @@ class Server:
 
     def destroy(self) -> None:
         """Close every connection and the listening socket; the server cannot be reused."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        self._ports.close()
         self._admission.close_all("server shutting down")
         self._dispatch.close()
 
     @property
     def address(self) -> tuple[str, int]:
-        """The listening address; with ``port=0`` this tells the port the system chose."""
-        if self._listener is None:
-            raise ConfigurationError("the server is not listening")
-        return self._listener.address
+        """The plain port's address; with ``port=0`` this tells the port the system chose."""
+        return self._ports.address
+
+    @property
+    def tls_address(self) -> tuple[str, int]:
+        return self._ports.tls_address
+
+    @property
+    def tls_setup(self) -> SelfSigned | None:
+        """The self-signed set-up the TLS port uses, when it was given no certificates."""
+        return self._ports.self_signed
 
     def uri(self) -> str:
-        host, port = self.address
-        host = f"[{host}]" if ":" in host else host
-        return f"spice://{host}:{port}"
+        """The address for remote-viewer, with both ports."""
+        return self._ports.uri()
 
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""
-        if password is None and self._listener is not None:
-            self._check_exposure(password=False)
+        if password is None and self._ports.listening:
+            self._ports.check_exposure(password=self._admission.sasl is not None)
         self.auth.set_ticket(password, lifetime)
-
-    def _check_exposure(self, password: bool | None = None) -> None:
-        refusal = exposure_refusal(
-            self.config.addr,
-            password=self.auth.enabled if password is None else password,
-            allow_insecure=self.config.allow_insecure,
-        )
-        if refusal is not None:
-            raise ConfigurationError(refusal)
 
     def websocket_origin_refusal(self, origin: str | None) -> str | None:
         """Why a WebSocket from a page of ``origin`` is refused, or None to accept it."""
-        return origin_refusal(
-            origin,
-            allowed=self.config.websocket_origins,
-            allow_insecure=self.config.allow_insecure,
-        )
+        return self._admission.origin_refusal(origin)
 
     # -- clients -------------------------------------------------------------------------
 
-    def add_client(self, sock: socket.socket, skip_auth: bool = False) -> None:
-        """Serve a connected socket (libspice's ``spice_server_add_client``)."""
-        self._admission.add_client(self.core, sock, skip_auth)
+    def add_client(
+        self, sock: socket.socket, skip_auth: bool = False, *, tls: bool = False
+    ) -> None:
+        """Serve a connected socket (libspice's ``spice_server_add_client``, or with ``tls``
+        its ``spice_server_add_ssl_client``: TLS first, on the TLS port's certificate)."""
+        context = self._ports.tls_context if tls else None
+        if tls and context is None:
+            raise ConfigurationError("TLS clients need a TLS port's certificate (tls_port)")
+        self._admission.add_client(self.core, sock, skip_auth, context)
 
     def disconnect_clients(self, reason: str) -> None:
         """Tell every client why (a NOTIFY it may show), then end their sessions."""

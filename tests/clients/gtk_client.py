@@ -4,7 +4,8 @@
 Runs under Debian's /usr/bin/python3 (packages gir1.2-spiceclientglib-2.0 and python3-gi),
 never the project's virtual environment: it is the real client, not our code. It connects
 at start, then reads one JSON command per line on stdin and writes one JSON event per line
-on stdout. Commands::
+on stdout. With --tls-port (and --ca-file, --host-subject) it also connects over TLS, as
+spice-gtk decides per channel. Commands::
 
     {"cmd": "framebuffer", "path": P}   -> {"event": "framebuffer", "width", "height", "stride",
                                             "path", "invalidates"}  (raw BGRX rows written to P)
@@ -63,7 +64,16 @@ class Client:
         self.t0 = time.monotonic()
         self.session = Spice.Session()
         self.session.set_property("host", args.host)
-        self.session.set_property("port", str(args.port))
+        if args.port is not None:
+            self.session.set_property("port", str(args.port))
+        if args.tls_port is not None:
+            self.session.set_property("tls-port", str(args.tls_port))
+        if args.ca_file is not None:
+            self.session.set_property("ca-file", args.ca_file)
+        if args.host_subject is not None:
+            self.session.set_property("cert-subject", args.host_subject)  # checked instead of host
+        if args.username is not None:
+            self.session.set_property("username", args.username)
         if args.password is not None:
             self.session.set_property("password", args.password)
         self.session.set_property("enable-audio", args.audio)
@@ -342,7 +352,11 @@ class Client:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--tls-port", type=int, default=None)
+    parser.add_argument("--ca-file", default=None, help="the CA that signed the server's cert")
+    parser.add_argument("--host-subject", default=None, help="the server certificate's subject")
+    parser.add_argument("--username", default=None, help="for SASL")
     parser.add_argument("--password", default=None)
     parser.add_argument("--audio", action="store_true", help="open playback and record")
     return Client(parser.parse_args()).run()

@@ -4,7 +4,9 @@ The connection reads whatever arrives and hands it to its handler (first the lin
 handshake, then a channel client). When WebSocket is enabled, the first bytes tell whether
 the socket carries SPICE itself or SPICE inside a WebSocket (see ``websocket``); in the
 second case the connection unwraps and wraps the frames, so its handler sees the same byte
-stream either way and never knows which it was. Writes go out at once when the socket takes them and
+stream either way and never knows which it was. On the TLS port the same happens one layer
+further down (see ``tls``): the socket carries TLS records, and WebSocket or SPICE is what
+they decrypt to. Writes go out at once when the socket takes them and
 queue otherwise; the WRITE watch is armed only while something is queued. When the queue
 drains the handler's ``writable()`` is called, which is how producers of large data (the
 display) pace themselves to the client's speed instead of queueing without bound.
@@ -22,14 +24,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from ..core.base import ChannelEventInfo, Core, EventMask, SocketAddress, Timer
+from ..core.base import ChannelEventFlags, ChannelEventInfo, Core, EventMask, SocketAddress, Timer
 from ..core.clock import Clock, SystemClock
 from ..protocol.errors import RemoteProtocolError
 from .link import LinkEstimate, unacknowledged
+from .tls import TlsTransport
 from .websocket import OriginCheck, StreamKind, WebSocketTransport, sniff
 
 log = logging.getLogger(__name__)
@@ -62,9 +66,10 @@ class Connection:
         websocket: bool = False,
         check_origin: OriginCheck | None = None,
         clock: Clock | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """``websocket`` accepts WebSocket clients besides plain SPICE ones; ``check_origin``
-        decides which browser origins may open one."""
+        decides which browser origins may open one; ``tls`` makes this a TLS connection."""
         self.core = core
         self.sock = sock
         self.handler: ConnectionHandler | None = None
@@ -94,6 +99,9 @@ class Connection:
         self._prefix = b""
         self._check_origin = check_origin
         self.websocket: WebSocketTransport | None = None
+        self.tls = TlsTransport(tls) if tls is not None else None
+        if self.tls is not None:
+            self.info.flags |= ChannelEventFlags.TLS
         self._watch = core.watch_add(sock.fileno(), EventMask.READ, self._on_event)
 
     @property
@@ -128,6 +136,16 @@ class Connection:
         self._write_wire(data)
 
     def _write_wire(self, data: bytes | bytearray | memoryview) -> None:
+        """What goes on the wire below SPICE and WebSocket: TLS records on a TLS port."""
+        if self.tls is not None and data and not self.closed:
+            try:
+                data = self.tls.send(data)
+            except ssl.SSLError as exc:  # the TLS session broke: this connection ends
+                self.close(f"TLS write failed: {exc.reason or exc}", logging.WARNING)
+                return
+        self._write_socket(data)
+
+    def _write_socket(self, data: bytes | bytearray | memoryview) -> None:
         if self.closed or not data:
             return
         view = memoryview(data).cast("B")
@@ -263,11 +281,29 @@ class Connection:
             if not data:
                 if self.websocket is not None:
                     self.websocket.eof_received()
-                self.close("client closed the connection")
+                during = (
+                    " during the TLS handshake" if self.tls and not self.tls.handshake_done else ""
+                )
+                self.close(f"client closed the connection{during}")
                 return
             self.bytes_received += len(data)
             budget -= len(data)
+            self._received_wire(data)
+
+    def _received_wire(self, data: bytes) -> None:
+        tls = self.tls
+        if tls is not None:
+            try:
+                data = tls.receive_data(data)
+            except RemoteProtocolError as exc:
+                self._write_socket(tls.data_to_send())  # the alert that tells the peer why
+                self.close(str(exc), logging.WARNING, flush=True)
+                return
+            self._write_socket(tls.data_to_send())
+        if data:
             self._received(data)
+        if tls is not None and tls.peer_closed and not self.closed:
+            self.close("client ended the TLS session")
 
     def _received(self, data: bytes) -> None:
         if self._sniffing:

@@ -1,7 +1,7 @@
 """Who may reach the server: the listening address and the web pages allowed in.
 
-Two rules, both about not exposing a desktop by accident. Without a password the server
-listens only on a loopback address (unless told the network is trusted). And since any
+Two rules, both about not exposing a desktop by accident. Without a password or TLS the
+server listens only on a loopback address (unless told the network is trusted). And since any
 web site open in a browser on this machine can open a WebSocket to a loopback port,
 "loopback only" does not keep strangers out: browsers always send the page's origin and
 pages cannot forge it, so only pages from a loopback host, or from origins the caller
@@ -17,13 +17,19 @@ import socket
 import urllib.parse
 
 
-def exposure_refusal(addr: str, *, password: bool, allow_insecure: bool) -> str | None:
-    """Why listening on ``addr`` is refused, or None when it is allowed."""
-    if password or allow_insecure or is_loopback(addr):
+def exposure_refusal(
+    addr: str, *, password: bool, tls: bool = False, allow_insecure: bool = False
+) -> str | None:
+    """Why listening on ``addr`` is refused, or None when it is allowed.
+
+    The message names the command's options: that is where most users meet it.
+    """
+    if password or tls or allow_insecure or is_loopback(addr):
         return None
     return (
-        f"refusing to listen on {addr} without a password; set one, bind a loopback "
-        "address, or pass allow_insecure=True if the network is trusted"
+        f"refusing to listen on {addr} without a password or TLS: give a password "
+        "(--password-file FILE or SPICE_PASSWORD), a TLS port (--tls-port), a loopback "
+        "--addr, or pass --insecure if the network is trusted"
     )
 
 

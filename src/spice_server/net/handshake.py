@@ -6,7 +6,9 @@ server; this module only sequences them over the connection and enforces a deadl
 a client that never finishes cannot hold a slot. A ticket the policy wants checked later
 (its address has failed too often) is held until then, under that delay instead of the
 deadline. Whether the session a channel names exists is told only after the ticket, so
-a guess of a session id learns nothing without the password.
+a guess of a session id learns nothing without the password. With SASL on, the ticket
+gives way to a SASL exchange (``protocol.sasl`` frames it, the mechanisms of
+``net.sasl`` judge it) under the same deadline.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from ..protocol.constants import LinkError
+from ..protocol.constants import CommonCap, LinkError
 from ..protocol.errors import RemoteProtocolError
 from ..protocol.events import NEED_DATA
 from ..protocol.link import (
@@ -24,7 +26,9 @@ from ..protocol.link import (
     ServerLink,
     TicketReceived,
 )
+from ..protocol.sasl import SaslStart, ServerSasl
 from .connection import Connection
+from .sasl import AuthenticationFailed, Mechanism, Sasl
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,11 @@ class LinkPolicy(Protocol):
         """After the ticket: whether the named session exists, and room for a new one."""
         ...
 
+    @property
+    def sasl(self) -> Sasl | None:
+        """SASL instead of tickets, or None."""
+        ...
+
     def linked(self, connection: Connection, link: ServerLink, trailing: bytes) -> None:
         """The result OK has been written: the connection now belongs to the channel."""
         ...
@@ -74,7 +83,15 @@ class Handshake:
         self.connection = connection
         self.skip_auth = skip_auth
         self.policy = policy
-        self.link = ServerLink()
+        self.sasl = None if skip_auth else policy.sasl
+        self.common_caps = policy.common_caps
+        if self.sasl is None:
+            self.common_caps = self.common_caps - {CommonCap.AUTH_SASL} | {CommonCap.AUTH_SPICE}
+        mechanisms = {CommonCap.AUTH_SASL} if self.sasl is not None else {CommonCap.AUTH_SPICE}
+        self.link = ServerLink(auth_mechanisms=mechanisms)
+        self._sasl_stage: ServerSasl | None = None
+        self._mechanism: Mechanism | None = None
+        self._mechanism_name = ""
         self.finished = False
         core = connection.core
         self._timer = core.timer_add(self._timed_out)
@@ -86,6 +103,9 @@ class Handshake:
     # -- ConnectionHandler ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._sasl_stage is not None:
+            self._sasl_received(data)
+            return
         if self.link.buffered + len(data) > MAX_BUFFERED:
             self.refuse(LinkError.INVALID_DATA, "too much data ahead of the link result")
             return
@@ -118,10 +138,14 @@ class Handshake:
                 )
                 return
             self.connection.write(
-                self.link.send_reply(self.policy.public_key, self.policy.common_caps, channel_caps)
+                self.link.send_reply(self.policy.public_key, self.common_caps, channel_caps)
             )
         elif isinstance(event, AuthMechanismSelected):
-            pass  # the link state machine only lets supported mechanisms through
+            # The link state machine only lets the mechanism we offered through.
+            if event.mechanism == CommonCap.AUTH_SASL:
+                self._start_sasl()
+        elif isinstance(event, TicketReceived) and self.sasl is not None:
+            self.refuse(LinkError.PERMISSION_DENIED, "SASL is required; the client sent a ticket")
         elif isinstance(event, TicketReceived):
             if self.skip_auth:
                 self._admit()
@@ -165,6 +189,50 @@ class Handshake:
     def _fail(self, error: LinkError, reason: str) -> None:
         self.connection.write(self.link.send_result(error))
         self._close(reason, logging.WARNING, flush=True)
+
+    # -- SASL ----------------------------------------------------------------------------
+
+    def _start_sasl(self) -> None:
+        assert self.sasl is not None
+        stage = self._sasl_stage = ServerSasl()
+        offered = self.sasl.offered(self.connection.tls is not None)
+        self.connection.write(stage.send_mechanisms(offered))
+        self._sasl_received(self.link.sasl_started())
+
+    def _sasl_received(self, data: bytes) -> None:
+        stage, sasl = self._sasl_stage, self.sasl
+        assert stage is not None and sasl is not None
+        stage.receive_data(data)
+        try:
+            while not self.finished and (event := stage.next_event()) is not NEED_DATA:
+                if isinstance(event, SaslStart):
+                    self._mechanism = sasl.start(event.mechanism, self.connection.tls is not None)
+                    self._mechanism_name = event.mechanism
+                assert self._mechanism is not None
+                answer = self._mechanism.step(event.data)
+                self.connection.write(stage.send_answer(answer.data, answer.done))
+                if answer.done:
+                    self._sasl_succeeded(stage)
+        except RemoteProtocolError as exc:
+            self._close(f"SASL: {exc}", logging.WARNING)
+        except AuthenticationFailed as exc:
+            if not stage.done:
+                self.connection.write(stage.send_answer(None, True))
+            self.connection.write(stage.send_verdict(False))
+            self._close(f"SASL authentication failed: {exc}", logging.WARNING, flush=True)
+
+    def _sasl_succeeded(self, stage: ServerSasl) -> None:
+        assert self._mechanism is not None
+        log.info(
+            "%s: SASL %s login of %r",
+            self.connection.name,
+            self._mechanism_name,
+            self._mechanism.username,
+        )
+        self.link.sasl_succeeded(stage.trailing_data())
+        self.connection.write(stage.send_verdict(True) + self.link.send_result(LinkError.OK))
+        self._finish()
+        self.policy.linked(self.connection, self.link, self.link.trailing_data())
 
     def refuse(self, error: LinkError, reason: str, level: int = logging.INFO) -> None:
         self.connection.write(self.link.send_error(error))

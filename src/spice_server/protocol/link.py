@@ -108,6 +108,7 @@ class LinkState(enum.Enum):
     SEND_REPLY = "send-reply"
     RECV_AUTH_MECHANISM = "recv-auth-mechanism"
     RECV_TICKET = "recv-ticket"
+    SASL = "sasl"  # the SASL exchange (``protocol.sasl``) has the bytes until it is over
     SEND_RESULT = "send-result"
     DONE = "done"
     ERROR = "error"
@@ -166,7 +167,8 @@ class ServerLink(_LinkStage):
             del self._buffer[: U32.size]
             if mechanism not in self._auth_mechanisms:
                 raise RemoteProtocolError(f"unsupported auth mechanism {mechanism}")
-            self.state = LinkState.RECV_TICKET
+            sasl = mechanism == CommonCap.AUTH_SASL
+            self.state = LinkState.SASL if sasl else LinkState.RECV_TICKET
             return AuthMechanismSelected(mechanism)
         if self.state is LinkState.RECV_TICKET:
             if len(self._buffer) < TICKET_CIPHERTEXT_BYTES:
@@ -235,6 +237,21 @@ class ServerLink(_LinkStage):
             LinkError.OK, public_key, len(common_words), len(channel_words), LINK_REPLY.size
         ) + struct.pack(f"<{len(words)}I", *words)
         return LINK_HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, len(body)) + body
+
+    def sasl_started(self) -> bytes:
+        """Hand the bytes after the auth mechanism over to the SASL exchange."""
+        if self.state is not LinkState.SASL:
+            raise LocalProtocolError(f"no SASL exchange in state {self.state}")
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def sasl_succeeded(self, trailing: bytes) -> None:
+        """The SASL exchange let the client in; ``trailing`` is what followed it."""
+        if self.state is not LinkState.SASL:
+            raise LocalProtocolError(f"no SASL exchange in state {self.state}")
+        self._buffer[:0] = trailing
+        self.state = LinkState.SEND_RESULT
 
     def send_result(self, error: LinkError) -> bytes:
         """The u32 link result after the ticket; OK moves on to the data stage."""
