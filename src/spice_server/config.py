@@ -7,10 +7,15 @@ and the channels read a value that cannot change under them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+import platformdirs
+
+from .agent.file_transfer import FileTransferSettings
 from .display.video import parse_codecs
 from .protocol.constants import ImageCompression, VideoCodec
 
@@ -45,6 +50,7 @@ class ServerConfig:
     )
     websocket: bool = True
     playback_compression: bool = True
+    file_transfer: FileTransferSettings | None = None
 
     def __post_init__(self) -> None:
         if self.uuid is not None and len(self.uuid) != 16:
@@ -75,3 +81,16 @@ def codecs_setting(names: Sequence[str]) -> tuple[VideoCodec, ...]:
         return parse_codecs(names)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def file_transfer_setting(
+    enabled: bool, directory: str | os.PathLike[str] | None, max_size: int
+) -> FileTransferSettings | None:
+    """Where files sent by clients go: ``directory``, by default the user's Downloads
+    directory (XDG's, as ``xdg-user-dir DOWNLOAD`` names it); None when disabled."""
+    if max_size < 0:
+        raise ConfigurationError(f"file_transfer_max_size {max_size} is negative")
+    if not enabled:
+        return None
+    path = Path(directory) if directory is not None else Path(platformdirs.user_downloads_dir())
+    return FileTransferSettings(path.expanduser(), max_size)

@@ -20,6 +20,7 @@ us), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from typing import ParamSpec, TypeVar
 
 from .admission import Admission
 from .agent.base import AgentEndpoint
+from .agent.file_transfer import DEFAULT_MAX_SIZE as DEFAULT_MAX_FILE_SIZE
 from .channels.base import Channel, ChannelClient
 from .channels.cursor import CursorChannel
 from .channels.display import DisplayChannel
@@ -41,6 +43,7 @@ from .config import (
     ServerConfig,
     StreamingVideo,
     codecs_setting,
+    file_transfer_setting,
 )
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.clock import Clock, SystemClock
@@ -110,6 +113,9 @@ class Server:
         video_codecs: Sequence[str] = ("mjpeg", "h264", "vp8"),
         websocket: bool = True,
         playback_compression: bool = True,
+        file_transfer: bool = True,
+        file_transfer_dir: str | os.PathLike[str] | None = None,
+        file_transfer_max_size: int = DEFAULT_MAX_FILE_SIZE,
         clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``.
@@ -134,6 +140,9 @@ class Server:
         ``playback_compression`` sends the playback interface's sound as Opus to clients
         that decode it (at 48000 Hz); off, every client gets raw PCM (libspice's
         ``spice_server_set_playback_compression``).
+        ``file_transfer`` lets clients send files (dropped on their window) through the
+        built-in agent into ``file_transfer_dir`` (default: the user's Downloads, created
+        when the first file comes), none over ``file_transfer_max_size`` bytes.
         ``clock`` replaces the machine's monotonic clock (for tests and simulations).
         """
         self.config = ServerConfig(
@@ -152,6 +161,9 @@ class Server:
             video_codecs=codecs_setting(video_codecs),
             websocket=websocket,
             playback_compression=playback_compression,
+            file_transfer=file_transfer_setting(
+                file_transfer, file_transfer_dir, file_transfer_max_size
+            ),
         )
         self._clock = clock or SystemClock()
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
