@@ -22,6 +22,10 @@ on stdout. Commands::
     {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
                                             (the PCM played since the last playback_start)
     {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
+    {"cmd": "file_copy", "paths": [P, ...]}   -> {"event": "file_copy", "ok", "error",
+                                            "failures", "progress"}  (spice-gtk's
+                                            file_copy_async; the operation's GError and each
+                                            failed file's: domain, code and message)
     {"cmd": "quit"}
 
 Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
@@ -45,7 +49,7 @@ import time
 import gi
 
 gi.require_version("SpiceClientGLib", "2.0")
-from gi.repository import GLib, GObject  # noqa: E402
+from gi.repository import Gio, GLib, GObject  # noqa: E402
 from gi.repository import SpiceClientGLib as Spice  # noqa: E402
 
 # spice-gtk's Session.connect()/Channel.connect() shadow GObject's signal connect.
@@ -297,6 +301,8 @@ class Client:
             buffer = ctypes.create_string_buffer(pcm, len(pcm))
             self.record.send_data(ctypes.addressof(buffer), len(pcm), cmd.get("time", 0))
             self.emit("done", cmd=name, bytes=len(pcm))
+        elif name == "file_copy":
+            self.file_copy(cmd["paths"])
         elif name == "state":
             self.emit(
                 "state",
@@ -312,6 +318,50 @@ class Client:
             )
         else:
             self.emit("error", message=f"unknown command {name}")
+
+    def file_copy(self, paths) -> None:
+        # Progress comes from the transfer tasks: the progress_callback argument is not
+        # safe from Python (its scope ends with the call, spice-gtk calls it later).
+        progress, failures = [], []
+
+        def on_finished(task, error) -> None:
+            if error is not None:
+                failures.append(
+                    {"domain": error.domain, "code": error.code, "message": error.message}
+                )
+
+        def on_task(channel, task) -> None:
+            on(task, "finished", on_finished)
+            on(
+                task,
+                "notify::progress",
+                lambda t, p: progress.append(
+                    [t.get_property("transferred-bytes"), t.get_property("total-bytes")]
+                ),
+            )
+
+        handler = on(self.main, "new-file-transfer", on_task)
+
+        def on_done(channel, result, data) -> None:
+            GObject.Object.disconnect(self.main, handler)
+            try:
+                ok, error = channel.file_copy_finish(result), None
+            except GLib.Error as exc:
+                ok = False
+                error = {"domain": exc.domain, "code": exc.code, "message": exc.message}
+
+            # spice-gtk ends the operation from the first "finished" handler, its own:
+            # the tasks' errors reach ours just after.
+            def report() -> bool:
+                self.emit(
+                    "file_copy", ok=ok, error=error, failures=failures, progress=progress[-3:]
+                )
+                return False
+
+            GLib.idle_add(report)
+
+        files = [Gio.File.new_for_path(path) for path in paths]
+        self.main.file_copy_async(files, Gio.FileCopyFlags.NONE, None, None, None, on_done, None)
 
     def run(self) -> int:
         GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, self.stdin_ready)
