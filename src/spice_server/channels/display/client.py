@@ -78,6 +78,7 @@ class DisplayChannelClient(ChannelClient):
         self.display = display
         self.detector = detector
         self._generation: int | None = None  # of the surface the client has
+        self._monitors_serial: int | None = None  # of the monitors the client was told
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
         # Areas the client shows from JPEG, sent while the link was the bottleneck, and
@@ -200,6 +201,7 @@ class DisplayChannelClient(ChannelClient):
             or self._copies
             or self.streams.frame_due()
             or self._generation != framebuffer.generation
+            or self._monitors_serial != self.display.monitors_serial
         )
         last_ping = self.last_ping
         if busy and (last_ping is None or self.clock.now() - last_ping >= RTT_PROBE_S):
@@ -207,6 +209,9 @@ class DisplayChannelClient(ChannelClient):
         while self.can_send_more():
             if self._generation != framebuffer.generation:
                 self._create_surface()
+                continue
+            if self._monitors_serial != self.display.monitors_serial:
+                self._send_monitors()
                 continue
             if self._copies:
                 self.send(self._copies.popleft())
@@ -264,12 +269,26 @@ class DisplayChannelClient(ChannelClient):
                 PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
             )
         )
-        self.send(MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1))
+        self._send_monitors()
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
+
+    def _send_monitors(self) -> None:
+        """Where the surface's monitors are: spice-gtk (remote-viewer) shows each in a
+        window of its own."""
+        heads, self._monitors_serial = self.display.monitor_heads()
+        self.send(
+            MsgDisplayMonitorsConfig(
+                tuple(
+                    MonitorHead(i, PRIMARY_SURFACE, r.width, r.height, r.left, r.top)
+                    for i, r in enumerate(heads)
+                ),
+                max(len(heads), self.display.max_monitors),
+            )
+        )
 
     def _send_rect(self, rect: Rect, whole: bool = False, lossless: bool = False) -> None:
         rect = rect.intersect(self._surface)
