@@ -18,6 +18,9 @@ on stdout. Commands::
     {"cmd": "clipboard_release", "selection"}
     {"cmd": "clipboard_request", "selection", "type"}   -> clipboard_data event
     {"cmd": "monitor_config", "width", "height", ["x", "y"]}   (as a window resize does)
+    {"cmd": "monitors_config", "monitors": [{"x", "y", "width", "height"}, ...], "align"}
+                                         (several monitors, the others disabled; with
+                                         align false spice-gtk keeps their positions)
     {"cmd": "state"}                     -> {"event": "state", ...}
     {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
                                             (the PCM played since the last playback_start)
@@ -29,7 +32,8 @@ on stdout. Commands::
     {"cmd": "quit"}
 
 Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
-key_modifiers, cursor_set, cursor_move, cursor_hide, agent, clipboard_grab,
+key_modifiers, cursor_set, cursor_move, cursor_hide, agent, monitors (the display
+channel's monitors property: id, x, y, width, height each; and monitors-max), clipboard_grab,
 clipboard_request, clipboard_data, clipboard_release; with --audio also playback_start,
 playback_stop, playback_volume, playback_mute, playback_latency, record_start,
 record_stop, record_volume, record_mute, and mm_time_reset.
@@ -56,6 +60,40 @@ from gi.repository import SpiceClientGLib as Spice  # noqa: E402
 on = GObject.Object.connect
 
 CHANNEL_NAMES = {1: "main", 2: "display", 3: "inputs", 4: "cursor", 5: "playback", 6: "record"}
+
+
+class MonitorConfig(ctypes.Structure):
+    """spice-gtk's SpiceDisplayMonitorConfig (channel-display.h)."""
+
+    _fields_ = [(name, ctypes.c_uint) for name in ("id", "surface_id", "x", "y", "width", "height")]
+
+
+class GArray(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_uint)]
+
+
+GOBJECT = ctypes.CDLL("libgobject-2.0.so.0")
+GOBJECT.g_object_get.restype = None
+GOBJECT.g_array_unref.argtypes = [ctypes.c_void_p]
+
+
+def monitors(channel) -> list:
+    """The display channel's "monitors" property: PyGObject cannot convert that GArray of
+    structures, so it is read through GObject's C API."""
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    address = get_pointer(channel.__gpointer__, None)
+    array = ctypes.c_void_p()
+    GOBJECT.g_object_get(
+        ctypes.c_void_p(address), b"monitors", ctypes.byref(array), ctypes.c_void_p(None)
+    )
+    if not array.value:
+        return []
+    garray = GArray.from_address(array.value)
+    items = (MonitorConfig * garray.len).from_address(garray.data) if garray.len else []
+    found = [{"id": m.id, "x": m.x, "y": m.y, "width": m.width, "height": m.height} for m in items]
+    GOBJECT.g_array_unref(array)
+    return found
 
 
 class Client:
@@ -111,6 +149,7 @@ class Client:
             on(channel, "display-primary-destroy", lambda ch: self.emit("primary_destroy"))
             on(channel, "display-invalidate", self.invalidate)
             on(channel, "display-mark", lambda ch, mark: self.emit("mark", mark=mark))
+            on(channel, "notify::monitors", self.monitors_changed)
         elif isinstance(channel, Spice.InputsChannel):
             self.inputs = channel
             on(channel, "inputs-modifiers", self.key_modifiers)
@@ -154,6 +193,9 @@ class Client:
     def primary_create(self, channel, fmt, width, height, stride, shmid, imgdata) -> None:
         self.primary = (width, height, stride, imgdata)
         self.emit("primary", width=width, height=height, stride=stride, format=fmt)
+
+    def monitors_changed(self, channel, pspec) -> None:
+        self.emit("monitors", max=channel.get_property("monitors-max"), monitors=monitors(channel))
 
     def invalidate(self, channel, x, y, w, h) -> None:
         self.invalidates += 1
@@ -284,6 +326,18 @@ class Client:
                 0, cmd.get("x", 0), cmd.get("y", 0), cmd["width"], cmd["height"], True
             )
             self.main.update_display_enabled(0, True, True)
+            self.emit("done", cmd=name, sent=self.main.send_monitor_config())
+        elif name == "monitors_config":
+            # What remote-viewer does with several windows: each monitor its place and
+            # size, the ones beyond switched off, then one MONITORS_CONFIG for all.
+            wanted = cmd["monitors"]
+            # spice-gtk lines monitors up left to right unless told to keep their places
+            self.main.set_property("disable-display-align", not cmd.get("align", True))
+            for i in range(16):
+                if i < len(wanted):
+                    m = wanted[i]
+                    self.main.update_display(i, m["x"], m["y"], m["width"], m["height"], False)
+                self.main.update_display_enabled(i, i < len(wanted), False)
             self.emit("done", cmd=name, sent=self.main.send_monitor_config())
         elif name == "set_key_locks":
             self.inputs.set_key_locks(cmd["locks"])
