@@ -138,6 +138,11 @@ def layout(monitors: Sequence[MonitorConfig]) -> list[Rect]:
     return rects
 
 
+def _to_origin(areas: Sequence[Rect]) -> list[Rect]:
+    left, top = min(r.left for r in areas), min(r.top for r in areas)
+    return [Rect(r.left - left, r.top - top, r.right - left, r.bottom - top) for r in areas]
+
+
 def lit_crtcs(randr: xcffib.randr.randrExtension, root: int, order: Sequence[int]) -> list[Rect]:
     """The areas the screen's lit CRTCs show, those in ``order`` first and in that order
     (clones, CRTCs showing the same area, count once)."""
@@ -188,7 +193,7 @@ def randr_layout(
     refusal = None
     if len(chosen) < len(wanted):
         refusal = f"it has outputs for {len(chosen)} of the {len(wanted)} monitors"
-        wanted = wanted[: len(chosen)]
+        wanted = _to_origin(wanted[: len(chosen)])
     width, height = max(r.right for r in wanted), max(r.bottom for r in wanted)
     limits = randr.GetScreenSizeRange(root).reply()
     if width > limits.max_width or height > limits.max_height:
