@@ -37,6 +37,7 @@ from .interfaces import (
 )
 from .protocol.agent import ClipboardSelection, ClipboardType, MonitorConfig
 from .protocol.constants import ButtonMask, ImageCompression, KeyboardModifier, MouseMode
+from .protocol.rect import Rect
 from .server import ConfigurationError, Server
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "MouseInterface",
     "MouseMode",
     "PlaybackInterface",
+    "Rect",
     "RecordInterface",
     "SelectorCore",
     "Server",
