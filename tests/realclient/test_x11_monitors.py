@@ -5,11 +5,15 @@ and the client is told the monitors X then shows."""
 from __future__ import annotations
 
 import logging
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 import xcffib
 import xcffib.randr
+import xcffib.xproto
 
 from spice_server.backends.x11 import X11Desktop
 
@@ -47,7 +51,7 @@ def exported(make_harness, make_client, tmp_path, request):
         harness.call(desktop.start, harness.core)
         client = make_client(harness.port)
         client.wait_ready()
-        yield x, client
+        yield x, client, harness.port
     finally:
         try:
             harness.call(desktop.stop)
@@ -83,7 +87,7 @@ LAYOUTS = {  # monitors, and whether spice-gtk lines them up
 @pytest.mark.parametrize("exported", ["dummy"], indirect=True)
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_monitors_become_x_outputs_and_client_monitors(exported, layout):
-    x, client = exported
+    x, client, _port = exported
     wanted, align = LAYOUTS[layout]
     ask(client, wanted, align)
     event = wait_client_monitors(client, wanted)
@@ -106,7 +110,7 @@ def test_monitors_become_x_outputs_and_client_monitors(exported, layout):
 def test_the_client_sees_what_x_shows_on_each_monitor(exported):
     from test_x11 import x_screen
 
-    x, client = exported
+    x, client, _port = exported
     wanted = [(0, 0, 640, 480), (640, 0, 640, 480)]
     ask(client, wanted)
     wait_client_monitors(client, wanted)
@@ -118,7 +122,7 @@ def test_the_client_sees_what_x_shows_on_each_monitor(exported):
 
 @pytest.mark.parametrize("exported", ["xvfb"], indirect=True)
 def test_an_x_server_with_one_output_shows_the_first_monitor_and_says_why(exported, caplog):
-    x, client = exported
+    x, client, _port = exported
     caplog.set_level(logging.INFO, logger="spice_server")
     ask(client, [(0, 0, 800, 600), (800, 0, 800, 600)])
     wait_until(
@@ -127,3 +131,60 @@ def test_an_x_server_with_one_output_shows_the_first_monitor_and_says_why(export
     )
     wait_client_monitors(client, [(0, 0, 800, 600)])
     assert x_monitors(x.name)[0] == (800, 600)
+
+
+def viewer_windows(name: str) -> list[str]:
+    """The titles of remote-viewer's shown top-level windows, one per monitor ("... (1)")."""
+    conn = xcffib.connect(display=name)
+    try:
+        root = conn.get_setup().roots[0].root
+        titles = []
+        for window in conn.core.QueryTree(root).reply().children:
+            attributes = conn.core.GetWindowAttributes(window).reply()
+            if attributes.map_state != xcffib.xproto.MapState.Viewable:
+                continue
+            reply = conn.core.GetProperty(
+                False, window, xcffib.xproto.Atom.WM_NAME, xcffib.xproto.Atom.STRING, 0, 1024
+            ).reply()
+            title = reply.value.to_string() if reply.value_len else ""
+            if re.search(r"\(\d+\)$", title):
+                titles.append(title)
+        return sorted(titles)
+    finally:
+        conn.disconnect()
+
+
+@pytest.mark.parametrize("exported", ["dummy"], indirect=True)
+def test_remote_viewer_opens_a_window_per_monitor(exported, tmp_path):
+    """remote-viewer (virt-viewer) on an Xvfb of its own shares the desktop with the
+    spice-gtk client; when that client asks for two monitors, remote-viewer opens a
+    second window, as it does for a guest with two heads."""
+    x, client, port = exported
+    binary = shutil.which("remote-viewer")
+    assert binary, "remote-viewer is missing: install the Debian package virt-viewer"
+    viewer_x = XServer(tmp_path, "xvfb", 1920, 1080)
+    env = dict(viewer_x.env, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    viewer = subprocess.Popen(
+        [binary, f"spice://127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(
+            lambda: len(viewer_windows(viewer_x.name)) == 1, what="remote-viewer's first window"
+        )
+        wanted = [(0, 0, 800, 600), (800, 0, 800, 600)]
+        ask(client, wanted)
+        wait_client_monitors(client, wanted)
+        titles = wait_until(
+            lambda: (t := viewer_windows(viewer_x.name)) and len(t) == 2 and t,
+            timeout=15,
+            what="a second remote-viewer window",
+        )
+        assert [t[-3:] for t in titles] == ["(1)", "(2)"]
+        assert x_monitors(x.name)[1] == set(wanted)
+    finally:
+        viewer.terminate()
+        viewer.wait(10)
+        viewer_x.kill()
