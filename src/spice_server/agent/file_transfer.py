@@ -85,7 +85,7 @@ def check_name(name: str) -> str:
             FileXferStatus.ERROR,
             gio_code=GIO_INVALID_FILENAME,
         )
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    if len(name.encode()) > MAX_NAME_BYTES:
         raise TransferRefused(
             f"the file name {name[:40]!r}... is too long",
             FileXferStatus.ERROR,

@@ -175,11 +175,12 @@ class Display(Interface):
     # -- client requests -----------------------------------------------------------------
 
     def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
-        """A client asks for these monitors (e.g. its window was resized).
+        """A client asks for these monitors: all of them, one per window it shows (a
+        window was resized, opened or closed), each with its size and place.
 
         Called on the server's loop when the client's agent sends MONITORS_CONFIG. Return
-        True if the request is being honoured (typically by calling ``resize`` once the
-        new size is in effect). The default does nothing and returns False; back ends that
-        can change their size override it.
+        True if the request is being honoured (typically by calling ``resize`` and, for
+        several monitors, ``set_monitors`` once the new layout is in effect). The default
+        does nothing and returns False; back ends that can change their size override it.
         """
         return False
