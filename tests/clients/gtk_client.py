@@ -25,7 +25,9 @@ on stdout. Commands::
     {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
                                             (the PCM played since the last playback_start)
     {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
-    {"cmd": "file_copy", "paths": [P, ...]}   -> {"event": "file_copy", "ok", "error",
+    {"cmd": "file_copy", "paths": [P, ...], ["names": [N, ...]]}   (a name: the one the
+                                            file gives instead of its own)
+                                         -> {"event": "file_copy", "ok", "error",
                                             "failures", "progress"}  (spice-gtk's
                                             file_copy_async; the operation's GError and each
                                             failed file's: domain, code and message)
@@ -94,6 +96,48 @@ def monitors(channel) -> list:
     found = [{"id": m.id, "x": m.x, "y": m.y, "width": m.width, "height": m.height} for m in items]
     GOBJECT.g_array_unref(array)
     return found
+
+
+class RenamedFile(GObject.Object, Gio.File):
+    """A local file that gives another name: what a file from a GVfs back end or another
+    system's file manager may be called, where a local file's own name never holds '/'."""
+
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__()
+        self.local = Gio.File.new_for_path(path)
+        self.name = name
+
+    def do_get_basename(self):
+        return self.name
+
+    def do_get_uri(self):
+        return self.local.get_uri()
+
+    def do_get_path(self):
+        return None
+
+    def do_get_parse_name(self):
+        return self.name
+
+    def do_dup(self):
+        return RenamedFile(self.local.get_path(), self.name)
+
+    def do_hash(self):
+        return self.local.hash()
+
+    def do_equal(self, other):
+        return other is self
+
+    def do_is_native(self):
+        return False
+
+    def do_query_info(self, attributes, flags, cancellable):
+        info = self.local.query_info(attributes, flags, cancellable)
+        info.set_attribute_byte_string(Gio.FILE_ATTRIBUTE_STANDARD_NAME, self.name)
+        return info
+
+    def do_read_fn(self, cancellable):
+        return self.local.read(cancellable)
 
 
 class Client:
@@ -356,7 +400,7 @@ class Client:
             self.record.send_data(ctypes.addressof(buffer), len(pcm), cmd.get("time", 0))
             self.emit("done", cmd=name, bytes=len(pcm))
         elif name == "file_copy":
-            self.file_copy(cmd["paths"])
+            self.file_copy(cmd["paths"], cmd.get("names"))
         elif name == "state":
             self.emit(
                 "state",
@@ -373,7 +417,7 @@ class Client:
         else:
             self.emit("error", message=f"unknown command {name}")
 
-    def file_copy(self, paths) -> None:
+    def file_copy(self, paths, names=None) -> None:
         # Progress comes from the transfer tasks: the progress_callback argument is not
         # safe from Python (its scope ends with the call, spice-gtk calls it later).
         progress, failures = [], []
@@ -414,7 +458,10 @@ class Client:
 
             GLib.idle_add(report)
 
-        files = [Gio.File.new_for_path(path) for path in paths]
+        files = [
+            RenamedFile(path, name) if name else Gio.File.new_for_path(path)
+            for path, name in zip(paths, names or [None] * len(paths), strict=True)
+        ]
         self.main.file_copy_async(files, Gio.FileCopyFlags.NONE, None, None, None, on_done, None)
 
     def run(self) -> int:
