@@ -185,6 +185,15 @@ def test_a_client_leaving_mid_transfer_leaves_no_partial_file(tmp_path: Path) ->
     assert list(downloads.iterdir()) == []
 
 
+def test_an_agent_going_away_cancels_what_clients_are_sending(tmp_path: Path) -> None:
+    agent, peer, downloads = client(tmp_path)
+    agent.data(peer, start(1, "a.bin", 10))
+    agent.data(peer, data(1, b"12345"))
+    agent.close()  # a guest agent was registered, or the server stops
+    assert peer.statuses()[-1] == (1, FileXferStatus.CANCELLED, b"")
+    assert list(downloads.iterdir()) == []
+
+
 def test_open_transfers_per_client_are_bounded(tmp_path: Path) -> None:
     agent, peer, downloads = client(tmp_path)
     for xfer_id in range(MAX_OPEN + 1):

@@ -125,7 +125,8 @@ class BuiltinAgent:
         client.return_tokens(1)
 
     def close(self) -> None:
-        for client in list(self.peers):
+        for client, peer in list(self.peers.items()):
+            peer.files.cancel()
             self.detach(client)
 
     def mouse_state(self, x: int, y: int, buttons: int, display_id: int) -> None:

@@ -278,6 +278,15 @@ class FileReceiver:
             incoming.abandon()
         self._files.clear()
 
+    def cancel(self) -> None:
+        """The agent goes away while the client stays (a guest agent replaces it, the server
+        stops): its transfers end as CANCELLED, which the client shows, and are removed."""
+        for xfer_id, incoming in self._files.items():
+            log.info("the transfer of %s is cancelled: the agent goes away", incoming.path)
+            incoming.abandon()
+            self._status(xfer_id, FileXferStatus.CANCELLED)
+        self._files.clear()
+
     def _refuse(self, xfer_id: int, refusal: TransferRefused) -> None:
         log.warning("file transfer %d refused: %s", xfer_id, refusal)
         detail = b""
