@@ -6,7 +6,8 @@ names that are not one plain file name (a separator, ``..``, control characters)
 over the size limit or the disk's free space, and everything when transfers are off. A
 name is reserved with an exclusive create, so nothing already there is overwritten: a
 taken name gets a numbered suffix, ``report (1).pdf``. Each data record is written as it
-arrives (a record is at most 64 KiB), so memory stays bounded whatever the file's size;
+arrives (spice-gtk sends 64 KiB a record; any record is held to the agent stream's
+limit), so memory stays bounded whatever the file's size;
 a file that does not arrive whole (an error, a cancel, the client leaving) is removed.
 """
 
