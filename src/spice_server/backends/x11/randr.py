@@ -117,7 +117,7 @@ class ScreenSize:
             reason = str(exc) or type(exc).__name__
             log.warning("the X server cannot change to %s: %s", _name(wanted), reason)
             return False
-        self._order, self._lit = order, set(order[1:])
+        self._order = order
         if refusal:
             log.warning("the X server cannot change to %s: %s", _name(wanted), refusal)
             return False
@@ -166,8 +166,9 @@ def randr_layout(
     lit: set[int],
 ) -> tuple[list[int], str | None]:
     """Show ``wanted`` on the first connected output and then on more outputs with a free
-    CRTC (connected ones first); turn off the CRTCs in ``lit`` no longer needed. Returns
-    the CRTCs used, in order, and why not all monitors are shown (None when they are)."""
+    CRTC (connected ones first); turn off the CRTCs in ``lit`` no longer needed. ``lit``
+    follows each step, so it stays true when a step fails. Returns the CRTCs used, in
+    order, and why not all monitors are shown (None when they are)."""
     resources = randr.GetScreenResourcesCurrent(root).reply()
     infos = {
         o: randr.GetOutputInfo(o, resources.config_timestamp).reply() for o in resources.outputs
@@ -209,9 +210,12 @@ def randr_layout(
     used = [crtc for _output, crtc in chosen]
     for crtc in lit - set(used):
         _set_crtc(randr, root, crtc, 0, 0, 0, [])
+        lit.discard(crtc)
     for (output, crtc), area in zip(chosen, wanted, strict=False):
         mode = _mode(randr, root, output, area.width, area.height)
         _set_crtc(randr, root, crtc, area.left, area.top, mode, [output])
+        if crtc != used[0]:
+            lit.add(crtc)
     randr.SetScreenSizeChecked(root, width, height, *mm).check()
     return used, refusal
 
