@@ -39,6 +39,7 @@ from .interfaces import (
 from .net.tls import TlsCredentials
 from .protocol.agent import ClipboardSelection, ClipboardType, MonitorConfig
 from .protocol.constants import ButtonMask, ImageCompression, KeyboardModifier, MouseMode
+from .protocol.rect import Rect
 from .server import ConfigurationError, Server
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "MouseMode",
     "PlaybackInterface",
     "RecordInterface",
+    "Rect",
     "SelectorCore",
     "Server",
     "TabletInterface",

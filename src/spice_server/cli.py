@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from . import cli_network
-from .config import Limits
+from .config import DEFAULT_MAX_FILE_SIZE, Limits
 from .core.asyncio_core import AsyncioCore
 from .core.base import ChannelEvent, ChannelEventFlags, ChannelEventInfo, Core
 from .core.selector_core import SelectorCore
@@ -110,6 +110,24 @@ def _parser() -> argparse.ArgumentParser:
             help="send sound as Opus to clients that decode it (default on), or raw PCM",
         )
         sub.add_argument(
+            "--file-transfer-dir",
+            default=None,
+            help="where files sent by clients go (default: your Downloads directory)",
+        )
+        sub.add_argument(
+            "--file-transfer-max-size",
+            type=int,
+            default=DEFAULT_MAX_FILE_SIZE // 1024**2,
+            metavar="MB",
+            help="the largest file a client may send, in MiB",
+        )
+        sub.add_argument(
+            "--no-file-transfer",
+            dest="file_transfer",
+            action="store_false",
+            help="refuse files sent by clients",
+        )
+        sub.add_argument(
             "--core",
             choices=("asyncio", "selector"),
             default="asyncio",
@@ -175,6 +193,9 @@ def _run(args: argparse.Namespace) -> int:
             streaming_video=args.streaming_video,
             video_codecs=[name.strip() for name in args.video_codecs.split(",") if name.strip()],
             playback_compression=args.playback_compression == "on",
+            file_transfer=args.file_transfer,
+            file_transfer_dir=args.file_transfer_dir,
+            file_transfer_max_size=args.file_transfer_max_size * 1024**2,
             name=f"spice-server {args.command}",
         )
         backend = _make_backend(args, server, backend_lost)

@@ -7,9 +7,13 @@ and the channels read a value that cannot change under them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+import platformdirs
 
 from .display.video import parse_codecs
 from .protocol.agent import DEFAULT_MAX_CLIPBOARD
@@ -23,8 +27,19 @@ ALL_CHANNELS = ("all", "default")  # the second is QEMU's name for "every other 
 ChannelSecurity = Literal["tls", "plain", "any"]
 
 
+DEFAULT_MAX_FILE_SIZE = 4 * 1024**3
+
+
 class ConfigurationError(ValueError):
     """The server was asked for something unsafe or impossible (an open port, no password)."""
+
+
+@dataclass(frozen=True)
+class FileTransferSettings:
+    """Where files clients send go, and how large one may be."""
+
+    directory: Path
+    max_size: int = DEFAULT_MAX_FILE_SIZE
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,8 @@ class Limits:
 class ServerConfig:
     """The settings of a ``Server`` (its keywords of the same names).
 
-    ``addr``, ``port``: where to listen (``port`` None: no plain port). Without a password
+    ``addr``, ``port``: where to listen (``port`` None: no plain port; clients may still
+    come through ``Server.add_client``). Without a password
     only a loopback address is allowed, unless ``allow_insecure``, which also admits
     WebSocket clients from any web page (see ``net.exposure``); ``websocket_origins`` are
     web origins (``"https://host:port"``) whose pages may connect besides loopback ones.
@@ -78,6 +94,10 @@ class ServerConfig:
     ``tls_port`` is a TLS port beside ``port``; ``tls_channels`` must come over TLS,
     ``plaintext_channels`` must not, the others may use either port (``Server`` takes
     channel names, like ``"inputs"`` or ``"all"``).
+    ``file_transfer`` (None: off) lets clients send files (dropped on their window)
+    through the built-in agent into a directory (``Server``'s ``file_transfer_dir``,
+    default the user's Downloads, created when the first file comes), none over
+    ``file_transfer_max_size`` bytes.
     """
 
     addr: str = "127.0.0.1"
@@ -103,6 +123,7 @@ class ServerConfig:
     tls_channels: frozenset[int] = frozenset()
     plaintext_channels: frozenset[int] = frozenset()
     tls_by_default: bool = False
+    file_transfer: FileTransferSettings | None = None
 
     def __post_init__(self) -> None:
         if self.uuid is not None and len(self.uuid) != 16:
@@ -173,3 +194,16 @@ def codecs_setting(names: Sequence[str]) -> tuple[VideoCodec, ...]:
         return parse_codecs(names)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def file_transfer_setting(
+    enabled: bool, directory: str | os.PathLike[str] | None, max_size: int
+) -> FileTransferSettings | None:
+    """Where files sent by clients go: ``directory``, by default the user's Downloads
+    directory (XDG's, as ``xdg-user-dir DOWNLOAD`` names it); None when disabled."""
+    if max_size < 0:
+        raise ConfigurationError(f"file_transfer_max_size {max_size} is negative")
+    if not enabled:
+        return None
+    path = Path(directory) if directory is not None else Path(platformdirs.user_downloads_dir())
+    return FileTransferSettings(path.expanduser(), max_size)

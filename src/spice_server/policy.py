@@ -102,7 +102,8 @@ class DevicePolicy:
         if device is not None:
             agent = VdagentBridge(self.host, device)
         else:
-            agent = BuiltinAgent(self.host) if self.host.config.builtin_agent else None
+            config = self.host.config
+            agent = BuiltinAgent(self.host, config.file_transfer) if config.builtin_agent else None
         old, self.agent = self.agent, agent
         if old is not None:
             old.close()

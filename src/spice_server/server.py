@@ -16,6 +16,7 @@ may reach them), ``admission`` (handshakes and sessions), ``dispatch`` (threads 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from .channels.main import MainChannel
 from .channels.playback import PlaybackChannel
 from .channels.record import RecordChannel
 from .config import (
+    DEFAULT_MAX_FILE_SIZE,
     ConfigurationError,
     JpegCompression,
     Limits,
@@ -40,6 +42,7 @@ from .config import (
     StreamingVideo,
     channel_security_setting,
     codecs_setting,
+    file_transfer_setting,
 )
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.clock import Clock, SystemClock
@@ -120,6 +123,9 @@ class Server:
         plaintext_channels: Sequence[str] = (),
         state_dir: Path | None = None,
         sasl: Sasl | None = None,
+        file_transfer: bool = True,
+        file_transfer_dir: str | os.PathLike[str] | None = None,
+        file_transfer_max_size: int = DEFAULT_MAX_FILE_SIZE,
         clock: Clock | None = None,
     ) -> None:
         """Configure; nothing is opened until ``init``. What each setting means is said
@@ -153,6 +159,9 @@ class Server:
             playback_compression=playback_compression,
             limits=limits or Limits(),
             websocket_origins=frozenset(o.rstrip("/").lower() for o in websocket_origins),
+            file_transfer=file_transfer_setting(
+                file_transfer, file_transfer_dir, file_transfer_max_size
+            ),
         )
         self._clock = clock or SystemClock()
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)

@@ -19,6 +19,9 @@ spice-gtk decides per channel. Commands::
     {"cmd": "clipboard_release", "selection"}
     {"cmd": "clipboard_request", "selection", "type"}   -> clipboard_data event
     {"cmd": "monitor_config", "width", "height", ["x", "y"]}   (as a window resize does)
+    {"cmd": "monitors_config", "monitors": [{"x", "y", "width", "height"}, ...], "align"}
+                                         (several monitors, the others disabled; with
+                                         align false spice-gtk keeps their positions)
     {"cmd": "state"}                     -> {"event": "state", ...}
     {"cmd": "frame_gaps"}                -> {"event": "frame_gaps", "count", "max_gap_ms"}
                                             (display updates since the last asking, and
@@ -26,10 +29,17 @@ spice-gtk decides per channel. Commands::
     {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
                                             (the PCM played since the last playback_start)
     {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
+    {"cmd": "file_copy", "paths": [P, ...], ["names": [N, ...]]}   (a name: the one the
+                                            file gives instead of its own)
+                                         -> {"event": "file_copy", "ok", "error",
+                                            "failures", "progress"}  (spice-gtk's
+                                            file_copy_async; the operation's GError and each
+                                            failed file's: domain, code and message)
     {"cmd": "quit"}
 
 Events arrive unasked too: channel (opened/closed/error-*), primary, mark, mouse_mode,
-key_modifiers, cursor_set, cursor_move, cursor_hide, agent, clipboard_grab,
+key_modifiers, cursor_set, cursor_move, cursor_hide, agent, monitors (the display
+channel's monitors property: id, x, y, width, height each; and monitors-max), clipboard_grab,
 clipboard_request, clipboard_data, clipboard_release; with --audio also playback_start,
 playback_stop, playback_volume, playback_mute, playback_latency, record_start,
 record_stop, record_volume, record_mute, and mm_time_reset.
@@ -49,13 +59,89 @@ import time
 import gi
 
 gi.require_version("SpiceClientGLib", "2.0")
-from gi.repository import GLib, GObject  # noqa: E402
+from gi.repository import Gio, GLib, GObject  # noqa: E402
 from gi.repository import SpiceClientGLib as Spice  # noqa: E402
 
 # spice-gtk's Session.connect()/Channel.connect() shadow GObject's signal connect.
 on = GObject.Object.connect
 
 CHANNEL_NAMES = {1: "main", 2: "display", 3: "inputs", 4: "cursor", 5: "playback", 6: "record"}
+
+
+class MonitorConfig(ctypes.Structure):
+    """spice-gtk's SpiceDisplayMonitorConfig (channel-display.h)."""
+
+    _fields_ = [(name, ctypes.c_uint) for name in ("id", "surface_id", "x", "y", "width", "height")]
+
+
+class GArray(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_uint)]
+
+
+GOBJECT = ctypes.CDLL("libgobject-2.0.so.0")
+GOBJECT.g_object_get.restype = None
+GOBJECT.g_array_unref.argtypes = [ctypes.c_void_p]
+
+
+def monitors(channel) -> list:
+    """The display channel's "monitors" property: PyGObject cannot convert that GArray of
+    structures, so it is read through GObject's C API."""
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    address = get_pointer(channel.__gpointer__, None)
+    array = ctypes.c_void_p()
+    GOBJECT.g_object_get(
+        ctypes.c_void_p(address), b"monitors", ctypes.byref(array), ctypes.c_void_p(None)
+    )
+    if not array.value:
+        return []
+    garray = GArray.from_address(array.value)
+    items = (MonitorConfig * garray.len).from_address(garray.data) if garray.len else []
+    found = [{"id": m.id, "x": m.x, "y": m.y, "width": m.width, "height": m.height} for m in items]
+    GOBJECT.g_array_unref(array)
+    return found
+
+
+class RenamedFile(GObject.Object, Gio.File):
+    """A local file that gives another name: what a file from a GVfs back end or another
+    system's file manager may be called, where a local file's own name never holds '/'."""
+
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__()
+        self.local = Gio.File.new_for_path(path)
+        self.name = name
+
+    def do_get_basename(self):
+        return self.name
+
+    def do_get_uri(self):
+        return self.local.get_uri()
+
+    def do_get_path(self):
+        return None
+
+    def do_get_parse_name(self):
+        return self.name
+
+    def do_dup(self):
+        return RenamedFile(self.local.get_path(), self.name)
+
+    def do_hash(self):
+        return self.local.hash()
+
+    def do_equal(self, other):
+        return other is self
+
+    def do_is_native(self):
+        return False
+
+    def do_query_info(self, attributes, flags, cancellable):
+        info = self.local.query_info(attributes, flags, cancellable)
+        info.set_attribute_byte_string(Gio.FILE_ATTRIBUTE_STANDARD_NAME, self.name)
+        return info
+
+    def do_read_fn(self, cancellable):
+        return self.local.read(cancellable)
 
 
 class Client:
@@ -123,6 +209,7 @@ class Client:
             on(channel, "display-primary-destroy", lambda ch: self.emit("primary_destroy"))
             on(channel, "display-invalidate", self.invalidate)
             on(channel, "display-mark", lambda ch, mark: self.emit("mark", mark=mark))
+            on(channel, "notify::monitors", self.monitors_changed)
         elif isinstance(channel, Spice.InputsChannel):
             self.inputs = channel
             on(channel, "inputs-modifiers", self.key_modifiers)
@@ -166,6 +253,9 @@ class Client:
     def primary_create(self, channel, fmt, width, height, stride, shmid, imgdata) -> None:
         self.primary = (width, height, stride, imgdata)
         self.emit("primary", width=width, height=height, stride=stride, format=fmt)
+
+    def monitors_changed(self, channel, pspec) -> None:
+        self.emit("monitors", max=channel.get_property("monitors-max"), monitors=monitors(channel))
 
     def invalidate(self, channel, x, y, w, h) -> None:
         self.invalidates += 1
@@ -302,6 +392,18 @@ class Client:
             )
             self.main.update_display_enabled(0, True, True)
             self.emit("done", cmd=name, sent=self.main.send_monitor_config())
+        elif name == "monitors_config":
+            # What remote-viewer does with several windows: each monitor its place and
+            # size, the ones beyond switched off, then one MONITORS_CONFIG for all.
+            wanted = cmd["monitors"]
+            # spice-gtk lines monitors up left to right unless told to keep their places
+            self.main.set_property("disable-display-align", not cmd.get("align", True))
+            for i in range(16):
+                if i < len(wanted):
+                    m = wanted[i]
+                    self.main.update_display(i, m["x"], m["y"], m["width"], m["height"], False)
+                self.main.update_display_enabled(i, i < len(wanted), False)
+            self.emit("done", cmd=name, sent=self.main.send_monitor_config())
         elif name == "set_key_locks":
             self.inputs.set_key_locks(cmd["locks"])
             self.emit("done", cmd=name)
@@ -323,6 +425,8 @@ class Client:
                 self.max_gap = max(self.max_gap, time.monotonic() - self.last_invalidate)
             self.emit("frame_gaps", count=self.gap_count, max_gap_ms=round(self.max_gap * 1000))
             self.gap_count, self.max_gap = 0, 0.0
+        elif name == "file_copy":
+            self.file_copy(cmd["paths"], cmd.get("names"))
         elif name == "state":
             self.emit(
                 "state",
@@ -338,6 +442,53 @@ class Client:
             )
         else:
             self.emit("error", message=f"unknown command {name}")
+
+    def file_copy(self, paths, names=None) -> None:
+        # Progress comes from the transfer tasks: the progress_callback argument is not
+        # safe from Python (its scope ends with the call, spice-gtk calls it later).
+        progress, failures = [], []
+
+        def on_finished(task, error) -> None:
+            if error is not None:
+                failures.append(
+                    {"domain": error.domain, "code": error.code, "message": error.message}
+                )
+
+        def on_task(channel, task) -> None:
+            on(task, "finished", on_finished)
+            on(
+                task,
+                "notify::progress",
+                lambda t, p: progress.append(
+                    [t.get_property("transferred-bytes"), t.get_property("total-bytes")]
+                ),
+            )
+
+        handler = on(self.main, "new-file-transfer", on_task)
+
+        def on_done(channel, result, data) -> None:
+            GObject.Object.disconnect(self.main, handler)
+            try:
+                ok, error = channel.file_copy_finish(result), None
+            except GLib.Error as exc:
+                ok = False
+                error = {"domain": exc.domain, "code": exc.code, "message": exc.message}
+
+            # spice-gtk ends the operation from the first "finished" handler, its own:
+            # the tasks' errors reach ours just after.
+            def report() -> bool:
+                self.emit(
+                    "file_copy", ok=ok, error=error, failures=failures, progress=progress[-3:]
+                )
+                return False
+
+            GLib.idle_add(report)
+
+        files = [
+            RenamedFile(path, name) if name else Gio.File.new_for_path(path)
+            for path, name in zip(paths, names or [None] * len(paths), strict=True)
+        ]
+        self.main.file_copy_async(files, Gio.FileCopyFlags.NONE, None, None, None, on_done, None)
 
     def run(self) -> int:
         GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, self.stdin_ready)

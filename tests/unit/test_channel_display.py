@@ -140,6 +140,30 @@ def test_a_resize_destroys_and_recreates_the_surface() -> None:
     assert messages[1] == MsgDisplaySurfaceCreate(0, 128, 64, 32, 1)
 
 
+def test_monitors_on_the_surface_go_as_heads_without_a_new_surface() -> None:
+    _context, display, channel, _client, transport = setup(size=(256, 96))
+    transport.take()
+    display.max_monitors = 4
+    display.set_monitors([Rect(0, 0, 128, 96), Rect(128, 0, 256, 96)])
+    channel.distribute()
+    assert transport.take() == [
+        MsgDisplayMonitorsConfig((MonitorHead(0, 0, 128, 96), MonitorHead(1, 0, 128, 96, 128)), 4)
+    ]
+    # A head beyond the surface waits for it to grow; the surface's own head is the default.
+    display.set_monitors([Rect(0, 0, 128, 96), Rect(256, 0, 384, 96)])
+    channel.distribute()
+    assert transport.take() == [MsgDisplayMonitorsConfig((MonitorHead(0, 0, 128, 96),), 4)]
+    display.resize(384, 96)
+    channel.distribute()
+    messages = transport.take()
+    assert messages[2] == MsgDisplayMonitorsConfig(
+        (MonitorHead(0, 0, 128, 96), MonitorHead(1, 0, 128, 96, 256)), 4
+    )
+    display.set_monitors([])
+    channel.distribute()
+    assert transport.take() == [MsgDisplayMonitorsConfig((MonitorHead(0, 0, 384, 96),), 4)]
+
+
 def test_an_area_changing_in_place_becomes_a_stream_stamped_ahead_of_the_client_clock() -> None:
     context, display, channel, client, transport = setup(
         streaming_video="all", video_codecs=VP8_FIRST

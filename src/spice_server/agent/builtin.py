@@ -1,8 +1,9 @@
 """The built-in agent: the server plays the guest agent for back ends that have none.
 
-It announces capabilities, passes MONITORS_CONFIG to the displays (client-driven resize)
-and runs the lazy clipboard protocol between clients and the back end's
-``ClipboardInterface``: grabs announce types, data moves only on request.
+It announces capabilities, passes MONITORS_CONFIG to the displays (client-driven resize),
+runs the lazy clipboard protocol between clients and the back end's
+``ClipboardInterface`` (grabs announce types, data moves only on request) and receives
+the files clients send into a directory (:mod:`.file_transfer`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..config import FileTransferSettings
 from ..interfaces.clipboard import ClipboardInterface
 from ..interfaces.events import (
     ClipboardAction,
@@ -28,7 +30,6 @@ from ..protocol.agent import (
     ClipboardCodec,
     ClipboardSelection,
     ClipboardType,
-    FileXferStatus,
     pack_announce_capabilities,
     pack_reply,
     unpack_announce_capabilities,
@@ -37,6 +38,7 @@ from ..protocol.agent import (
 from ..protocol.agent import AgentMessageType as T
 from ..protocol.events import NEED_DATA
 from .base import AgentContext, AgentPeer
+from .file_transfer import FileReceiver
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,6 @@ BASE_CAPS = frozenset(
         AgentCap.MONITORS_CONFIG,
         AgentCap.REPLY,
         AgentCap.MONITORS_CONFIG_POSITION,
-        AgentCap.FILE_XFER_DISABLED,
     }
 )
 CLIPBOARD_CAPS = frozenset(
@@ -62,6 +63,7 @@ CLIPBOARD_CAPS = frozenset(
 class Peer:
     """One client's agent conversation."""
 
+    files: FileReceiver
     stream: AgentStream
     caps: frozenset[int] = frozenset()
     announced: bool = False
@@ -80,8 +82,10 @@ class Peer:
 class BuiltinAgent:
     takes_mouse_state = False  # no guest pointer to move
 
-    def __init__(self, context: AgentContext) -> None:
+    def __init__(self, context: AgentContext, files: FileTransferSettings | None = None) -> None:
+        """``files`` says where files sent by clients go; None refuses them (DISABLED)."""
         self.context = context
+        self.files = files
         self.peers: dict[AgentPeer, Peer] = {}
         self._owners: dict[int, AgentPeer] = {}  # selection -> client that grabbed it
         self._offers: dict[int, tuple[int, ...]] = {}  # selection -> types the back end offers
@@ -89,15 +93,21 @@ class BuiltinAgent:
 
     def caps(self) -> frozenset[int]:
         has_clipboard = self.context.devices.clipboard is not None
-        return BASE_CAPS | (CLIPBOARD_CAPS if has_clipboard else frozenset())
+        files = AgentCap.FILE_XFER_DETAILED_ERRORS if self.files else AgentCap.FILE_XFER_DISABLED
+        return BASE_CAPS | {files} | (CLIPBOARD_CAPS if has_clipboard else frozenset())
 
     # -- AgentEndpoint ---------------------------------------------------------------------
 
     def attach(self, client: AgentPeer) -> None:
-        self.peers[client] = Peer(AgentStream(self.context.config.limits.max_clipboard))
+        self.peers[client] = Peer(
+            FileReceiver(self.files, client.send_agent),
+            AgentStream(self.context.config.limits.max_clipboard),
+        )
 
     def detach(self, client: AgentPeer) -> None:
-        self.peers.pop(client, None)
+        peer = self.peers.pop(client, None)
+        if peer is not None:
+            peer.files.close()
         for selection, owner in list(self._owners.items()):
             if owner is client:
                 del self._owners[selection]
@@ -119,7 +129,8 @@ class BuiltinAgent:
         client.return_tokens(1)
 
     def close(self) -> None:
-        for client in list(self.peers):
+        for client, peer in list(self.peers.items()):
+            peer.files.cancel()
             self.detach(client)
 
     def mouse_state(self, x: int, y: int, buttons: int, display_id: int) -> None:
@@ -141,6 +152,7 @@ class BuiltinAgent:
         if kind == T.ANNOUNCE_CAPABILITIES:
             request, caps = unpack_announce_capabilities(payload)
             peer.caps = caps
+            peer.files.detailed = AgentCap.FILE_XFER_DETAILED_ERRORS in caps
             if request:
                 self._send_caps(client, peer, request=False)
             else:
@@ -177,8 +189,11 @@ class BuiltinAgent:
             if len(payload) >= 4:
                 peer.max_clipboard = int.from_bytes(payload[:4], "little", signed=True)
         elif kind == T.FILE_XFER_START:
-            refusal = payload[:4] + FileXferStatus.DISABLED.to_bytes(4, "little")
-            client.send_agent(AgentMessage(T.FILE_XFER_STATUS, refusal))
+            peer.files.start(payload)
+        elif kind == T.FILE_XFER_DATA:
+            peer.files.data(payload)
+        elif kind == T.FILE_XFER_STATUS:
+            peer.files.status(payload)
         else:
             log.debug("built-in agent ignores message type %d", kind)
 

@@ -11,6 +11,7 @@ pixels first, so a slow client skips intermediate frames instead of queueing the
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -24,9 +25,12 @@ from .events import CursorChanged, PixelsChanged, Resized
 
 
 class Display(Interface):
-    """One monitor: a 32-bit BGRX primary surface and its pointer.
+    """A 32-bit BGRX primary surface, its pointer, and the monitors that show it.
 
-    ``display_id`` becomes the SPICE display channel id (and its cursor channel's).
+    ``display_id`` becomes the SPICE display channel id (and its cursor channel's). By
+    default one monitor shows the whole surface; a back end whose surface spans several
+    (an X screen with several outputs) says where each is with ``set_monitors``, and
+    clients open a window per monitor. ``max_monitors`` is how many it could show.
     """
 
     type: ClassVar[str] = "display"
@@ -45,6 +49,10 @@ class Display(Interface):
         self._cursor_position = (0, 0)
         self.cursor_serial = 0  # bumped when the shape or visibility changes
         self.cursor_position_serial = 0
+        self.max_monitors = 1
+        self._monitors_lock = threading.Lock()
+        self._monitors: tuple[Rect, ...] = ()
+        self.monitors_serial = 0  # bumped when the monitors change
 
     @property
     def width(self) -> int:
@@ -100,6 +108,26 @@ class Display(Interface):
         """A copy of the whole surface as (h, w) uint32."""
         return self.framebuffer.snapshot()
 
+    # -- monitors ------------------------------------------------------------------------
+
+    def set_monitors(self, monitors: Sequence[Rect]) -> None:
+        """The monitors showing this surface, each an area of it (none: the whole surface)."""
+        with self._monitors_lock:
+            if tuple(monitors) == self._monitors:
+                return
+            self._monitors = tuple(monitors)
+            self.monitors_serial += 1
+        self._changed(Resized())
+
+    def monitor_heads(self) -> tuple[tuple[Rect, ...], int]:
+        """The monitors clipped to the surface as it is now, and their serial: what clients
+        are told. Areas off the surface (it is about to grow) are left out until it has."""
+        surface = Rect(0, 0, self.width, self.height)
+        with self._monitors_lock:
+            monitors, serial = self._monitors, self.monitors_serial
+        heads = tuple(head for m in monitors if not (head := m.intersect(surface)).is_empty())
+        return heads or (surface,), serial
+
     # -- pointer -------------------------------------------------------------------------
 
     def set_cursor(self, cursor: CursorImage) -> None:
@@ -147,11 +175,12 @@ class Display(Interface):
     # -- client requests -----------------------------------------------------------------
 
     def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
-        """A client asks for these monitors (e.g. its window was resized).
+        """A client asks for these monitors: all of them, one per window it shows (a
+        window was resized, opened or closed), each with its size and place.
 
         Called on the server's loop when the client's agent sends MONITORS_CONFIG. Return
-        True if the request is being honoured (typically by calling ``resize`` once the
-        new size is in effect). The default does nothing and returns False; back ends that
-        can change their size override it.
+        True if the request is being honoured (typically by calling ``resize`` and, for
+        several monitors, ``set_monitors`` once the new layout is in effect). The default
+        does nothing and returns False; back ends that can change their size override it.
         """
         return False

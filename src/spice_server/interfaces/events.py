@@ -24,7 +24,8 @@ class PixelsChanged:
 
 @dataclass(frozen=True, slots=True)
 class Resized:
-    """The display's surface was replaced by one of another size."""
+    """The display's geometry changed: its surface was replaced by one of another size,
+    or the monitors shown on it changed."""
 
 
 @dataclass(frozen=True, slots=True)

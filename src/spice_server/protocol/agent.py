@@ -327,3 +327,98 @@ class ClipboardCodec:
 
     def unpack_release(self, payload: bytes) -> int:
         return self._split(payload, "CLIPBOARD_RELEASE")[0]
+
+
+# -- file transfer ------------------------------------------------------------------------
+
+FILE_XFER_GROUP = "vdagent-file-xfer"
+FILE_XFER_STATUS = struct.Struct("<II")  # id, result
+FILE_XFER_DATA = struct.Struct("<IQ")  # id, size
+FILE_XFER_ERROR_GLIB_IO = 0  # a detailed ERROR carries a GIO error code
+
+
+@dataclass(frozen=True, slots=True)
+class FileXferStart:
+    """A client offers a file: its task id, and the name and size from the key file."""
+
+    id: int
+    name: str
+    size: int
+
+
+class FileXferInfoError(ValueError):
+    """A START's key file is not what the protocol says; the transfer is refused, the
+    connection goes on (the id was readable, so the client can be answered)."""
+
+
+def unpack_file_xfer_id(payload: bytes, what: str) -> int:
+    need(payload, 4, what)
+    return int.from_bytes(payload[:4], "little")
+
+
+def unpack_file_xfer_start(payload: bytes) -> FileXferStart:
+    """The id, then a GLib key file (NUL-terminated UTF-8) with the group
+    ``[vdagent-file-xfer]`` holding ``name`` and ``size``; FileXferInfoError if not."""
+    xfer_id = unpack_file_xfer_id(payload, "FILE_XFER_START")
+    text = payload[4:].split(b"\0", 1)[0]
+    try:
+        lines = text.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise FileXferInfoError("the file's details are not UTF-8") from None
+    group, values = None, {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1]
+        elif group == FILE_XFER_GROUP and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = _unescape_key_file(value.lstrip())
+    name, size = values.get("name"), values.get("size")
+    if name is None or size is None or not size.isdigit():
+        raise FileXferInfoError(f"the file's details lack a name or a size: {text[:200]!r}")
+    return FileXferStart(xfer_id, name, int(size))
+
+
+def _unescape_key_file(value: str) -> str:
+    """GLib key-file string escapes: \\s \\n \\t \\r \\\\ (others kept as written)."""
+    escapes = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+    out, chars = [], iter(value)
+    for ch in chars:
+        if ch == "\\":
+            following = next(chars, "")
+            out.append(escapes.get(following, "\\" + following))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def unpack_file_xfer_data(payload: bytes) -> tuple[int, bytes]:
+    """The id and the data of one FILE_XFER_DATA record, whose size field must be right."""
+    need(payload, FILE_XFER_DATA.size, "FILE_XFER_DATA")
+    xfer_id, size = FILE_XFER_DATA.unpack_from(payload)
+    data = payload[FILE_XFER_DATA.size :]
+    if size != len(data):
+        raise RemoteProtocolError(f"agent FILE_XFER_DATA says {size} bytes and carries {len(data)}")
+    return xfer_id, data
+
+
+def unpack_file_xfer_status(payload: bytes) -> tuple[int, int]:
+    need(payload, FILE_XFER_STATUS.size, "FILE_XFER_STATUS")
+    xfer_id, result = FILE_XFER_STATUS.unpack_from(payload)
+    return xfer_id, result
+
+
+def pack_file_xfer_status(xfer_id: int, result: FileXferStatus, detail: bytes = b"") -> bytes:
+    """A status for the client; ``detail`` only for clients with FILE_XFER_DETAILED_ERRORS:
+    the free space (u64) with NOT_ENOUGH_SPACE, the kind and code of an ERROR."""
+    return FILE_XFER_STATUS.pack(xfer_id, result) + detail
+
+
+def not_enough_space_detail(free: int) -> bytes:
+    return struct.pack("<Q", max(0, free))
+
+
+def glib_io_error_detail(code: int) -> bytes:
+    return struct.pack("<BI", FILE_XFER_ERROR_GLIB_IO, code)

@@ -42,16 +42,17 @@ ESCAPE, UP = 0x01, 0x148  # their scancodes
 
 
 class X11Display(Display):
+    """The X screen; a client's monitors become its RandR outputs (see ``randr``)."""
+
     description = "X11 screen"
 
     def __init__(self, screen: ScreenSize, width: int, height: int) -> None:
         super().__init__(width, height)
         self.screen = screen
+        self.max_monitors = screen.max_monitors
 
     def client_monitors_config(self, monitors: list[MonitorConfig]) -> bool:
-        if not monitors:
-            return False
-        return bool(self.screen.resize(monitors[0].width, monitors[0].height))
+        return bool(self.screen.configure(monitors))
 
 
 class X11Desktop:
@@ -98,9 +99,13 @@ class X11Desktop:
         width, height = x.screen.width_in_pixels, x.screen.height_in_pixels
 
         self.screen = ScreenSize(
-            x, lambda: (self.display.width, self.display.height), self._resized
+            x,
+            lambda: (self.display.width, self.display.height),
+            self._resized,
+            lambda monitors: self.display.set_monitors(monitors),
         )
         self.display = X11Display(self.screen, width, height)
+        self.screen.report()
         self.capture = ScreenCapture(x, self.display)
         self.cursor = CursorShape(x, self.display)
         self.clipboard = XClipboard(x)

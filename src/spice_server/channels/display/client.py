@@ -23,11 +23,9 @@ from ...display.encoding import (
     encode_jpeg_image,
     encode_lz4,
     encode_quic,
-    new_image_id,
 )
 from ...display.framebuffer import CopyOp, DamageOp
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
-from ...display.reference import ReferenceImage
 from ...display.region import Region, subtract
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
@@ -47,12 +45,12 @@ from ...protocol.messages.display import (
     MsgDisplayMonitorsConfig,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
-    pack_cached_image,
 )
 from ...protocol.rect import Rect
 from ..base import Channel, ChannelClient, Transport
 from ..context import ClientLink
 from ..session import Session
+from .cache import CachedScreen
 from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
 
 log = logging.getLogger(__name__)
@@ -88,6 +86,7 @@ class DisplayChannelClient(ChannelClient):
         self.detector = detector
         self._take_damage = take_damage  # the channel's: spreads new damage to every client
         self._generation: int | None = None  # of the surface the client has
+        self._monitors_serial: int | None = None  # of the monitors the client was told
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
         # Parts of dirty areas that differ from the cached screen, sent without asking it
@@ -99,9 +98,8 @@ class DisplayChannelClient(ChannelClient):
         self._refine = Region()
         self._last_change = 0.0
         self._refine_timer: Timer | None = None
-        self._cache_pixels = 0  # what the client's image cache holds (its DISPLAY_INIT)
+        self._cache = CachedScreen(DisplayCap.LZ4_COMPRESSION in self.client_caps)
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
-        self._reference: ReferenceImage | None = None
         self._need_mark = False
         self.preferred_compression: int | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
@@ -170,12 +168,9 @@ class DisplayChannelClient(ChannelClient):
 
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.
-
-        The copy waits in order for the link (a client that is behind still gets copies:
-        they cost a few bytes, where repainting what moved would cost a whole image); it
-        goes out before any later draw. Where a copy cannot help (no surface yet, a stream
-        in the way, too many waiting) the destination is marked stale instead.
-        """
+        The copy waits in order for the link (a few bytes, where repainting what moved
+        costs an image) and goes before any later draw. Where it cannot help (no surface
+        yet, a stream in the way, too many waiting) the destination is marked stale."""
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
         src, dest = op.src, op.dest
@@ -198,7 +193,7 @@ class DisplayChannelClient(ChannelClient):
     def handle_message(self, message: ClientMessage) -> None:
         match message:
             case MsgcDisplayInit(pixmap_cache_size=pixels):
-                self._cache_pixels = max(0, pixels)
+                self._cache.room = max(0, pixels)
                 self._init_done()
             case MsgcDisplayPreferredCompression(image_compression=compression):
                 self.preferred_compression = compression
@@ -226,6 +221,7 @@ class DisplayChannelClient(ChannelClient):
             or self._copies
             or self.streams.frame_due()
             or self._generation != framebuffer.generation
+            or self._monitors_serial != self.display.monitors_serial
         )
         last_ping = self.last_ping
         if busy and (last_ping is None or self.clock.now() - last_ping >= RTT_PROBE_S):
@@ -233,6 +229,9 @@ class DisplayChannelClient(ChannelClient):
         while self.can_send_more():
             if self._generation != framebuffer.generation:
                 self._create_surface()
+                continue
+            if self._monitors_serial != self.display.monitors_serial:
+                self._send_monitors()
                 continue
             if self._copies:
                 self.send(self._copies.popleft())
@@ -281,9 +280,8 @@ class DisplayChannelClient(ChannelClient):
         self._copies.clear()  # the new surface is sent whole
         self._lossy.clear()
         self._refine.clear()
-        if self._reference is not None:
+        if self._cache.forget():
             self.send(MsgDisplayInvalAllPixmaps())  # the old screen is of no more use
-            self._reference = None
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
@@ -293,13 +291,27 @@ class DisplayChannelClient(ChannelClient):
                 PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
             )
         )
-        self.send(MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1))
+        self._send_monitors()
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
         self._uncached.clear()
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
+
+    def _send_monitors(self) -> None:
+        """Where the surface's monitors are: spice-gtk (remote-viewer) shows each in a
+        window of its own."""
+        heads, self._monitors_serial = self.display.monitor_heads()
+        self.send(
+            MsgDisplayMonitorsConfig(
+                tuple(
+                    MonitorHead(i, PRIMARY_SURFACE, r.width, r.height, r.left, r.top)
+                    for i, r in enumerate(heads)
+                ),
+                max(len(heads), self.display.max_monitors),
+            )
+        )
 
     def _send_rect(
         self, rect: Rect, whole: bool = False, lossless: bool = False, cached: bool = True
@@ -345,10 +357,9 @@ class DisplayChannelClient(ChannelClient):
         elif kind is ImageKind.JPEG:
             jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
             self.encode(pixels, jpeg, draw, "jpeg")
-        elif whole and self._may_cache(pixels):
+        elif whole and self._cache.may_keep(pixels):
             # The whole screen, kept by the client: later it can draw parts of it again.
-            cache_id = new_image_id()
-            self._reference = ReferenceImage(cache_id, self._generation or 0, pixels)
+            cache_id = self._cache.keep(self._generation or 0, pixels)
             encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
@@ -366,25 +377,16 @@ class DisplayChannelClient(ChannelClient):
             return encode_lz4
         return functools.partial(encode_lz4, best=False)
 
-    def _may_cache(self, pixels: np.ndarray) -> bool:
-        """Whether the whole screen may go to the client's image cache: it has room, and it
-        is spice-gtk (LZ4), whose cached draws are tested; spice-html5 gets no references."""
-        return DisplayCap.LZ4_COMPRESSION in self.client_caps and pixels.size <= self._cache_pixels
-
     def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
         """Draw from the cached screen what still shows as it did; True if any part was.
         Rows that differ are sent next as images."""
-        reference = self._reference
-        if reference is None or reference.generation != self._generation:
-            return False
-        same, other = reference.split(rect, pixels)
-        image = pack_cached_image(reference.image_id, reference.width, reference.height)
-        for part in same:
-            self.send(MsgDisplayDrawCopy(PRIMARY_SURFACE, part, image, part))
-            self._lossy.remove(part)
+        draws, other = self._cache.draws(self._generation, rect, pixels)
+        for draw in draws:
+            self.send(draw)
+            self._lossy.remove(draw.box)
             self.images["cached"] += 1
         self._uncached.update(other)
-        return bool(same)
+        return bool(draws)
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
