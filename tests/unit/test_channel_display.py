@@ -451,9 +451,9 @@ def test_a_60_fps_stream_ends_soon_after_its_last_frame_and_a_slow_one_waits() -
     context, display, channel, _client, transport = setup(streaming_video="all")
     paint(context, display, channel, transport, STREAK + 8)  # every 16 ms
     assert transport.take_of(MsgDisplayStreamCreate)
-    context.core.advance(0.1)
+    context.core.advance(0.2)
     assert transport.take_of(MsgDisplayStreamDestroy) == []
-    context.core.advance(0.1)  # eight of its frame intervals, at least 0.15 s, have passed
+    context.core.advance(0.1)  # ten of its frame intervals, at least 0.25 s, have passed
     assert len(transport.take_of(MsgDisplayStreamDestroy)) == 1
 
     context, display, channel, _client, transport = setup(streaming_video="all")

@@ -30,8 +30,8 @@ MAX_GAP_S = 0.2
 # ends and its area is repainted exact: a 60 fps video that stops is exact soon after,
 # and a slower one is not ended between two of its frames.
 IDLE_S = 0.4
-MIN_IDLE_S = 0.15
-IDLE_FRAMES = 8
+MIN_IDLE_S = 0.25
+IDLE_FRAMES = 10
 SAME_PLACE = 0.9
 MAX_CANDIDATES = 8
 
