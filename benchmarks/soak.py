@@ -74,6 +74,7 @@ class Soak:
                 self.count("quit")
         except Exception as exc:  # a client that failed to get in is a finding
             self.count(f"failed: {type(exc).__name__}")
+            print(f"a client failed: {str(exc)[:300]}", file=sys.stderr)
             client.proc.kill()
             client.proc.wait(5)
 
@@ -91,12 +92,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     check_real_client()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "spice_server", "demo", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    log_path = Path(tempfile.mkdtemp(prefix="soak-")) / "server.log"
+    print(f"server log: {log_path}")
+    with open(log_path, "w") as log_file:  # the server keeps its own copy of the fd
+        server = subprocess.Popen(
+            [sys.executable, "-m", "spice_server", "demo", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
     try:
         assert server.stdout is not None
         match = re.search(r":(\d+)", server.stdout.readline())
@@ -114,8 +118,12 @@ def main() -> int:
         for worker in workers:
             worker.start()
         peak_rss, peak_fds = before_rss, before_fds
+        timeline, next_mark = [], time.monotonic() + 30
         while any(worker.is_alive() for worker in workers):
             peak_rss, peak_fds = max(peak_rss, rss_mb(server.pid)), max(peak_fds, fds(server.pid))
+            if time.monotonic() > next_mark:  # a leak climbs; a high-water mark levels off
+                timeline.append(round(rss_mb(server.pid)))
+                next_mark += 30
             time.sleep(0.5)
         time.sleep(3)  # the server notices the last ones have gone
         after_rss, after_fds = rss_mb(server.pid), fds(server.pid)
@@ -124,6 +132,7 @@ def main() -> int:
             f"{dict(sorted(soak.counts.items()))}"
         )
         print(f"  memory  {before_rss:.1f} MB -> peak {peak_rss:.1f} -> after {after_rss:.1f}")
+        print(f"  memory every 30 s: {timeline} MB")
         print(f"  fds     {before_fds} -> peak {peak_fds} -> after {after_fds}")
         alive = server.poll() is None
         failed = sum(n for what, n in soak.counts.items() if what.startswith("failed"))
