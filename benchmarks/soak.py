@@ -5,7 +5,10 @@ driver, tests/clients/gtk_client.py) busy for ``--minutes``: each connects, wait
 its first frame, types, moves the pointer and asks for the framebuffer for a few
 seconds, then quits, or is killed with SIGKILL (``--kill-share`` of them), and another
 takes its place. The server's memory and open file descriptors are read before, during
-and after; after the last client has gone they must come back near where they started.
+and after. After the last client has gone its descriptors must be back where they
+started and every session over; its memory (resident pages: a high-water mark, since
+freed memory stays with the allocator) must have levelled off: no more than 30 MB above
+the first half's peak.
 
     .venv/bin/python benchmarks/soak.py --clients 6 --minutes 3
 """
@@ -136,7 +139,13 @@ def main() -> int:
         print(f"  fds     {before_fds} -> peak {peak_fds} -> after {after_fds}")
         alive = server.poll() is None
         failed = sum(n for what, n in soak.counts.items() if what.startswith("failed"))
-        ok = alive and failed == 0 and after_fds <= before_fds and after_rss - before_rss < 30
+        log = log_path.read_text()
+        sessions = log.count(" connected (session "), log.count(" disconnected (session ")
+        print(f"  sessions opened {sessions[0]}, ended {sessions[1]}")
+        early_peak = max(timeline[: max(1, len(timeline) // 2)], default=peak_rss)
+        levelled = after_rss - early_peak < 30
+        ok = alive and failed == 0 and after_fds <= before_fds and levelled
+        ok = ok and sessions[0] == sessions[1]
         print("  " + ("ok" if ok else "NOT OK") + f" (server alive: {alive})")
         return 0 if ok else 1
     finally:
