@@ -5,7 +5,10 @@ driver, tests/clients/gtk_client.py) busy for ``--minutes``: each connects, wait
 its first frame, types, moves the pointer and asks for the framebuffer for a few
 seconds, then quits, or is killed with SIGKILL (``--kill-share`` of them), and another
 takes its place. The server's memory and open file descriptors are read before, during
-and after; after the last client has gone they must come back near where they started.
+and after. After the last client has gone its descriptors must be back where they
+started and every session over; its memory (resident pages: a high-water mark, since
+freed memory stays with the allocator) must have levelled off: no more than 30 MB above
+the first half's peak.
 
     .venv/bin/python benchmarks/soak.py --clients 6 --minutes 3
 """
@@ -74,6 +77,7 @@ class Soak:
                 self.count("quit")
         except Exception as exc:  # a client that failed to get in is a finding
             self.count(f"failed: {type(exc).__name__}")
+            print(f"a client failed: {str(exc)[:300]}", file=sys.stderr)
             client.proc.kill()
             client.proc.wait(5)
 
@@ -91,12 +95,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     check_real_client()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "spice_server", "demo", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    log_path = Path(tempfile.mkdtemp(prefix="soak-")) / "server.log"
+    print(f"server log: {log_path}")
+    with open(log_path, "w") as log_file:  # the server keeps its own copy of the fd
+        server = subprocess.Popen(
+            [sys.executable, "-m", "spice_server", "demo", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
     try:
         assert server.stdout is not None
         match = re.search(r":(\d+)", server.stdout.readline())
@@ -114,8 +121,12 @@ def main() -> int:
         for worker in workers:
             worker.start()
         peak_rss, peak_fds = before_rss, before_fds
+        timeline, next_mark = [], time.monotonic() + 30
         while any(worker.is_alive() for worker in workers):
             peak_rss, peak_fds = max(peak_rss, rss_mb(server.pid)), max(peak_fds, fds(server.pid))
+            if time.monotonic() > next_mark:  # a leak climbs; a high-water mark levels off
+                timeline.append(round(rss_mb(server.pid)))
+                next_mark += 30
             time.sleep(0.5)
         time.sleep(3)  # the server notices the last ones have gone
         after_rss, after_fds = rss_mb(server.pid), fds(server.pid)
@@ -124,10 +135,17 @@ def main() -> int:
             f"{dict(sorted(soak.counts.items()))}"
         )
         print(f"  memory  {before_rss:.1f} MB -> peak {peak_rss:.1f} -> after {after_rss:.1f}")
+        print(f"  memory every 30 s: {timeline} MB")
         print(f"  fds     {before_fds} -> peak {peak_fds} -> after {after_fds}")
         alive = server.poll() is None
         failed = sum(n for what, n in soak.counts.items() if what.startswith("failed"))
-        ok = alive and failed == 0 and after_fds <= before_fds and after_rss - before_rss < 30
+        log = log_path.read_text()
+        sessions = log.count(" connected (session "), log.count(" disconnected (session ")
+        print(f"  sessions opened {sessions[0]}, ended {sessions[1]}")
+        early_peak = max(timeline[: max(1, len(timeline) // 2)], default=peak_rss)
+        levelled = after_rss - early_peak < 30
+        ok = alive and failed == 0 and after_fds <= before_fds and levelled
+        ok = ok and sessions[0] == sessions[1]
         print("  " + ("ok" if ok else "NOT OK") + f" (server alive: {alive})")
         return 0 if ok else 1
     finally:

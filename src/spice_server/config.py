@@ -53,7 +53,9 @@ class Limits:
     max_clipboard: int = DEFAULT_MAX_CLIPBOARD  # bytes of one clipboard record, either way
     max_sessions: int = 64  # sessions at once
     max_sessions_per_address: int = 16
-    max_pending_links_per_address: int = 8  # unfinished link handshakes from one address
+    # Unfinished link handshakes from one address: a spice-gtk client opens six or more
+    # channels at once, and several may start together from one host or NAT.
+    max_pending_links_per_address: int = 32
     free_ticket_failures: int = 3  # wrong tickets from one address before answers are delayed
     max_ticket_delay: float = 30.0  # seconds; the delay doubles from 0.5 s per failure
 
