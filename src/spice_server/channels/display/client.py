@@ -154,8 +154,12 @@ class DisplayChannelClient(ChannelClient):
         self._moves_taken = max(self._moves_taken, moves)
         if ops:
             self._last_change = self.clock.now()
-        self.streams.follow(stream)
+        started = self.streams.follow(stream)
         current = self.streams.current
+        if current is not None and started:
+            # The stream paints all its area now: stills of it waiting would be seams.
+            for region in (self._dirty, self._uncached, self._refine, self._lossy):
+                region.remove(current.rect)
         for rect in ops:
             if isinstance(rect, CopyOp):
                 self._copy(rect)
@@ -395,13 +399,11 @@ class DisplayChannelClient(ChannelClient):
         config, full, now = self.context.config, self.link_full_at, self.clock.now()
         measured = self.connection.link.rate is not None
         congested = full is not None and measured and now - full < CONGESTED_S
-        lz4 = DisplayCap.LZ4_COMPRESSION in self.client_caps
-        compression, jpeg = config.image_compression, config.jpeg_compression
         return image_policy(
-            compression,
+            config.image_compression,
             self.preferred_compression,
-            jpeg,
-            lz4,
+            config.jpeg_compression,
+            DisplayCap.LZ4_COMPRESSION in self.client_caps,
             congested=congested,
             lossless=lossless,
         )
@@ -414,11 +416,9 @@ class DisplayChannelClient(ChannelClient):
         kind: str,
         still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Encode and send; big images are encoded on the server's encoder threads.
-
-        While one is being encoded this client produces nothing else, so its messages keep
-        their order, and the loop stays free for input and the other clients meanwhile.
-        """
+        """Encode and send; big images are encoded on the server's encoder threads. While
+        one is, this client produces nothing else, so its messages keep their order, and
+        the loop stays free for input and the other clients meanwhile."""
         if pixels.size < OFFLOAD_PIXELS:
             self._send_built(build(encode(pixels)), kind)
             return
