@@ -47,6 +47,7 @@ MOVING_S = 5.0  # how long the client is sampled while the window moves
 # between samples: reading the whole framebuffer stalls spice-gtk for a moment, which its
 # link estimate would take for a slow link if it came too often
 SAMPLE_EVERY_S = 0.5
+FIRST_FRAMES = 15  # stream frames sent before the client is sampled (half a second)
 MOVER = Path(__file__).parents[1] / "xmover.py"
 
 # The X server and the client's core are not what these tests are about: one core.
@@ -143,6 +144,9 @@ def check_moving_window(
     mover = Mover(x.name, kind)
     try:
         wait_until(lambda: display_images(harness)["stream"] >= 1, timeout=20, what="a stream")
+        # From its first frames on (the moment it starts, the client may still show
+        # pieces of frames sent before it).
+        wait_until(lambda: display_images(harness)["frame"] >= FIRST_FRAMES, what="frames")
         # Measured afterwards: the server runs in this process, and rebuilding frames
         # meanwhile would take its loop's time.
         samples: list[tuple[np.ndarray, int]] = []

@@ -197,7 +197,8 @@ def test_a_stream_idle_for_a_second_ends_and_is_repainted_losslessly() -> None:
     assert messages[0] == MsgDisplayStreamDestroy(create.id)
     repaint = [m for m in messages if isinstance(m, MsgDisplayDrawCopy)]
     assert repaint and repaint[0].box.intersect(AREA) == repaint[0].box
-    assert sum(m.box.area for m in repaint) == AREA.area
+    # at once, and again once still: a client may draw a late frame after the first
+    assert sum(m.box.area for m in repaint) == 2 * AREA.area
 
 
 def test_streaming_off_never_streams() -> None:

@@ -132,8 +132,10 @@ class DisplayChannelClient(ChannelClient):
         self.images[kind] += 1
 
     def repaint(self, rect: Rect) -> None:
-        """A stream ended: its area is still, so it goes losslessly at once."""
+        """A stream ended: its still area goes losslessly now, and again once the screen is
+        still (spice-html5 draws a JPEG frame once loaded, maybe after the repaint)."""
         self._refine.add(rect)
+        self._lossy.add(rect)
 
     def surface_generation(self) -> int | None:
         return self._generation
@@ -156,8 +158,7 @@ class DisplayChannelClient(ChannelClient):
             self._last_change = self.clock.now()
         started = self.streams.follow(stream)
         current = self.streams.current
-        if current is not None and started:
-            # The stream paints all its area now: stills of it waiting would be seams.
+        if current is not None and started:  # it paints all its area: waiting stills = seams
             for region in (self._dirty, self._uncached, self._refine, self._lossy):
                 region.remove(current.rect)
         for rect in ops:
@@ -329,7 +330,7 @@ class DisplayChannelClient(ChannelClient):
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
-            (self._dirty if cached else self._uncached).add(rest)
+            (self._refine if lossless else self._dirty if cached else self._uncached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
         generation, moves, pixels = self.display.framebuffer.read_with_moves(rect)
         if whole:
@@ -351,7 +352,7 @@ class DisplayChannelClient(ChannelClient):
         kind = choose_image(pixels, self.image_policy(lossless))
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
-        else:
+        elif not lossless:  # a refinement leaves _lossy to the next (see repaint)
             self._lossy.remove(rect)
         if kind is ImageKind.FILL:
             # One colour: a 41-byte fill instead of an image (every client draws fills).
@@ -375,8 +376,7 @@ class DisplayChannelClient(ChannelClient):
             self.images["bitmap"] += 1
 
     def _lz4(self) -> Encode:
-        """LZ4 at its best while this pump has spent less than HC_PUMP_S, then fast: a
-        terminal that floods must not make one wakeup cost tens of milliseconds."""
+        """LZ4 at its best for HC_PUMP_S of a pump, then fast: a flood costs no long wakeup."""
         if self.clock.now() - self._pump_began < HC_PUMP_S:
             return encode_lz4
         return functools.partial(encode_lz4, best=False)
