@@ -1,21 +1,31 @@
 """Deciding which areas are video: stream detection.
 
-An area becomes a video stream when the same rectangle keeps changing at a video-like rate
-and its content is photographic (see content.py). Then each change goes to the client as
-one frame of a lossy video stream instead of a lossless image; when the area has been
-still for a while the stream ends and the area is sent losslessly once more, so nothing
-lossy stays.
+An area becomes a video stream when it keeps changing at a video-like rate and its content
+is photographic (see content.py). Then each change goes to the client as one frame of a
+lossy video stream instead of a lossless image; when the area has been still for a while
+the stream ends and the area is sent losslessly once more, so nothing lossy stays.
 
-The rules, in the spirit of libspice's: at least MIN_SIZE pixels each way, STREAK updates
-in a row with gaps under MAX_GAP_S, in the same place (IoU at least SAME_PLACE), and
-photographic pixels. A moving rectangle (a dragged window, a bouncing shape) is not in the
-same place from one frame to the next, so it stays lossless.
+A moving region rarely arrives as one rectangle per frame: a program may paint a frame in
+bands (Xlib splits large images into several requests), and a capture may take the top of
+one frame and the bottom of the next. So the area is the union of the boxes that land on
+or next to each other over the last STREAK batches of damage, not one batch's box. It
+becomes a stream once it has changed in STREAK batches in a row (gaps under MAX_GAP_S),
+is at least MIN_SIZE pixels each way, its last RECENT batches cover nearly all of it (a
+shape bouncing over a still background covers little of its path, and stays lossless),
+and its pixels are photographic.
+
+A stream then holds still while it moves: any damage on it is one of its frames (if it
+covers a fair share of it), and damage reaching beyond it grows it to the union, at most
+once per GROW_EVERY_S, since each new area is a new stream at the clients. Whatever of a
+moving region lies outside the stream would be sent as still images of another frame
+than the stream shows: a visible seam, which is why the area is the whole region.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +42,12 @@ MAX_GAP_S = 0.2
 IDLE_S = 0.4
 MIN_IDLE_S = 0.25
 IDLE_FRAMES = 10
-SAME_PLACE = 0.9
 MAX_CANDIDATES = 8
+NEAR = 16  # boxes this close belong to one region (the x11 capture's tile size)
+RECENT = 3  # batches whose damage must cover ...
+COVERED = 0.75  # ... this share of a candidate's area for it to become a stream
+FRAME_SHARE = 0.1  # damage on a stream counts as its frame from this share of its area
+GROW_EVERY_S = 1.0  # a stream's area grows at most this often
 
 _stream_ids = itertools.count(1)
 
@@ -41,18 +55,68 @@ _stream_ids = itertools.count(1)
 ReadPixels = Callable[[Rect], np.ndarray]
 
 
-def overlap(a: Rect, b: Rect) -> float:
-    """Intersection over union of two rectangles."""
-    inter = a.intersect(b).area
-    return inter / (a.area + b.area - inter) if inter else 0.0
+def covered_area(rects: Iterable[Rect], within: Rect) -> int:
+    """How many pixels of ``within`` the rectangles cover together (overlaps once)."""
+    clipped = [r for r in (rect.intersect(within) for rect in rects) if not r.is_empty()]
+    if not clipped:
+        return 0
+    xs = sorted({x for r in clipped for x in (r.left, r.right)})
+    ys = sorted({y for r in clipped for y in (r.top, r.bottom)})
+    mask = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+    for r in clipped:
+        mask[ys.index(r.top) : ys.index(r.bottom), xs.index(r.left) : xs.index(r.right)] = True
+    widths, heights = np.diff(np.array(xs)), np.diff(np.array(ys))
+    return int((mask * heights[:, None] * widths[None, :]).sum())
+
+
+def _near(a: Rect, b: Rect) -> bool:
+    grown = Rect(a.left - NEAR, a.top - NEAR, a.right + NEAR, a.bottom + NEAR)
+    return not grown.intersect(b).is_empty()
+
+
+def _union(rects: Iterable[Rect]) -> Rect:
+    it = iter(rects)
+    result = next(it)
+    for rect in it:
+        result = result.union(rect)
+    return result
 
 
 @dataclass
 class Candidate:
-    rect: Rect
-    streak: int = 1
+    """A region that keeps changing: its damage's box in each of its last batches."""
+
+    boxes: deque[Rect] = field(default_factory=lambda: deque(maxlen=STREAK))
+    recent: deque[list[Rect]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    streak: int = 0
     last: float = 0.0
     first: float = 0.0  # when its streak began
+    batch: list[Rect] = field(default_factory=list)  # this batch's rects on it
+
+    @property
+    def rect(self) -> Rect:
+        return _union([*self.boxes, *self.batch])
+
+    def take_batch(self, now: float) -> None:
+        """Count the rects of this batch as one more change of the region."""
+        if now - self.last > MAX_GAP_S:
+            self.boxes.clear()
+            self.recent.clear()
+            self.streak = 0
+            self.first = now
+        self.boxes.append(_union(self.batch))
+        self.recent.append(self.batch)
+        self.batch = []
+        self.streak += 1
+        self.last = now
+
+    def is_video_shaped(self) -> bool:
+        """Big enough, and its last batches changed nearly all of it."""
+        rect = self.rect
+        if rect.width < MIN_SIZE or rect.height < MIN_SIZE:
+            return False
+        recent = [r for batch in self.recent for r in batch]
+        return covered_area(recent, rect) >= COVERED * rect.area
 
 
 @dataclass
@@ -63,6 +127,11 @@ class Stream:
     last: float
     serial: int = field(default_factory=lambda: next(_stream_ids))
     interval: float = MAX_GAP_S  # between its frames, smoothed
+    since: float | None = None  # when its area was set (default: ``last``)
+
+    def __post_init__(self) -> None:
+        if self.since is None:
+            self.since = self.last
 
     def frame(self, now: float) -> None:
         """A new frame at ``now``."""
@@ -77,50 +146,79 @@ class Stream:
 
 
 class StreamDetector:
-    """Fed with each batch of damage; says which area, if any, is a stream now."""
+    """Fed with each batch of damage; says which area, if any, is a stream now.
+
+    A pure state machine: time comes in with each batch, pixels through ``read``.
+    """
 
     def __init__(self, photographic_only: bool = True) -> None:
         self.candidates: list[Candidate] = []
         self.stream: Stream | None = None
         self.photographic_only = photographic_only
 
-    def observe(self, rects: list[Rect], now: float, read: ReadPixels) -> Stream | None:
+    def observe(
+        self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None = None
+    ) -> Stream | None:
         """Account for one batch of damage at time ``now``; return the active stream.
 
         ``read(rect)`` returns the current pixels of a rect; it is called only to check a
-        candidate's content at the moment it would become a stream.
+        candidate's content at the moment it would become a stream. ``bounds``: the
+        screen, which a stream's area stays within.
         """
         stream = self.stream
+        outside: list[Rect] = []
+        on_stream: list[Rect] = []
         for rect in rects:
-            if stream is not None and overlap(rect, stream.rect) >= SAME_PLACE:
-                stream.frame(now)
-                continue
-            if rect.width < MIN_SIZE or rect.height < MIN_SIZE:
-                continue
-            self._count(rect, now, read)
+            if stream is not None and not rect.intersect(stream.rect).is_empty():
+                on_stream.append(rect)
+            else:
+                outside.append(rect)
+        if stream is not None and on_stream:
+            self._follow(stream, on_stream, now, bounds)
+        self._count(outside, now, read, bounds)
         if self.stream is not None and now > self.stream.ends_at():
             self.stream = None
         return self.stream
 
-    def _count(self, rect: Rect, now: float, read: ReadPixels) -> None:
-        for candidate in self.candidates:
-            if overlap(rect, candidate.rect) >= SAME_PLACE:
-                if now - candidate.last > MAX_GAP_S:
-                    candidate.streak = 0
-                    candidate.first = now
-                candidate.streak += 1
-                candidate.last = now
-                if candidate.streak >= STREAK:
-                    self.candidates.remove(candidate)
-                    pixels = read(candidate.rect) if self.photographic_only else None
-                    if pixels is None or is_photographic(pixels):
-                        interval = (now - candidate.first) / max(1, candidate.streak - 1)
-                        self.stream = Stream(_even(candidate.rect), now, interval=interval)
-                return
-        self.candidates.append(Candidate(rect, 1, now, now))
+    def _follow(self, stream: Stream, rects: list[Rect], now: float, bounds: Rect | None) -> None:
+        """Damage on the stream: a frame of it, and maybe a reason to grow it."""
+        if covered_area(rects, stream.rect) >= FRAME_SHARE * stream.rect.area:
+            stream.frame(now)
+        area = _union([stream.rect, *rects])
+        assert stream.since is not None
+        if area != stream.rect and now - stream.since >= GROW_EVERY_S:
+            self.stream = Stream(_even(area, bounds), stream.last, interval=stream.interval)
+
+    def _count(self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None) -> None:
+        # The longest-running candidates claim the damage near them first.
+        self.candidates.sort(key=lambda c: -c.streak)
+        for rect in rects:
+            owner = next((c for c in self.candidates if _near(c.rect, rect)), None)
+            if owner is None:
+                owner = Candidate(first=now)
+                self.candidates.append(owner)
+            owner.batch.append(rect)
+        for candidate in [c for c in self.candidates if c.batch]:
+            candidate.take_batch(now)
+            if candidate.streak < STREAK or self.stream is not None:
+                continue  # one stream at a time: the next may start when it ends
+            if not candidate.is_video_shaped():
+                continue
+            self.candidates.remove(candidate)
+            pixels = read(candidate.rect) if self.photographic_only else None
+            if pixels is None or is_photographic(pixels):
+                interval = (now - candidate.first) / max(1, candidate.streak - 1)
+                self.stream = Stream(_even(candidate.rect, bounds), now, interval=interval)
+        self.candidates = [c for c in self.candidates if now - c.last <= MAX_GAP_S]
         del self.candidates[:-MAX_CANDIDATES]
 
 
-def _even(rect: Rect) -> Rect:
-    """Codecs want even sizes (4:2:0 chroma); trim a pixel where needed."""
-    return Rect(rect.left, rect.top, rect.right - rect.width % 2, rect.bottom - rect.height % 2)
+def _even(rect: Rect, bounds: Rect | None = None) -> Rect:
+    """Codecs want even sizes (4:2:0 chroma): add a pixel where the screen has room,
+    otherwise trim one."""
+    right, bottom = rect.right, rect.bottom
+    if rect.width % 2:
+        right += 1 if bounds is not None and right < bounds.right else -1
+    if rect.height % 2:
+        bottom += 1 if bounds is not None and bottom < bounds.bottom else -1
+    return Rect(rect.left, rect.top, right, bottom)

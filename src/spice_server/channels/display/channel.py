@@ -63,7 +63,8 @@ class DisplayChannel(Channel):
         if self.context.config.streaming_video != "off":
             had = self.detector.stream
             rects = [op for op in damage.ops if isinstance(op, Rect)]
-            stream = self.detector.observe(rects, self.context.clock.now(), self._read)
+            now, bounds = self.context.clock.now(), self.display.framebuffer.bounds
+            stream = self.detector.observe(rects, now, self._read, bounds)
             if stream is not None and had is None:
                 self._check_expiry(stream.ends_at())
             self.display.framebuffer.hot = stream.rect if stream is not None else None

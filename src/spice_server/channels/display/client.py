@@ -131,8 +131,11 @@ class DisplayChannelClient(ChannelClient):
         self.images[kind] += 1
 
     def repaint(self, rect: Rect) -> None:
-        """A stream ended: its area is still, so it goes losslessly at once."""
+        """A stream ended: its still area goes losslessly now, and for spice-html5 (no LZ4)
+        again once the screen is still: it draws a JPEG frame once loaded, maybe after."""
         self._refine.add(rect)
+        if DisplayCap.LZ4_COMPRESSION not in self.client_caps:
+            self._lossy.add(rect)
 
     def surface_generation(self) -> int | None:
         return self._generation
@@ -154,8 +157,11 @@ class DisplayChannelClient(ChannelClient):
         ops = damage.ops if damage.changes > self._changes_shown else []
         if ops:
             self._last_change = self.clock.now()
-        self.streams.follow(stream)
+        started = self.streams.follow(stream)
         current = self.streams.current
+        if current is not None and started:  # it paints all its area: waiting stills = seams
+            for region in (self._dirty, self._uncached, self._refine, self._lossy):
+                region.remove(current.rect)
         for rect in ops:
             if isinstance(rect, CopyOp):
                 self._copy(rect)
@@ -325,14 +331,13 @@ class DisplayChannelClient(ChannelClient):
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
-            (self._dirty if cached else self._uncached).add(rest)
+            (self._refine if lossless else self._dirty if cached else self._uncached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
         if whole:  # copies up to this one, and changes up to these, are in these pixels
             self._moves_shown, self._changes_shown = moves, changes
         elif moves > self._moves_taken:
-            # Pixels moved that this client has not been told of: take that damage first
-            # (its copy then goes out before this area, which moves along with it).
+            # Pixels moved that this client was not told of: take that damage (its copy) first.
             (self._dirty if cached else self._uncached).add(rect)
             self._take_damage()
             return
@@ -347,7 +352,7 @@ class DisplayChannelClient(ChannelClient):
         kind = choose_image(pixels, self.image_policy(lossless))
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
-        else:
+        elif not lossless:  # a refinement leaves _lossy to the next (see repaint)
             self._lossy.remove(rect)
         if kind is ImageKind.FILL:
             # One colour: a 41-byte fill instead of an image (every client draws fills).
@@ -371,8 +376,7 @@ class DisplayChannelClient(ChannelClient):
             self.images["bitmap"] += 1
 
     def _lz4(self) -> Encode:
-        """LZ4 at its best while this pump has spent less than HC_PUMP_S, then fast: a
-        terminal that floods must not make one wakeup cost tens of milliseconds."""
+        """LZ4 at its best for HC_PUMP_S of a pump, then fast: a flood costs no long wakeup."""
         if self.clock.now() - self._pump_began < HC_PUMP_S:
             return encode_lz4
         return functools.partial(encode_lz4, best=False)
@@ -395,13 +399,11 @@ class DisplayChannelClient(ChannelClient):
         config, full, now = self.context.config, self.link_full_at, self.clock.now()
         measured = self.connection.link.rate is not None
         congested = full is not None and measured and now - full < CONGESTED_S
-        lz4 = DisplayCap.LZ4_COMPRESSION in self.client_caps
-        compression, jpeg = config.image_compression, config.jpeg_compression
         return image_policy(
-            compression,
+            config.image_compression,
             self.preferred_compression,
-            jpeg,
-            lz4,
+            config.jpeg_compression,
+            DisplayCap.LZ4_COMPRESSION in self.client_caps,
             congested=congested,
             lossless=lossless,
         )
@@ -414,11 +416,9 @@ class DisplayChannelClient(ChannelClient):
         kind: str,
         still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Encode and send; big images are encoded on the server's encoder threads.
-
-        While one is being encoded this client produces nothing else, so its messages keep
-        their order, and the loop stays free for input and the other clients meanwhile.
-        """
+        """Encode and send; big images are encoded on the server's encoder threads. While
+        one is, this client produces nothing else, so its messages keep their order, and
+        the loop stays free for input and the other clients meanwhile."""
         if pixels.size < OFFLOAD_PIXELS:
             self._send_built(build(encode(pixels)), kind)
             return

@@ -183,13 +183,14 @@ class StreamSender:
         self.quality = StreamQuality()
         self.stamper = FrameStamper(-MM_TIME_DELTA_MS, drops_late=True)
 
-    def follow(self, stream: Stream | None) -> None:
-        """Start, replace or end this client's stream to match the display's."""
+    def follow(self, stream: Stream | None) -> bool:
+        """Start, replace or end this client's stream to match the display's; True when
+        a stream started."""
         current = self.current
         if current is not None and (stream is None or stream.serial != current.serial):
             self.end()
         if stream is None or self.current is not None or not self._can_stream(stream):
-            return
+            return False
         width, height = ClientStream.size_for(stream.rect)
         for codec in self.codecs.usable():
             try:
@@ -200,7 +201,7 @@ class StreamSender:
                 continue
             break
         else:
-            return
+            return False
         stream_id = next(self._ids)
         self.current = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
@@ -218,6 +219,7 @@ class StreamSender:
             )
         host.count("stream")
         host.count(f"stream-{codec.name.lower()}")
+        return True
 
     def _can_stream(self, stream: Stream) -> bool:
         if self.host.surface_generation() != self.framebuffer.generation:
