@@ -17,7 +17,7 @@ import pytest
 
 from spice_server import PlaybackInterface, Server
 from spice_server.backends.x11.sound import DesktopSound
-from spice_server.interfaces.events import AudioData
+from spice_server.interfaces.events import AudioData, AudioStart
 
 from harness import wait_until
 
@@ -42,10 +42,20 @@ def test_without_parec_the_log_says_sound_is_not_captured(playback, monkeypatch,
     assert "desktop sound is not captured: parec was not found" in caplog.text
 
 
-def test_what_parec_hears_is_pushed_and_silence_is_not(playback, tmp_path, monkeypatch, caplog):
+def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeypatch, caplog):
+    """Short silences are sound; half a second of it stops playback until the next sound."""
     caplog.set_level(logging.INFO)
-    sound = (np.arange(9600, dtype=np.int16) % 100 + 1).astype("<i2").tobytes()
-    (tmp_path / "sound.raw").write_bytes(sound + bytes(19200))
+    rate = playback.rate
+
+    def sound(seconds: float) -> bytes:
+        samples = int(seconds * rate) * 2
+        return (np.arange(samples, dtype=np.int16) % 100 + 1).astype("<i2").tobytes()
+
+    def silence(seconds: float) -> bytes:
+        return bytes(int(seconds * rate) * 4)
+
+    heard = sound(0.2) + silence(0.2) + sound(0.1) + silence(1.0) + sound(0.3) + silence(0.1)
+    (tmp_path / "sound.raw").write_bytes(heard)
     fake_parec(
         tmp_path,
         monkeypatch,
@@ -57,8 +67,17 @@ def test_what_parec_hears_is_pushed_and_silence_is_not(playback, tmp_path, monke
     assert capture.start()
     wait_until(lambda: not playback.active and "parec exited" in caplog.text, what="parec done")
     capture.stop()
-    pushed = b"".join(e.pcm for e in playback.take_events() if isinstance(e, AudioData))
-    assert pushed == sound
+    runs: list[bytes] = []
+    for event in playback.take_events():
+        if isinstance(event, AudioStart):
+            runs.append(b"")
+        elif isinstance(event, AudioData):
+            runs[-1] += event.pcm
+    # The 0.2 s gap is kept whole; of the 1.0 s one, half a second plays, then a stop.
+    assert runs == [
+        sound(0.2) + silence(0.2) + sound(0.1) + silence(0.5),
+        sound(0.3) + silence(0.1),
+    ]
     assert "capturing desktop sound from @DEFAULT_MONITOR@" in caplog.text
 
 

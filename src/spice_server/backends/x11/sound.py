@@ -4,8 +4,13 @@
 protocol, which PipeWire serves too (pipewire-pulse). It runs as a child process whose
 output a thread reads and pushes into the playback interface, so nothing blocks the
 server's loop. Sound is optional: without parec or a sound server the desktop is shared
-silently, and the log says why. Silence is not sent: after half a second of it playback
-stops, and starts again with the next sound.
+silently, and the log says why.
+
+Silence is sound: a pause inside a sound is pushed like any other samples, so every gap
+keeps its length and place at the client (skipping it would join the sounds up, and the
+client's buffer would run dry and grow). Only after half a second of unbroken silence does
+playback stop; the next sound starts it again, stamped with the time it arrives, so the
+latency after a silence is what it is at first.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ...audio import FRAME_BYTES
+from ...audio import FRAME_BYTES, SAMPLE_BYTES
 from ...interfaces.playback import PlaybackInterface
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,7 @@ class DesktopSound:
         device: str = "@DEFAULT_MONITOR@",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``clock`` (seconds, read on the reader thread) times silences and failures."""
+        """``clock`` (seconds, read on the reader thread) times failures."""
         self.playback = playback
         self.clock = clock
         self.device = device
@@ -89,18 +94,22 @@ class DesktopSound:
         process = self._process
         assert process is not None and process.stdout is not None and process.stderr is not None
         started = self.clock()
-        last_sound = 0.0
+        stop_after = int(SILENCE_BEFORE_STOP * self.playback.rate) * SAMPLE_BYTES
+        silence = 0  # bytes of silence pushed since the last sound
         while True:
             chunk = process.stdout.read(READ_BYTES)
             if not chunk:
                 break
-            chunk = chunk[: len(chunk) - len(chunk) % 4]
-            now = self.clock()
+            chunk = chunk[: len(chunk) - len(chunk) % SAMPLE_BYTES]
             if any(chunk):
-                last_sound = now
+                silence = 0
                 self.playback.push(chunk)
-            elif self.playback.active and now - last_sound > SILENCE_BEFORE_STOP:
-                self.playback.stop()
+            elif self.playback.active:
+                if silence >= stop_after:
+                    self.playback.stop()
+                else:
+                    silence += len(chunk)
+                    self.playback.push(chunk)
         status = process.wait()
         if self._process is process:  # not stopped by us: parec gave up
             detail = process.stderr.read().decode(errors="replace").strip()
