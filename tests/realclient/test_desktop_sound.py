@@ -19,6 +19,7 @@ import pytest
 from spice_server import Display, PlaybackInterface
 from spice_server.backends.x11.sound import DesktopSound
 
+from harness import wait_until
 from pulse import RATE, PulseAudio
 
 pytestmark = pytest.mark.realclient
@@ -30,13 +31,18 @@ TOLERANCE = 0.010  # seconds
 
 
 @pytest.fixture
-def pulse(tmp_path: Path, monkeypatch):
+def pulse_not_started(tmp_path: Path, monkeypatch):
     server = PulseAudio(tmp_path / "pulse")
-    server.start()
     for name, value in server.env.items():
         monkeypatch.setenv(name, value)  # parec, started by the back end, finds it
     yield server
     server.stop()
+
+
+@pytest.fixture
+def pulse(pulse_not_started):
+    pulse_not_started.start()
+    return pulse_not_started
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> Path:
@@ -136,5 +142,66 @@ def test_five_beeps_reach_the_client_with_their_gaps(
         # sends its first block late, so the first file's latency says nothing.)
         print(f"paplay to the client after a silence: {latency * 1000:.0f} ms")
         assert latency < 0.25
+    finally:
+        capture.stop()
+
+
+def tone_file(path: Path, seconds: float) -> Path:
+    t = np.arange(int(seconds * RATE)) / RATE
+    mono = np.round(np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    return write_wav(path, np.stack([mono, mono], axis=1))
+
+
+def heard_within(client, pulse: PulseAudio, wav: Path, since: float, what: str) -> float:
+    """Play ``wav``; seconds from ``since`` until the client's playback starts."""
+    player = pulse.play(wav)
+    try:
+        started = client.next_event(lambda e: e["event"] == "playback_start", what=what)
+    finally:
+        player.terminate()
+        player.wait(5)
+    client.next_event(lambda e: e["event"] == "playback_stop", what=f"{what}: stop")
+    return started["clock"] - since
+
+
+def test_capture_starts_with_a_late_sound_server_and_survives_its_restart(
+    pulse_not_started, make_harness, make_client, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="spice_server")
+    pulse = pulse_not_started
+    tone = tone_file(tmp_path / "tone.wav", 8.0)
+    capture, client = desktop_sound_session(make_harness, make_client)
+    try:
+        time.sleep(3)  # parec fails and is retried for a while: no sound server yet
+        pulse.start()
+        late = heard_within(client, pulse, tone, time.monotonic(), "sound after a late start")
+        pulse.restart()
+        restarted = heard_within(client, pulse, tone, time.monotonic(), "sound after a restart")
+    finally:
+        capture.stop()
+    print(f"sound at the client {late:.2f} s after a late start, {restarted:.2f} s after a restart")
+    assert late < 5 and restarted < 5
+    # One warning per outage, however many times parec was tried in it.
+    warnings = [r.getMessage() for r in caplog.records if "parec exited" in r.getMessage()]
+    assert len(warnings) == 2, warnings
+    assert "parec exited at start" in warnings[0] and "parec exited later" in warnings[1]
+    assert sum("capturing again" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_capture_follows_a_change_of_the_default_sink(
+    pulse, make_harness, make_client, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="spice_server")
+    tone = tone_file(tmp_path / "tone.wav", 0.5)
+    capture, client = desktop_sound_session(make_harness, make_client)
+    try:
+        heard_within(client, pulse, tone, time.monotonic(), "sound on the first sink")
+        pulse.pactl("set-default-sink", "two")
+        wait_until(
+            lambda: any("default sink is now two" in r.getMessage() for r in caplog.records),
+            what="the change seen",
+        )
+        # paplay plays on the new default sink; parec records its monitor now.
+        heard_within(client, pulse, tone, time.monotonic(), "sound on the new default sink")
     finally:
         capture.stop()

@@ -17,7 +17,7 @@ import pytest
 
 from spice_server import PlaybackInterface, Server
 from spice_server.backends.x11.sound import DesktopSound
-from spice_server.interfaces.events import AudioData, AudioStart
+from spice_server.interfaces.events import AudioData, AudioStart, AudioStop
 
 from harness import wait_until
 
@@ -29,8 +29,8 @@ def playback() -> PlaybackInterface:
     return device
 
 
-def fake_parec(tmp_path, monkeypatch, script: str) -> None:
-    path = tmp_path / "parec"
+def fake_parec(tmp_path, monkeypatch, script: str, name: str = "parec") -> None:
+    path = tmp_path / name
     path.write_text(f"#!{sys.executable}\n{script}\n")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
@@ -40,6 +40,10 @@ def test_without_parec_the_log_says_sound_is_not_captured(playback, monkeypatch,
     monkeypatch.setenv("PATH", "")
     assert DesktopSound(playback).start() is False
     assert "desktop sound is not captured: parec was not found" in caplog.text
+
+
+def pushed_bytes(event: object) -> int:
+    return len(event.pcm) if isinstance(event, AudioData) else 0
 
 
 def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeypatch, caplog):
@@ -59,16 +63,26 @@ def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeyp
     fake_parec(
         tmp_path,
         monkeypatch,
-        "import sys\n"
+        "import sys, time\n"
         "assert '--device=@DEFAULT_MONITOR@' in sys.argv and '--rate=48000' in sys.argv\n"
-        f"sys.stdout.buffer.write(open({str(tmp_path / 'sound.raw')!r}, 'rb').read())",
+        f"sys.stdout.buffer.write(open({str(tmp_path / 'sound.raw')!r}, 'rb').read())\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(60)",  # as a real parec, it records until ended
     )
     capture = DesktopSound(playback)
     assert capture.start()
-    wait_until(lambda: not playback.active and "parec exited" in caplog.text, what="parec done")
-    capture.stop()
+    events: list[object] = []
+    wait_until(
+        lambda: (
+            events.extend(playback.take_events()) or sum(map(pushed_bytes, events)) >= 48000 * 4
+        ),
+        what="all sound pushed",
+    )
+    capture.stop()  # ends parec, and the playback with it
+    events.extend(playback.take_events())
+    assert isinstance(events[-1], AudioStop)
     runs: list[bytes] = []
-    for event in playback.take_events():
+    for event in events:
         if isinstance(event, AudioStart):
             runs.append(b"")
         elif isinstance(event, AudioData):
@@ -81,14 +95,72 @@ def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeyp
     assert "capturing desktop sound from @DEFAULT_MONITOR@" in caplog.text
 
 
-def test_a_parec_that_cannot_reach_a_sound_server_is_reported(
+def test_a_parec_that_cannot_reach_a_sound_server_is_retried_and_logged_once(
     playback, tmp_path, monkeypatch, caplog
 ):
+    """The sound server starts late: parec fails three times, then records."""
+    caplog.set_level(logging.INFO)
+    runs = tmp_path / "runs"
     fake_parec(
         tmp_path,
         monkeypatch,
-        "import sys; sys.stderr.write('Connection failure: Connection refused'); sys.exit(1)",
+        "import pathlib, sys, time\n"
+        f"runs = pathlib.Path({str(runs)!r})\n"
+        "runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')\n"
+        "if len(runs.read_text()) <= 3:\n"
+        "    sys.stderr.write('Connection failure: Connection refused'); sys.exit(1)\n"
+        "sys.stdout.buffer.write(b'\\x01\\x00' * 1920); sys.stdout.flush(); time.sleep(60)",
     )
-    assert DesktopSound(playback).start()
-    wait_until(lambda: "parec exited" in caplog.text, what="the reason logged")
+    capture = DesktopSound(playback)
+    assert capture.start()
+    try:
+        wait_until(lambda: "capturing again" in caplog.text, what="capture resumed")
+    finally:
+        capture.stop()
+    assert runs.read_text() == "xxxx"  # retried until it worked, and no more
+    assert caplog.text.count("parec exited") == 1
     assert "at start with status 1 (Connection failure: Connection refused)" in caplog.text
+    assert sum(map(pushed_bytes, playback.take_events())) == 3840
+
+
+def test_the_capture_follows_a_change_of_the_default_sink(playback, tmp_path, monkeypatch, caplog):
+    """A stand-in pactl reports the default sink from a file and a change of it."""
+    caplog.set_level(logging.INFO)
+    sink, runs = tmp_path / "sink", tmp_path / "runs"
+    sink.write_text("one")
+    fake_parec(
+        tmp_path,
+        monkeypatch,
+        "import pathlib, sys, time\n"
+        f"runs = pathlib.Path({str(runs)!r})\n"
+        "runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')\n"
+        "sys.stdout.buffer.write(b'\\x01\\x00' * 1920); sys.stdout.flush(); time.sleep(60)",
+        name="parec",
+    )
+    fake_parec(
+        tmp_path,
+        monkeypatch,
+        "import pathlib, sys, time\n"
+        f"sink = pathlib.Path({str(sink)!r})\n"
+        "if sys.argv[1] == 'get-default-sink':\n"
+        "    print(sink.read_text()); sys.exit(0)\n"
+        "seen = sink.read_text()\n"
+        f"pathlib.Path({str(tmp_path / 'subscribed')!r}).touch()\n"
+        "while True:\n"
+        "    time.sleep(0.05)\n"
+        "    if sink.read_text() != seen:\n"
+        "        seen = sink.read_text()\n"
+        "        print(\"Event 'change' on server #-1\", flush=True)",
+        name="pactl",
+    )
+    capture = DesktopSound(playback)
+    assert capture.start()
+    try:
+        wait_until(lambda: runs.exists(), what="parec started")
+        wait_until((tmp_path / "subscribed").exists, what="the sink watched")
+        sink.write_text("two")
+        wait_until(lambda: runs.read_text() == "xx", what="parec started again")
+    finally:
+        capture.stop()
+    assert "the default sink is now two" in caplog.text
+    assert "parec exited" not in caplog.text
