@@ -48,6 +48,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
     )
+    x11.add_argument(
+        "--resize",
+        choices=("always", "virtual", "never"),
+        default="virtual",
+        help="when clients' window sizes change the X screen: always, never, or virtual "
+        "(the default: only on an X server spice-server started, as in 'session')",
+    )
+    x11.add_argument(
+        "--no-restore-size",
+        dest="restore_size",
+        action="store_false",
+        help="keep the size clients set when the last one leaves (default: restore it)",
+    )
     for sub in (demo, x11):
         sub.add_argument("--addr", default="127.0.0.1", help="address to listen on")
         sub.add_argument("--port", type=int, default=5900)
@@ -133,7 +146,14 @@ def _make_backend(
         raise ValueError(
             f"the x11 back end needs xcffib: pip install 'spice-server[x11]' ({exc})"
         ) from exc
-    return X11Desktop(server, args.display, on_lost=on_lost, sound=not args.no_sound)
+    return X11Desktop(
+        server,
+        args.display,
+        on_lost=on_lost,
+        sound=not args.no_sound,
+        resize=args.resize,
+        restore_size=args.restore_size,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -126,11 +126,17 @@ def changing(read, times: int = 3):
 class Exported:
     """An X server, the x11 back end exporting it, and a connected real client."""
 
-    def __init__(self, make_harness, make_client, tmp_path, kind: str = "xvfb") -> None:
+    def __init__(
+        self, make_harness, make_client, tmp_path, kind: str = "xvfb", **options: Any
+    ) -> None:
+        """``options`` go to X11Desktop; clients may resize the screen unless they say."""
         self.x = XServer(tmp_path, kind)
         self.harness = make_harness()
         self.lost: list[str] = []
-        self.desktop = X11Desktop(self.harness.server, self.x.name, on_lost=self.lost.append)
+        options = {"resize": "always", **options}
+        self.desktop = X11Desktop(
+            self.harness.server, self.x.name, on_lost=self.lost.append, **options
+        )
         self.harness.call(self.desktop.start, self.harness.core)
         self.client = make_client(self.harness.port)
         self.client.wait_ready()

@@ -31,6 +31,7 @@ from .cursor import CursorShape
 from .input import X11Keyboard, X11Mouse, X11Tablet, XTest
 from .keymap import x_keycode
 from .randr import ScreenSize
+from .resizing import ResizePolicy, SizeKeeper
 from .sound import DesktopSound
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ ESCAPE, UP = 0x01, 0x148  # their scancodes
 class X11Display(Display):
     description = "X11 screen"
 
-    def __init__(self, screen: ScreenSize, width: int, height: int) -> None:
+    def __init__(self, screen: SizeKeeper, width: int, height: int) -> None:
         super().__init__(width, height)
         self.screen = screen
 
@@ -64,14 +65,23 @@ class X11Desktop:
         *,
         on_lost: Callable[[str], None] | None = None,
         sound: bool = True,
+        resize: ResizePolicy = "virtual",
+        restore_size: bool = True,
+        started_here: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
         """``sound`` also plays the desktop's sound to clients, when it can be captured;
-        ``clock`` is the time every part reads."""
+        ``resize`` says when clients' window sizes change the X screen (resizing.py;
+        ``started_here``: spice-server started this X server), ``restore_size`` gives the
+        screen its size back when the last client leaves; ``clock`` is the time every
+        part reads."""
         self.server = server
         self.display_name = display_name
         self.on_lost = on_lost
         self.clock = clock
+        self.resize_policy = resize
+        self.restore_size = restore_size
+        self.started_here = started_here
         self.sound = DesktopSound(PlaybackInterface(), clock=clock) if sound else None
         self.x: XConnection | None = None
         self.core: Core | None = None
@@ -100,7 +110,14 @@ class X11Desktop:
         self.screen = ScreenSize(
             x, lambda: (self.display.width, self.display.height), self._resized
         )
-        self.display = X11Display(self.screen, width, height)
+        self.sizes = SizeKeeper(
+            self.screen,
+            (width, height),
+            self.resize_policy,
+            started_here=self.started_here,
+            restore=self.restore_size,
+        )
+        self.display = X11Display(self.sizes, width, height)
         self.capture = ScreenCapture(x, self.display)
         self.cursor = CursorShape(x, self.display)
         self.clipboard = XClipboard(x)
@@ -145,6 +162,8 @@ class X11Desktop:
         x = self.x
         if x is None:
             return
+        if not x.lost:
+            self.sizes.clients_left()
         self.capture.close()
         if not x.lost:
             self.clipboard.close()
@@ -162,6 +181,8 @@ class X11Desktop:
     def _tidy(self, opaque: object) -> None:
         if self.x is not None:
             self.x.guarded(self.clipboard.expire)
+            if self.server.session_count == 0:
+                self.sizes.clients_left()
         if self.core is not None and self._housekeeping is not None:
             self.core.timer_start(self._housekeeping, HOUSEKEEPING_MS)
 

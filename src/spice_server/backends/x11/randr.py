@@ -50,6 +50,9 @@ class ScreenSize:
         self.randr.QueryVersion(1, 5).reply()
         self.randr.SelectInput(x.root, xcffib.randr.NotifyMask.ScreenChange)
 
+    def current(self) -> tuple[int, int]:
+        return self.size()
+
     def handle(self, event: XEvent) -> bool:
         if not isinstance(event, xcffib.randr.ScreenChangeNotifyEvent):
             return False

@@ -1,0 +1,81 @@
+"""The resize policy on a stand-in screen: who may resize, and the size given back."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from spice_server.backends.x11.resizing import SizeKeeper
+
+
+class Screen:
+    """A screen that takes any size, as Xorg with the dummy driver does."""
+
+    def __init__(self, width: int = 1024, height: int = 768) -> None:
+        self.size = (width, height)
+        self.requests: list[tuple[int, int]] = []
+
+    def resize(self, width: int, height: int) -> bool:
+        self.requests.append((width, height))
+        self.size = (width, height)
+        return True
+
+    def current(self) -> tuple[int, int]:
+        return self.size
+
+
+@pytest.mark.parametrize(
+    ("policy", "started_here", "follows"),
+    [
+        ("always", False, True),
+        ("always", True, True),
+        ("virtual", True, True),
+        ("virtual", False, False),  # the default for a display someone else started
+        ("never", True, False),
+        ("never", False, False),
+    ],
+)
+def test_who_may_resize(policy, started_here, follows):
+    screen = Screen()
+    keeper = SizeKeeper(screen, screen.size, policy, started_here=started_here)
+    assert keeper.resize(800, 600) is follows
+    assert screen.requests == ([(800, 600)] if follows else [])
+
+
+def test_a_refusal_is_logged_once_with_its_reason(caplog):
+    caplog.set_level(logging.INFO)
+    screen = Screen()
+    keeper = SizeKeeper(screen, screen.size)
+    for width in (800, 900, 1000):
+        assert not keeper.resize(width, 600)
+    assert len(caplog.records) == 1
+    assert "asked for a 800x600 screen: the X screen keeps its size" in caplog.text
+    assert "--resize always" in caplog.text
+
+
+def test_the_original_size_comes_back_once_when_clients_leave(caplog):
+    caplog.set_level(logging.INFO)
+    screen = Screen()
+    keeper = SizeKeeper(screen, screen.size, "always")
+    keeper.clients_left()  # nothing changed it: nothing to do
+    assert screen.requests == []
+    keeper.resize(800, 600)
+    keeper.resize(640, 480)
+    keeper.clients_left()
+    keeper.clients_left()
+    assert screen.requests == [(800, 600), (640, 480), (1024, 768)]
+    assert "the X screen goes back to 1024x768" in caplog.text
+
+
+def test_the_size_stays_when_told_not_to_restore():
+    screen = Screen()
+    keeper = SizeKeeper(screen, screen.size, "always", restore=False)
+    keeper.resize(800, 600)
+    keeper.clients_left()
+    assert screen.size == (800, 600) and not keeper.changed
+
+
+def test_an_unknown_policy_is_refused():
+    with pytest.raises(ValueError, match="resize policy 'sometimes'"):
+        SizeKeeper(Screen(), (1024, 768), "sometimes")  # type: ignore[arg-type]
