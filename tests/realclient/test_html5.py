@@ -150,3 +150,17 @@ def test_websocket_off_leaves_browsers_out(make_harness, open_page, caplog):
         what="the HTTP request to be taken for a bad SPICE link",
     )
     assert page.canvas() is None
+
+
+def test_spice_html5_understands_every_message_it_is_sent(make_harness, open_page):
+    """spice-html5 logs "Unknown message type N" for any message it has no handler for."""
+    harness = make_harness()
+    display = serve_pattern(harness)
+    harness.call(harness.server.add_interface, RecordingKeyboard())
+    page = open_page(harness.port)
+    page.wait_canvas(display.snapshot())
+    display.fill(0x00FF8000, 20, 30, 200, 100)
+    page.wait_canvas(display.snapshot())
+    print("\n".join(page.console))
+    unknown = [line for line in page.console if "Unknown message" in line]
+    assert not unknown, unknown

@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 from ..core.base import Timer
 from ..net.connection import ConnectionHandler
+from ..net.websocket import WebSocketTransport
 from ..net.link import LinkEstimate
 from ..protocol.constants import ChannelType, LinkError
 from ..protocol.events import NEED_DATA
@@ -50,6 +51,7 @@ class Transport(Protocol):
     handler: ConnectionHandler | None
     closed: bool
     name: str
+    websocket: WebSocketTransport | None  # set once a browser's upgrade was accepted
 
     @property
     def pending(self) -> int:
