@@ -260,9 +260,10 @@ class GtkClient:
         *,
         audio: bool = False,
         opus: bool = True,
+        host: str = "127.0.0.1",
     ) -> None:
         """``audio`` opens playback and record; ``opus=False`` is spice-gtk built without it."""
-        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--port", str(port)]
+        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--host", host, "--port", str(port)]
         if password is not None:
             args += ["--password", password]
         if audio:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -141,12 +142,14 @@ def _make_backend(
 
         return DemoDesktop(server, args.width, args.height)
     try:
-        from .backends.x11 import X11Desktop
+        from .backends.x11 import X11Desktop, X11Error
     except ImportError as exc:
         raise ValueError(
             f"the x11 back end needs xcffib: pip install 'spice-server[x11]' ({exc})"
         ) from exc
-    return X11Desktop(
+    if not (args.display or os.environ.get("DISPLAY")):
+        raise ValueError("no X display to share: give --display (e.g. --display :0) or set DISPLAY")
+    desktop = X11Desktop(
         server,
         args.display,
         on_lost=on_lost,
@@ -154,6 +157,11 @@ def _make_backend(
         resize=args.resize,
         restore_size=args.restore_size,
     )
+    try:
+        desktop.connect()  # before listening: a display that cannot be shared fails first
+    except X11Error as exc:
+        raise ValueError(str(exc)) from exc
+    return desktop
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -188,9 +196,11 @@ def _run(args: argparse.Namespace) -> int:
     def start(core: Core) -> None:
         server.init(core)
         backend.start(core)
-        uri = server.uri()
+        uri, *others = server.uris()
         print(f"Serving the {args.command} back end at {uri}", flush=True)
         print(f"Connect with: remote-viewer {uri}", flush=True)
+        for other in others:
+            print(f"          or: remote-viewer {other}", flush=True)
 
     try:
         if args.core == "selector":

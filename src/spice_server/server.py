@@ -63,6 +63,7 @@ from .interfaces.events import (
 from .interfaces.playback import PlaybackInterface
 from .interfaces.record import RecordInterface
 from .interfaces.registry import DeviceRegistry
+from .net.addresses import connect_uris
 from .net.auth import TicketAuthority
 from .net.exposure import exposure_refusal, origin_refusal
 from .net.listener import Listener
@@ -218,9 +219,13 @@ class Server:
         return self._listener.address
 
     def uri(self) -> str:
-        host, port = self.address
-        host = f"[{host}]" if ":" in host else host
-        return f"spice://{host}:{port}"
+        """The URI to connect to: the first of ``uris()``."""
+        return self.uris()[0]
+
+    def uris(self) -> list[str]:
+        """The URIs clients can connect to; for a wildcard address, one per address of
+        this machine (those other machines can reach first, loopback last)."""
+        return connect_uris(*self.address)
 
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""

@@ -284,6 +284,8 @@ def test_xvfb_shrinks_but_cannot_grow_past_its_initial_size(xvfb_session, caplog
     assert x_screen(s.x.name).shape == (600, 800)
     s.client.send(cmd="monitor_config", width=1600, height=1000)
     wait_until(lambda: "cannot change to 1600x1000" in caplog.text, what="the refusal logged")
+    # Why, in words: Xvfb's screen cannot grow past the size it started with.
+    assert "cannot change to 1600x1000: its screen can be 1x1 to 1024x768" in caplog.text
     assert x_screen(s.x.name).shape == (600, 800)
     assert s.client.framebuffer().shape == (600, 800)
 

@@ -14,8 +14,8 @@ from typing import ClassVar, Protocol
 
 from ..core.base import Timer
 from ..net.connection import ConnectionHandler
-from ..net.websocket import WebSocketTransport
 from ..net.link import LinkEstimate
+from ..net.websocket import WebSocketTransport
 from ..protocol.constants import ChannelType, LinkError
 from ..protocol.events import NEED_DATA
 from ..protocol.framing import DataStream, Message

@@ -94,8 +94,11 @@ class X11Desktop:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def start(self, core: Core) -> None:
-        self.core = core
+    def connect(self) -> None:
+        """Connect to the X display and check it can be exported (X11Error if not); the
+        command does this before the server listens, so a wrong display fails first."""
+        if self.x is not None:
+            return
         x = XConnection(self.display_name, self.clock)
         try:
             _check(x)
@@ -103,6 +106,12 @@ class X11Desktop:
             x.close()
             raise
         self.x = x
+
+    def start(self, core: Core) -> None:
+        self.core = core
+        self.connect()
+        x = self.x
+        assert x is not None
         x.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
         x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
         width, height = x.screen.width_in_pixels, x.screen.height_in_pixels
@@ -161,6 +170,10 @@ class X11Desktop:
         self.interfaces = []
         x = self.x
         if x is None:
+            return
+        if self.core is None:  # connected, never started
+            x.close()
+            self.x = None
             return
         if not x.lost:
             self.sizes.clients_left()

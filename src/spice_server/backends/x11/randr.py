@@ -73,15 +73,34 @@ class ScreenSize:
         try:
             randr_resize(self.x.conn, self.randr, self.x.root, width, height)
         except (xcffib.XcffibException, RandrError) as exc:
-            log.warning("the X server cannot change to %dx%d: %s", width, height, exc)
+            log.warning("the X server cannot change to %dx%d: %s", width, height, _why(exc))
             return False
         return True
+
+
+def _why(exc: Exception) -> str:
+    """A refusal in words: xcffib's errors print as nothing, so name the error and the
+    request it answered."""
+    if isinstance(exc, RandrError):
+        return str(exc)
+    request = getattr(exc, "minor_opcode", None)
+    to = f" to RandR request {request}" if request is not None else ""
+    return f"it answered {type(exc).__name__}{to}"
 
 
 def randr_resize(
     conn: xcffib.Connection, randr: xcffib.randr.randrExtension, root: int, width: int, height: int
 ) -> None:
     """Switch the first connected output to a width x height mode, making it if needed."""
+    limits = randr.GetScreenSizeRange(root).reply()
+    if not (
+        limits.min_width <= width <= limits.max_width
+        and limits.min_height <= height <= limits.max_height
+    ):
+        raise RandrError(
+            f"its screen can be {limits.min_width}x{limits.min_height} "
+            f"to {limits.max_width}x{limits.max_height}"
+        )
     resources = randr.GetScreenResourcesCurrent(root).reply()
     output, crtc = None, None
     for candidate in resources.outputs:

@@ -264,7 +264,9 @@ class DisplayChannelClient(ChannelClient):
                 PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
             )
         )
-        self.send(MsgDisplayMonitorsConfig((MonitorHead(0, PRIMARY_SURFACE, width, height),), 1))
+        if DisplayCap.MONITORS_CONFIG in self.client_caps:  # spice-html5 has no handler
+            heads = (MonitorHead(0, PRIMARY_SURFACE, width, height),)
+            self.send(MsgDisplayMonitorsConfig(heads, 1))
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
