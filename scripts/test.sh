@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
     gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
-    chromium spice-html5 pulseaudio pulseaudio-utils
+    chromium spice-html5 pulseaudio pulseaudio-utils x11-xkb-utils
 )
 
 have_packages() {

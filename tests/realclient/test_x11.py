@@ -131,15 +131,19 @@ class Exported:
     ) -> None:
         """``options`` go to X11Desktop; clients may resize the screen unless they say."""
         self.x = XServer(tmp_path, kind)
-        self.harness = make_harness()
-        self.lost: list[str] = []
-        options = {"resize": "always", **options}
-        self.desktop = X11Desktop(
-            self.harness.server, self.x.name, on_lost=self.lost.append, **options
-        )
-        self.harness.call(self.desktop.start, self.harness.core)
-        self.client = make_client(self.harness.port)
-        self.client.wait_ready()
+        try:
+            self.harness = make_harness()
+            self.lost: list[str] = []
+            options = {"resize": "always", **options}
+            self.desktop = X11Desktop(
+                self.harness.server, self.x.name, on_lost=self.lost.append, **options
+            )
+            self.harness.call(self.desktop.start, self.harness.core)
+            self.client = make_client(self.harness.port)
+            self.client.wait_ready()
+        except BaseException:
+            self.x.kill()  # no one else would: the fixture never got this object
+            raise
 
     def close(self) -> None:
         try:
