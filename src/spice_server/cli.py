@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         "--size", default="1280x800", help="the screen's size until a client asks for another"
     )
     session.add_argument(
+        "--x-server",
+        choices=("auto", "xorg", "xvfb"),
+        default="auto",
+        help="Xorg with the dummy driver, Xvfb, or auto: Xorg when it can, else Xvfb",
+    )
+    session.add_argument(
         "program",
         nargs="*",
         metavar="COMMAND",
@@ -179,7 +185,8 @@ def _make_backend(args: argparse.Namespace, server: Server, ending: Ending) -> B
     display = None
     try:
         if args.command == "session":
-            session = XSession(parse_size(args.size), args.program or default_command())
+            command = args.program or default_command()
+            session = XSession(parse_size(args.size), command, args.x_server)
             session.start()
             ending.cleanups.append(session.close)
             display = session.display

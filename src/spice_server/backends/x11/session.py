@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import xcffib
 import xcffib.randr
@@ -36,6 +37,7 @@ from .randr import RandrError, randr_resize
 
 log = logging.getLogger(__name__)
 
+XServerChoice = Literal["auto", "xorg", "xvfb"]
 LARGEST = (4096, 2160)  # the largest screen a client may ask for
 START_SECONDS = 15.0  # for the X server to say its display number
 WATCH_MS = 200  # how often the command is checked for having ended
@@ -95,9 +97,14 @@ def default_command() -> list[str]:
 class XSession:
     """Starts the X server and the command; ``close`` ends both."""
 
-    def __init__(self, size: tuple[int, int], command: Sequence[str]) -> None:
+    def __init__(
+        self, size: tuple[int, int], command: Sequence[str], x_server: XServerChoice = "auto"
+    ) -> None:
+        """``x_server``: "xorg" (with the dummy driver), "xvfb", or "auto" (Xorg when it
+        can, else Xvfb)."""
         self.size = size
         self.command = list(command)
+        self.x_server = x_server
         self.display = ""
         self.server_kind = ""
         self._dir = Path(tempfile.mkdtemp(prefix="spice-session-"))
@@ -109,10 +116,15 @@ class XSession:
         if shutil.which(self.command[0]) is None:
             raise X11Error(f"cannot run {self.command[0]!r}: not found")
         try:
-            if _dummy_driver() and shutil.which("Xorg"):
+            xorg = _dummy_driver() and shutil.which("Xorg") is not None
+            if self.x_server == "xorg" and not xorg:
+                raise X11Error("Xorg with the dummy driver is not installed")
+            if self.x_server == "xorg" or (self.x_server == "auto" and xorg):
                 try:
                     self._start_x("Xorg", self._xorg_args())
                 except X11Error as exc:
+                    if self.x_server == "xorg":
+                        raise
                     log.warning("Xorg with the dummy driver did not start (%s): using Xvfb", exc)
             if self._x is None:
                 if shutil.which("Xvfb") is None:
