@@ -215,11 +215,20 @@ def _make_backend(args: argparse.Namespace, server: Server, ending: Ending) -> B
 
 def _run(args: argparse.Namespace) -> int:
     ending = Ending()
+    # Until the loop takes SIGTERM over, it interrupts like Ctrl-C, so a session's X
+    # server and command started before the loop are still cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _serve(args, ending)
+    except KeyboardInterrupt:
+        return ending.code
     finally:
         for cleanup in ending.cleanups:
             cleanup()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve(args: argparse.Namespace, ending: Ending) -> int:
