@@ -18,6 +18,8 @@ import pytest
 
 from spice_server import Display, PlaybackInterface
 from spice_server.backends.x11.sound import DesktopSound
+from spice_server.channels.base import ChannelClient
+from spice_server.protocol.messages.playback import MsgPlaybackData
 
 from harness import wait_until
 from pulse import RATE, PulseAudio
@@ -205,3 +207,41 @@ def test_capture_follows_a_change_of_the_default_sink(
         heard_within(client, pulse, tone, time.monotonic(), "sound on the new default sink")
     finally:
         capture.stop()
+
+
+def test_a_long_silence_stops_playback_and_the_next_sound_keeps_its_place(
+    pulse, make_harness, make_client, tmp_path, monkeypatch
+):
+    """Beep, 2 s of digital silence, beep: playback stops in the silence and starts again,
+    and the second beep is stamped 2.2 s after the first, not when it happened to arrive
+    (raw PCM, so the stamps of the
+    frames sent and the samples in them give each beep's time on the server's clock)."""
+    sent: list[tuple[int, bytes]] = []
+    send = ChannelClient.send
+
+    def spying_send(self, message):
+        if isinstance(message, MsgPlaybackData):
+            sent.append((message.time, message.data))
+        send(self, message)
+
+    monkeypatch.setattr(ChannelClient, "send", spying_send)
+    capture, client = desktop_sound_session(make_harness, make_client, playback_compression=False)
+    try:
+        long_gap = np.concatenate([beeps(1), np.zeros((2 * RATE, 2), np.int16), beeps(1)])
+        pulse.play(write_wav(tmp_path / "long-gap.wav", long_gap)).wait(10)
+        for run in ("first", "second"):
+            client.wait_for(lambda e: e["event"] == "playback_start", what=f"{run} start")
+            client.wait_for(lambda e: e["event"] == "playback_stop", what=f"{run} stop")
+    finally:
+        capture.stop()
+    # When each loud sample plays, by the stamps; the beeps are where they bunch up. Their
+    # ends are compared: the idle null sink may clip the first 20 ms of the file.
+    loud = [
+        stamp + index * 1000 / RATE
+        for stamp, data in sent
+        for index in np.flatnonzero(np.abs(np.frombuffer(data, "<i2")[0::2]) > 800)
+    ]
+    ends = [a for a, b in itertools.pairwise(loud) if b - a > 1000] + loud[-1:]
+    print(f"beeps end {[round(end - ends[0], 1) for end in ends]} ms apart by their stamps")
+    assert len(ends) == 2, ends
+    assert abs(ends[1] - ends[0] - 2200) <= TOLERANCE * 1000

@@ -69,12 +69,17 @@ def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeyp
         "sys.stdout.flush()\n"
         "time.sleep(60)",  # as a real parec, it records until ended
     )
+    expected = [
+        sound(0.2) + silence(0.2) + sound(0.1) + silence(0.5),
+        sound(0.3) + silence(0.1),
+    ]
     capture = DesktopSound(playback)
     assert capture.start()
     events: list[object] = []
     wait_until(
         lambda: (
-            events.extend(playback.take_events()) or sum(map(pushed_bytes, events)) >= 48000 * 4
+            events.extend(playback.take_events())
+            or sum(map(pushed_bytes, events)) >= sum(map(len, expected))
         ),
         what="all sound pushed",
     )
@@ -87,11 +92,11 @@ def test_what_parec_hears_is_pushed_silence_included(playback, tmp_path, monkeyp
             runs.append(b"")
         elif isinstance(event, AudioData):
             runs[-1] += event.pcm
-    # The 0.2 s gap is kept whole; of the 1.0 s one, half a second plays, then a stop.
-    assert runs == [
-        sound(0.2) + silence(0.2) + sound(0.1) + silence(0.5),
-        sound(0.3) + silence(0.1),
-    ]
+    # The 0.2 s gap is kept whole; of the 1.0 s one, half a second plays, then a stop, and
+    # the next start says how much silence was left out.
+    starts = [event.silence for event in events if isinstance(event, AudioStart)]
+    assert starts == [None, int(0.5 * rate)]
+    assert runs == expected
     assert "capturing desktop sound from @DEFAULT_MONITOR@" in caplog.text
 
 

@@ -9,8 +9,9 @@ log says why.
 Silence is sound: a pause inside a sound is pushed like any other samples, so every gap
 keeps its length and place at the client (skipping it would join the sounds up, and the
 client's buffer would run dry and grow). Only after half a second of unbroken silence does
-playback stop; the next sound starts it again, stamped with the time it arrives, so the
-latency after a silence is what it is at first.
+playback stop; the next sound starts it again, and the capture says how many samples of
+silence passed (parec's stream never stops), so it is stamped exactly that long after the
+last sound; its latency is what it is at first.
 
 The sound server may start after us, restart, or change its default sink while we run:
 parec is started again whenever it exits (after a pause that doubles up to two seconds
@@ -155,6 +156,7 @@ class DesktopSound:
         assert process.stdout is not None
         stop_after = int(SILENCE_BEFORE_STOP * self.playback.rate) * SAMPLE_BYTES
         silence = 0  # bytes of silence pushed since the last sound
+        unsent: int | None = None  # bytes of silence since playback stopped (None: no run yet)
         heard = False
         while True:
             chunk = process.stdout.read(READ_BYTES)
@@ -166,14 +168,19 @@ class DesktopSound:
             heard = True
             chunk = chunk[: len(chunk) - len(chunk) % SAMPLE_BYTES]
             if any(chunk):
+                if not self.playback.active:
+                    self.playback.start(None if unsent is None else unsent // SAMPLE_BYTES)
                 silence = 0
                 self.playback.push(chunk)
             elif self.playback.active:
                 if silence >= stop_after:
                     self.playback.stop()
+                    unsent = len(chunk)
                 else:
                     silence += len(chunk)
                     self.playback.push(chunk)
+            elif unsent is not None:
+                unsent += len(chunk)
 
 
 class SinkWatcher:
