@@ -38,7 +38,8 @@ def x_alive(name: str) -> bool:
 class Session:
     """``spice-server session`` running: its port, its X display, its log lines."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, uri: str = r"spice://127\.0\.0\.1:(\d+)") -> None:
+        """``uri``: how the first line says where to connect (its group: the port)."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spice_server", "session", "--port", "0", *args],
             stdout=subprocess.PIPE,
@@ -50,7 +51,7 @@ class Session:
         assert proc.stdout is not None and proc.stderr is not None
         self._drain = threading.Thread(target=self.log.extend, args=(proc.stderr,), daemon=True)
         self._drain.start()
-        match = re.search(r"spice://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        match = re.search(uri, proc.stdout.readline())
         assert match, self.text()
         self.port = int(match.group(1))
         self.started = wait_until(
@@ -151,3 +152,77 @@ def test_a_bad_size_or_a_missing_command_fails_before_listening():
         assert result.returncode == 2, (args, result.stderr)
         assert reason in result.stderr, (args, result.stderr)
         assert "listening on" not in result.stderr
+
+
+def end(session: Session) -> None:
+    """Stop the session as Ctrl-C does; it ends its command and X server."""
+    if session.proc.poll() is None:
+        session.proc.send_signal(signal.SIGTERM)
+        assert session.wait(20) == 0, session.text()
+    assert not x_alive(session.display)
+
+
+def test_a_session_lays_out_the_client_s_monitors_and_gives_one_back(real_client, tmp_path):
+    """The session's Xorg follows a client asking for two monitors (a RandR output each);
+    when the client leaves, the screen is one monitor of the session's size again."""
+    from test_x11_monitors import ask, wait_client_monitors, x_monitors
+
+    session = Session(
+        "--no-sound", "--size", "1024x768", "--x-server", "xorg", "--", "sleep", "600"
+    )
+    client: GtkClient | None = None
+    try:
+        client = GtkClient(session.port, tmpdir=tmp_path)
+        client.wait_ready()
+        wanted = [(0, 0, 800, 600), (800, 0, 640, 480)]
+        ask(client, wanted)
+        event = wait_client_monitors(client, wanted)
+        assert event["max"] >= 2
+        assert x_monitors(session.display) == ((1440, 600), set(wanted))
+        client.close()
+        client = None
+        wait_until(
+            lambda: x_monitors(session.display) == ((1024, 768), {(0, 0, 1024, 768)}),
+            what="one 1024x768 monitor once the client left",
+        )
+        end(session)
+    finally:
+        if client is not None:
+            client.close()
+        session.kill()
+
+
+def test_a_session_takes_the_tls_options(real_client, tmp_path):
+    """The network options are every sub-command's: a TLS-only session says where its
+    TLS port is, and spice-gtk connects there trusting the CA it names."""
+    session = Session(
+        *("--no-sound", "--x-server", "xvfb", "--port", "off", "--tls-port", "0"),
+        *("--state-dir", str(tmp_path / "state"), "--", "sleep", "600"),
+        uri=r"spice://127\.0\.0\.1\?tls-port=(\d+)",
+    )
+    client: GtkClient | None = None
+    try:
+        assert session.proc.stdout is not None
+        line = ""
+        while "Connect with" not in line:
+            line = session.proc.stdout.readline()
+            assert line, session.text()
+        match = re.search(r"--spice-ca-file=(\S+) --spice-host-subject='([^']+)'", line)
+        assert match, line
+        assert f"'spice://127.0.0.1?tls-port={session.port}'" in line
+        client = GtkClient(
+            None,
+            tmpdir=tmp_path,
+            tls_port=session.port,
+            ca_file=Path(match.group(1)),
+            host_subject=match.group(2),
+        )
+        client.wait_ready()
+        assert client.framebuffer().shape == x_screen(session.display).shape
+        client.close()
+        client = None
+        end(session)
+    finally:
+        if client is not None:
+            client.close()
+        session.kill()
