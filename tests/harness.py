@@ -35,6 +35,8 @@ from spice_server import (
 )
 from spice_server.protocol.constants import ChannelType
 
+from scenery import landscape
+
 CLIENT_SCRIPT = Path(__file__).parent / "clients" / "gtk_client.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 CORE_KINDS = ("asyncio", "selector")
@@ -435,6 +437,16 @@ def photo(seed: int, width: int = 320, height: int = 240) -> np.ndarray:
     grain = rng.integers(-12, 13, (height, width, 3))
     rgb = np.clip(np.stack([r, g, b], axis=-1) + grain, 0, 255).astype(np.uint32)
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def framed_landscape(width: int, height: int, seed: int = 3) -> np.ndarray:
+    """A landscape with a flat window, a divider and a bar over it: still photographic to
+    the judge, with long runs of one colour for QUIC's run coding among its pixel codes."""
+    pixels = landscape(width, height, seed=seed)
+    pixels[height // 4 : height // 2, width // 8 : width // 2] = 0x2A2A40
+    pixels[:, width * 3 // 4 : width * 3 // 4 + 3] = 0xFFFFFF
+    pixels[height - 2 :, :] = 0x101010
+    return pixels
 
 
 def display_images(harness: ServerHarness) -> Counter[str]:

@@ -22,7 +22,7 @@ import pytest
 from spice_server import Display
 from spice_server.protocol.constants import ChannelType
 
-from harness import RecordingKeyboard, display_images, photo, wait_until
+from harness import RecordingKeyboard, display_images, framed_landscape, photo, wait_until
 from html5client import FOREIGN_HOST, LOCAL_HOST, Browsers, Html5Client
 from scenery import landscape
 
@@ -178,7 +178,8 @@ def settle(harness, quiet: float = 0.5) -> None:
 
 def test_photos_reach_spice_html5_as_quic_exactly(make_harness, open_page):
     """Photographs that go losslessly go as QUIC, which spice-html5's own decoder draws
-    bit for bit: the first screen, bands, odd sizes and one-pixel strips."""
+    bit for bit: the first screen, bands, odd sizes, one-pixel strips and flat areas
+    within a photograph (QUIC's runs)."""
     harness = make_harness(jpeg_compression="never", streaming_video="off")
     display = Display(WIDTH, HEIGHT)
     display.update(landscape(WIDTH, HEIGHT))
@@ -187,16 +188,18 @@ def test_photos_reach_spice_html5_as_quic_exactly(make_harness, open_page):
     page.wait_canvas(display.snapshot())
     assert display_images(harness)["quic"] >= 1
 
-    other = landscape(WIDTH, HEIGHT, seed=2)
-    for x, y, w, h in [
-        (0, 0, WIDTH, HEIGHT),
-        (101, 53, 333, 77),
-        (5, 390, 601, 1),
-        (600, 3, 1, 391),
-        (300, 200, 7, 3),
+    other, framed = landscape(WIDTH, HEIGHT, seed=2), framed_landscape(WIDTH, HEIGHT)
+    for picture, (x, y, w, h) in [
+        (other, (0, 0, WIDTH, HEIGHT)),
+        (other, (101, 53, 333, 77)),
+        (other, (5, 390, 601, 1)),
+        (other, (600, 3, 1, 391)),
+        (other, (300, 200, 7, 3)),
+        (framed, (0, 0, WIDTH, HEIGHT)),  # runs of one colour within the photograph
+        (framed, (41, 80, 333, 77)),
     ]:
         before = display_images(harness)["quic"]
-        display.update(other[y : y + h, x : x + w].copy(), x, y, diff=False)
+        display.update(picture[y : y + h, x : x + w].copy(), x, y, diff=False)
         page.wait_canvas(display.snapshot())
         assert display_images(harness)["quic"] > before, (x, y, w, h)
     images = display_images(harness)

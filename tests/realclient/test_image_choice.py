@@ -42,7 +42,7 @@ from spice_server.protocol.messages.display import (
 )
 from spice_server.protocol.messages.main import MsgMainInit
 
-from harness import display_images, photo, wait_until
+from harness import display_images, framed_landscape, photo, wait_until
 from rawclient import RawClient
 from scenery import landscape
 
@@ -203,7 +203,8 @@ def test_jpeg_always_reaches_the_real_client(make_harness, make_client):
 def test_photos_reach_spice_gtk_as_quic_exactly(make_harness, make_client):
     """Photographs that go losslessly (here JPEG is off) go as QUIC, whatever their shape,
     and spice-gtk's own decoder shows them bit for bit: the first screen (kept in its
-    cache), large areas in bands, odd sizes, one-pixel strips and a pan's new columns."""
+    cache), large areas in bands, odd sizes, one-pixel strips, flat areas within a
+    photograph (QUIC's runs) and a pan's new columns."""
     harness = make_harness(jpeg_compression="never", streaming_video="off")
     width, height = 1024, 768
     scenery = landscape(width + 40, height + 40)
@@ -215,17 +216,19 @@ def test_photos_reach_spice_gtk_as_quic_exactly(make_harness, make_client):
     client.wait_framebuffer(display.snapshot())
     assert display_images(harness)["quic"] >= 1
 
-    other = landscape(width, height, seed=2)
-    for x, y, w, h in [
-        (0, 0, width, height),  # a whole new picture: bands of 64 rows
-        (101, 53, 333, 77),  # odd sizes
-        (37, 500, 641, 203),
-        (5, 700, 1001, 1),  # a one-pixel-high strip
-        (900, 3, 1, 761),  # a one-pixel-wide column
-        (500, 400, 7, 3),  # a tiny one
+    other, framed = landscape(width, height, seed=2), framed_landscape(width, height)
+    for picture, (x, y, w, h) in [
+        (other, (0, 0, width, height)),  # a whole new picture: bands of 64 rows
+        (other, (101, 53, 333, 77)),  # odd sizes
+        (other, (37, 500, 641, 203)),
+        (other, (5, 700, 1001, 1)),  # a one-pixel-high strip
+        (other, (900, 3, 1, 761)),  # a one-pixel-wide column
+        (other, (500, 400, 7, 3)),  # a tiny one
+        (framed, (0, 0, width, height)),  # runs of one colour within the photograph
+        (framed, (101, 150, 333, 77)),
     ]:
         before = display_images(harness)["quic"]
-        display.update(other[y : y + h, x : x + w].copy(), x, y, diff=False)
+        display.update(picture[y : y + h, x : x + w].copy(), x, y, diff=False)
         client.wait_framebuffer(display.snapshot())
         assert display_images(harness)["quic"] > before, (x, y, w, h)
 

@@ -7,6 +7,7 @@ import pytest
 
 from spice_server.channels.display import DisplayChannel
 from spice_server.channels.main import MM_TIME_DELTA_MS
+from spice_server.display.framebuffer import Damage
 from spice_server.display.images import ImageKind
 from spice_server.display.stamping import EARLY_MS, GUARD_MS
 from spice_server.display.streams import IDLE_S, STREAK
@@ -376,7 +377,8 @@ def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
     screen.apply(transport.take())
     for step in range(1, 6):
         display.update(page[16 * step : 16 * step + 160])  # scrolled: a move, and a new line
-        client.damage([Rect(0, 0, 200, 160)], None, 0)  # stale, and sent before the move is taken
+        stale = Damage(0, [Rect(0, 0, 200, 160)], 0, display.framebuffer.changes)
+        client.damage(stale, None)  # sent before the move is taken
         client.pump()
         channel.distribute()
         ack_all(transport)
@@ -472,3 +474,19 @@ def test_a_60_fps_stream_ends_soon_after_its_last_frame_and_a_slow_one_waits() -
         context.core.advance(0.125)
     assert len(transport.take_of(MsgDisplayStreamCreate)) == 1
     assert transport.take_of(MsgDisplayStreamDestroy) == []
+
+
+def test_damage_a_new_client_was_sent_in_its_first_screen_is_not_sent_again() -> None:
+    context = FakeContext()
+    display = Display(200, 160)
+    channel = DisplayChannel(context, display)
+    display.update(scrolling_page()[:160])  # before any client: damage nobody took
+    _client, transport = link(channel, caps=frozenset())
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    transport.take()
+    channel.distribute()  # the old damage arrives after the whole screen went
+    ack_all(transport)
+    assert transport.take_of(MsgDisplayDrawCopy) == []
+    display.fill(10, 10, 20, 20, 0xFF0000)  # a later change still goes
+    channel.distribute()
+    assert len(transport.take_of(MsgDisplayDrawFill)) == 1

@@ -183,3 +183,28 @@ def test_jpeg_where_allowed_and_quic_for_the_lossless_repaint_and_thin_strips() 
     # A pan's new column or row: too small for JPEG, photographic all the same.
     assert choose_image(np.ascontiguousarray(PHOTO[:, :1]), congested) is ImageKind.QUIC
     assert choose_image(PHOTO[:1], congested) is ImageKind.QUIC
+
+
+def mixed_content(seed: int) -> np.ndarray:
+    """A random size (rows often crossing the update-spacing level changes, every 2048
+    pixels) with flat blocks, noise, repeated rows and near-flat areas side by side."""
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(1, 40)), int(rng.integers(1, 700))
+    pixels = rng.integers(0, 4, (height, width)).astype(np.uint32) * 0x030201
+    for _ in range(int(rng.integers(0, 6))):
+        top, left = int(rng.integers(0, height)), int(rng.integers(0, width))
+        bottom, right = top + int(rng.integers(1, 20)), left + int(rng.integers(1, 300))
+        patch = pixels[top:bottom, left:right]
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            patch[...] = rng.integers(0, 1 << 24)
+        elif kind == 1:
+            patch[...] = rng.integers(0, 1 << 24, patch.shape)
+        else:
+            patch[...] = patch[:1]  # rows that repeat the one above
+    return pixels
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mixed_content_round_trips(seed: int) -> None:
+    roundtrip(mixed_content(seed))

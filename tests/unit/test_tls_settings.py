@@ -196,3 +196,23 @@ def test_passwords(tmp_path: Path, monkeypatch, caplog) -> None:
     (tmp_path / "empty").chmod(0o600)
     with pytest.raises(ConfigurationError, match="empty"):
         cli_network.read_password(_args(password_file=tmp_path / "empty"))
+
+
+def test_the_command_line_maps_to_server_keywords(tmp_path: Path, monkeypatch) -> None:
+    from spice_server import cli
+
+    monkeypatch.delenv("SPICE_PASSWORD", raising=False)
+    args = cli._parser().parse_args(
+        [
+            "demo", "--port", "off", "--tls-port", "5999", "--ticket-expiry", "30",
+            "--tls-channel", "main,inputs", "--tls-channel", "cursor",
+            "--plaintext-channel", "display", "--state-dir", str(tmp_path),
+        ]
+    )  # fmt: skip
+    options = cli_network.server_options(args)
+    assert options["port"] is None and options["tls_port"] == 5999
+    assert options["ticket_lifetime"] == 30.0
+    assert options["tls_channels"] == ["main", "inputs", "cursor"]
+    assert options["plaintext_channels"] == ["display"]
+    assert options["state_dir"] == tmp_path and options["tls"] is None
+    assert options["password"] is None and options["sasl"] is None

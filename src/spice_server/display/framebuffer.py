@@ -42,11 +42,14 @@ class Damage:
 
     ``moves`` is the framebuffer's count of moves when it was taken: pixels read later
     that show more moves than that are ahead of the damage a client was given.
+    ``changes`` counts every change so far: damage no newer than a whole screen a client
+    was sent is in that screen already.
     """
 
     generation: int
     ops: list[DamageOp]
     moves: int
+    changes: int
 
 
 class Framebuffer:
@@ -63,6 +66,7 @@ class Framebuffer:
         self.hot: Rect | None = None
         self._motion = STILL  # the last motion found: pans and drags keep their speed
         self.moves = 0  # CopyOps recorded so far
+        self.changes = 0  # changes of any kind recorded so far
 
     @property
     def width(self) -> int:
@@ -92,6 +96,7 @@ class Framebuffer:
             if rects:
                 dst[...] = src
                 self._damage.update(rects)
+                self.changes += 1
             return bool(rects)
 
     def _find_motion(self, dst: np.ndarray, src: np.ndarray, target: Rect) -> None:
@@ -109,6 +114,7 @@ class Framebuffer:
         self._ops.extend(self._damage)
         self._damage = Region()
         self.moves += 1
+        self.changes += 1
         self._ops.append(CopyOp(dest, dest.left - dx, dest.top - dy, self.moves))
 
     def fill(self, rect: Rect, color: int) -> bool:
@@ -118,6 +124,7 @@ class Framebuffer:
                 return False
             self._pixels[target.top : target.bottom, target.left : target.right] = color
             self._damage.add(target)
+            self.changes += 1
             return True
 
     def resize(self, width: int, height: int, pixels: np.ndarray | None = None) -> None:
@@ -131,15 +138,18 @@ class Framebuffer:
             self._ops.clear()
             self._damage.clear()
             self._damage.add(Rect(0, 0, width, height))
+            self.changes += 1
 
     def invalidate(self, rect: Rect | None = None) -> None:
         with self._lock:
             self._damage.add(self.bounds if rect is None else rect.intersect(self.bounds))
+            self.changes += 1
 
     def take_damage(self) -> Damage:
         """What changed since the last call, in order (see ``Damage``)."""
         with self._lock:
-            damage = Damage(self.generation, [*self._ops, *self._damage], self.moves)
+            ops = [*self._ops, *self._damage]
+            damage = Damage(self.generation, ops, self.moves, self.changes)
             self._ops.clear()
             self._damage.clear()
             return damage
@@ -152,8 +162,9 @@ class Framebuffer:
             area = self._pixels[r.top : r.bottom : step, r.left : r.right : step]
             return self.generation, area.copy()
 
-    def read_with_moves(self, rect: Rect) -> tuple[int, int, np.ndarray]:
-        """Like ``read``, with the serial of the last move the pixels already show.
+    def read_with_moves(self, rect: Rect) -> tuple[int, int, int, np.ndarray]:
+        """Like ``read``, with the serial of the last move and the count of changes the
+        pixels already show.
 
         A move changes the pixels at once, on the back end's thread, and reaches clients
         later as a CopyOp. A client that drew pixels read in between and then applied the
@@ -162,7 +173,7 @@ class Framebuffer:
         with self._lock:
             r = rect.intersect(self.bounds)
             area = self._pixels[r.top : r.bottom, r.left : r.right]
-            return self.generation, self.moves, area.copy()
+            return self.generation, self.moves, self.changes, area.copy()
 
     def snapshot(self) -> np.ndarray:
         with self._lock:

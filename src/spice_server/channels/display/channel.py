@@ -59,17 +59,16 @@ class DisplayChannel(Channel):
     def take_damage(self) -> None:
         """Hand the display's new damage to every client, without letting them send yet."""
         damage = self.display.framebuffer.take_damage()
-        ops = damage.ops
         stream = None
         if self.context.config.streaming_video != "off":
             had = self.detector.stream
-            rects = [op for op in ops if isinstance(op, Rect)]
+            rects = [op for op in damage.ops if isinstance(op, Rect)]
             stream = self.detector.observe(rects, self.context.clock.now(), self._read)
             if stream is not None and had is None:
                 self._check_expiry(stream.ends_at())
             self.display.framebuffer.hot = stream.rect if stream is not None else None
         for client in self.display_clients():
-            client.damage(ops, stream, damage.moves)
+            client.damage(damage, stream)
 
     def _pump_all(self) -> None:
         for client in self.display_clients():

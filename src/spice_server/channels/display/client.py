@@ -24,7 +24,7 @@ from ...display.encoding import (
     encode_lz4,
     encode_quic,
 )
-from ...display.framebuffer import CopyOp, DamageOp
+from ...display.framebuffer import CopyOp, Damage
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
 from ...display.region import Region, subtract
 from ...display.streams import Stream, StreamDetector
@@ -105,10 +105,9 @@ class DisplayChannelClient(ChannelClient):
         self._encoding = False
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
-        # Serials of the framebuffer's moves (CopyOp.serial): the last one this client
-        # was handed, and the last one its whole screen showed already when it was read.
-        self._moves_taken = 0
-        self._moves_shown = 0
+        # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
+        # changes that the last whole screen sent showed already.
+        self._moves_taken = self._moves_shown = self._changes_shown = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
 
@@ -148,9 +147,10 @@ class DisplayChannelClient(ChannelClient):
 
     # -- damage ------------------------------------------------------------------------------
 
-    def damage(self, ops: list[DamageOp], stream: Stream | None, moves: int) -> None:
-        """Take the channel's new damage; ``moves``: the framebuffer's moves it covers."""
-        self._moves_taken = max(self._moves_taken, moves)
+    def damage(self, damage: Damage, stream: Stream | None) -> None:
+        """Take the channel's new damage (that of a whole screen sent since is in it)."""
+        self._moves_taken = max(self._moves_taken, damage.moves)
+        ops = damage.ops if damage.changes > self._changes_shown else []
         if ops:
             self._last_change = self.clock.now()
         self.streams.follow(stream)
@@ -318,9 +318,9 @@ class DisplayChannelClient(ChannelClient):
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
             (self._dirty if cached else self._uncached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
-        generation, moves, pixels = self.display.framebuffer.read_with_moves(rect)
-        if whole:
-            self._moves_shown = moves  # copies up to this one are in these pixels already
+        generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
+        if whole:  # copies up to this one, and changes up to these, are in these pixels
+            self._moves_shown, self._changes_shown = moves, changes
         elif moves > self._moves_taken:
             # Pixels moved that this client has not been told of: take that damage first
             # (its copy then goes out before this area, which moves along with it).

@@ -1,0 +1,139 @@
+"""Soak: many real spice-gtk clients connecting, working and leaving, some killed outright.
+
+Runs `spice-server demo` and keeps ``--clients`` spice-gtk clients (the test suite's
+driver, tests/clients/gtk_client.py) busy for ``--minutes``: each connects, waits for
+its first frame, types, moves the pointer and asks for the framebuffer for a few
+seconds, then quits, or is killed with SIGKILL (``--kill-share`` of them), and another
+takes its place. The server's memory and open file descriptors are read before, during
+and after; after the last client has gone they must come back near where they started.
+
+    .venv/bin/python benchmarks/soak.py --clients 6 --minutes 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from harness import GtkClient, check_real_client
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Soak:
+    def __init__(self, port: int, kill_share: float, seed: int) -> None:
+        self.port = port
+        self.kill_share = kill_share
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.tmp = Path(tempfile.mkdtemp(prefix="soak-"))
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.counts[what] += 1
+
+    def one_client(self, rng: random.Random) -> None:
+        client = GtkClient(self.port, None, self.tmp)
+        try:
+            client.wait_ready(30)
+            self.count("connected")
+            until = time.monotonic() + rng.uniform(2, 8)
+            while time.monotonic() < until:
+                code = rng.choice((0x1E, 0x1F, 0x20, 0x39))
+                client.send(cmd="key_press_and_release", scancode=code)
+                x, y = rng.randrange(1024), rng.randrange(768)
+                client.send(cmd="position", x=x, y=y, display=0, buttons=0)
+                if rng.random() < 0.1:
+                    client.framebuffer()
+                time.sleep(0.05)
+            if rng.random() < self.kill_share:
+                client.proc.kill()
+                client.proc.wait(5)
+                self.count("killed")
+            else:
+                client.close()
+                self.count("quit")
+        except Exception as exc:  # a client that failed to get in is a finding
+            self.count(f"failed: {type(exc).__name__}")
+            client.proc.kill()
+            client.proc.wait(5)
+
+    def worker(self, deadline: float, seed: int) -> None:
+        rng = random.Random(seed)
+        while time.monotonic() < deadline:
+            self.one_client(rng)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=6, help="clients at a time")
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--kill-share", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    check_real_client()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "spice_server", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        match = re.search(r":(\d+)", server.stdout.readline())
+        assert match
+        port = int(match.group(1))
+        soak = Soak(port, args.kill_share, args.seed)
+        soak.one_client(random.Random(0))  # warm up: what one client leaves allocated
+        time.sleep(2)
+        before_rss, before_fds = rss_mb(server.pid), fds(server.pid)
+        deadline = time.monotonic() + args.minutes * 60
+        workers = [
+            threading.Thread(target=soak.worker, args=(deadline, args.seed + i), daemon=True)
+            for i in range(args.clients)
+        ]
+        for worker in workers:
+            worker.start()
+        peak_rss, peak_fds = before_rss, before_fds
+        while any(worker.is_alive() for worker in workers):
+            peak_rss, peak_fds = max(peak_rss, rss_mb(server.pid)), max(peak_fds, fds(server.pid))
+            time.sleep(0.5)
+        time.sleep(3)  # the server notices the last ones have gone
+        after_rss, after_fds = rss_mb(server.pid), fds(server.pid)
+        print(
+            f"soak: {args.clients} clients at a time for {args.minutes:g} min: "
+            f"{dict(sorted(soak.counts.items()))}"
+        )
+        print(f"  memory  {before_rss:.1f} MB -> peak {peak_rss:.1f} -> after {after_rss:.1f}")
+        print(f"  fds     {before_fds} -> peak {peak_fds} -> after {after_fds}")
+        alive = server.poll() is None
+        failed = sum(n for what, n in soak.counts.items() if what.startswith("failed"))
+        ok = alive and failed == 0 and after_fds <= before_fds and after_rss - before_rss < 30
+        print("  " + ("ok" if ok else "NOT OK") + f" (server alive: {alive})")
+        return 0 if ok else 1
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
