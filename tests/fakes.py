@@ -139,6 +139,7 @@ class FakeTransport:
         self.closed = False
         self.close_reason: str | None = None
         self.name = name
+        self.websocket = None
         self.pending = 0  # bytes "not yet delivered": set it to simulate a busy link
         self.congested = False  # set it to simulate a client that does not read
         self.reading_paused = False

@@ -271,10 +271,12 @@ class GtkClient:
         ca_file: Path | None = None,
         host_subject: str | None = None,
         username: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         """``audio`` opens playback and record; ``opus=False`` is spice-gtk built without it.
-        ``tls_port``, ``ca_file`` and ``host_subject`` are spice-gtk's TLS settings."""
-        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT)]
+        ``tls_port``, ``ca_file`` and ``host_subject`` are spice-gtk's TLS settings; ``host``
+        the address it connects to."""
+        args = [SYSTEM_PYTHON, str(CLIENT_SCRIPT), "--host", host]
         for flag, value in (
             ("--port", port),
             ("--tls-port", tls_port),

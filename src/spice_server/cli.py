@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -46,12 +47,46 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--height", type=int, default=768)
     x11 = commands.add_parser("x11", help="share an existing X display")
     x11.add_argument("--display", default=None, help="the X display (default: $DISPLAY)")
-    x11.add_argument(
-        "--no-sound",
-        action="store_true",
-        help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
+    session = commands.add_parser(
+        "session",
+        help="start a private X server running COMMAND (default: a terminal) and share it",
     )
-    for sub in (demo, x11):
+    session.add_argument(
+        "--size", default="1280x800", help="the screen's size until a client asks for another"
+    )
+    session.add_argument(
+        "--x-server",
+        choices=("auto", "xorg", "xvfb"),
+        default="auto",
+        help="Xorg with the dummy driver, Xvfb, or auto: Xorg when it can, else Xvfb",
+    )
+    session.add_argument(
+        "program",
+        nargs="*",
+        metavar="COMMAND",
+        help="what to run, after '--' (default: ~/.xsession, or a terminal)",
+    )
+    for sub in (x11, session):
+        sub.add_argument(
+            "--no-sound",
+            action="store_true",
+            help="do not capture the desktop's sound (PulseAudio or PipeWire, through parec)",
+        )
+        sub.add_argument(
+            "--resize",
+            choices=("always", "virtual", "never"),
+            default="virtual",
+            help="when clients' window sizes change the X screen: always, never, or "
+            "virtual (the default: only on an X server spice-server started, as in "
+            "'session')",
+        )
+        sub.add_argument(
+            "--no-restore-size",
+            dest="restore_size",
+            action="store_false",
+            help="keep the size clients set when the last one leaves (default: restore it)",
+        )
+    for sub in (demo, x11, session):
         cli_network.add_arguments(sub)
         sub.add_argument(
             "--websocket-origin",
@@ -155,31 +190,84 @@ class Backend(Protocol):
     def start(self, core: Core) -> None: ...
 
 
-def _make_backend(
-    args: argparse.Namespace, server: Server, on_lost: Callable[[str], None]
-) -> Backend:
+class Ending:
+    """How the command ends: the exit status, the loop's stoppers and what to clean up."""
+
+    def __init__(self) -> None:
+        self.code = 0
+        self.stoppers: list[Callable[[], None]] = []
+        self.cleanups: list[Callable[[], None]] = []
+
+    def stop(self, code: int) -> None:
+        self.code = code
+        for stop in self.stoppers:
+            stop()
+
+
+def _make_backend(args: argparse.Namespace, server: Server, ending: Ending) -> Backend:
     if args.command == "demo":
         from .backends.demo import DemoDesktop
 
         return DemoDesktop(server, args.width, args.height)
     try:
-        from .backends.x11 import X11Desktop
+        from .backends.x11 import X11Desktop, X11Error
+        from .backends.x11.session import SessionDesktop, XSession, default_command, parse_size
     except ImportError as exc:
         raise ValueError(
             f"the x11 back end needs xcffib: pip install 'spice-server[x11]' ({exc})"
         ) from exc
-    return X11Desktop(server, args.display, on_lost=on_lost, sound=not args.no_sound)
+    session: XSession | None = None
+    display = None
+    try:
+        if args.command == "session":
+            command = args.program or default_command()
+            session = XSession(parse_size(args.size), command, args.x_server)
+            session.start()
+            ending.cleanups.append(session.close)
+            display = session.display
+        else:
+            display = args.display
+            if not (display or os.environ.get("DISPLAY")):
+                raise ValueError(
+                    "no X display to share: give --display (e.g. --display :0) or set DISPLAY"
+                )
+        desktop = X11Desktop(
+            server,
+            display,
+            on_lost=lambda reason: ending.stop(1),
+            sound=not args.no_sound,
+            resize=args.resize,
+            restore_size=args.restore_size,
+            started_here=session is not None,
+        )
+        desktop.connect()  # before listening: a display that cannot be shared fails first
+    except X11Error as exc:
+        raise ValueError(str(exc)) from exc
+    if session is None:
+        return desktop
+    return SessionDesktop(session, desktop, lambda status: ending.stop(0 if status == 0 else 1))
 
 
 def _run(args: argparse.Namespace) -> int:
-    status = {"code": 0}
-    stoppers: list[Callable[[], None]] = []
+    ending = Ending()
+    # Until the loop takes SIGTERM over, it interrupts like Ctrl-C, so a session's X
+    # server and command started before the loop are still cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(args, ending)
+    except KeyboardInterrupt:
+        return ending.code
+    finally:
+        for cleanup in ending.cleanups:
+            cleanup()
 
-    def backend_lost(reason: str) -> None:
-        status["code"] = 1
-        for stop in stoppers:
-            stop()
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(args: argparse.Namespace, ending: Ending) -> int:
+    stoppers = ending.stoppers
     try:
         network = cli_network.server_options(args)
         server = Server(
@@ -198,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
             file_transfer_max_size=args.file_transfer_max_size * 1024**2,
             name=f"spice-server {args.command}",
         )
-        backend = _make_backend(args, server, backend_lost)
+        backend = _make_backend(args, server, ending)
     except (ConfigurationError, ValueError) as exc:
         print(f"spice-server: {exc}", file=sys.stderr)
         return 2
@@ -224,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     finally:
         server.destroy()
-    return status["code"]
+    return ending.code
 
 
 async def _serve_asyncio(start: Callable[[Core], None], stoppers: list[Callable[[], None]]) -> None:

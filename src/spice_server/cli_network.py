@@ -209,8 +209,9 @@ def _password_from_file(path: Path) -> str:
 
 
 def announce(server: Server, args: argparse.Namespace, options: dict[str, Any]) -> None:
-    """Say where the server is and how a client trusts it; write or print the .vv file."""
-    uri = server.uri()
+    """Say where the server is (for a wildcard address, each address of the machine) and
+    how a client trusts it; write or print the .vv file."""
+    uri, *others = server.uris()
     setup = server.tls_setup
     client_options = ""
     if setup is not None:
@@ -223,6 +224,8 @@ def announce(server: Server, args: argparse.Namespace, options: dict[str, Any]) 
     elif options["tls"] is not None and options["tls"].ca_file is not None:
         client_options = f" --spice-ca-file={options['tls'].ca_file}"
     print(f"Connect with: remote-viewer{client_options} '{uri}'", flush=True)
+    for other in others:
+        print(f"          or: remote-viewer{client_options} '{other}'", flush=True)
     if args.vv_file is None and not args.print_vv:
         return
     password = options["password"] if args.vv_password else None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import ConfigurationError, ServerConfig
 from .core.base import Core
+from .net.addresses import connect_uris
 from .net.certificates import SelfSigned, default_state_dir, self_signed
 from .net.exposure import exposure_refusal
 from .net.listener import Listener
@@ -98,16 +99,19 @@ class Ports:
 
     def uri(self) -> str:
         """The address as remote-viewer takes it: ``spice://host:port?tls-port=N``."""
+        return self.uris()[0]
+
+    def uris(self) -> list[str]:
+        """The URIs clients can connect to, with both ports; for a wildcard address, one
+        per address of this machine (those other machines can reach first, loopback last)."""
         listener = self._plain or self._tls
         if listener is None:
             raise ConfigurationError("the server is not listening")
-        host = listener.address[0]
-        host = f"[{host}]" if ":" in host else host
-        if self._tls is None:
-            return f"spice://{host}:{self.address[1]}"
-        if self._plain is None:
-            return f"spice://{host}?tls-port={self.tls_address[1]}"
-        return f"spice://{host}:{self.address[1]}?tls-port={self.tls_address[1]}"
+        return connect_uris(
+            listener.address[0],
+            None if self._plain is None else self._plain.address[1],
+            None if self._tls is None else self._tls.address[1],
+        )
 
     def check_exposure(self, *, password: bool) -> None:
         refusal = exposure_refusal(

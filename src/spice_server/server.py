@@ -227,8 +227,13 @@ class Server:
         return self._ports.self_signed
 
     def uri(self) -> str:
-        """The address for remote-viewer, with both ports."""
+        """The address for remote-viewer, with both ports: the first of ``uris()``."""
         return self._ports.uri()
+
+    def uris(self) -> list[str]:
+        """The URIs clients can connect to, with both ports; for a wildcard address, one
+        per address of this machine (those other machines can reach first, loopback last)."""
+        return self._ports.uris()
 
     def set_ticket(self, password: str | None, lifetime: float | None = None) -> None:
         """Change the password new clients must give (None: none), valid ``lifetime`` seconds."""

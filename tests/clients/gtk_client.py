@@ -26,8 +26,10 @@ spice-gtk decides per channel. Commands::
     {"cmd": "frame_gaps"}                -> {"event": "frame_gaps", "count", "max_gap_ms"}
                                             (display updates since the last asking, and
                                             the longest time without one)
-    {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path"}
-                                            (the PCM played since the last playback_start)
+    {"cmd": "playback_save", "path": P}  -> {"event": "playback_saved", "bytes", "path",
+                                            "arrivals"}  (the PCM played since the last
+                                            playback_start; arrivals: [monotonic time, byte
+                                            offset] of each piece as it came)
     {"cmd": "record_send", "path": P, "time": T}   (sends the PCM in file P, in one call)
     {"cmd": "file_copy", "paths": [P, ...], ["names": [N, ...]]}   (a name: the one the
                                             file gives instead of its own)
@@ -47,6 +49,7 @@ record_stop, record_volume, record_mute, and mm_time_reset.
 With --audio the client also plays the part of a sound device that buffers what the
 server's LATENCY asks for: when spice-gtk asks for the device delay it is told min-latency,
 and spice-gtk then sets its media clock from the playback stamps, as with real speakers.
+playback_start carries "clock", the machine's monotonic time when it came.
 """
 
 import argparse
@@ -176,6 +179,7 @@ class Client:
         self.playback = None
         self.record = None
         self.played = bytearray()  # PCM since the last playback-start
+        self.arrivals = []  # (monotonic time, offset in played) of each piece
         self.data_events = 0
         on(self.session, "channel-new", self.channel_new)
         on(self.session, "mm-time-reset", lambda session: self.emit("mm_time_reset"))
@@ -297,10 +301,14 @@ class Client:
 
     def playback_start(self, channel, fmt, channels, rate) -> None:
         self.played = bytearray()
+        self.arrivals = []
         self.data_events = 0
-        self.emit("playback_start", format=fmt, channels=channels, rate=rate)
+        self.emit(
+            "playback_start", format=fmt, channels=channels, rate=rate, clock=time.monotonic()
+        )
 
     def playback_data(self, channel, data, size) -> None:
+        self.arrivals.append((time.monotonic(), len(self.played)))
         self.played += ctypes.string_at(data, size)
         self.data_events += 1
 
@@ -413,7 +421,9 @@ class Client:
         elif name == "playback_save":
             with open(cmd["path"], "wb") as f:
                 f.write(self.played)
-            self.emit("playback_saved", bytes=len(self.played), path=cmd["path"])
+            self.emit(
+                "playback_saved", bytes=len(self.played), path=cmd["path"], arrivals=self.arrivals
+            )
         elif name == "record_send":
             with open(cmd["path"], "rb") as f:
                 pcm = f.read()

@@ -126,14 +126,24 @@ def changing(read, times: int = 3):
 class Exported:
     """An X server, the x11 back end exporting it, and a connected real client."""
 
-    def __init__(self, make_harness, make_client, tmp_path, kind: str = "xvfb") -> None:
+    def __init__(
+        self, make_harness, make_client, tmp_path, kind: str = "xvfb", **options: Any
+    ) -> None:
+        """``options`` go to X11Desktop; clients may resize the screen unless they say."""
         self.x = XServer(tmp_path, kind)
-        self.harness = make_harness()
-        self.lost: list[str] = []
-        self.desktop = X11Desktop(self.harness.server, self.x.name, on_lost=self.lost.append)
-        self.harness.call(self.desktop.start, self.harness.core)
-        self.client = make_client(self.harness.port)
-        self.client.wait_ready()
+        try:
+            self.harness = make_harness()
+            self.lost: list[str] = []
+            options = {"resize": "always", **options}
+            self.desktop = X11Desktop(
+                self.harness.server, self.x.name, on_lost=self.lost.append, **options
+            )
+            self.harness.call(self.desktop.start, self.harness.core)
+            self.client = make_client(self.harness.port)
+            self.client.wait_ready()
+        except BaseException:
+            self.x.kill()  # no one else would: the fixture never got this object
+            raise
 
     def close(self) -> None:
         try:
@@ -278,6 +288,8 @@ def test_xvfb_shrinks_but_cannot_grow_past_its_initial_size(xvfb_session, caplog
     assert x_screen(s.x.name).shape == (600, 800)
     s.client.send(cmd="monitor_config", width=1600, height=1000)
     wait_until(lambda: "cannot change to 1600x1000" in caplog.text, what="the refusal logged")
+    # Why, in words: Xvfb's screen cannot grow past the size it started with.
+    assert "cannot change to 1600x1000: its screen can be 1x1 to 1024x768" in caplog.text
     assert x_screen(s.x.name).shape == (600, 800)
     assert s.client.framebuffer().shape == (600, 800)
 

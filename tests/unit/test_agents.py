@@ -33,9 +33,10 @@ from fakes import FakeContext
 class Peer:
     """A client's main channel as an agent sees it."""
 
-    def __init__(self) -> None:
+    def __init__(self, takes_replies: bool = True) -> None:
         self.records: list[AgentMessage] = []
         self.tokens = 0
+        self.takes_replies = takes_replies
 
     def send_agent(self, message: AgentMessage) -> None:
         self.records.append(message)
@@ -65,12 +66,13 @@ CODEC = ClipboardCodec(selection=True)
 CLIENT_CAPS = frozenset({AgentCap.CLIPBOARD_BY_DEMAND, AgentCap.CLIPBOARD_SELECTION})
 
 
-def announced(agent: BuiltinAgent) -> Peer:
-    peer = Peer()
+def announced(
+    agent: BuiltinAgent, caps: frozenset[int] = CLIENT_CAPS, peer: Peer | None = None
+) -> Peer:
+    peer = peer or Peer()
     agent.attach(peer)
     agent.data(
-        peer,
-        AgentMessage(T.ANNOUNCE_CAPABILITIES, pack_announce_capabilities(True, CLIENT_CAPS)).pack(),
+        peer, AgentMessage(T.ANNOUNCE_CAPABILITIES, pack_announce_capabilities(True, caps)).pack()
     )
     return peer
 
@@ -84,7 +86,26 @@ def test_every_agent_data_message_returns_one_token() -> None:
     agent.data(peer, config[7:])
     assert peer.tokens == 3
     assert agent.context.monitors == [[MonitorConfig(640, 480)]]
-    assert peer.records[-1].type == T.REPLY
+
+
+@pytest.mark.parametrize(
+    ("caps", "takes_replies", "replied"),
+    [
+        (CLIENT_CAPS | {AgentCap.REPLY}, True, True),
+        (CLIENT_CAPS, True, False),  # a client that did not announce REPLY gets none
+        (CLIENT_CAPS | {AgentCap.REPLY}, False, False),  # spice-html5 announces but drops it
+    ],
+    ids=["announced", "not-announced", "html5"],
+)
+def test_a_monitors_config_is_answered_only_where_replies_are_taken(
+    caps, takes_replies, replied
+) -> None:
+    agent = BuiltinAgent(FakeContext())
+    peer = announced(agent, caps, Peer(takes_replies))
+    config = AgentMessage(T.MONITORS_CONFIG, pack_monitors_config([MonitorConfig(640, 480)]))
+    agent.data(peer, config.pack())
+    assert agent.context.monitors == [[MonitorConfig(640, 480)]]
+    assert (T.REPLY in [record.type for record in peer.records]) is replied
 
 
 def test_the_clipboard_is_offered_only_when_a_back_end_has_one() -> None:

@@ -77,6 +77,39 @@ def test_raw_pcm_when_compression_is_off_and_frames_are_stamped_10_ms_apart() ->
     assert all(f.data == bytes(FRAME_BYTES) for f in frames)
 
 
+@pytest.mark.parametrize(
+    ("silence", "arrives_after", "resumes_after"),
+    [
+        (48000, 1.03, 1000),  # the back end's count of the silence places the new run
+        (48000, 0.97, 1000),  # also when it is read a little early
+        (48000, 1.2, 1180),  # off by more than RESYNC_MS: the clocks drifted, go by now
+        (None, 1.03, 1010),  # nothing known about the silence: stamped when it arrives
+    ],
+)
+def test_a_run_after_a_silence_is_stamped_the_silence_after_the_last(
+    silence, arrives_after, resumes_after
+) -> None:
+    """Two runs of sound, 20 ms each; the second comes ``arrives_after`` seconds after the
+    first began (from now: that less the first's 20 ms after its end)."""
+    context, device, channel, _client, transport = playback(playback_compression=False)
+    transport.take()
+    device.push(bytes(2 * FRAME_BYTES))
+    device.stop()
+    channel.distribute()
+    first = transport.take_of(MsgPlaybackData)
+    end = (first[-1].time + 10) & 0xFFFFFFFF
+    context.clock.time += arrives_after  # and then the next sound comes
+    device.start(silence)
+    device.push(bytes(2 * FRAME_BYTES))
+    channel.distribute()
+    sent = transport.take()
+    (start,) = [m for m in sent if isinstance(m, MsgPlaybackStart)]
+    second = [m for m in sent if isinstance(m, MsgPlaybackData)]
+    assert start.time == second[0].time
+    assert (second[0].time - end) & 0xFFFFFFFF == resumes_after
+    assert (second[1].time - second[0].time) & 0xFFFFFFFF == 10
+
+
 def test_opus_frames_for_clients_that_decode_it() -> None:
     _context, device, channel, _client, transport = playback()
     device.push(bytes(2 * FRAME_BYTES))

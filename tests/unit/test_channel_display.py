@@ -40,6 +40,7 @@ from fakes import FakeContext, link
 
 GTK_CAPS = frozenset(
     {
+        DisplayCap.MONITORS_CONFIG,
         DisplayCap.LZ4_COMPRESSION,
         DisplayCap.MULTI_CODEC,
         DisplayCap.STREAM_REPORT,
@@ -91,6 +92,14 @@ def test_the_surface_comes_first_then_the_whole_screen_then_mark() -> None:
         MsgDisplayDrawFill(0, Rect(0, 0, 256, 192), 0),
         MsgDisplayMark(),
     ]
+
+
+def test_a_client_that_did_not_ask_gets_no_monitors_config() -> None:
+    """spice-html5 announces no MONITORS_CONFIG capability (and logs one it is sent)."""
+    _context, _display, _channel, _client, transport = setup(
+        GTK_CAPS - {DisplayCap.MONITORS_CONFIG}
+    )
+    assert not [m for m in transport.take() if isinstance(m, MsgDisplayMonitorsConfig)]
 
 
 def transport_heads(width: int, height: int) -> tuple[MonitorHead, ...]:

@@ -45,6 +45,11 @@ class AgentContext(Protocol):
 class AgentPeer(Protocol):
     """One client's end of the agent conversation: its main channel."""
 
+    @property
+    def takes_replies(self) -> bool:
+        """Whether REPLY records may go to this client (besides its announcing REPLY)."""
+        ...
+
     def send_agent(self, message: AgentMessage) -> None:
         """One whole agent record to this client."""
         ...

@@ -160,8 +160,9 @@ class BuiltinAgent:
         elif kind == T.MONITORS_CONFIG:
             _flags, monitors = unpack_monitors_config(payload)
             ok = self.context.client_monitors_config(monitors)
-            status = AgentReplyError.SUCCESS if ok else AgentReplyError.ERROR
-            client.send_agent(AgentMessage(T.REPLY, pack_reply(T.MONITORS_CONFIG, status)))
+            if AgentCap.REPLY in peer.caps and client.takes_replies:
+                status = AgentReplyError.SUCCESS if ok else AgentReplyError.ERROR
+                client.send_agent(AgentMessage(T.REPLY, pack_reply(T.MONITORS_CONFIG, status)))
         elif kind == T.CLIPBOARD_GRAB:
             if self.context.devices.clipboard is None:
                 return  # nothing to tell; we announced no clipboard

@@ -16,6 +16,7 @@ from ..core.base import Timer
 from ..core.ratelog import RateLimitedLog
 from ..net.connection import ConnectionHandler
 from ..net.link import LinkEstimate
+from ..net.websocket import WebSocketTransport
 from ..protocol.constants import ChannelType, LinkError
 from ..protocol.errors import RemoteProtocolError
 from ..protocol.events import NEED_DATA
@@ -53,6 +54,7 @@ class Transport(Protocol):
     handler: ConnectionHandler | None
     closed: bool
     name: str
+    websocket: WebSocketTransport | None  # set once a browser's upgrade was accepted
 
     @property
     def pending(self) -> int:

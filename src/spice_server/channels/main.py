@@ -131,6 +131,12 @@ class MainChannelClient(ChannelClient):
 
     # -- AgentPeer -------------------------------------------------------------------------
 
+    @property
+    def takes_replies(self) -> bool:
+        """spice-html5, the WebSocket client, announces VD_AGENT_CAP_REPLY but has no
+        handler for REPLY records: it logs each as an unknown message, and nothing else."""
+        return self.connection.websocket is None
+
     def send_agent(self, message: AgentMessage) -> None:
         """One agent record to this client, cut into AGENT_DATA messages sent as its
         tokens allow."""

@@ -2,10 +2,12 @@
 
 Frames are stamped with the multimedia clock the display's video streams use: a frame's
 time is when it should play, counted from when playback started (or from now, after the
-back end fell silent), so a back end pushing at the pace of a sound card gets stamps that
-follow the multimedia clock. Clients set their media clock from these stamps minus their
-audio buffering; the LATENCY message asks for at least as much buffering as the display's
-stream stamps allow for, which keeps video frames on time while audio plays.
+back end fell silent; or, when the back end says how much silence passed since the last
+run, that long after the last run's end), so a back end pushing at the pace of a sound
+card gets stamps that follow the multimedia clock. Clients set their media clock from
+these stamps minus their audio buffering; the LATENCY message asks for at least as much
+buffering as the display's stream stamps allow for, which keeps video frames on time
+while audio plays.
 
 Each client gets Opus when it can decode it, the server's ``playback_compression`` is on
 and the rate is 48000 Hz; raw PCM otherwise. A client whose socket is full loses frames
@@ -54,6 +56,7 @@ class PlaybackChannel(AudioChannel):
         self.splitter = FrameSplitter()
         self._origin: int | None = None  # mm time of the first frame since (re)synchronising
         self._samples = 0  # samples stamped since the origin
+        self._run_end: int | None = None  # mm time just after the last frame stamped
 
     def caps(self) -> frozenset[int]:
         caps = {PlaybackCap.VOLUME}
@@ -80,10 +83,12 @@ class PlaybackChannel(AudioChannel):
                 case AudioData(pcm=pcm):
                     for frame in self.splitter.feed(pcm):
                         self._send_frame(frame)
-                case AudioStart():
+                case AudioStart(silence=silence):
                     self.splitter.clear()
-                    self._origin = None
-                    time = self.context.clock.mm_time()
+                    self._origin, self._samples = self._resume_at(silence), 0
+                    time = (
+                        self._origin if self._origin is not None else self.context.clock.mm_time()
+                    )
                     for client in self.audio_clients():
                         client.start_playback(time)
                 case AudioStop():
@@ -102,6 +107,15 @@ class PlaybackChannel(AudioChannel):
         for client in self.audio_clients():
             client.send_frame(pcm, stamp)
 
+    def _resume_at(self, silence: int | None) -> int | None:
+        """Where a new run starts on the clock: the given silence after the last run, as
+        long as that is within RESYNC_MS of now (else None: from now)."""
+        if silence is None or self._run_end is None:
+            return None
+        at = (self._run_end + silence * 1000 // self.device.rate) & MM_TIME_MASK
+        off = (self.context.clock.mm_time() - at) & MM_TIME_MASK
+        return at if min(off, MM_TIME_MASK + 1 - off) <= RESYNC_MS else None
+
     def _stamp(self) -> int:
         """When this frame plays: the start of the run plus the samples before it."""
         now = self.context.clock.mm_time()
@@ -114,6 +128,7 @@ class PlaybackChannel(AudioChannel):
             self._origin, self._samples = now, 0
         stamp = (self._origin + self._samples * 1000 // self.device.rate) & MM_TIME_MASK
         self._samples += FRAME_SAMPLES
+        self._run_end = (self._origin + self._samples * 1000 // self.device.rate) & MM_TIME_MASK
         return stamp
 
 

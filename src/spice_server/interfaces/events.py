@@ -86,7 +86,14 @@ Change = Marker | ClipboardAction
 
 @dataclass(frozen=True, slots=True)
 class AudioStart:
-    """Sound starts flowing (clients are told the format)."""
+    """Sound starts flowing (clients are told the format).
+
+    ``silence``: samples of silence since the previous run's last sample, when the back end
+    knows them (its sound card kept running while it sent nothing), so the new run is
+    stamped that long after the last one rather than when it happens to arrive.
+    """
+
+    silence: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

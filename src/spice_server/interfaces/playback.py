@@ -17,7 +17,7 @@ import numpy as np
 from ..audio import CHANNELS, SAMPLE_BYTES
 from ..core.ratelog import RateLimitedLog
 from .audio import AudioInterface
-from .events import AudioData, AudioQueued
+from .events import AudioData, AudioQueued, AudioStart
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,12 @@ class PlaybackInterface(AudioInterface):
         self._queued = 0
         self.dropped_bytes = 0
         self._quiet_log = RateLimitedLog(log, time.monotonic)  # back end threads: no loop clock
+
+    def start(self, silence: int | None = None) -> None:
+        """Audio starts flowing. ``silence``: how many samples of silence (not pushed)
+        passed since the last sample of the previous run, if the back end's sound kept
+        its clock meanwhile: the new run keeps its place after the old one."""
+        self._post(AudioStart(silence), active=True)
 
     def push(self, samples: bytes | bytearray | memoryview | np.ndarray) -> None:
         """Queue PCM: S16LE interleaved stereo bytes, or an int16 array of shape (n, 2).

@@ -31,6 +31,7 @@ from .cursor import CursorShape
 from .input import X11Keyboard, X11Mouse, X11Tablet, XTest
 from .keymap import x_keycode
 from .randr import ScreenSize
+from .resizing import ResizePolicy, SizeKeeper
 from .sound import DesktopSound
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,12 @@ ESCAPE, UP = 0x01, 0x148  # their scancodes
 
 
 class X11Display(Display):
-    """The X screen; a client's monitors become its RandR outputs (see ``randr``)."""
+    """The X screen; a client's monitors become its RandR outputs (see ``randr``) where
+    the resize policy lets them (``resizing``)."""
 
     description = "X11 screen"
 
-    def __init__(self, screen: ScreenSize, width: int, height: int) -> None:
+    def __init__(self, screen: SizeKeeper, width: int, height: int) -> None:
         super().__init__(width, height)
         self.screen = screen
         self.max_monitors = screen.max_monitors
@@ -65,14 +67,23 @@ class X11Desktop:
         *,
         on_lost: Callable[[str], None] | None = None,
         sound: bool = True,
+        resize: ResizePolicy = "virtual",
+        restore_size: bool = True,
+        started_here: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
         """``sound`` also plays the desktop's sound to clients, when it can be captured;
-        ``clock`` is the time every part reads."""
+        ``resize`` says when clients' window sizes change the X screen (resizing.py;
+        ``started_here``: spice-server started this X server), ``restore_size`` gives the
+        screen its size back when the last client leaves; ``clock`` is the time every
+        part reads."""
         self.server = server
         self.display_name = display_name
         self.on_lost = on_lost
         self.clock = clock
+        self.resize_policy = resize
+        self.restore_size = restore_size
+        self.started_here = started_here
         self.sound = DesktopSound(PlaybackInterface(), clock=clock) if sound else None
         self.x: XConnection | None = None
         self.core: Core | None = None
@@ -85,8 +96,11 @@ class X11Desktop:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def start(self, core: Core) -> None:
-        self.core = core
+    def connect(self) -> None:
+        """Connect to the X display and check it can be exported (X11Error if not); the
+        command does this before the server listens, so a wrong display fails first."""
+        if self.x is not None:
+            return
         x = XConnection(self.display_name, self.clock)
         try:
             _check(x)
@@ -94,6 +108,12 @@ class X11Desktop:
             x.close()
             raise
         self.x = x
+
+    def start(self, core: Core) -> None:
+        self.core = core
+        self.connect()
+        x = self.x
+        assert x is not None
         x.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
         x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
         width, height = x.screen.width_in_pixels, x.screen.height_in_pixels
@@ -104,7 +124,14 @@ class X11Desktop:
             self._resized,
             lambda monitors: self.display.set_monitors(monitors),
         )
-        self.display = X11Display(self.screen, width, height)
+        self.sizes = SizeKeeper(
+            self.screen,
+            (width, height),
+            self.resize_policy,
+            started_here=self.started_here,
+            restore=self.restore_size,
+        )
+        self.display = X11Display(self.sizes, width, height)
         self.screen.report()
         self.capture = ScreenCapture(x, self.display)
         self.cursor = CursorShape(x, self.display)
@@ -150,6 +177,12 @@ class X11Desktop:
         x = self.x
         if x is None:
             return
+        if self.core is None:  # connected, never started
+            x.close()
+            self.x = None
+            return
+        if not x.lost:
+            self.sizes.clients_left()
         self.capture.close()
         if not x.lost:
             self.clipboard.close()
@@ -167,6 +200,8 @@ class X11Desktop:
     def _tidy(self, opaque: object) -> None:
         if self.x is not None:
             self.x.guarded(self.clipboard.expire)
+            if self.server.session_count == 0:
+                self.sizes.clients_left()
         if self.core is not None and self._housekeeping is not None:
             self.core.timer_start(self._housekeeping, HOUSEKEEPING_MS)
 

@@ -70,6 +70,11 @@ class ScreenSize:
         resources = self.randr.GetScreenResourcesCurrent(x.root).reply()
         self.max_monitors = max(1, min(len(resources.crtcs), len(resources.outputs)))
 
+    def current(self) -> tuple[int, int]:
+        """The screen's size as the back end follows it (the resize policy compares it
+        with the size to give back)."""
+        return self.size()
+
     def handle(self, event: XEvent) -> bool:
         if isinstance(event, xcffib.randr.ScreenChangeNotifyEvent):
             if (event.width, event.height) != self.size():
@@ -114,8 +119,7 @@ class ScreenSize:
         try:
             order, refusal = randr_layout(self.x.conn, self.randr, self.x.root, wanted, self._lit)
         except (xcffib.XcffibException, RandrError) as exc:
-            reason = str(exc) or type(exc).__name__
-            log.warning("the X server cannot change to %s: %s", _name(wanted), reason)
+            log.warning("the X server cannot change to %s: %s", _name(wanted), _why(exc))
             return False
         self._order = order
         if refusal:
@@ -123,6 +127,16 @@ class ScreenSize:
             return False
         log.info("the X screen shows %s", _name(wanted))
         return True
+
+
+def _why(exc: Exception) -> str:
+    """A refusal in words: xcffib's errors print as nothing, so name the error and the
+    request it answered."""
+    if isinstance(exc, RandrError):
+        return str(exc)
+    request = getattr(exc, "minor_opcode", None)
+    to = f" to RandR request {request}" if request is not None else ""
+    return f"it answered {type(exc).__name__}{to}"
 
 
 def layout(monitors: Sequence[MonitorConfig]) -> list[Rect]:
@@ -156,6 +170,14 @@ def lit_crtcs(randr: xcffib.randr.randrExtension, root: int, order: Sequence[int
         if info.mode and info.num_outputs and not area.is_empty() and area not in areas:
             areas.append(area)
     return areas
+
+
+def randr_resize(
+    conn: xcffib.Connection, randr: xcffib.randr.randrExtension, root: int, width: int, height: int
+) -> None:
+    """One width x height monitor on the first connected output, as a new X server (a
+    session's) is brought to the size asked for; RandrError or an X error if it cannot."""
+    randr_layout(conn, randr, root, [Rect(0, 0, width & ~7, height)], set())
 
 
 def randr_layout(
@@ -197,9 +219,13 @@ def randr_layout(
         wanted = _to_origin(wanted[: len(chosen)])
     width, height = max(r.right for r in wanted), max(r.bottom for r in wanted)
     limits = randr.GetScreenSizeRange(root).reply()
-    if width > limits.max_width or height > limits.max_height:
+    if not (
+        limits.min_width <= width <= limits.max_width
+        and limits.min_height <= height <= limits.max_height
+    ):
         raise RandrError(
-            f"{width}x{height} exceeds its largest screen, {limits.max_width}x{limits.max_height}"
+            f"its screen can be {limits.min_width}x{limits.min_height} "
+            f"to {limits.max_width}x{limits.max_height}"
         )
     current = conn.core.GetGeometry(root).reply()
     mm = int(width * 25.4 / DPI), int(height * 25.4 / DPI)

@@ -32,7 +32,6 @@ from ...interfaces.display import Display
 from ...protocol.constants import DisplayCap, SurfaceFlags, SurfaceFormat
 from ...protocol.messages.codec import ClientMessage, ServerMessage
 from ...protocol.messages.display import (
-    MonitorHead,
     MsgcDisplayInit,
     MsgcDisplayPreferredCompression,
     MsgcDisplayPreferredVideoCodecType,
@@ -42,7 +41,6 @@ from ...protocol.messages.display import (
     MsgDisplayDrawFill,
     MsgDisplayInvalAllPixmaps,
     MsgDisplayMark,
-    MsgDisplayMonitorsConfig,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
@@ -51,6 +49,7 @@ from ..base import Channel, ChannelClient, Transport
 from ..context import ClientLink
 from ..session import Session
 from .cache import CachedScreen
+from .monitors import monitors_config
 from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
 
 log = logging.getLogger(__name__)
@@ -306,18 +305,10 @@ class DisplayChannelClient(ChannelClient):
         self._need_mark = True
 
     def _send_monitors(self) -> None:
-        """Where the surface's monitors are: spice-gtk (remote-viewer) shows each in a
-        window of its own."""
-        heads, self._monitors_serial = self.display.monitor_heads()
-        self.send(
-            MsgDisplayMonitorsConfig(
-                tuple(
-                    MonitorHead(i, PRIMARY_SURFACE, r.width, r.height, r.left, r.top)
-                    for i, r in enumerate(heads)
-                ),
-                max(len(heads), self.display.max_monitors),
-            )
-        )
+        """Where the surface's monitors are, to a client that takes it (monitors.py)."""
+        message, self._monitors_serial = monitors_config(self.display, self.client_caps)
+        if message is not None:
+            self.send(message)
 
     def _send_rect(
         self, rect: Rect, whole: bool = False, lossless: bool = False, cached: bool = True
