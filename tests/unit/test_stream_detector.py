@@ -83,6 +83,14 @@ def test_growing_waits_its_turn() -> None:
     assert grown is not None and grown is not stream and grown.rect == WINDOW
 
 
+def test_an_odd_sized_area_at_the_screen_edge_is_not_re_created_again_and_again() -> None:
+    edge = Rect(SCREEN.right - 301, SCREEN.bottom - 201, SCREEN.right, SCREEN.bottom)
+    detector = StreamDetector()
+    seen = feed(detector, [[edge]] * 120)  # four seconds
+    assert len({s.serial for s in seen if s is not None}) == 1
+    assert seen[-1] is not None and seen[-1].rect == _even(edge, SCREEN)
+
+
 def test_small_changes_on_a_stream_do_not_keep_it_alive() -> None:
     detector = StreamDetector()
     feed(detector, [[WINDOW]] * STREAK)

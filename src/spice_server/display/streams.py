@@ -184,10 +184,10 @@ class StreamDetector:
         """Damage on the stream: a frame of it, and maybe a reason to grow it."""
         if covered_area(rects, stream.rect) >= FRAME_SHARE * stream.rect.area:
             stream.frame(now)
-        area = _union([stream.rect, *rects])
+        area = _even(_union([stream.rect, *rects]), bounds)
         assert stream.since is not None
         if area != stream.rect and now - stream.since >= GROW_EVERY_S:
-            self.stream = Stream(_even(area, bounds), stream.last, interval=stream.interval)
+            self.stream = Stream(area, stream.last, interval=stream.interval)
 
     def _count(self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None) -> None:
         # The longest-running candidates claim the damage near them first.
