@@ -1,15 +1,17 @@
 """Real X servers for the x11 back end's tests: Xvfb, and Xorg with the dummy driver.
 
 Xvfb cannot change its screen size through RandR; Xorg's dummy driver can, so the resize
-tests use it. Both run on a free display number with no TCP listener. Also here: a second
+tests use it. Both pick a free display number themselves (-displayfd), with no TCP listener. Also here: a second
 X client that draws (``Painter``) and a core driven by hand (``HandCore``).
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -49,65 +51,64 @@ EndSection
 """
 
 
-def free_display() -> int:
-    for number in range(140, 400):
-        if (
-            not Path(f"/tmp/.X{number}-lock").exists()
-            and not Path(f"/tmp/.X11-unix/X{number}").exists()
-        ):
-            return number
-    raise RuntimeError("no free X display number")
+def read_display_number(fd: int, proc: subprocess.Popen, kind: str) -> int:
+    """The number an X server started with -displayfd writes once it accepts clients."""
+    deadline = time.monotonic() + 20
+    text = b""
+    while not text.endswith(b"\n"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{kind} did not start")
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 16)
+            if not chunk:
+                raise RuntimeError(f"{kind} did not start")
+            text += chunk
+    return int(text)
 
 
 class XServer:
+    """An X server of the test's own. It picks a free display number itself
+    (-displayfd): tests running side by side cannot end up sharing one."""
+
     def __init__(
         self, tmpdir: Path, kind: str = "xvfb", width: int = 1024, height: int = 768
     ) -> None:
-        self.number = free_display()
-        self.name = f":{self.number}"
-        self.env = dict(os.environ, DISPLAY=self.name)
         self.children: list[subprocess.Popen] = []
         if kind == "xvfb":
             binary = shutil.which("Xvfb")
             assert binary, "Xvfb is missing: install the Debian package xvfb"
-            args = [
-                binary,
-                self.name,
-                "-screen",
-                "0",
-                f"{width}x{height}x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ]
+            args = [binary, "-screen", "0", f"{width}x{height}x24"]
         else:
             binary = shutil.which("Xorg")
             assert binary and Path("/usr/lib/xorg/modules/drivers/dummy_drv.so").exists(), (
                 "Xorg's dummy driver is missing: install xserver-xorg-video-dummy"
             )
-            config = tmpdir / f"dummy-{self.number}.conf"
+            fd, path = tempfile.mkstemp(prefix="dummy-", suffix=".conf", dir=tmpdir)
+            os.close(fd)
+            config = Path(path)
             config.write_text(DUMMY_CONFIG.format(width=width, height=height))
-            args = [
-                binary,
-                "-config",
-                str(config),
-                "-noreset",
-                "-nolisten",
-                "tcp",
-                "-logfile",
-                str(tmpdir / f"xorg-{self.number}.log"),
-                self.name,
-            ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                xcffib.connect(display=self.name).disconnect()
-                break
-            except xcffib.ConnectionException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"{kind} on {self.name} did not start") from None
-                time.sleep(0.1)
+            log = tmpdir / f"xorg-{config.stem}.log"
+            args = [binary, "-config", str(config), "-logfile", str(log)]
+        read, write = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [*args, "-nolisten", "tcp", "-noreset", "-displayfd", str(write)],
+                pass_fds=(write,),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(write)
+        try:
+            self.number = read_display_number(read, self.proc, kind)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise
+        finally:
+            os.close(read)
+        self.name = f":{self.number}"
+        self.env = dict(os.environ, DISPLAY=self.name)
 
     def run(self, *args: str, **kwargs: object) -> subprocess.Popen:
         """Start an X program on this server; it is killed with the server."""
