@@ -1,8 +1,9 @@
 """Real X servers for the x11 back end's tests: Xvfb, and Xorg with the dummy driver.
 
 Xvfb cannot change its screen size through RandR; Xorg's dummy driver can, so the resize
-tests use it. Both pick a free display number themselves (-displayfd), with no TCP listener. Also here: a second
-X client that draws (``Painter``) and a core driven by hand (``HandCore``).
+tests use it. Both pick a free display number themselves (-displayfd) and have no TCP
+listener. Also here: a second X client that draws (``Painter``) and a core driven by hand
+(``HandCore``).
 """
 
 from __future__ import annotations
