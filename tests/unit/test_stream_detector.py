@@ -164,3 +164,23 @@ def test_covered_area_counts_overlaps_once() -> None:
     assert covered_area([a, b], Rect(0, 0, 100, 100)) == 175
     assert covered_area([a, b], Rect(0, 0, 10, 10)) == 100
     assert covered_area([], a) == 0
+
+
+def test_a_stream_that_grows_again_at_once_is_something_moving_and_ends() -> None:
+    # A photograph in a window dragged slowly: captured without its motion found (inside
+    # a stream's area the framebuffer does not look for motion), each frame's damage is
+    # the window's old and new place, so the stream grows each second. A video in place
+    # grows once at most; a thing that keeps moving is no video: it ends.
+    detector = StreamDetector()
+    x = WINDOW.left
+    batches = []
+    for _ in range(int(4 / FRAME)):
+        old = Rect.from_size(x, WINDOW.top, WINDOW.width, WINDOW.height)
+        x += 2
+        batches.append([old.union(Rect.from_size(x, WINDOW.top, WINDOW.width, WINDOW.height))])
+    seen = feed(detector, batches)
+    areas = [s.rect for s in seen if s is not None]
+    assert areas, "a slow drag of a photograph starts as a stream"
+    first = next(i for i, s in enumerate(seen) if s is not None)
+    ended = next((i for i, s in enumerate(seen) if i > first and s is None), None)
+    assert ended is not None and (ended - first) * FRAME < 2 * GROW_EVERY_S + 0.2

@@ -128,6 +128,7 @@ class Stream:
     serial: int = field(default_factory=lambda: next(_stream_ids))
     interval: float = MAX_GAP_S  # between its frames, smoothed
     since: float | None = None  # when its area was set (default: ``last``)
+    grown: bool = False  # its area grew from an earlier stream's
 
     def __post_init__(self) -> None:
         if self.since is None:
@@ -187,7 +188,12 @@ class StreamDetector:
         area = _even(_union([stream.rect, *rects]), bounds)
         assert stream.since is not None
         if area != stream.rect and now - stream.since >= GROW_EVERY_S:
-            self.stream = Stream(area, stream.last, interval=stream.interval)
+            if stream.grown and now - stream.since < 2 * GROW_EVERY_S:
+                # Growing again at once: a thing that moves (a dragged window), no video in
+                # place. Ended, its area gets its motion found again (the hot area skips it).
+                self.stream = None
+                return
+            self.stream = Stream(area, stream.last, interval=stream.interval, grown=True)
 
     def _count(self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None) -> None:
         # The longest-running candidates claim the damage near them first.
