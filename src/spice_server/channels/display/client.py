@@ -322,14 +322,14 @@ class DisplayChannelClient(ChannelClient):
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
-            (self._refine if lossless else self._dirty if cached else self._uncached).add(rest)
+            self._pending(lossless, cached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
         if whole:  # copies up to this one, and changes up to these, are in these pixels
             self._moves_shown, self._changes_shown = moves, changes
         elif moves > self._moves_taken:
             # Pixels moved that this client was not told of: take that damage (its copy) first.
-            (self._dirty if cached else self._uncached).add(rect)
+            self._pending(lossless, cached).add(rect)
             self._take_damage()
             return
         if generation != self._generation:
@@ -365,6 +365,10 @@ class DisplayChannelClient(ChannelClient):
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
+
+    def _pending(self, lossless: bool, cached: bool) -> Region:
+        """Where an area put back for later goes, so that it is sent the same way then."""
+        return self._refine if lossless else self._dirty if cached else self._uncached
 
     def _lz4(self) -> Encode:
         """LZ4 at its best for HC_PUMP_S of a pump, then fast: a flood costs no long wakeup."""
