@@ -45,3 +45,17 @@ def test_tickets_expire() -> None:
     assert auth.check(ticket)[0] == LinkError.OK
     clock.time += 0.002
     assert auth.check(ticket) == (LinkError.PERMISSION_DENIED, "the ticket has expired")
+
+
+def test_a_ticket_shifted_by_a_lost_leading_zero_still_opens() -> None:
+    """spice-html5 drops the ciphertext's leading zero bytes and pads at the end instead."""
+    auth = TicketAuthority("s3cret")
+    ticket = encrypt_ticket(auth.public_key, "s3cret")
+    while ticket[0] != 0:  # about one in 256
+        ticket = encrypt_ticket(auth.public_key, "s3cret")
+    as_sent = ticket[1:] + b"\0"
+    assert auth.check(as_sent) == (LinkError.OK, "")
+    wrong = encrypt_ticket(auth.public_key, "other")
+    while wrong[0] != 0:
+        wrong = encrypt_ticket(auth.public_key, "other")
+    assert auth.check(wrong[1:] + b"\0") == (LinkError.PERMISSION_DENIED, "wrong password")

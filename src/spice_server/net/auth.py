@@ -2,6 +2,10 @@
 
 The client encrypts ``password + NUL`` with the 1024-bit RSA public key of the link reply,
 using OAEP with SHA-1, as the protocol requires. The key is made once per server.
+
+spice-html5 writes its ciphertext as a number without its leading zero bytes and fills the
+128-byte field from the left, so about one ticket in 256 arrives shifted, with zeros at the
+end: a ticket that does not decrypt and ends in zeros is tried again shifted back.
 """
 
 from __future__ import annotations
@@ -49,14 +53,27 @@ class TicketAuthority:
             return LinkError.OK, ""
         if self._expires is not None and self._clock.now() > self._expires:
             return LinkError.PERMISSION_DENIED, "the ticket has expired"
-        try:
-            plaintext = self._key.decrypt(ciphertext, _OAEP)
-        except ValueError:
+        plaintext = self._decrypt(ciphertext)
+        if plaintext is None:
             return LinkError.PERMISSION_DENIED, "the ticket does not decrypt"
         given = plaintext.split(b"\0", 1)[0]
         if not hmac.compare_digest(given, self._password):
             return LinkError.PERMISSION_DENIED, "wrong password"
         return LinkError.OK, ""
+
+    def _decrypt(self, ciphertext: bytes) -> bytes | None:
+        """The plaintext, trying a ticket shifted by a browser's lost leading zeros (at most
+        three: one ticket in 16 million loses more), or None."""
+        for shift in range(4):
+            if shift and ciphertext[-shift:] != bytes(shift):
+                return None
+            try:
+                return self._key.decrypt(
+                    bytes(shift) + ciphertext[: len(ciphertext) - shift], _OAEP
+                )
+            except ValueError:
+                continue
+        return None
 
 
 def encrypt_ticket(public_key_der: bytes, password: str) -> bytes:
