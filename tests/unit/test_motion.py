@@ -61,6 +61,18 @@ def test_the_last_motion_is_tried_first_and_a_wrong_hint_costs_nothing() -> None
     assert find_motion(old, new, Motion(9, 9)) == Motion(-4, 2)
 
 
+@pytest.mark.parametrize("hint", [Motion(0, -200), Motion(0, -60), Motion(150, 0)])
+def test_a_small_drag_is_found_after_a_large_motion_elsewhere(hint: Motion) -> None:
+    """The last motion (a page scrolled far) says nothing of a window dragged a little:
+    the probes also look around no motion at all."""
+    old, new = WORLD[:400, :600].copy(), WORLD[:400, :600].copy()
+    window = landscape(150, 200, seed=4)
+    old[100:250, 100:300] = window
+    new[105:255, 107:307] = window
+    damaged = np.s_[100:255, 100:307]  # what the X server reports: both places
+    assert find_motion(old[damaged], new[damaged], hint) == Motion(7, 5)
+
+
 def test_the_framebuffer_sends_a_pan_as_a_copy_and_the_new_strip() -> None:
     fb = Framebuffer(800, 600)
     fb.write(WORLD[:600, :800], 0, 0, diff=False)

@@ -104,8 +104,14 @@ PROBE_PLACES = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.7
 
 
 def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> list[tuple[int, int]]:
-    """Motions proposed by probe segments of ``new`` found in ``old`` near their place."""
+    """Motions proposed by probe segments of ``new`` found in ``old`` near their place:
+    around the last motion and, when that is far from still, around no motion too (the
+    last motion may have been a page scrolled elsewhere; this one a window dragged a
+    little)."""
     height, width = old.shape
+    centres = [hint]
+    if max(abs(hint.dx), abs(hint.dy)) > REACH // 2:
+        centres.append(STILL)
     found: list[tuple[int, int]] = []
     for fy, fx in PROBE_PLACES:
         y = int(height * fy)
@@ -113,7 +119,8 @@ def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> list[tuple[int, i
         segment = new[y, x : x + PROBE]
         if (segment == segment[0]).all():
             continue  # a flat probe matches everywhere: it says nothing
-        found.extend(_matches(old, segment, x, y, hint))
+        # A place in both searched windows votes once.
+        found.extend({m for centre in centres for m in _matches(old, segment, x, y, centre)})
     return found
 
 
