@@ -7,6 +7,7 @@ import pytest
 
 from spice_server.display.framebuffer import CopyOp, Framebuffer
 from spice_server.display.motion import Motion, find_motion
+from spice_server.display.region import Region
 from spice_server.protocol.rect import Rect
 
 from test_display_pixels import text_like
@@ -82,3 +83,26 @@ def test_the_framebuffer_sends_a_pan_as_a_copy_and_the_new_strip() -> None:
     assert ops[0] == CopyOp(Rect(0, 0, 795, 600), 5, 0)
     assert ops[1:] == [Rect(795, 0, 800, 600)]
     assert (fb.snapshot() == WORLD[:600, 5:805]).all()
+
+
+def test_a_dragged_window_is_copied_without_the_desktop_around_it() -> None:
+    """The X server reports a box larger than the window's two places (whole tiles); the
+    desktop in it stays put, so only the window is copied, and only what it uncovered is
+    sent as pixels."""
+    desktop = WORLD[:600, :800]
+    window = landscape(150, 200, seed=4)
+    before, after = desktop.copy(), desktop.copy()
+    before[100:250, 100:300] = window
+    after[105:255, 107:307] = window
+    fb = Framebuffer(800, 600)
+    fb.write(before, 0, 0, diff=False)
+    fb.take_damage()
+    fb.write(after[96:272, 96:320], 96, 96, diff=True)  # the tiles the move touched
+    ops = fb.take_damage().ops
+    assert ops[0] == CopyOp(Rect(107, 105, 307, 255), 100, 100)
+    sent = Region()
+    sent.update(op for op in ops[1:] if isinstance(op, Rect))
+    uncovered = Region()
+    uncovered.update([Rect(100, 100, 300, 105), Rect(100, 105, 107, 250)])
+    assert sent.area <= 2 * uncovered.area, ops  # changes are found in bands of rows
+    assert (fb.snapshot() == after).all()

@@ -109,6 +109,16 @@ class Framebuffer:
         height, width = dst.shape
         top, bottom = max(0, dy), min(height, height + dy)
         left, right = max(0, dx), min(width, width + dx)
+        # Only what moved: a dragged window's box also holds the desktop around it, which
+        # stays put, and moving it too would make it a change to send again.
+        moved = dst[top - dy : bottom - dy, left - dx : right - dx]
+        wanted = src[top:bottom, left:right]
+        explained = (moved == wanted) & (dst[top:bottom, left:right] != wanted)
+        rows, cols = np.flatnonzero(explained.any(axis=1)), np.flatnonzero(explained.any(axis=0))
+        if rows.size == 0:
+            return
+        top, bottom = top + int(rows[0]), top + int(rows[-1]) + 1
+        left, right = left + int(cols[0]), left + int(cols[-1]) + 1
         dst[top:bottom, left:right] = dst[top - dy : bottom - dy, left - dx : right - dx].copy()
         dest = Rect(target.left + left, target.top + top, target.left + right, target.top + bottom)
         self._ops.extend(self._damage)
