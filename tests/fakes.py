@@ -8,6 +8,7 @@ messages as objects, moving time by hand: no sockets, no threads, no sleeping.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -153,6 +154,9 @@ class FakeTransport:
         if not self.closed:
             self._written += data
             self.sent += len(data)
+
+    def corked(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def pause_reading(self, paused: bool) -> None:
         self.reading_paused = paused

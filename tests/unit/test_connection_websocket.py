@@ -313,3 +313,43 @@ def test_entries_count_beyond_their_payload(make_pair) -> None:
     assert pair.connection.held == pair.connection.pending + ENTRY_COST * len(
         pair.connection._queue
     )
+
+
+def test_corked_writes_go_out_together_and_in_order(make_pair) -> None:
+    """Inside ``corked`` nothing is sent; at its end everything goes, in order; what the
+    socket does not take then waits in the queue and goes when it is writable."""
+    pair = make_pair()
+    calls: list[int] = []
+    real = pair.connection.sock
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def send(self, data: object) -> int:
+            calls.append(1)
+            return real.send(data)  # type: ignore[arg-type]
+
+        def sendmsg(self, buffers: list) -> int:
+            calls.append(len(buffers))
+            return real.sendmsg(buffers)
+
+    pair.connection.sock = Counting()  # type: ignore[assignment]
+    with pair.connection.corked():
+        pair.connection.write(b"a" * 100)
+        pair.connection.write(b"b" * 10_000)  # too big to be merged with the first
+        pair.connection.write(b"c" * 50)
+        assert pair.read_peer() == b"" and calls == []
+        assert pair.connection.pending == 10_150
+    assert calls == [3]  # one call for all three
+    assert pair.read_peer() == b"a" * 100 + b"b" * 10_000 + b"c" * 50
+    assert pair.connection.pending == 0
+
+    big = b"x" * (8 << 20)  # more than the socket takes at once
+    with pair.connection.corked():
+        pair.connection.write(big)
+    received = bytearray(pair.read_peer())
+    while len(received) < len(big):
+        pair.run(0.01)
+        received += pair.read_peer()
+    assert received == big and pair.connection.pending == 0

@@ -10,6 +10,7 @@ and the ack window have room, so they send the newest state instead of queueing 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from typing import ClassVar, Protocol
 
 from ..core.base import Timer
@@ -74,6 +75,10 @@ class Transport(Protocol):
         ...
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def corked(self) -> AbstractContextManager[None]:
+        """Writes made inside go out together, in as few sends as possible."""
+        ...
 
     def pause_reading(self, paused: bool) -> None:
         """Read nothing more from the client (True) until told again (False)."""

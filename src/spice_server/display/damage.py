@@ -22,27 +22,41 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
     rectangle, while the two edges a pan uncovers stay apart.
     """
     diff = old != new
-    changed_rows = np.flatnonzero(diff.any(axis=1))
-    if changed_rows.size == 0:
+    height, width = diff.shape
+    bands = -(-height // BAND_ROWS)
+    if bands * BAND_ROWS != height:
+        diff = np.concatenate([diff, np.zeros((bands * BAND_ROWS - height, width), bool)])
+    blocks = diff.reshape(bands, BAND_ROWS, width)
+    band_rows = blocks.any(axis=2)  # (bands, BAND_ROWS): the rows that changed, per band
+    changed = np.flatnonzero(band_rows.any(axis=1))
+    if changed.size == 0:
         return []
+    # Every band's runs of changed columns at once (numpy calls per band cost more than
+    # the work): a run starts at a band's first changed column or after a wide gap.
+    which, cols = np.nonzero(blocks[changed].any(axis=1))
+    starts = np.ones(cols.size, bool)
+    starts[1:] = (which[1:] != which[:-1]) | (np.diff(cols) > COLUMN_GAP)
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], cols.size) - 1
+    runs_per_band = np.bincount(which[first], minlength=changed.size).tolist()
+    lefts, rights = cols[first].tolist(), (cols[last] + 1).tolist()
     done: list[Rect] = []
     open_rects: list[Rect] = []  # rectangles that reach the bottom of the previous band
-    for band in np.unique(changed_rows // BAND_ROWS).tolist():
+    run = 0
+    for band, count in zip(changed.tolist(), runs_per_band, strict=True):
         top = band * BAND_ROWS
-        block = diff[top : top + BAND_ROWS]
-        cols = np.flatnonzero(block.any(axis=0))
-        breaks = np.flatnonzero(np.diff(cols) > COLUMN_GAP)
-        starts = [int(cols[0]), *(int(cols[i + 1]) for i in breaks)]
-        ends = [*(int(cols[i]) + 1 for i in breaks), int(cols[-1]) + 1]
         current: list[Rect] = []
-        for left, right in zip(starts, ends, strict=True):
-            rows = np.flatnonzero(block[:, left:right].any(axis=1))
-            rect = Rect(x + left, y + top + int(rows[0]), x + right, y + top + int(rows[-1]) + 1)
+        for left, right in zip(lefts[run : run + count], rights[run : run + count], strict=True):
+            # A band's only run spans all its changed rows.
+            rows = band_rows[band] if count == 1 else blocks[band, :, left:right].any(axis=1)
+            hit = np.flatnonzero(rows)
+            rect = Rect(x + left, y + top + int(hit[0]), x + right, y + top + int(hit[-1]) + 1)
             above = next((r for r in open_rects if _continues(r, rect)), None)
             if above is not None:
                 open_rects.remove(above)
                 rect = above.union(rect)
             current.append(rect)
+        run += count
         done.extend(open_rects)
         open_rects = [r for r in current if r.bottom == y + top + BAND_ROWS]
         done.extend(r for r in current if r.bottom != y + top + BAND_ROWS)

@@ -217,6 +217,11 @@ class DisplayChannelClient(ChannelClient):
     def pump(self) -> None:
         if self._init_timer is not None:
             return  # the first screen waits for DISPLAY_INIT
+        with self.connection.corked():  # a frame's messages in one send
+            self._produce()
+
+    def _produce(self) -> None:
+        """Send what is due, most urgent first, while the link has room."""
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
         busy = (
