@@ -17,6 +17,7 @@ whatever the copy got wrong is sent as usual.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,8 +75,18 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     consider([(hint.dx, hint.dy)])  # pans and drags keep their speed
     if best_score >= GOOD_ENOUGH:
         return best
-    votes = Counter(_probes(old, new, hint))
-    consider([motion for motion, _ in votes.most_common(MAX_SCORED)])
+    votes: Counter[tuple[int, int]] = Counter()
+    tried = {(hint.dx, hint.dy)}
+    for found in _probes(old, new, hint):
+        votes.update(found)
+        # A probe found in one or two places is decisive enough to score at once: a
+        # dragged window is usually settled by its first probe, and the rest are spared.
+        if 0 < len(found) <= 2:
+            consider([motion for motion in found if motion not in tried])
+            tried.update(found)
+            if best_score >= GOOD_ENOUGH:
+                return best
+    consider([motion for motion, _ in votes.most_common(MAX_SCORED) if motion not in tried])
     if best_score >= GOOD_ENOUGH:
         return best
     # Text repeats itself, so probes in a terminal match in too many places to tell; row
@@ -103,25 +114,23 @@ def _explained(old: np.ndarray, new: np.ndarray, changed: np.ndarray, dx: int, d
 PROBE_PLACES = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))
 
 
-def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> list[tuple[int, int]]:
-    """Motions proposed by probe segments of ``new`` found in ``old`` near their place:
-    around the last motion and, when that is far from still, around no motion too (the
-    last motion may have been a page scrolled elsewhere; this one a window dragged a
-    little)."""
+def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> Iterator[list[tuple[int, int]]]:
+    """For each probe segment of ``new``, the motions that place it in ``old`` near its
+    own place: around the last motion and, when that is far from still, around no motion
+    too (the last motion may have been a page scrolled elsewhere; this one a window
+    dragged a little)."""
     height, width = old.shape
     centres = [hint]
     if max(abs(hint.dx), abs(hint.dy)) > REACH // 2:
         centres.append(STILL)
-    found: list[tuple[int, int]] = []
     for fy, fx in PROBE_PLACES:
         y = int(height * fy)
         x = min(int(width * fx), width - PROBE)
         segment = new[y, x : x + PROBE]
         if (segment == segment[0]).all():
             continue  # a flat probe matches everywhere: it says nothing
-        # A place in both searched windows votes once.
-        found.extend({m for centre in centres for m in _matches(old, segment, x, y, centre)})
-    return found
+        # A place in both searched windows counts once.
+        yield list({m for centre in centres for m in _matches(old, segment, x, y, centre)})
 
 
 def _matches(
