@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from spice_server.display.content import is_photographic
-from spice_server.display.encoding import encode_jpeg_image, encode_lz4, encode_quic
+from spice_server.display.encoding import FAST, encode_jpeg_image, encode_lz4, encode_quic
 
 sys.path.insert(0, str(Path(__file__).parent / "workloads"))
 from scenery import landscape
@@ -32,7 +32,7 @@ Encoder = Callable[[np.ndarray], bytes]
 ENCODERS: dict[str, Encoder] = {
     "QUIC": encode_quic,
     "LZ4 (server's level)": encode_lz4,
-    "LZ4 fast": lambda pixels: encode_lz4(pixels, best=False),
+    "LZ4 fast": lambda pixels: encode_lz4(pixels, max_level=FAST),
     "JPEG q85": lambda pixels: encode_jpeg_image(pixels, 85),
 }
 

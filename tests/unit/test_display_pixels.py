@@ -11,10 +11,14 @@ import pytest
 from spice_server.display.cursor import CursorImage, default_arrow
 from spice_server.display.damage import changed_rects
 from spice_server.display.encoding import (
+    BEST,
+    FAST,
     HC_FAST_MAX_BYTES,
     HC_MAX_BYTES,
+    NEAR,
     encode_bitmap,
     encode_lz4,
+    lz4_max_level,
     lz4_options,
 )
 from spice_server.display.framebuffer import Framebuffer, as_pixels
@@ -218,11 +222,16 @@ def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
     assert lz4_options(HC_MAX_BYTES)["compression"] == 9
     assert lz4_options(HC_MAX_BYTES + 4)["compression"] == 3
     assert lz4_options(HC_FAST_MAX_BYTES + 4) == {"mode": "default"}
+    assert lz4_options(1024, max_level=NEAR)["compression"] == 3
+    assert lz4_max_level(0.001, rtt=0.0003, rate=None) == NEAR  # loopback, a LAN
+    assert lz4_max_level(0.001, rtt=0.0003, rate=2.5e6) == BEST  # near but slow
+    assert lz4_max_level(0.001, rtt=0.02, rate=None) == BEST  # far
+    assert lz4_max_level(0.005, rtt=0.02, rate=None) == FAST  # the pump spent its time
     text = np.zeros((64, 256), dtype=np.uint32)
     text[np.arange(64) % 8 < 5, ::3] = 0xFFFFFF  # repetitive, like lines of glyphs
     sizes = {}
     for best in (True, False):
-        image = unpack_image(encode_lz4(text, best=best))
+        image = unpack_image(encode_lz4(text, max_level=BEST if best else FAST))
         block = image.payload[4 + 2 + 4 :]
         decoded = lz4.block.decompress(block, uncompressed_size=text.nbytes)
         assert decoded == text.tobytes()

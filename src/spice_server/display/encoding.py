@@ -40,30 +40,48 @@ def encode_bitmap(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
 
 
 # LZ4's high-compression modes make text and UI two to three times smaller than its fast
-# mode, at 10 to 100 times the CPU (measured on a terminal screen: 64 kB of pixels in
-# 0.02 ms fast, 0.3 ms at level 3, 2.2 ms at level 9). The level is chosen by size so
-# that no image costs more than about 3 ms: small ones (a line of text, an echoed key)
-# get the best, a whole screen the fast mode. The client decodes every level alike.
+# mode, at 10 to 500 times the CPU (lines of text, 21 kB of pixels: 0.01 ms fast, 0.07 ms
+# at level 3, 1.2 ms at level 9; 63 kB: 0.02, 0.27 and 6 ms). The level is chosen by size
+# (small images, a line of text or an echoed key, get the best), capped by the caller:
+# where the link is near and fast, level 9's bytes save less time than they cost. The
+# client decodes every level alike.
 HC_MAX_BYTES = 96 * 1024  # up to this many bytes of pixels: level 9
 HC_FAST_MAX_BYTES = 768 * 1024  # up to this many: level 3; above it the fast mode
+BEST, NEAR, FAST = 9, 3, 0  # the highest level allowed: any; on a near, fast link; none
 
 
-def lz4_options(nbytes: int) -> dict[str, str | int]:
-    """The ``lz4.block.compress`` options for an image of ``nbytes`` bytes of pixels."""
-    if nbytes <= HC_MAX_BYTES:
-        return {"mode": "high_compression", "compression": 9}
-    if nbytes <= HC_FAST_MAX_BYTES:
-        return {"mode": "high_compression", "compression": 3}
-    return {"mode": "default"}
+def lz4_options(nbytes: int, max_level: int = BEST) -> dict[str, str | int]:
+    """The ``lz4.block.compress`` options for an image of ``nbytes`` bytes of pixels, at
+    most ``max_level`` (FAST: LZ4's fast mode)."""
+    level = 9 if nbytes <= HC_MAX_BYTES else 3 if nbytes <= HC_FAST_MAX_BYTES else FAST
+    level = min(level, max_level)
+    if level == FAST:
+        return {"mode": "default"}
+    return {"mode": "high_compression", "compression": level}
 
 
-def encode_lz4(pixels: np.ndarray, cache_id: int | None = None, best: bool = True) -> bytes:
-    """LZ4; with ``cache_id`` the client keeps the image under that id; ``best=False``
-    takes the fast mode whatever the size (the caller's time is spent)."""
+HC_SPENT_S = 0.004  # LZ4's slower, smaller levels while one pump has spent less than this
+NEAR_RTT_S, NEAR_RATE = 0.002, 12_500_000  # a link this near (and not slower) is "near"
+
+
+def lz4_max_level(spent: float, rtt: float, rate: float | None) -> int:
+    """The highest LZ4 level worth its time, ``spent`` seconds into a pump, on a link of
+    that round trip and rate (None: never measured as the bottleneck): FAST once the pump
+    has spent HC_SPENT_S (a flood costs no long wakeup), NEAR on a near, fast link (the
+    bytes level 9 saves cost less than its time there), else BEST."""
+    if spent >= HC_SPENT_S:
+        return FAST
+    if rtt < NEAR_RTT_S and (rate is None or rate > NEAR_RATE):
+        return NEAR
+    return BEST
+
+
+def encode_lz4(pixels: np.ndarray, cache_id: int | None = None, max_level: int = BEST) -> bytes:
+    """LZ4; with ``cache_id`` the client keeps the image under that id; ``max_level``
+    caps the level chosen by size (the caller's time is spent, or bytes are cheap)."""
     height, width = pixels.shape
     data = np.ascontiguousarray(pixels)
-    options = lz4_options(data.nbytes) if best else {"mode": "default"}
-    block = lz4.block.compress(data, store_size=False, **options)
+    block = lz4.block.compress(data, store_size=False, **lz4_options(data.nbytes, max_level))
     image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
     return pack_lz4_image(image_id, width, height, [block], flags)
 

@@ -23,6 +23,7 @@ from ...display.encoding import (
     encode_jpeg_image,
     encode_lz4,
     encode_quic,
+    lz4_max_level,
 )
 from ...display.framebuffer import CopyOp, Damage
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
-HC_PUMP_S = 0.004  # LZ4's slower, smaller modes while one pump has spent less than this
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
@@ -376,10 +376,8 @@ class DisplayChannelClient(ChannelClient):
         return self._refine if lossless else self._dirty if cached else self._uncached
 
     def _lz4(self) -> Encode:
-        """LZ4 at its best for HC_PUMP_S of a pump, then fast: a flood costs no long wakeup."""
-        if self.clock.now() - self._pump_began < HC_PUMP_S:
-            return encode_lz4
-        return functools.partial(encode_lz4, best=False)
+        link, spent = self.connection.link, self.clock.now() - self._pump_began
+        return functools.partial(encode_lz4, max_level=lz4_max_level(spent, link.rtt, link.rate))
 
     def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
         """Draw from the cached screen what still shows as it did; True if any part was.
