@@ -223,10 +223,11 @@ def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
     assert lz4_options(HC_MAX_BYTES + 4)["compression"] == 3
     assert lz4_options(HC_FAST_MAX_BYTES + 4) == {"mode": "default"}
     assert lz4_options(1024, max_level=NEAR)["compression"] == 3
-    assert lz4_max_level(0.001, rtt=0.0003, rate=None) == NEAR  # loopback, a LAN
-    assert lz4_max_level(0.001, rtt=0.0003, rate=2.5e6) == BEST  # near but slow
-    assert lz4_max_level(0.001, rtt=0.02, rate=None) == BEST  # far
-    assert lz4_max_level(0.005, rtt=0.02, rate=None) == FAST  # the pump spent its time
+    assert lz4_max_level(0.001, rtt=0.003, rate=None) == NEAR  # loopback, a LAN
+    assert lz4_max_level(0.001, rtt=0.003, rate=0.6e6) == BEST  # near but slow (5 Mbit/s)
+    assert lz4_max_level(0.001, rtt=0.08, rate=2.5e6) == NEAR  # far but fast enough
+    assert lz4_max_level(0.001, rtt=0.08, rate=None) == BEST  # far, rate unknown
+    assert lz4_max_level(0.005, rtt=0.003, rate=None) == FAST  # the pump spent its time
     text = np.zeros((64, 256), dtype=np.uint32)
     text[np.arange(64) % 8 < 5, ::3] = 0xFFFFFF  # repetitive, like lines of glyphs
     sizes = {}

@@ -42,12 +42,11 @@ def encode_bitmap(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
 # LZ4's high-compression modes make text and UI two to three times smaller than its fast
 # mode, at 10 to 500 times the CPU (lines of text, 21 kB of pixels: 0.01 ms fast, 0.07 ms
 # at level 3, 1.2 ms at level 9; 63 kB: 0.02, 0.27 and 6 ms). The level is chosen by size
-# (small images, a line of text or an echoed key, get the best), capped by the caller:
-# where the link is near and fast, level 9's bytes save less time than they cost. The
-# client decodes every level alike.
+# (small images, a line of text or an echoed key, get the best), capped by the caller
+# (``lz4_max_level``). The client decodes every level alike.
 HC_MAX_BYTES = 96 * 1024  # up to this many bytes of pixels: level 9
 HC_FAST_MAX_BYTES = 768 * 1024  # up to this many: level 3; above it the fast mode
-BEST, NEAR, FAST = 9, 3, 0  # the highest level allowed: any; on a near, fast link; none
+BEST, NEAR, FAST = 9, 3, 0  # the highest level allowed: any; on a fast link; none
 
 
 def lz4_options(nbytes: int, max_level: int = BEST) -> dict[str, str | int]:
@@ -61,19 +60,22 @@ def lz4_options(nbytes: int, max_level: int = BEST) -> dict[str, str | int]:
 
 
 HC_SPENT_S = 0.004  # LZ4's slower, smaller levels while one pump has spent less than this
-NEAR_RTT_S, NEAR_RATE = 0.002, 12_500_000  # a link this near (and not slower) is "near"
+# Level 9 saves a third of level 3's bytes at 10 to 20 times its time: worth it only on
+# a link slower than about 8 Mbit/s. While the rate is unknown (the link never was the
+# bottleneck), a short round trip says the link is near, and likely fast.
+SLOW_RATE = 1_000_000  # bytes/s
+NEAR_RTT_S = 0.010
 
 
 def lz4_max_level(spent: float, rtt: float, rate: float | None) -> int:
     """The highest LZ4 level worth its time, ``spent`` seconds into a pump, on a link of
-    that round trip and rate (None: never measured as the bottleneck): FAST once the pump
-    has spent HC_SPENT_S (a flood costs no long wakeup), NEAR on a near, fast link (the
-    bytes level 9 saves cost less than its time there), else BEST."""
+    that round trip and rate (None: not measured): FAST once the pump has spent
+    HC_SPENT_S (a flood costs no long wakeup); BEST on a slow or far link; else NEAR."""
     if spent >= HC_SPENT_S:
         return FAST
-    if rtt < NEAR_RTT_S and (rate is None or rate > NEAR_RATE):
-        return NEAR
-    return BEST
+    if rate is not None:
+        return BEST if rate < SLOW_RATE else NEAR
+    return NEAR if rtt < NEAR_RTT_S else BEST
 
 
 def encode_lz4(pixels: np.ndarray, cache_id: int | None = None, max_level: int = BEST) -> bytes:
