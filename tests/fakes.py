@@ -142,13 +142,24 @@ class FakeTransport:
         self.name = name
         self.websocket = None
         self.pending = 0  # bytes "not yet delivered": set it to simulate a busy link
+        self.confirmed: int | None = None  # what the client confirmed (PONGs)
         self.congested = False  # set it to simulate a client that does not read
         self.reading_paused = False
         self._written = bytearray()
 
+    @property
+    def written(self) -> int:
+        return self.sent
+
     def in_flight(self) -> int:
-        self.link.sample(self.sent, self.pending)
         return self.pending
+
+    def confirm(self, written: int) -> None:
+        self.confirmed = max(self.confirmed or 0, written)
+        self.link.confirmed(self.confirmed)
+
+    def unconfirmed(self) -> int:
+        return 0 if self.confirmed is None else self.sent - self.confirmed
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self.closed:
@@ -157,6 +168,9 @@ class FakeTransport:
 
     def corked(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+    def push(self) -> None:
+        pass
 
     def pause_reading(self, paused: bool) -> None:
         self.reading_paused = paused

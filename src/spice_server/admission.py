@@ -29,10 +29,11 @@ from .config import ServerConfig
 from .core.base import ChannelEvent, ChannelEventInfo, Core
 from .core.clock import Clock
 from .net.auth import TicketAuthority
-from .net.connection import Connection, configure_client_socket
+from .net.connection import Connection
 from .net.exposure import origin_refusal
 from .net.handshake import Handshake
 from .net.sasl import Sasl
+from .net.sockets import configure_client_socket
 from .net.throttle import TicketThrottle
 from .protocol.constants import ChannelType, CommonCap, LinkError
 from .protocol.link import LinkRequest, ServerLink

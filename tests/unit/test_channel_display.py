@@ -14,7 +14,7 @@ from spice_server.display.streams import IDLE_S, STREAK
 from spice_server.display.video import DEFAULT_LEVEL
 from spice_server.interfaces.display import Display
 from spice_server.protocol.constants import DisplayCap, ImageCompression, ImageType, VideoCodec
-from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgSetAck
+from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgcPong, MsgPing, MsgSetAck
 from spice_server.protocol.messages.display import (
     BITMAP_HEADER,
     MonitorHead,
@@ -253,10 +253,10 @@ def test_an_mjpeg_frame_reported_late_moves_the_next_stamps_later() -> None:
 def test_frames_bigger_than_a_narrow_link_carries_lower_the_quality() -> None:
     context, display, channel, client, transport = setup(streaming_video="all")
     for _ in range(40):  # a busy 100 kB/s link: far too little for these frames
-        transport.pending = 50_000
-        transport.sent += 1000
+        transport.link.held_back()
         context.clock.time += 0.01
-        transport.in_flight()
+        transport.sent += 1000
+        transport.link.confirmed(transport.sent)
     assert transport.link.rate == pytest.approx(100_000, rel=0.05)
     transport.pending = 0
     paint(context, display, channel, transport, STREAK + 3)
@@ -302,10 +302,10 @@ def test_while_a_large_image_encodes_off_the_loop_the_client_waits_in_order() ->
 def test_a_codec_too_heavy_for_the_link_gives_way_to_a_leaner_one() -> None:
     context, display, channel, client, transport = setup(streaming_video="all")
     for _ in range(40):  # a busy 100 kB/s link: MJPEG frames do not fit even at level 0
-        transport.pending = 50_000
-        transport.sent += 1000
+        transport.link.held_back()
         context.clock.time += 0.01
-        transport.in_flight()
+        transport.sent += 1000
+        transport.link.confirmed(transport.sent)
     transport.pending = 0
     paint(context, display, channel, transport, STREAK + 30)
     creates = transport.take_of(MsgDisplayStreamCreate)
@@ -503,3 +503,37 @@ def test_damage_a_new_client_was_sent_in_its_first_screen_is_not_sent_again() ->
     display.fill(10, 10, 20, 20, 0xFF0000)  # a later change still goes
     channel.distribute()
     assert len(transport.take_of(MsgDisplayDrawFill)) == 1
+
+
+def test_what_the_client_has_not_confirmed_counts_against_the_budget() -> None:
+    """A proxy or router that acknowledges TCP for the client hides a queue from the
+    socket: the display counts as on its way everything written after the last ping the
+    client answered, and sends more only once a PONG confirms enough arrived."""
+    context, display, channel, _client, transport = setup()
+    for step in range(1, 41):  # a 2.5 MB/s link, measured while it held the sender back
+        transport.link.held_back()
+        context.clock.time += 0.01
+        transport.link.confirmed(step * 25_000)
+    transport.link.round_trip(0.020)
+    budget = transport.link.budget()
+    assert budget == pytest.approx(2_500_000 * 0.04, rel=0.02)
+
+    def frame() -> list:
+        display.update(rng.integers(0, 1 << 24, (192, 256), dtype=np.uint32))  # 196 kB raw
+        channel.distribute()
+        ack_all(transport)
+        return transport.take(pings=True)
+
+    def answer(messages: list) -> None:
+        for ping in [m for m in messages if isinstance(m, MsgPing)]:
+            transport.feed(MsgcPong(ping.id, ping.timestamp))
+
+    answer(transport.take(pings=True))  # the first screen arrived
+    first = frame()
+    assert any(isinstance(m, MsgDisplayDrawCopy) for m in first)
+    assert transport.unconfirmed() > budget  # the socket took it all: nothing is pending
+    assert transport.in_flight() == 0
+    assert not any(isinstance(m, MsgDisplayDrawCopy) for m in frame())  # held back
+    answer(first)  # the client has the first frame
+    context.core.advance(0.05)
+    assert any(isinstance(m, MsgDisplayDrawCopy) for m in transport.take())

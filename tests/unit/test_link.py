@@ -21,12 +21,14 @@ from fakes import FakeClock, FakeContext, link
 
 
 def busy_link(clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float) -> None:
-    """A sender that keeps 100 kB waiting on a link delivering ``rate`` bytes a second."""
+    """A sender always held back by its budget, on a link delivering ``rate`` bytes a
+    second, which the client confirms every 10 ms."""
     delivered = 0.0
     for _ in range(int(seconds / 0.01)):
+        estimate.held_back()
         clock.time += 0.01
         delivered += rate * 0.01
-        estimate.sample(int(delivered) + 100_000, 100_000)
+        estimate.confirmed(int(delivered))
 
 
 def test_the_rate_is_what_a_busy_link_delivered() -> None:
@@ -42,27 +44,20 @@ def test_bursts_shorter_than_a_span_do_not_read_as_a_fast_link() -> None:
     estimate = LinkEstimate(clock)
     delivered = 0
     for step in range(60):  # a queue that takes 50 kB at once, every 20 ms: 2.5 MB/s
+        estimate.held_back()
         clock.time += 0.01
         delivered += 50_000 if step % 2 else 0
-        estimate.sample(delivered + 100_000, 100_000)
+        estimate.confirmed(delivered)
     assert estimate.rate == pytest.approx(2_500_000, rel=0.15)
-
-
-def test_a_ping_behind_our_own_data_measures_the_path_without_that_queue() -> None:
-    clock = FakeClock()
-    estimate = LinkEstimate(clock)
-    busy_link(clock, estimate, 1_000_000, 0.5)
-    estimate.round_trip(0.120, queued_ahead=100_000)  # 100 ms of it was our own queue
-    assert estimate.rtt == pytest.approx(0.020)
 
 
 def test_idle_moments_do_not_read_as_a_slow_link() -> None:
     clock = FakeClock()
     estimate = LinkEstimate(clock)
     busy_link(clock, estimate, 2_500_000, 0.3)
-    for step in range(20):  # then almost nothing to send: in flight drops to zero
+    for step in range(20):  # then almost nothing to send, never held back
         clock.time += 0.01
-        estimate.sample(3_000_000 + step * 10, 0)
+        estimate.confirmed(3_000_000 + step * 10)
     assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
 
 
@@ -121,3 +116,26 @@ def test_a_channel_keeps_less_in_flight_for_a_second_after_input() -> None:
     assert not client.can_send_more()
     context.clock.time += INTERACTIVE_S
     assert client.can_send_more()
+
+
+def test_a_sender_with_little_to_send_is_not_taken_for_a_slow_link() -> None:
+    """Bytes are always on their way to a far client; only spans in which the budget held
+    the sender back say what the link carries."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    for step in range(100):  # 200 kB/s of frames, confirmed as they arrive, never held back
+        clock.time += 0.01
+        estimate.confirmed(step * 2_000)
+    assert estimate.rate is None and estimate.budget() == MAX_BUDGET
+
+
+def test_the_round_trip_is_the_least_of_the_last_seconds() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    for seconds in (0.050, 0.030, 0.040):
+        estimate.round_trip(seconds)
+        clock.time += 1
+    assert estimate.rtt == pytest.approx(0.030)
+    clock.time += 8.5  # the 30 ms one is more than ten seconds old now
+    estimate.round_trip(0.045)
+    assert estimate.rtt == pytest.approx(0.040)

@@ -70,14 +70,31 @@ class Transport(Protocol):
         """Too much is queued for this client: act on none of its requests for now."""
         ...
 
+    @property
+    def written(self) -> int:
+        """Bytes written so far in all."""
+        ...
+
     def in_flight(self) -> int:
-        """Bytes written and not yet delivered to the peer."""
+        """Bytes written and not yet delivered to the peer, as far as this side can see."""
+        ...
+
+    def confirm(self, written: int) -> None:
+        """The peer has every byte up to ``written``."""
+        ...
+
+    def unconfirmed(self) -> int:
+        """Bytes written that the peer has not confirmed (0 before any confirmation)."""
         ...
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
 
     def corked(self) -> AbstractContextManager[None]:
         """Writes made inside go out together, in as few sends as possible."""
+        ...
+
+    def push(self) -> None:
+        """Send what is queued now, corked or not."""
         ...
 
     def pause_reading(self, paused: bool) -> None:
@@ -136,6 +153,9 @@ class ChannelClient:
 
     ack_window: ClassVar[int | None] = None
     max_message_size: ClassVar[int] = 64 * 1024
+    # The link budget counts what the client has not confirmed (see net.link); such a
+    # channel must ``ping_after_writes`` at the end of every pump.
+    confirms_delivery: ClassVar[bool] = False
 
     def __init__(
         self, channel: Channel, session: Session, transport: Transport, link: ClientLink
@@ -163,7 +183,8 @@ class ChannelClient:
         self.link_full_at: float | None = None  # when the link's budget last stopped us
         self._ping_id = 0
         self._ping_sent: dict[int, float] = {}
-        self._ping_queued: dict[int, int] = {}  # bytes on their way before each ping
+        self._ping_written: dict[int, int] = {}  # bytes written up to each ping, itself included
+        self._pinged_written = 0  # that of the last ping
         self._last_ping: float | None = None
         self.round_trip_ms: float | None = None
         transport.handler = self
@@ -266,8 +287,12 @@ class ChannelClient:
         if self.ack_window is not None and self._unacked >= 2 * self.ack_window:
             return False
         interactive = self.clock.now() - self.session.last_input < INTERACTIVE_S
-        excess = self.connection.in_flight() - self.connection.link.budget(interactive)
+        connection = self.connection
+        unconfirmed = connection.unconfirmed() if self.confirms_delivery else 0
+        in_flight = max(connection.in_flight(), unconfirmed)
+        excess = in_flight - connection.link.budget(interactive)
         if excess >= 0:
+            connection.link.held_back()
             self._pace_later(self.connection.link.drain_time(excess))
             return False
         return True
@@ -305,11 +330,13 @@ class ChannelClient:
                     self.pump()
             case MsgcPong(id=ping_id):
                 sent = self._ping_sent.pop(ping_id, None)
-                queued = self._ping_queued.pop(ping_id, 0)
+                written = self._ping_written.pop(ping_id, None)
+                if written is not None:
+                    self.connection.confirm(written)
                 if sent is not None:
                     rtt = self.clock.now() - sent
                     self.round_trip_ms = rtt * 1000
-                    self.connection.link.round_trip(rtt, queued)
+                    self.connection.link.round_trip(rtt)
             case MsgcDisconnecting():
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")
@@ -340,17 +367,25 @@ class ChannelClient:
         self.context.core.timer_start(self._ping_timer, self._ping_interval_ms)
 
     def ping(self) -> None:
-        """Send a PING; its PONG measures the round trip (``round_trip_ms``, the link's)."""
+        """Send a PING; its PONG measures the round trip (``round_trip_ms``, the link's)
+        and confirms that everything written before it arrived (the link's budget)."""
         now = self.clock.now()
         self._ping_id += 1
         self._ping_sent[self._ping_id] = now
-        self._ping_queued[self._ping_id] = self.connection.in_flight()
         self._last_ping = now
         while len(self._ping_sent) > MAX_PINGS_OUT:
             oldest = min(self._ping_sent)
             del self._ping_sent[oldest]
-            self._ping_queued.pop(oldest, None)
+            self._ping_written.pop(oldest, None)
         self.send(MsgPing(self._ping_id, int(now * 1e9)))
+        self._ping_written[self._ping_id] = self._pinged_written = self.connection.written
+
+    def ping_after_writes(self) -> None:
+        """Ping if anything was written since the last ping: for ``confirms_delivery``
+        channels, whose budget counts what the client has not confirmed, at the end of
+        every pump (else bytes written last would count as on their way for good)."""
+        if self.connection.written > self._pinged_written and not self.closed:
+            self.ping()
 
     @property
     def last_ping(self) -> float | None:

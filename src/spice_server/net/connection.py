@@ -30,10 +30,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from ..core.base import ChannelEventFlags, ChannelEventInfo, Core, EventMask, SocketAddress, Timer
+from ..core.base import ChannelEventFlags, ChannelEventInfo, Core, EventMask, Timer
 from ..core.clock import Clock, SystemClock
 from ..protocol.errors import RemoteProtocolError
 from .link import LinkEstimate, unacknowledged
+from .sockets import format_address, socket_address
 from .tls import TlsTransport
 from .websocket import OriginCheck, StreamKind, WebSocketTransport, sniff
 
@@ -78,15 +79,16 @@ class Connection:
         self.closed = False
         self.max_pending = max_pending
         sock.setblocking(False)
-        self.local_address = _address(sock.getsockname)
-        self.peer_address = _address(sock.getpeername)
+        self.local_address = socket_address(sock.getsockname)
+        self.peer_address = socket_address(sock.getpeername)
         self.info = ChannelEventInfo(
             local_address=self.local_address, peer_address=self.peer_address
         )
-        self.name = _format_address(self.peer_address)
+        self.name = format_address(self.peer_address)
         self._queue: deque[memoryview | bytearray] = deque()
         self._pending = 0
         self._corked = 0  # while above 0, writes wait in the queue for one send (``corked``)
+        self._confirmed: int | None = None  # bytes the client confirmed it has (``confirm``)
         self._paused = False  # reading stopped: too much is queued
         self._handler_busy = False  # reading stopped: the handler has a backlog to work off
         self._frames_waiting = False  # reading stopped: WebSocket frames wait to be parsed
@@ -122,13 +124,27 @@ class Connection:
         """Too much is queued: the handler should not act on more requests for now."""
         return self._paused or self.held > READ_PAUSE
 
+    @property
+    def written(self) -> int:
+        """Bytes written so far in all (on the wire: after TLS and WebSocket framing)."""
+        return self.bytes_sent + self._pending
+
     def in_flight(self) -> int:
-        """Bytes written and not yet delivered: our queue and what the kernel holds."""
+        """Bytes written and not yet delivered here: our queue and what the kernel holds."""
         if self.closed:
             return 0
-        in_flight = self._pending + unacknowledged(self.sock)
-        self.link.sample(self.bytes_sent + self._pending, in_flight)
-        return in_flight
+        return self._pending + unacknowledged(self.sock)
+
+    def confirm(self, written: int) -> None:
+        """The client has every byte up to ``written`` (it answered a ping written then)."""
+        self._confirmed = max(self._confirmed or 0, written)
+        self.link.confirmed(self._confirmed)
+
+    def unconfirmed(self) -> int:
+        """Bytes written after the last confirmed ping (0 before any: nothing is known)."""
+        if self._confirmed is None or self.closed:
+            return 0
+        return self.written - self._confirmed
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send SPICE bytes (framed first, on a WebSocket), queueing what the socket refuses."""
@@ -192,9 +208,14 @@ class Connection:
             yield
         finally:
             self._corked -= 1
-            if not self._corked and not self.closed and self._queue:
-                self._send_queued()
-                self._update_mask()
+            if not self._corked:
+                self.push()
+
+    def push(self) -> None:
+        """Send what is queued now, corked or not (before work that takes a while)."""
+        if not self.closed and self._queue:
+            self._send_queued()
+            self._update_mask()
 
     def pause_reading(self, paused: bool) -> None:
         """The handler has more read than it may act on in one turn of the loop: read no
@@ -410,26 +431,3 @@ class Connection:
             self._update_mask()
             if self.handler is not None:
                 self.handler.writable()
-
-
-def configure_client_socket(sock: socket.socket) -> None:
-    """TCP_NODELAY (input and small draws must not wait) and keep-alive, as libspice does."""
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if hasattr(socket, "TCP_KEEPIDLE"):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 600)
-
-
-def _address(getter: Callable[[], SocketAddress]) -> SocketAddress | None:
-    try:
-        return getter()
-    except OSError:
-        return None
-
-
-def _format_address(address: SocketAddress | None) -> str:
-    if isinstance(address, tuple) and len(address) >= 2:
-        host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
-        return f"{host}:{address[1]}"
-    return str(address or "unix socket")

@@ -3,14 +3,19 @@
 A socket accepts far more than a slow link carries: the kernel buffers megabytes, which
 on a 20 Mbit/s link are seconds of frames the user waits for. So producers (the display)
 do not ask "does the socket take more?" but "is less than the link's budget still on its
-way?". What is on its way is our own queue plus what the kernel has not yet had
-acknowledged (SIOCOUTQ); what left it since the last look was delivered.
+way?". What is on its way is what the client has not confirmed: everything written after
+the last ping it answered (a PONG says every byte before its PING arrived). That counts
+what waits in a proxy, a router or a VPN that acknowledges TCP for the client; our own
+queue plus what the kernel has not had acknowledged (SIOCOUTQ) is a floor.
 
-The delivery rate is measured only over spans in which the link was busy (something was
-waiting all along) of at least RATE_SPAN_S, so that a proxy or router draining its queue
-in bursts is averaged out; the best of the last seconds is kept, so idle moments do not
-read as a slow link. A ping queues behind our own data, so its round trip minus the time
-the bytes ahead of it needed is the path's own.
+The delivery rate is what the client confirmed over spans in which the link was the
+limit (the budget held the sender back between every two confirmations) of at least
+RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
+a sender with little to send is not taken for a slow link; the best of the last seconds
+is kept, so idle moments do not read as a slow link either. The round trip is the least
+a ping took of late: pings follow every burst of frames, so it is the path's own plus at
+most a frame's time (correcting it by the time the bytes ahead needed at an estimated
+rate made a low estimate lower: the budget shrank, and the link measured slower still).
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
 or points), so the link stays full while frames wait only milliseconds in queues: the
@@ -54,21 +59,24 @@ class LinkEstimate:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._last: tuple[float, int, int] | None = None  # time, delivered, in flight
+        self._last: tuple[float, int] | None = None  # the last confirmation: time, delivered
+        self._held = False  # the sender was held back since then
         self._span: tuple[float, int] | None = None  # start of the busy span, delivered then
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
+        # Round trips, each smaller than every later one: the first is the window's least.
         self._rtts: deque[tuple[float, float]] = deque()
 
-    def sample(self, sent: int, in_flight: int) -> None:
-        """``sent`` bytes written so far in all, ``in_flight`` of them not yet delivered."""
+    def held_back(self) -> None:
+        """The budget stopped the sender, which had more to send: the link is the limit."""
+        self._held = True
+
+    def confirmed(self, delivered: int) -> None:
+        """The client confirmed it has ``delivered`` bytes in all (a PONG)."""
         now = self.clock.now()
-        delivered = sent - in_flight
         last = self._last
-        if last is not None:
-            then, before, was_in_flight = last
-            if now - then < MIN_INTERVAL_S:
-                return
-            if was_in_flight > 0 and in_flight > 0:  # busy all along: the link set the pace
+        if last is not None and now - last[0] >= MIN_INTERVAL_S:
+            then, before = last
+            if self._held:  # held back since the last confirmation: the link set the pace
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span
@@ -77,19 +85,21 @@ class LinkEstimate:
                     self._span = (now, delivered)
             else:
                 self._span = None
-        self._last = (now, delivered, in_flight)
+        elif last is not None:
+            return  # too close to the last one to say anything: it waits for the next
+        self._last, self._held = (now, delivered), False
         while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
             self._rates.popleft()
 
-    def round_trip(self, seconds: float, queued_ahead: int = 0) -> None:
-        """A ping's round trip; ``queued_ahead`` bytes were on their way before it."""
+    def round_trip(self, seconds: float) -> None:
+        """A ping's round trip."""
         now = self.clock.now()
-        rate = self.rate
-        if rate:
-            seconds = max(0.0, seconds - queued_ahead / rate)
-        self._rtts.append((now, seconds))
-        while self._rtts and self._rtts[0][0] < now - RTT_WINDOW_S:
-            self._rtts.popleft()
+        rtts = self._rtts
+        while rtts and rtts[-1][1] >= seconds:
+            rtts.pop()  # never again the least: this one is smaller, and expires later
+        rtts.append((now, seconds))
+        while rtts[0][0] < now - RTT_WINDOW_S:
+            rtts.popleft()
 
     @property
     def rate(self) -> float | None:
@@ -101,7 +111,7 @@ class LinkEstimate:
     @property
     def rtt(self) -> float:
         """The smallest recent round trip (seconds): the path without its queues."""
-        return min((rtt for _, rtt in self._rtts), default=0.0)
+        return self._rtts[0][1] if self._rtts else 0.0
 
     def budget(self, interactive: bool = False) -> int:
         """How many bytes may be on their way at once; less while the user is ``interactive``

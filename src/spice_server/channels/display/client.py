@@ -57,18 +57,19 @@ log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
+URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
-RTT_PROBE_S = 1.0  # while sending, a ping this often measures the link's round trip
 
 
 class DisplayChannelClient(ChannelClient):
     ack_window = 20
     max_message_size = 4 * 1024
+    confirms_delivery = True
 
     def __init__(
         self,
@@ -219,23 +220,12 @@ class DisplayChannelClient(ChannelClient):
             return  # the first screen waits for DISPLAY_INIT
         with self.connection.corked():  # a frame's messages in one send
             self._produce()
+            self.ping_after_writes()
 
     def _produce(self) -> None:
         """Send what is due, most urgent first, while the link has room."""
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
-        busy = (
-            self._dirty
-            or self._uncached
-            or self._refine
-            or self._copies
-            or self.streams.frame_due()
-            or self._generation != framebuffer.generation
-            or self._monitors_serial != self.display.monitors_serial
-        )
-        last_ping = self.last_ping
-        if busy and (last_ping is None or self.clock.now() - last_ping >= RTT_PROBE_S):
-            self.ping()  # only while there is something to pace: an idle screen sends nothing
         while self.can_send_more():
             if self._generation != framebuffer.generation:
                 self._create_surface()
@@ -247,7 +237,10 @@ class DisplayChannelClient(ChannelClient):
                 self.send(self._copies.popleft())
                 self.images["copy"] += 1
                 continue
-            if self.streams.frame_due():
+            # A small change (an echo) goes before a frame: it is what the user waits for.
+            small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
+            if self.streams.frame_due() and not small:
+                self.connection.push()  # what is ready leaves before the frame is encoded
                 self.streams.send_frame()
                 continue
             if self._uncached:
@@ -417,6 +410,8 @@ class DisplayChannelClient(ChannelClient):
         """Encode and send; big images are encoded on the server's encoder threads. While
         one is, this client produces nothing else, so its messages keep their order, and
         the loop stays free for input and the other clients meanwhile."""
+        if pixels.size > URGENT_PIXELS:
+            self.connection.push()  # what is ready leaves before a costly encode
         if pixels.size < OFFLOAD_PIXELS:
             self._send_built(build(encode(pixels)), kind)
             return
