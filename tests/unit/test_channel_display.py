@@ -537,3 +537,20 @@ def test_what_the_client_has_not_confirmed_counts_against_the_budget() -> None:
     answer(first)  # the client has the first frame
     context.core.advance(0.05)
     assert any(isinstance(m, MsgDisplayDrawCopy) for m in transport.take())
+
+
+def test_bytes_written_outside_a_pump_are_followed_by_a_ping() -> None:
+    """A large image encoded off the loop is written when it is done, outside any pump;
+    the pump after it pings, else those bytes would count as on their way for good."""
+    context, display, channel, _client, transport = setup(size=(512, 256))
+    transport.take()
+    context.offload_at_once = False
+    display.update(rng.integers(0, 1 << 24, (256, 512), dtype=np.uint32))
+    channel.distribute()
+    pings = [m for m in transport.take(pings=True) if isinstance(m, MsgPing)]
+    context.finish_offloaded()
+    after = transport.take(pings=True)
+    assert any(isinstance(m, MsgDisplayDrawCopy) for m in after)
+    assert isinstance(after[-1], MsgPing) and after[-1] not in pings
+    transport.feed(MsgcPong(after[-1].id, after[-1].timestamp))
+    assert transport.unconfirmed() == 0
