@@ -554,3 +554,29 @@ def test_bytes_written_outside_a_pump_are_followed_by_a_ping() -> None:
     assert isinstance(after[-1], MsgPing) and after[-1] not in pings
     transport.feed(MsgcPong(after[-1].id, after[-1].timestamp))
     assert transport.unconfirmed() == 0
+
+
+def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() -> None:
+    """Below 10 Mbit/s (libspice's "low bandwidth") a photograph costs a tenth of its
+    lossless bytes as JPEG, even while the link has room; once the screen is still the
+    area is sent again losslessly. A fast link gets it losslessly at once."""
+    y, x = np.mgrid[0:64, 0:96]
+    photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
+    for rate, first in ((600_000, ImageType.JPEG), (5_000_000, ImageType.QUIC)):
+        context, display, channel, _client, transport = setup()
+        for step in range(1, 41):  # measured while the budget held the sender back
+            transport.link.held_back()
+            context.clock.time += 0.01
+            transport.link.confirmed(int(step * rate * 0.01))
+        context.clock.time += 2  # long after: the link is not full now
+        transport.take()
+        display.update(photo, 10, 20)
+        channel.distribute()
+        (draw,) = transport.take()
+        assert unpack_image(draw.image).type == first, rate
+        context.core.advance(0.5)  # still: what went as JPEG is refined
+        refined = transport.take_of(MsgDisplayDrawCopy)
+        if first == ImageType.JPEG:
+            assert [unpack_image(d.image).type for d in refined] == [ImageType.QUIC]
+        else:
+            assert refined == []

@@ -62,6 +62,7 @@ MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in band
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
+SLOW_LINK_RATE = 1_250_000  # bytes/s (10 Mbit/s): slower, always; libspice's "low bandwidth"
 REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
@@ -386,10 +387,13 @@ class DisplayChannelClient(ChannelClient):
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
         allow it, and (setting ``auto``) also while its link is measured as the bottleneck
-        (a burst that fills the budget of a fast link, a new screen, is no reason to blur)."""
+        (a burst that fills the budget of a fast link, a new screen, is no reason to blur)
+        or as slower than SLOW_LINK_RATE; refined losslessly once the screen is still."""
         config, full, now = self.context.config, self.link_full_at, self.clock.now()
-        measured = self.connection.link.rate is not None
-        congested = full is not None and measured and now - full < CONGESTED_S
+        rate = self.connection.link.rate
+        congested = rate is not None and (
+            rate < SLOW_LINK_RATE or (full is not None and now - full < CONGESTED_S)
+        )
         return image_policy(
             config.image_compression,
             self.preferred_compression,
