@@ -20,9 +20,12 @@ from spice_server.protocol.messages.cursor import MsgCursorMove
 from fakes import FakeClock, FakeContext, link
 
 
-def busy_link(clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float) -> None:
+def busy_link(
+    clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float, rtt: float = 0.020
+) -> None:
     """A sender always held back by its budget, on a link delivering ``rate`` bytes a
-    second, which the client confirms every 10 ms."""
+    second with a round trip of ``rtt``, which the client confirms every 10 ms."""
+    estimate.round_trip(rtt)
     delivered = 0.0
     for _ in range(int(seconds / 0.01)):
         estimate.held_back()
@@ -42,6 +45,7 @@ def test_the_rate_is_what_a_busy_link_delivered() -> None:
 def test_bursts_shorter_than_a_span_do_not_read_as_a_fast_link() -> None:
     clock = FakeClock()
     estimate = LinkEstimate(clock)
+    estimate.round_trip(0.020)
     delivered = 0
     for step in range(60):  # a queue that takes 50 kB at once, every 20 ms: 2.5 MB/s
         estimate.held_back()
@@ -64,7 +68,7 @@ def test_idle_moments_do_not_read_as_a_slow_link() -> None:
 def test_the_budget_is_the_bandwidth_delay_product_and_a_little_more() -> None:
     clock = FakeClock()
     estimate = LinkEstimate(clock)
-    busy_link(clock, estimate, 625_000, 0.3)  # 5 Mbit/s
+    busy_link(clock, estimate, 625_000, 0.3, rtt=0.080)  # 5 Mbit/s
     estimate.round_trip(0.120)
     estimate.round_trip(0.080)  # the smallest recent round trip is the path's own
     assert estimate.rtt == pytest.approx(0.080)
@@ -139,3 +143,12 @@ def test_the_round_trip_is_the_least_of_the_last_seconds() -> None:
     clock.time += 8.5  # the 30 ms one is more than ten seconds old now
     estimate.round_trip(0.045)
     assert estimate.rtt == pytest.approx(0.040)
+
+
+def test_on_a_near_link_the_client_s_pace_is_not_taken_for_the_link_s() -> None:
+    """On loopback or a LAN, confirmations come at the pace the client decodes (a first
+    screen takes it a while): the rate stays unknown, the budget the largest."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 500_000, 0.5, rtt=0.002)
+    assert estimate.rate is None and estimate.budget() == MAX_BUDGET

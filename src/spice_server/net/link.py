@@ -36,6 +36,7 @@ RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
 RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
+NEAR_RTT_S = 0.008  # a link with a shorter round trip is never measured (see ``confirmed``)
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 # ... while the user types or moves the pointer: an echo waits behind what is queued, so
@@ -76,7 +77,10 @@ class LinkEstimate:
         last = self._last
         if last is not None and now - last[0] >= MIN_INTERVAL_S:
             then, before = last
-            if self._held:  # held back since the last confirmation: the link set the pace
+            # Held back since the last confirmation: the link set the pace. On a near link
+            # (loopback, a LAN) it is the client's own pace that confirmations show (a
+            # first screen it decodes a while): the rate stays unknown there.
+            if self._held and self.rtt >= NEAR_RTT_S:
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span
