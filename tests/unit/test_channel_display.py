@@ -583,3 +583,24 @@ def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() 
             assert [unpack_image(d.image).type for d in refined] == [ImageType.QUIC]
         else:
             assert refined == []
+
+
+def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
+    """An echo may use up to twice the budget: it does not wait behind the frames that
+    fill the link; a large change waits for room."""
+    context, display, channel, _client, transport = setup()
+    transport.link.round_trip(0.020)
+    for step in range(1, 41):  # a 2.5 MB/s link: a budget of 100 kB
+        transport.link.held_back()
+        context.clock.time += 0.01
+        transport.link.confirmed(step * 25_000)
+    budget = transport.link.budget()
+    transport.take()
+    transport.confirm(transport.sent)
+    transport.sent += budget + 1000  # a frame the client has not confirmed yet
+    display.update(rng.integers(0, 1 << 24, (20, 20), dtype=np.uint32), 5, 5)  # an echo
+    channel.distribute()
+    assert [d.box for d in transport.take_of(MsgDisplayDrawCopy)] == [Rect(5, 5, 25, 25)]
+    display.update(rng.integers(0, 1 << 24, (150, 200), dtype=np.uint32), 30, 30)
+    channel.distribute()
+    assert transport.take_of(MsgDisplayDrawCopy) == []  # too large to jump the queue

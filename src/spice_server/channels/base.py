@@ -276,8 +276,10 @@ class ChannelClient:
         if self._ack_generation:
             self._unacked += 1
 
-    def can_send_more(self) -> bool:
-        """Room on the link and in the ack window for one more produced message.
+    def can_send_more(self, urgent: bool = False) -> bool:
+        """Room on the link and in the ack window for one more produced message; an
+        ``urgent`` small one (an echo) may use twice the budget, not to wait behind the
+        frames that fill it.
 
         When the link's budget is what stops us, a timer pumps again once enough has
         been delivered: the kernel never says so, since its buffer is far from full.
@@ -290,7 +292,7 @@ class ChannelClient:
         connection = self.connection
         unconfirmed = connection.unconfirmed() if self.confirms_delivery else 0
         in_flight = max(connection.in_flight(), unconfirmed)
-        excess = in_flight - connection.link.budget(interactive)
+        excess = in_flight - connection.link.budget(interactive) * (2 if urgent else 1)
         if excess >= 0:
             connection.link.held_back()
             self._pace_later(self.connection.link.drain_time(excess))

@@ -227,6 +227,9 @@ class DisplayChannelClient(ChannelClient):
         """Send what is due, most urgent first, while the link has room."""
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
+        small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
+        if small and not self._copies and self.can_send_more(urgent=True):
+            self._send_rect(self._dirty.pop())  # an echo goes even while frames fill the link
         while self.can_send_more():
             if self._generation != framebuffer.generation:
                 self._create_surface()
@@ -443,5 +446,5 @@ class DisplayChannelClient(ChannelClient):
             self.send(message)
             self.images[kind] += 1
 
-    def can_send_more(self) -> bool:
-        return not self._encoding and super().can_send_more()
+    def can_send_more(self, urgent: bool = False) -> bool:
+        return not self._encoding and super().can_send_more(urgent)
