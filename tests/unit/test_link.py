@@ -152,3 +152,13 @@ def test_on_a_near_link_the_client_s_pace_is_not_taken_for_the_link_s() -> None:
     estimate = LinkEstimate(clock)
     busy_link(clock, estimate, 500_000, 0.5, rtt=0.002)
     assert estimate.rate is None and estimate.budget() == MAX_BUDGET
+
+
+def test_a_measured_rate_stays_until_the_link_is_measured_again() -> None:
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 625_000, 0.5, rtt=0.080)
+    for step in range(500):  # five seconds within the budget: nothing measures it again
+        clock.time += 0.01
+        estimate.confirmed(400_000 + step * 1_000)
+    assert estimate.rate == pytest.approx(625_000, rel=0.01)

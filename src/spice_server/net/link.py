@@ -12,7 +12,8 @@ The delivery rate is what the client confirmed over spans in which the link was 
 limit (the budget held the sender back between every two confirmations) of at least
 RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
 a sender with little to send is not taken for a slow link; the best of the last seconds
-is kept, so idle moments do not read as a slow link either. The round trip is the least
+is kept, so idle moments do not read as a slow link either, and with none measured in
+that time the last measurement stays. The round trip is the least
 a ping took of late: pings follow every burst of frames, so it is the path's own plus at
 most a frame's time (correcting it by the time the bytes ahead needed at an estimated
 rate made a low estimate lower: the budget shrank, and the link measured slower still).
@@ -92,7 +93,10 @@ class LinkEstimate:
         elif last is not None:
             return  # too close to the last one to say anything: it waits for the next
         self._last, self._held = (now, delivered), False
-        while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
+        # The newest measurement stays when nothing newer came: a sender that keeps within
+        # the budget is not held back, so nothing measures the link again. Forgetting it
+        # would lift the budget to MAX_BUDGET, seconds of queue on a slow link.
+        while len(self._rates) > 1 and self._rates[0][0] < now - RATE_WINDOW_S:
             self._rates.popleft()
 
     def round_trip(self, seconds: float) -> None:
