@@ -13,10 +13,13 @@ limit (the budget held the sender back between every two confirmations) of at le
 RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
 a sender with little to send is not taken for a slow link; the best of the last seconds
 is kept, so idle moments do not read as a slow link either, and with none measured in
-that time the last measurement stays. The round trip is the least
-a ping took of late: pings follow every burst of frames, so it is the path's own plus at
-most a frame's time (correcting it by the time the bytes ahead needed at an estimated
-rate made a low estimate lower: the budget shrank, and the link measured slower still).
+that time the last measurement stays. On a near link (loopback, a LAN) confirmations come
+at the pace the client decodes, not the link's: its rate stays unknown.
+
+The round trip is the least a ping took of late: pings follow every burst of frames, so
+it is the path's own plus at most a frame's time (correcting it by the time the bytes
+ahead needed at an estimated rate made a low estimate lower: the budget shrank, and the
+link measured slower still).
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
 or points), so the link stays full while frames wait only milliseconds in queues: the
