@@ -130,7 +130,7 @@ def stream_areas(harness) -> list[Rect | None]:
 
     def areas() -> list[Rect | None]:
         clients = harness.server.channel_clients(ChannelType.DISPLAY)
-        return [c.streams.current.rect if c.streams.current else None for c in clients]
+        return [c.streams.areas() for c in clients]
 
     return harness.call(areas)
 
