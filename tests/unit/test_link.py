@@ -20,9 +20,11 @@ from spice_server.protocol.messages.cursor import MsgCursorMove
 from fakes import FakeClock, FakeContext, link
 
 
-def busy_link(clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float) -> None:
-    """A sender that keeps 100 kB waiting on a link delivering ``rate`` bytes a second."""
-    delivered = 0.0
+def busy_link(
+    clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float, delivered: float = 0.0
+) -> None:
+    """A sender that keeps 100 kB waiting on a link delivering ``rate`` bytes a second
+    (``delivered``: bytes it delivered before)."""
     for _ in range(int(seconds / 0.01)):
         clock.time += 0.01
         delivered += rate * 0.01
@@ -121,3 +123,21 @@ def test_a_channel_keeps_less_in_flight_for_a_second_after_input() -> None:
     assert not client.can_send_more()
     context.clock.time += INTERACTIVE_S
     assert client.can_send_more()
+
+
+def test_a_rate_measured_once_stays_while_the_link_is_never_busy_again() -> None:
+    """A sender pacing itself within the budget leaves no busy span to measure the link
+    by; forgetting the rate would lift the budget to MAX_BUDGET (seconds of queue on a slow
+    link) until the queue it builds measures the link again."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 375_000, 0.3)  # 3 Mbit/s
+    estimate.round_trip(0.080)
+    budget = estimate.budget()
+    for step in range(500):  # five seconds of frames that fit: delivered between samples
+        clock.time += 0.01
+        estimate.sample(200_000 + step * 3000, 3000 if step % 3 else 0)
+    assert estimate.rate == pytest.approx(375_000, rel=0.01)
+    assert estimate.budget() == budget < MAX_BUDGET
+    busy_link(clock, estimate, 1_000_000, 0.3, 1_694_000)  # a busy span measures it again
+    assert estimate.rate == pytest.approx(1_000_000, rel=0.01)

@@ -9,7 +9,8 @@ acknowledged (SIOCOUTQ); what left it since the last look was delivered.
 The delivery rate is measured only over spans in which the link was busy (something was
 waiting all along) of at least RATE_SPAN_S, so that a proxy or router draining its queue
 in bursts is averaged out; the best of the last seconds is kept, so idle moments do not
-read as a slow link. A ping queues behind our own data, so its round trip minus the time
+read as a slow link; with no busy span in that time, the last measurement stays. A ping
+queues behind our own data, so its round trip minus the time
 the bytes ahead of it needed is the path's own.
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
@@ -78,7 +79,11 @@ class LinkEstimate:
             else:
                 self._span = None
         self._last = (now, delivered, in_flight)
-        while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
+        # The newest measurement stays when nothing newer came: a sender that keeps within
+        # the budget leaves the link idle at times, so no span is busy long enough to
+        # measure it again. Forgetting it would lift the budget to MAX_BUDGET, seconds of
+        # queue on a slow link, until the next busy span measured it again.
+        while len(self._rates) > 1 and self._rates[0][0] < now - RATE_WINDOW_S:
             self._rates.popleft()
 
     def round_trip(self, seconds: float, queued_ahead: int = 0) -> None:
