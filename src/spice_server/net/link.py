@@ -9,9 +9,10 @@ acknowledged (SIOCOUTQ); what left it since the last look was delivered.
 The delivery rate is measured only over spans in which the link was busy (something was
 waiting all along) of at least RATE_SPAN_S, so that a proxy or router draining its queue
 in bursts is averaged out; the best of the last seconds is kept, so idle moments do not
-read as a slow link; with no busy span in that time, the last measurement stays. A ping
-queues behind our own data, so its round trip minus the time
-the bytes ahead of it needed is the path's own.
+read as a slow link. A span in which almost nothing was delivered for a while is a
+client that stopped reading (a busy or suspended program), not a slow link, and measures
+nothing. A ping queues behind our own data, so its round trip minus the time the bytes
+ahead of it needed is the path's own.
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
 or points), so the link stays full while frames wait only milliseconds in queues: the
@@ -32,6 +33,9 @@ RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
 RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
+STALL_S = 0.1  # busy with less than STALL_BYTES delivered this long (or 2 round trips) ...
+STALL_RTTS = 2
+STALL_BYTES = 512  # ... is a client that stopped reading (no link is this slow)
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 # ... while the user types or moves the pointer: an echo waits behind what is queued, so
@@ -57,6 +61,8 @@ class LinkEstimate:
         self.clock = clock
         self._last: tuple[float, int, int] | None = None  # time, delivered, in flight
         self._span: tuple[float, int] | None = None  # start of the busy span, delivered then
+        # Busy since then, and delivered then: less than STALL_BYTES since is a stall.
+        self._watch: tuple[float, int] | None = None
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
         self._rtts: deque[tuple[float, float]] = deque()
 
@@ -70,21 +76,29 @@ class LinkEstimate:
             if now - then < MIN_INTERVAL_S:
                 return
             if was_in_flight > 0 and in_flight > 0:  # busy all along: the link set the pace
-                if self._span is None:
-                    self._span = (then, before)
-                start, at_start = self._span
-                if now - start >= max(RATE_SPAN_S, SPAN_RTTS * self.rtt):
-                    self._rates.append((now, (delivered - at_start) / (now - start)))
-                    self._span = (now, delivered)
+                self._busy(then, before, now, delivered)
             else:
-                self._span = None
+                self._span = self._watch = None
         self._last = (now, delivered, in_flight)
-        # The newest measurement stays when nothing newer came: a sender that keeps within
-        # the budget leaves the link idle at times, so no span is busy long enough to
-        # measure it again. Forgetting it would lift the budget to MAX_BUDGET, seconds of
-        # queue on a slow link, until the next busy span measured it again.
-        while len(self._rates) > 1 and self._rates[0][0] < now - RATE_WINDOW_S:
+        while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
             self._rates.popleft()
+
+    def _busy(self, then: float, before: int, now: float, delivered: int) -> None:
+        """A busy interval: part of a span that measures the link, unless the client has
+        stopped reading (too little delivered for a while: a busy or suspended program),
+        which says nothing of the link: taken for its rate, it would hold the budget and
+        the stream's quality down for seconds after the client reads again."""
+        if self._watch is None or delivered - self._watch[1] >= STALL_BYTES:
+            self._watch = (then, before)
+        elif now - self._watch[0] >= max(STALL_S, STALL_RTTS * self.rtt):
+            self._span = None
+            return
+        if self._span is None:
+            self._span = (then, before)
+        start, at_start = self._span
+        if now - start >= max(RATE_SPAN_S, SPAN_RTTS * self.rtt):
+            self._rates.append((now, (delivered - at_start) / (now - start)))
+            self._span = (now, delivered)
 
     def round_trip(self, seconds: float, queued_ahead: int = 0) -> None:
         """A ping's round trip; ``queued_ahead`` bytes were on their way before it."""
