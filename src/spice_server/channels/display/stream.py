@@ -41,7 +41,7 @@ from ..main import MM_TIME_DELTA_MS
 log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
-MAX_STREAMS = 64  # stream ids the protocol allows
+STREAM_IDS = 64  # ids a client's streams take (spice-gtk grows its table to the id)
 REPORT_WINDOW_FRAMES = 1  # the client reports on every frame: each tells its arrival
 REPORT_TIMEOUT_MS = 1000
 HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
@@ -232,7 +232,7 @@ class StreamSender:
         else:
             return False
         used = {s.id for s in self.active.values()}
-        stream_id = next(i for i in range(MAX_STREAMS) if i not in used)
+        stream_id = next(i for i in range(STREAM_IDS) if i not in used)
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
         stamper = self.stamper.for_stream(drops_late=codec == VideoCodec.MJPEG)
         client_stream = ClientStream(
