@@ -7,6 +7,7 @@ import pytest
 
 from spice_server.channels.display import DisplayChannel
 from spice_server.channels.main import MM_TIME_DELTA_MS
+from spice_server.display.adaptation import HEADROOM, TARGET_FPS, StreamQuality
 from spice_server.display.framebuffer import Damage
 from spice_server.display.images import ImageKind
 from spice_server.display.stamping import EARLY_MS, GUARD_MS
@@ -393,7 +394,7 @@ def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
     for step in range(1, 6):
         display.update(page[16 * step : 16 * step + 160])  # scrolled: a move, and a new line
         stale = Damage(0, [Rect(0, 0, 200, 160)], 0, display.framebuffer.changes)
-        client.damage(stale, None)  # sent before the move is taken
+        client.damage(stale, [])  # sent before the move is taken
         client.pump()
         channel.distribute()
         ack_all(transport)
@@ -604,3 +605,53 @@ def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
     display.update(rng.integers(0, 1 << 24, (150, 200), dtype=np.uint32), 30, 30)
     channel.distribute()
     assert transport.take_of(MsgDisplayDrawCopy) == []  # too large to jump the queue
+
+
+def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
+    """Two videos far apart: a stream each (ids of their own), frames for both in turn,
+    no still image inside either; the one that stops ends alone and is repainted exact."""
+    context, display, channel, client, transport = setup(size=(512, 192), streaming_video="all")
+    second = Rect.from_size(320, 48, 128, 96)
+
+    def paint_both(frames: int, areas: tuple[Rect, ...] = (AREA, second)) -> None:
+        for _ in range(frames):
+            for area in areas:
+                pixels = rng.integers(0, 1 << 24, (area.height, area.width), dtype=np.uint32)
+                display.update(pixels, area.left, area.top)
+            channel.distribute()
+            ack_all(transport)
+            context.core.advance(0.016)
+
+    transport.take()
+    paint_both(STREAK + 6)
+    messages = transport.take()
+    creates = [m for m in messages if isinstance(m, MsgDisplayStreamCreate)]
+    assert sorted(c.dest for c in creates) == sorted([AREA, second])
+    assert len({c.id for c in creates}) == 2
+    after = messages[messages.index(creates[-1]) :]
+    frames = [m.id for m in after if isinstance(m, MsgDisplayStreamData)]
+    assert frames.count(creates[0].id) >= 5 and frames.count(creates[1].id) >= 5
+    draws = [m for m in after if isinstance(m, MsgDisplayDrawCopy)]
+    assert not [d for d in draws if not d.box.intersect(AREA).is_empty()]
+    assert not [d for d in draws if not d.box.intersect(second).is_empty()]
+    by_area = {c.dest: c.id for c in creates}
+    # The first stops; the second goes on and keeps its stream.
+    paint_both(30, (second,))
+    messages = transport.take()
+    assert [m.id for m in messages if isinstance(m, MsgDisplayStreamDestroy)] == [by_area[AREA]]
+    assert not [m for m in messages if isinstance(m, MsgDisplayStreamCreate)]
+    repaint = [m for m in messages if isinstance(m, MsgDisplayDrawCopy)]
+    assert sum(m.box.area for m in repaint) == AREA.area
+    assert all(m.box.intersect(AREA) == m.box for m in repaint)
+    assert client.streams.areas() == [second]
+    late = [m for m in messages if isinstance(m, MsgDisplayStreamData)]
+    assert late and {m.id for m in late[-10:]} == {by_area[second]}
+
+
+def test_streams_share_the_link_by_their_area() -> None:
+    quality = StreamQuality()
+    frame = int(100_000 * HEADROOM / TARGET_FPS * 0.6)  # fits the link, not a third of it
+    assert not quality.frame_sent(frame, 100_000, share=1.0)
+    assert quality.level == DEFAULT_LEVEL
+    assert quality.frame_sent(frame, 100_000, share=1 / 3)
+    assert quality.level == DEFAULT_LEVEL - 1

@@ -21,12 +21,17 @@ from fakes import FakeClock, FakeContext, link
 
 
 def busy_link(
-    clock: FakeClock, estimate: LinkEstimate, rate: float, seconds: float, rtt: float = 0.020
+    clock: FakeClock,
+    estimate: LinkEstimate,
+    rate: float,
+    seconds: float,
+    rtt: float = 0.020,
+    delivered: float = 0.0,
 ) -> None:
     """A sender always held back by its budget, on a link delivering ``rate`` bytes a
-    second with a round trip of ``rtt``, which the client confirms every 10 ms."""
+    second with a round trip of ``rtt``, which the client confirms every 10 ms (from
+    ``delivered`` bytes confirmed before)."""
     estimate.round_trip(rtt)
-    delivered = 0.0
     for _ in range(int(seconds / 0.01)):
         estimate.held_back()
         clock.time += 0.01
@@ -162,3 +167,19 @@ def test_a_measured_rate_stays_until_the_link_is_measured_again() -> None:
         clock.time += 0.01
         estimate.confirmed(400_000 + step * 1_000)
     assert estimate.rate == pytest.approx(625_000, rel=0.01)
+
+
+def test_a_client_that_stops_reading_is_no_measure_of_the_link() -> None:
+    """A client busy for most of a second (reading its whole framebuffer, say) confirms
+    nothing meanwhile: not a slow link. Measured, that span would hold the budget (and
+    the stream's quality) down after the client reads again."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    estimate.round_trip(0.020)
+    estimate.confirmed(0)
+    estimate.held_back()
+    clock.time += 0.8  # nothing confirmed for 0.8 s, then the first bytes
+    estimate.confirmed(1_000)
+    assert estimate.rate is None
+    busy_link(clock, estimate, 2_500_000, 0.3, delivered=1_000)  # the link's own rate
+    assert estimate.rate == pytest.approx(2_500_000, rel=0.01)

@@ -11,7 +11,9 @@ import numpy as np
 from spice_server.display.streams import (
     GROW_EVERY_S,
     IDLE_S,
+    MAX_STREAMS,
     STREAK,
+    Stream,
     StreamDetector,
     _even,
     covered_area,
@@ -34,12 +36,23 @@ def flat(rect: Rect) -> np.ndarray:
     return np.full((rect.height, rect.width), 0x336699, dtype=np.uint32)
 
 
+def only(streams: list[Stream]) -> Stream | None:
+    """The one stream of a detector that must have at most one."""
+    assert len(streams) <= 1, streams
+    return streams[0] if streams else None
+
+
+def feed_all(detector: StreamDetector, batches, start: float = 0.0, read=noise):
+    """Feed one batch per frame period; the list of streams seen after each."""
+    return [
+        detector.observe(list(batch), start + i * FRAME, read, SCREEN)
+        for i, batch in enumerate(batches)
+    ]
+
+
 def feed(detector: StreamDetector, batches, start: float = 0.0, read=noise):
-    """Feed one batch per frame period; the streams seen after each."""
-    seen = []
-    for i, batch in enumerate(batches):
-        seen.append(detector.observe(list(batch), start + i * FRAME, read, SCREEN))
-    return seen
+    """Feed one batch per frame period; the one stream (or None) seen after each."""
+    return [only(streams) for streams in feed_all(detector, batches, start, read)]
 
 
 def test_a_window_painted_in_bands_streams_as_one_area_covering_all_of_it() -> None:
@@ -73,13 +86,13 @@ def test_an_area_first_seen_in_part_grows_to_the_whole_region_once() -> None:
 def test_growing_waits_its_turn() -> None:
     detector = StreamDetector()
     feed(detector, [[TOP]] * STREAK)
-    stream = detector.stream
+    stream = only(detector.streams)
     assert stream is not None
     # Damage past its edge right after it began does not re-create it yet ...
-    assert detector.observe([WINDOW], STREAK * FRAME, noise, SCREEN) is stream
+    assert only(detector.observe([WINDOW], STREAK * FRAME, noise, SCREEN)) is stream
     # ... only once GROW_EVERY_S have passed since its area was set.
     t = (STREAK - 1) * FRAME + GROW_EVERY_S
-    grown = detector.observe([WINDOW], t, noise, SCREEN)
+    grown = only(detector.observe([WINDOW], t, noise, SCREEN))
     assert grown is not None and grown is not stream and grown.rect == WINDOW
 
 
@@ -94,24 +107,24 @@ def test_an_odd_sized_area_at_the_screen_edge_is_not_re_created_again_and_again(
 def test_small_changes_on_a_stream_do_not_keep_it_alive() -> None:
     detector = StreamDetector()
     feed(detector, [[WINDOW]] * STREAK)
-    stream = detector.stream
+    stream = only(detector.streams)
     assert stream is not None
     cursor = Rect.from_size(WINDOW.left + 10, WINDOW.top + 10, 2, 16)  # a blinking caret
     t = STREAK * FRAME
     for _ in range(20):
         t += FRAME
-        result = detector.observe([cursor], t, noise, SCREEN)
+        result = only(detector.observe([cursor], t, noise, SCREEN))
     assert result is None  # ended: nothing but the caret changed for 20 frames
 
 
 def test_a_stream_ends_when_still_and_a_window_moved_elsewhere_streams_there() -> None:
     detector = StreamDetector()
     feed(detector, [[WINDOW]] * 30)
-    old = detector.stream
+    old = only(detector.streams)
     assert old is not None
     moved = Rect.from_size(100, 100, 640, 480)  # overlaps the old place: a new one anyway
     t = 30 * FRAME + IDLE_S + 0.05
-    assert detector.observe([], t, noise, SCREEN) is None
+    assert only(detector.observe([], t, noise, SCREEN)) is None
     seen = feed(detector, [[moved]] * 30, start=t + FRAME)
     streams = {s.serial: s.rect for s in seen if s is not None}
     assert list(streams.values()) == [moved]
@@ -143,7 +156,7 @@ def test_small_or_slow_changes_are_not_video() -> None:
     assert all(s is None for s in feed(detector, [[small]] * 40))
     slow = StreamDetector()
     for i in range(40):  # four frames a second
-        assert slow.observe([WINDOW], i * 0.25, noise, SCREEN) is None
+        assert only(slow.observe([WINDOW], i * 0.25, noise, SCREEN)) is None
 
 
 def test_two_regions_far_apart_are_separate_candidates() -> None:
@@ -184,3 +197,61 @@ def test_a_stream_that_grows_again_at_once_is_something_moving_and_ends() -> Non
     first = next(i for i, s in enumerate(seen) if s is not None)
     ended = next((i for i, s in enumerate(seen) if i > first and s is None), None)
     assert ended is not None and (ended - first) * FRAME < 2 * GROW_EVERY_S + 0.2
+
+
+LEFT = Rect.from_size(40, 40, 480, 360)  # two videos side by side, far apart
+RIGHT = Rect.from_size(720, 360, 480, 360)
+
+
+def test_two_regions_moving_at_once_are_two_streams_each_ending_when_it_stops() -> None:
+    detector = StreamDetector()
+    seen = feed_all(detector, [[LEFT, RIGHT]] * 60)
+    assert [sorted((s.rect.left, s.rect.top) for s in streams) for streams in seen[STREAK:]] == [
+        [(LEFT.left, LEFT.top), (RIGHT.left, RIGHT.top)]
+    ] * (60 - STREAK)
+    left, right = (next(s for s in seen[-1] if s.rect == area) for area in (LEFT, RIGHT))
+    # Each lasts as long as its region moves: the same stream all along.
+    assert all(left in streams and right in streams for streams in seen[STREAK:])
+    # The left one stops; the right one goes on, unchanged; the left ends alone.
+    later = feed_all(detector, [[RIGHT]] * 30, start=60 * FRAME)
+    assert later[0] == [left, right]
+    assert later[-1] == [right]
+    ended = next(i for i, streams in enumerate(later) if left not in streams)
+    assert (ended + 1) * FRAME <= IDLE_S + FRAME  # by the end rules of a single stream
+    # It moves again: a new stream of its own beside the running one.
+    again = feed_all(detector, [[LEFT, RIGHT]] * (STREAK + 1), start=90 * FRAME)
+    assert right in again[-1] and len(again[-1]) == 2
+    assert {s.rect for s in again[-1]} == {LEFT, RIGHT}
+
+
+def test_two_regions_painted_in_bands_each_stream_as_a_whole() -> None:
+    def bands(area: Rect) -> list[list[Rect]]:
+        top = Rect(area.left, area.top, area.right, area.top + 300)
+        bottom = Rect(area.left, top.bottom, area.right, area.bottom)
+        return [[top], [bottom], [top, bottom]]
+
+    pattern = [a + b for a, b in zip(bands(LEFT), reversed(bands(RIGHT)), strict=True)]
+    detector = StreamDetector()
+    seen = feed_all(detector, [pattern[i % 3] for i in range(90)])
+    serials = {s.serial: s.rect for streams in seen for s in streams}
+    assert sorted(serials.values(), key=lambda r: r.left) == [LEFT, RIGHT], serials
+
+
+def test_a_stream_grown_onto_another_takes_it_over() -> None:
+    detector = StreamDetector()
+    near_right = Rect(LEFT.right + 40, LEFT.top, LEFT.right + 240, LEFT.bottom)
+    feed_all(detector, [[LEFT, near_right]] * STREAK)
+    assert len(detector.streams) == 2
+    # Both grow into the gap between them (a window resized over the other's edge).
+    whole = LEFT.union(near_right)
+    seen = feed_all(detector, [[whole]] * 45, start=STREAK * FRAME)
+    assert [s.rect for s in seen[-1]] == [whole]
+
+
+def test_no_more_streams_than_the_limit_and_none_over_another() -> None:
+    detector = StreamDetector()
+    areas = [Rect.from_size(20 + 250 * i, 20, 200, 150) for i in range(MAX_STREAMS + 1)]
+    seen = feed_all(detector, [areas] * (STREAK + 5))
+    assert len(seen[-1]) == MAX_STREAMS
+    rects = [s.rect for s in seen[-1]]
+    assert all(a.intersect(b).is_empty() for a in rects for b in rects if a is not b)

@@ -83,4 +83,16 @@ def test_the_region_is_clipped_to_the_screen(x, watched):
     damage.resize(512, 384)  # the screen shrank (RandR)
     Painter(x.name).fill(Rect.from_size(500, 380, 40, 40))
     wait_until(lambda: drain(conn, damage), what="a damage notify")
-    assert take(damage) == [Rect(496, 368, 512, 384)]  # whole tiles, inside the screen
+    assert take(damage) == [Rect(500, 380, 512, 384)]  # what was drawn, inside the screen
+
+
+def test_a_box_of_tiles_is_trimmed_to_what_x_reported_in_it(x, watched):
+    """A window off the tile grid is captured as itself, not with a margin of the screen
+    around it (a pan found in the box would move the margin too)."""
+    conn, damage = watched
+    painter = Painter(x.name)
+    drawn = [Rect.from_size(37, 21, 300, 200), Rect.from_size(420, 300, 90, 50)]
+    for rect in drawn:
+        painter.fill(rect)
+    wait_until(lambda: drain(conn, damage), what="a damage notify")
+    assert sorted(take(damage), key=lambda r: r.left) == drawn

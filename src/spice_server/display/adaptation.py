@@ -54,12 +54,14 @@ class StreamQuality:
     def codec_changed(self) -> None:
         self._heavy = 0
 
-    def frame_sent(self, frame_bytes: int, link_rate: float | None) -> bool:
-        """Account for one encoded frame; True when the level changed (a new encoder)."""
+    def frame_sent(self, frame_bytes: int, link_rate: float | None, share: float = 1.0) -> bool:
+        """Account for one encoded frame of a stream that has ``share`` of the link (its
+        part of the area streamed, when there are several); True when the level changed
+        (new encoders)."""
         if link_rate is None:
             self._small = 0
             return self._set(self.ceiling)
-        allowance = link_rate * HEADROOM / TARGET_FPS
+        allowance = link_rate * HEADROOM / TARGET_FPS * share
         self._heavy = self._heavy + 1 if frame_bytes > allowance and self.level == 0 else 0
         if frame_bytes > allowance and self.level > 0:
             self._small = 0

@@ -62,8 +62,8 @@ class Framebuffer:
         self._damage = Region()  # since the last copy
         self._ops: list[DamageOp] = []  # in order, up to that copy
         self.generation = 0  # bumped on every resize: clients re-create their surface
-        # Where a video stream runs every pixel changes every frame: comparing is wasted.
-        self.hot: Rect | None = None
+        # Where video streams run every pixel changes every frame: comparing is wasted.
+        self.hot: tuple[Rect, ...] = ()
         self._motion = STILL  # the last motion found: pans and drags keep their speed
         self.moves = 0  # CopyOps recorded so far
         self.changes = 0  # changes of any kind recorded so far
@@ -88,7 +88,7 @@ class Framebuffer:
                 return False
             src = pixels[target.top - y : target.bottom - y, target.left - x : target.right - x]
             dst = self._pixels[target.top : target.bottom, target.left : target.right]
-            if self.hot is not None and target.intersect(self.hot) == target:
+            if any(target.intersect(hot) == target for hot in self.hot):
                 diff = False
             if diff:
                 self._find_motion(dst, src, target)

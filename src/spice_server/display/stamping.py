@@ -76,9 +76,13 @@ class FrameStamper:
         arrival = (stamp - last_frame_delay_ms) & MM_TIME_MASK  # client clock at arrival
         self._offsets.append(mm_diff(arrival, send_mm))
 
-    def new_stream(self) -> None:
-        """A new stream starts: its stamps need not follow the last stream's."""
-        self._last = None
+    def for_stream(self, drops_late: bool) -> FrameStamper:
+        """A stamper for a new stream of the same client: it shares what reports taught
+        about the client's clock, and its stamps need not follow another stream's (each
+        stream has its own queue at the client)."""
+        stamper = FrameStamper(0, drops_late)
+        stamper._offsets, stamper._sent = self._offsets, self._sent
+        return stamper
 
     @property
     def lead_ms(self) -> int:

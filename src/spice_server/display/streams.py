@@ -19,6 +19,10 @@ covers a fair share of it), and damage reaching beyond it grows it to the union,
 once per GROW_EVERY_S, since each new area is a new stream at the clients. Whatever of a
 moving region lies outside the stream would be sent as still images of another frame
 than the stream shows: a visible seam, which is why the area is the whole region.
+
+Regions far apart (two videos side by side) are streams of their own, each for as long
+as it moves: one stream over both would send the still screen between them as video too.
+Streams never overlap; a stream that grows onto another's area takes it over.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ IDLE_S = 0.4
 MIN_IDLE_S = 0.25
 IDLE_FRAMES = 10
 MAX_CANDIDATES = 8
+MAX_STREAMS = 4  # at once on a display: each costs every client an encoder
 NEAR = 16  # boxes this close belong to one region (the x11 capture's tile size)
 RECENT = 3  # batches whose damage must cover ...
 COVERED = 0.75  # ... this share of a candidate's area for it to become a stream
@@ -147,39 +152,43 @@ class Stream:
 
 
 class StreamDetector:
-    """Fed with each batch of damage; says which area, if any, is a stream now.
+    """Fed with each batch of damage; says which areas are streams now.
 
     A pure state machine: time comes in with each batch, pixels through ``read``.
+    Each moving region far enough from the others (two videos side by side) is a stream
+    of its own, up to MAX_STREAMS at once; streams never overlap.
     """
 
     def __init__(self, photographic_only: bool = True) -> None:
         self.candidates: list[Candidate] = []
-        self.stream: Stream | None = None
+        self.streams: list[Stream] = []
         self.photographic_only = photographic_only
 
     def observe(
         self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None = None
-    ) -> Stream | None:
-        """Account for one batch of damage at time ``now``; return the active stream.
+    ) -> list[Stream]:
+        """Account for one batch of damage at time ``now``; return the active streams.
 
         ``read(rect)`` returns the current pixels of a rect; it is called only to check a
         candidate's content at the moment it would become a stream. ``bounds``: the
         screen, which a stream's area stays within.
         """
-        stream = self.stream
         outside: list[Rect] = []
-        on_stream: list[Rect] = []
+        on_stream: dict[int, list[Rect]] = {}
         for rect in rects:
-            if stream is not None and not rect.intersect(stream.rect).is_empty():
-                on_stream.append(rect)
+            # Damage on a stream is its (the most overlapped one's) frame.
+            hits = [s for s in self.streams if not rect.intersect(s.rect).is_empty()]
+            if hits:
+                owner = max(hits, key=lambda s: rect.intersect(s.rect).area)
+                on_stream.setdefault(owner.serial, []).append(rect)
             else:
                 outside.append(rect)
-        if stream is not None and on_stream:
-            self._follow(stream, on_stream, now, bounds)
+        for stream in list(self.streams):
+            if stream.serial in on_stream and stream in self.streams:
+                self._follow(stream, on_stream[stream.serial], now, bounds)
         self._count(outside, now, read, bounds)
-        if self.stream is not None and now > self.stream.ends_at():
-            self.stream = None
-        return self.stream
+        self.streams = [s for s in self.streams if now <= s.ends_at()]
+        return list(self.streams)
 
     def _follow(self, stream: Stream, rects: list[Rect], now: float, bounds: Rect | None) -> None:
         """Damage on the stream: a frame of it, and maybe a reason to grow it."""
@@ -187,13 +196,23 @@ class StreamDetector:
             stream.frame(now)
         area = _even(_union([stream.rect, *rects]), bounds)
         assert stream.since is not None
-        if area != stream.rect and now - stream.since >= GROW_EVERY_S:
-            if stream.grown and now - stream.since < 2 * GROW_EVERY_S:
-                # Growing again at once: a thing that moves (a dragged window), no video in
-                # place. Ended, its area gets its motion found again (the hot area skips it).
-                self.stream = None
-                return
-            self.stream = Stream(area, stream.last, interval=stream.interval, grown=True)
+        if area == stream.rect or now - stream.since < GROW_EVERY_S:
+            return
+        index = self.streams.index(stream)
+        if stream.grown and now - stream.since < 2 * GROW_EVERY_S:
+            # Growing again at once: a thing that moves (a dragged window), no video in
+            # place. Ended, its area gets its motion found again (the hot areas skip it).
+            del self.streams[index]
+            return
+        # A region that grew onto another stream's is one region now: one stream.
+        others = [
+            s for s in self.streams if s is not stream and not s.rect.intersect(area).is_empty()
+        ]
+        if others:
+            area = _even(_union([area, *(s.rect for s in others)]), bounds)
+            self.streams = [s for s in self.streams if s not in others]
+            index = self.streams.index(stream)
+        self.streams[index] = Stream(area, stream.last, interval=stream.interval, grown=True)
 
     def _count(self, rects: list[Rect], now: float, read: ReadPixels, bounds: Rect | None) -> None:
         # The longest-running candidates claim the damage near them first.
@@ -206,15 +225,18 @@ class StreamDetector:
             owner.batch.append(rect)
         for candidate in [c for c in self.candidates if c.batch]:
             candidate.take_batch(now)
-            if candidate.streak < STREAK or self.stream is not None:
-                continue  # one stream at a time: the next may start when it ends
+            if candidate.streak < STREAK or len(self.streams) >= MAX_STREAMS:
+                continue
             if not candidate.is_video_shaped():
                 continue
+            area = _even(candidate.rect, bounds)
+            if any(not area.intersect(s.rect).is_empty() for s in self.streams):
+                continue  # part of a stream's region: that stream grows over it instead
             self.candidates.remove(candidate)
             pixels = read(candidate.rect) if self.photographic_only else None
             if pixels is None or is_photographic(pixels):
                 interval = (now - candidate.first) / max(1, candidate.streak - 1)
-                self.stream = Stream(_even(candidate.rect, bounds), now, interval=interval)
+                self.streams.append(Stream(area, now, interval=interval))
         self.candidates = [c for c in self.candidates if now - c.last <= MAX_GAP_S]
         del self.candidates[:-MAX_CANDIDATES]
 

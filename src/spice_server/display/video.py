@@ -41,7 +41,7 @@ JPEG_QUALITY = (30, 45, 60, 70, 80)  # by level
 # and 60 frames a second, level 3 allows 12 Mbit/s (what it spends is what its quality
 # factor needs, mostly far less).
 BITS_PER_PIXEL = (0.02, 0.05, 0.15, 0.4, 0.6)
-H264_CRF = (35, 31, 27, 23, 20)  # by level; lower is better (x264's constant rate factor)
+H264_CRF = (35, 31, 27, 21, 18)  # by level; lower is better (x264's constant rate factor)
 VP8_CRF = (40, 30, 20, 10, 4)  # by level; lower is better (libvpx's constrained quality)
 FRAME_RATE = 60  # the rate encoders plan their bit budget for
 KEY_FRAME_INTERVAL = 2 * FRAME_RATE  # a lost decoder state heals within two seconds

@@ -14,7 +14,9 @@ RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged 
 a sender with little to send is not taken for a slow link; the best of the last seconds
 is kept, so idle moments do not read as a slow link either, and with none measured in
 that time the last measurement stays. On a near link (loopback, a LAN) confirmations come
-at the pace the client decodes, not the link's: its rate stays unknown.
+at the pace the client decodes, not the link's: its rate stays unknown. A client that
+confirmed nothing for a while was busy or suspended, not on a slow link: that span
+measures nothing (measured, it held a fast link's budget and stream quality down).
 
 The round trip is the least a ping took of late: pings follow every burst of frames, so
 it is the path's own plus at most a frame's time (correcting it by the time the bytes
@@ -41,6 +43,8 @@ RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, 
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
 NEAR_RTT_S = 0.008  # a link with a shorter round trip is never measured (see ``confirmed``)
+STALL_S = 0.5  # no confirmation for this long (or this many round trips): the client was
+STALL_RTTS = 4  # not reading (busy, suspended); that span measures nothing
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 # ... while the user types or moves the pointer: an echo waits behind what is queued, so
@@ -84,7 +88,8 @@ class LinkEstimate:
             # Held back since the last confirmation: the link set the pace. On a near link
             # (loopback, a LAN) it is the client's own pace that confirmations show (a
             # first screen it decodes a while): the rate stays unknown there.
-            if self._held and self.rtt >= NEAR_RTT_S:
+            stalled = now - then > max(STALL_S, STALL_RTTS * self.rtt)
+            if self._held and self.rtt >= NEAR_RTT_S and not stalled:
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span

@@ -8,7 +8,8 @@ Raw-rectangle events cost xcffib a Python object each and an X client that draws
 pause (a terminal scrolling ``ls -lR``) sends them faster than they can be read.
 
 The reply's rectangles are read straight from its bytes with numpy. A few rectangles are
-gathered into a tile map and captured as the boxes of its connected parts; a flood of them
+gathered into a tile map and captured as the boxes of its connected parts (trimmed to
+the rectangles in them); a flood of them
 is captured as their bounding box, whose unchanged pixels the framebuffer's comparison
 drops before anything is sent.
 """
@@ -66,6 +67,24 @@ class DamageRegion:
             extents = np.frombuffer(reply[EXTENTS], RECTANGLE)[0]
             box = Rect.from_size(*(int(v) for v in extents)).intersect(bounds)
             return [] if box.is_empty() else [box]
-        for x, y, width, height in rects.tolist():
-            self.tiles.mark(x, y, width, height)
-        return self.tiles.take()
+        reported = [Rect.from_size(*rect) for rect in rects.tolist()]
+        for rect in reported:
+            self.tiles.mark(rect.left, rect.top, rect.width, rect.height)
+        return [_tight(box, reported) for box in self.tiles.take()]
+
+
+def _tight(box: Rect, reported: list[Rect]) -> Rect:
+    """A box of whole tiles trimmed to the rectangles X reported in it: a window that is
+    not on the tile grid is captured as itself. (Its unchanged margin would be trimmed by
+    the pixel comparison, but a pan found there moves the margin too, and the pixels put
+    back around it would be changes outside the window: a stream grown past its edges.)"""
+    inside = [rect.intersect(box) for rect in reported]
+    inside = [rect for rect in inside if not rect.is_empty()]
+    if not inside:
+        return box
+    return Rect(
+        min(r.left for r in inside),
+        min(r.top for r in inside),
+        max(r.right for r in inside),
+        max(r.bottom for r in inside),
+    )

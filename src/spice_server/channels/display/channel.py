@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...display.streams import StreamDetector
+from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
 from ...protocol.constants import ChannelType, DisplayCap
 from ...protocol.rect import Rect
@@ -29,7 +29,8 @@ class DisplayChannel(Channel):
         super().__init__(context, display.display_id)
         self.display = display
         self.detector = StreamDetector(photographic_only=context.config.streaming_video == "filter")
-        self._expiry = context.core.timer_add(self._expire_stream)
+        self._expiry = context.core.timer_add(self._expire_streams)
+        self._expiry_at: float | None = None  # when the expiry timer fires
 
     def caps(self) -> frozenset[int]:
         return frozenset(
@@ -59,17 +60,16 @@ class DisplayChannel(Channel):
     def take_damage(self) -> None:
         """Hand the display's new damage to every client, without letting them send yet."""
         damage = self.display.framebuffer.take_damage()
-        stream = None
+        streams: list[Stream] = []
         if self.context.config.streaming_video != "off":
-            had = self.detector.stream
             rects = [op for op in damage.ops if isinstance(op, Rect)]
             now, bounds = self.context.clock.now(), self.display.framebuffer.bounds
-            stream = self.detector.observe(rects, now, self._read, bounds)
-            if stream is not None and had is None:
-                self._check_expiry(stream.ends_at())
-            self.display.framebuffer.hot = stream.rect if stream is not None else None
+            streams = self.detector.observe(rects, now, self._read, bounds)
+            if streams:
+                self._check_expiry(min(stream.ends_at() for stream in streams))
+            self.display.framebuffer.hot = tuple(stream.rect for stream in streams)
         for client in self.display_clients():
-            client.damage(damage, stream)
+            client.damage(damage, streams)
 
     def _pump_all(self) -> None:
         for client in self.display_clients():
@@ -78,17 +78,19 @@ class DisplayChannel(Channel):
     def _read(self, rect: Rect) -> np.ndarray:
         return self.display.framebuffer.read(rect)[1]
 
-    def _expire_stream(self, opaque: object) -> None:
-        # Damage first: a frame may be waiting (a busy loop), and it keeps the stream. An
+    def _expire_streams(self, opaque: object) -> None:
+        # Damage first: a frame may be waiting (a busy loop), and it keeps its stream. An
         # idle stream ends in the detector there, and clients repaint its area.
+        self._expiry_at = None
         self.take_damage()
-        if self.detector.stream is None:
-            self._pump_all()
-        else:
-            self._check_expiry(self.detector.stream.ends_at())
+        self._pump_all()
 
     def _check_expiry(self, when: float) -> None:
-        """Look again when the stream would end, a little after (timers are coarse)."""
+        """Look again when the first stream would end, a little after (timers are coarse);
+        a later end leaves the timer as it is (each firing sets it for the next)."""
+        if self._expiry_at is not None and self._expiry_at <= when:
+            return
+        self._expiry_at = when
         wait = max(0.0, when - self.context.clock.now())
         self.context.core.timer_start(self._expiry, int(wait * 1000) + STREAM_CHECK_MS)
 

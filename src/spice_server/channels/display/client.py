@@ -27,7 +27,7 @@ from ...display.encoding import (
 )
 from ...display.framebuffer import CopyOp, Damage
 from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
-from ...display.region import Region, subtract
+from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
 from ...protocol.constants import DisplayCap, SurfaceFlags, SurfaceFormat
@@ -152,26 +152,20 @@ class DisplayChannelClient(ChannelClient):
 
     # -- damage ------------------------------------------------------------------------------
 
-    def damage(self, damage: Damage, stream: Stream | None) -> None:
+    def damage(self, damage: Damage, streams: list[Stream]) -> None:
         """Take the channel's new damage (that of a whole screen sent since is in it)."""
         self._moves_taken = max(self._moves_taken, damage.moves)
         ops = damage.ops if damage.changes > self._changes_shown else []
         if ops:
             self._last_change = self.clock.now()
-        started = self.streams.follow(stream)
-        current = self.streams.current
-        if current is not None and started:  # it paints all its area: waiting stills = seams
+        for area in self.streams.follow(streams):  # it paints all its area: stills = seams
             for region in (self._dirty, self._uncached, self._refine, self._lossy):
-                region.remove(current.rect)
+                region.remove(area)
         for rect in ops:
             if isinstance(rect, CopyOp):
                 self._copy(rect)
-            elif current is not None and not rect.intersect(current.rect).is_empty():
-                current.pending = True
-                for piece in subtract(rect, current.rect):
-                    self._dirty.add(piece)
             else:
-                self._dirty.add(rect)
+                self._dirty.update(self.streams.take(rect))
 
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.
@@ -181,11 +175,10 @@ class DisplayChannelClient(ChannelClient):
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
         src, dest = op.src, op.dest
-        stream = self.streams.current
         if (
             self._generation != self.display.framebuffer.generation
             or len(self._copies) >= MAX_WAITING_COPIES
-            or (stream is not None and not stream.rect.intersect(src.union(dest)).is_empty())
+            or self.streams.overlaps(src.union(dest))
         ):
             self._dirty.add(dest)
             return
@@ -209,7 +202,7 @@ class DisplayChannelClient(ChannelClient):
                 self.streams.codecs.preferred = codecs
                 self.quiet_log.info("%r: client prefers video codecs %s", self, list(codecs))
             case MsgcDisplayStreamReport():
-                self.streams.report(message, self.detector.stream)
+                self.streams.report(message, self.detector.streams)
                 self.pump()
             case _:
                 super().handle_message(message)

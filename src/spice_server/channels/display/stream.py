@@ -1,9 +1,11 @@
-"""One client's video stream: which codec, when it starts and ends, how it is paced.
+"""One client's video streams: which codec, when each starts and ends, how they are paced.
 
-The display's stream detector says which area is video; each client then runs its own
-stream of that area, in the codec it decodes best, steered by its own reports. This module
+The display's stream detector says which areas are video; each client then runs its own
+stream of each area, in the codec it decodes best, steered by its own reports. This module
 owns that life cycle (create, frames, reports, codec fallback, destroy and lossless
 repaint); the client (:class:`StreamHost`) supplies sending, encoding and repainting.
+With several streams, the link's budget goes to them in turn (the one whose last frame
+is oldest next), and each frame's size is held against its stream's share of the link.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ...core.clock import Clock
 from ...core.ratelog import RateLimitedLog
 from ...display.adaptation import StreamQuality, StreamReport
 from ...display.framebuffer import Framebuffer
+from ...display.region import subtract
 from ...display.stamping import FrameStamper
 from ...display.streams import Stream
 from ...display.video import VideoEncoder, create_encoder
@@ -38,7 +41,7 @@ from ..main import MM_TIME_DELTA_MS
 log = logging.getLogger(__name__)
 
 PRIMARY_SURFACE = 0
-MAX_STREAMS = 64  # stream ids the protocol allows
+STREAM_IDS = 64  # ids a client's streams take (spice-gtk grows its table to the id)
 REPORT_WINDOW_FRAMES = 1  # the client reports on every frame: each tells its arrival
 REPORT_TIMEOUT_MS = 1000
 HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
@@ -51,13 +54,15 @@ CODEC_CAPS = {
 
 @dataclass
 class ClientStream:
-    """One client's view of the display's stream: its id, codec and encoder."""
+    """One client's view of one of the display's streams: its id, codec and encoder."""
 
     id: int
     serial: int
     rect: Rect
     codec: VideoCodec
     encoder: VideoEncoder
+    stamper: FrameStamper  # its frames' stamps go forward, on the client's clock
+    turn: int  # when it last sent a frame (or started), in the sender's count
     pending: bool = True
 
     @staticmethod
@@ -166,7 +171,7 @@ class StreamHost(Protocol):
 
 
 class StreamSender:
-    """Starts, feeds, steers and ends one client's stream."""
+    """Starts, feeds, steers and ends one client's streams, one per stream of the display."""
 
     def __init__(
         self, host: StreamHost, framebuffer: Framebuffer, clock: Clock, codecs: CodecChoice
@@ -175,21 +180,45 @@ class StreamSender:
         self.framebuffer = framebuffer
         self.clock = clock
         self.codecs = codecs
-        self.current: ClientStream | None = None
-        self._ids = itertools.cycle(range(MAX_STREAMS))
+        self.active: dict[int, ClientStream] = {}  # by the display stream's serial
         self._report_ids = itertools.count(1)
+        self._turns = itertools.count()  # frames sent: the stream waiting longest goes next
         # One per client, not per stream: what the link and the client's clock taught us
         # outlives a stream. MAIN_INIT set the client's clock MM_TIME_DELTA_MS behind ours.
         self.quality = StreamQuality()
         self.stamper = FrameStamper(-MM_TIME_DELTA_MS, drops_late=True)
 
-    def follow(self, stream: Stream | None) -> bool:
-        """Start, replace or end this client's stream to match the display's; True when
-        a stream started."""
-        current = self.current
-        if current is not None and (stream is None or stream.serial != current.serial):
-            self.end()
-        if stream is None or self.current is not None or not self._can_stream(stream):
+    def areas(self) -> list[Rect]:
+        return [stream.rect for stream in self.active.values()]
+
+    def overlaps(self, rect: Rect) -> bool:
+        """Whether ``rect`` touches one of this client's streams."""
+        return any(not rect.intersect(s.rect).is_empty() for s in self.active.values())
+
+    def take(self, rect: Rect) -> list[Rect]:
+        """Damage ``rect``: a new frame for each stream it touches; the pieces outside
+        every stream are returned, to be sent as images."""
+        pieces = [rect]
+        for stream in self.active.values():
+            if not rect.intersect(stream.rect).is_empty():
+                stream.pending = True
+                pieces = [piece for p in pieces for piece in subtract(p, stream.rect)]
+        return pieces
+
+    def follow(self, streams: list[Stream]) -> list[Rect]:
+        """Start, replace or end this client's streams to match the display's; the areas
+        of the streams that started."""
+        serials = {stream.serial for stream in streams}
+        for serial in [s for s in self.active if s not in serials]:
+            self._end(self.active[serial], repaint=True)
+        started = []
+        for stream in streams:
+            if stream.serial not in self.active and self._start(stream):
+                started.append(stream.rect)
+        return started
+
+    def _start(self, stream: Stream) -> bool:
+        if not self._can_stream(stream):
             return False
         width, height = ClientStream.size_for(stream.rect)
         for codec in self.codecs.usable():
@@ -202,11 +231,14 @@ class StreamSender:
             break
         else:
             return False
-        stream_id = next(self._ids)
-        self.current = ClientStream(stream_id, stream.serial, stream.rect, codec, encoder)
+        used = {s.id for s in self.active.values()}
+        stream_id = next(i for i in range(STREAM_IDS) if i not in used)
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
-        self.stamper.drops_late = codec == VideoCodec.MJPEG
-        self.stamper.new_stream()
+        stamper = self.stamper.for_stream(drops_late=codec == VideoCodec.MJPEG)
+        client_stream = ClientStream(
+            stream_id, stream.serial, stream.rect, codec, encoder, stamper, next(self._turns)
+        )
+        self.active[stream.serial] = client_stream
         host = self.host
         host.send(
             MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
@@ -227,17 +259,20 @@ class StreamSender:
         return stream.rect.intersect(self.host.surface_rect()) == stream.rect
 
     def end(self, repaint: bool = True) -> None:
-        current, self.current = self.current, None
-        if current is None:
-            return
-        self.host.send(MsgDisplayStreamDestroy(current.id))
-        if repaint:
-            self.host.repaint(current.rect)  # nothing lossy stays on screen
+        """End all of this client's streams."""
+        for stream in list(self.active.values()):
+            self._end(stream, repaint)
 
-    def report(self, message: MsgcDisplayStreamReport, detected: Stream | None) -> None:
-        """A client's report on its stream; ``detected`` is the display's stream now."""
-        stream = self.current
-        if stream is None or message.stream_id != stream.id:
+    def _end(self, stream: ClientStream, repaint: bool) -> None:
+        del self.active[stream.serial]
+        self.host.send(MsgDisplayStreamDestroy(stream.id))
+        if repaint:
+            self.host.repaint(stream.rect)  # nothing lossy stays on screen
+
+    def report(self, message: MsgcDisplayStreamReport, detected: list[Stream]) -> None:
+        """A client's report on one of its streams; ``detected``: the display's streams."""
+        stream = next((s for s in self.active.values() if s.id == message.stream_id), None)
+        if stream is None:
             return  # a report on a stream that has ended meanwhile
         report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
         if report.cannot_decode:
@@ -245,13 +280,14 @@ class StreamSender:
                 "%r: the client cannot decode %s; switching codec", self.host, stream.codec.name
             )
             self.codecs.failed.add(stream.codec)
-            self.end()
+            for other in [s for s in self.active.values() if s.codec == stream.codec]:
+                self._end(other, repaint=True)
             self.follow(detected)
             return
         self.stamper.reported(message.end_frame_mm_time, report.last_frame_delay_ms)
 
     def _switch_from(self, codec: VideoCodec) -> bool:
-        """The link cannot carry this codec's frames: restart the stream in a leaner one
+        """The link cannot carry this codec's frames: restart the streams in a leaner one
         the client decodes, if there is one (MJPEG, a picture per frame, is the heaviest)."""
         self.codecs.heavy.add(codec)
         usable = self.codecs.usable()
@@ -259,30 +295,34 @@ class StreamSender:
             return False
         log.info("%r: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
         self.quality.codec_changed()
-        # The next change of the area starts the stream again in the leaner codec; until
+        # The next change of an area starts its stream again in the leaner codec; until
         # then the client keeps the last picture (the area keeps moving, or a still area
         # ends the stream and is repainted losslessly).
-        self.end(repaint=False)
+        for stream in [s for s in self.active.values() if s.codec == codec]:
+            self._end(stream, repaint=False)
         return True
 
     def frame_due(self) -> bool:
-        """New pixels wait in the stream's area (the link's budget paces how often)."""
-        stream = self.current
-        return stream is not None and stream.pending
+        """New pixels wait in a stream's area (the link's budget paces how often)."""
+        return any(stream.pending for stream in self.active.values())
 
     def send_frame(self) -> None:
-        stream = self.current
-        assert stream is not None
+        """A frame of the stream with new pixels that has waited longest for its turn."""
+        stream = min((s for s in self.active.values() if s.pending), key=lambda s: s.turn)
         stream.pending = False
+        stream.turn = next(self._turns)
         generation, pixels = self.framebuffer.read(stream.source, stream.step)
         if generation != self.host.surface_generation():
             return
         now = self.clock.mm_time()
-        stamp = self.stamper.stamp(now, now if self.host.playback_active() else None)
+        stamp = stream.stamper.stamp(now, now if self.host.playback_active() else None)
+        if stream.encoder.level != self.quality.level:  # changed for another stream
+            stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
         encoder = stream.encoder
+        share = stream.rect.area / sum(s.rect.area for s in self.active.values())
 
         def frame(data: bytes) -> MsgDisplayStreamData | None:
-            if self.quality.frame_sent(len(data), self.host.link_rate()):
+            if self.quality.frame_sent(len(data), self.host.link_rate(), share):
                 log.debug("%r: stream quality level %d", self.host, self.quality.level)
                 stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
             elif self.quality.too_heavy and self._switch_from(stream.codec):
@@ -295,5 +335,5 @@ class StreamSender:
             encoder.encode,
             frame,
             "frame",
-            lambda: self.current is stream and stream.encoder is encoder,
+            lambda: self.active.get(stream.serial) is stream and stream.encoder is encoder,
         )
