@@ -12,11 +12,12 @@ The delivery rate is what the client confirmed over spans in which the link was 
 limit (the budget held the sender back between every two confirmations) of at least
 RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
 a sender with little to send is not taken for a slow link; the best of the last seconds
-is kept, so idle moments do not read as a slow link either, and with none measured in
-that time the last measurement stays. On a near link (loopback, a LAN) confirmations come
-at the pace the client decodes, not the link's: its rate stays unknown. A client that
-confirmed nothing for a while was busy or suspended, not on a slow link: that span
-measures nothing (measured, it held a fast link's budget and stream quality down).
+is kept, so idle moments do not read as a slow link either; with none measured in that
+time the last measurement stays, rising slowly until the link is measured again. On a
+near link (loopback, a LAN) confirmations come at the pace the client decodes, not the
+link's: its rate stays unknown. A client that confirmed nothing for a while was busy or
+suspended, not on a slow link: that span measures nothing (measured, it held a fast
+link's budget and stream quality down).
 
 The round trip is the least a ping took of late: pings follow every burst of frames, so
 it is the path's own plus at most a frame's time (correcting it by the time the bytes
@@ -39,6 +40,7 @@ from collections import deque
 from ..core.clock import Clock
 
 RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
+RATE_PROBE = 0.25  # how fast (per second) an older measurement rises
 RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
@@ -119,10 +121,18 @@ class LinkEstimate:
 
     @property
     def rate(self) -> float | None:
-        """Bytes per second the link delivers, or None while it was never the bottleneck."""
+        """Bytes per second the link delivers, or None while it was never the bottleneck.
+        A measurement older than RATE_WINDOW_S is trusted less as it ages: it rises by
+        RATE_PROBE a second, so a link that got faster, or a rate measured while the
+        client was slow, is found again (held back, the link is measured anew)."""
         if not self._rates:
             return None
-        return max(rate for _, rate in self._rates)
+        now = self.clock.now()
+        recent = [rate for at, rate in self._rates if at >= now - RATE_WINDOW_S]
+        if recent:
+            return max(recent)
+        at, rate = self._rates[-1]
+        return rate * (1 + RATE_PROBE * (now - at - RATE_WINDOW_S))
 
     @property
     def rtt(self) -> float:
