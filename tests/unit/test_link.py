@@ -177,11 +177,23 @@ def test_a_client_that_stops_reading_is_no_measure_of_the_link() -> None:
     the stream's quality) down after the client reads again."""
     clock = FakeClock()
     estimate = LinkEstimate(clock)
-    estimate.round_trip(0.020)
-    estimate.confirmed(0)
+    busy_link(clock, estimate, 2_500_000, 0.3)
     estimate.held_back()
-    clock.time += 0.8  # nothing confirmed for 0.8 s, then the first bytes
-    estimate.confirmed(1_000)
-    assert estimate.rate is None
-    busy_link(clock, estimate, 2_500_000, 0.3, delivered=1_000)  # the link's own rate
-    assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
+    clock.time += 0.8  # nothing confirmed for 0.8 s, then a little
+    estimate.confirmed(2_500_000 * 0.3 + 1_000)
+    clock.time += 1.3  # the busy span's measurement is now the only one kept
+    assert estimate.rate == pytest.approx(2_500_000, rel=0.05)  # not the stall's 1 kB/s
+
+
+def test_a_slow_link_s_first_long_wait_is_measured() -> None:
+    """Before any rate is known, a long wait for a first screen on a slow link is the
+    link's pace, not a stall: measured, the budget fits the link at once."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    estimate.round_trip(0.080)
+    estimate.confirmed(0)
+    for step in range(1, 4):  # 300 kB in 0.6 s confirmations apart: 500 kB/s
+        estimate.held_back()
+        clock.time += 0.6
+        estimate.confirmed(step * 300_000)
+    assert estimate.rate == pytest.approx(500_000, rel=0.01)

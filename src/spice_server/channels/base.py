@@ -382,11 +382,12 @@ class ChannelClient:
         self.send(MsgPing(self._ping_id, int(now * 1e9)))
         self._ping_written[self._ping_id] = self._pinged_written = self.connection.written
 
-    def ping_after_writes(self) -> None:
-        """Ping if anything was written since the last ping: for ``confirms_delivery``
-        channels, whose budget counts what the client has not confirmed, at the end of
-        every pump (else bytes written last would count as on their way for good)."""
-        if self.connection.written > self._pinged_written and not self.closed:
+    def ping_after_writes(self, at_least: int = 1) -> None:
+        """Ping if ``at_least`` bytes were written since the last ping: for
+        ``confirms_delivery`` channels, whose budget counts what the client has not
+        confirmed, at the end of every pump (else bytes written last would count as on
+        their way for good)."""
+        if self.connection.written - self._pinged_written >= at_least and not self.closed:
             self.ping()
 
     @property

@@ -45,8 +45,9 @@ RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, 
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
 NEAR_RTT_S = 0.008  # a link with a shorter round trip is never measured (see ``confirmed``)
-STALL_S = 0.5  # no confirmation for this long (or this many round trips): the client was
-STALL_RTTS = 4  # not reading (busy, suspended); that span measures nothing
+STALL_S = 0.5  # no confirmation for this long (or this many round trips), with less than
+STALL_RTTS = 4  # STALL_SHARE of the known rate delivered: the client was not reading
+STALL_SHARE = 0.5
 RTT_WINDOW_S = 10.0
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 # ... while the user types or moves the pointer: an echo waits behind what is queued, so
@@ -90,7 +91,15 @@ class LinkEstimate:
             # Held back since the last confirmation: the link set the pace. On a near link
             # (loopback, a LAN) it is the client's own pace that confirmations show (a
             # first screen it decodes a while): the rate stays unknown there.
-            stalled = now - then > max(STALL_S, STALL_RTTS * self.rtt)
+            # A long wait that delivered far less than the known rate: a client that was
+            # not reading (busy, suspended). Before any rate is known it cannot be told
+            # from a slow link delivering a first screen, and is measured.
+            rate, gap = self.rate, now - then
+            stalled = (
+                rate is not None
+                and gap > max(STALL_S, STALL_RTTS * self.rtt)
+                and delivered - before < STALL_SHARE * rate * gap
+            )
             if self._held and self.rtt >= NEAR_RTT_S and not stalled:
                 if self._span is None:
                     self._span = (then, before)

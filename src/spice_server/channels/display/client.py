@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
+PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
@@ -220,10 +221,14 @@ class DisplayChannelClient(ChannelClient):
         """Send what is due, most urgent first, while the link has room."""
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
+        # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
+        while self._copies and self.can_send_more(urgent=True):
+            self._send_copy()
         small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
         if small and not self._copies and self.can_send_more(urgent=True):
-            self._send_rect(self._dirty.pop())  # an echo goes even while frames fill the link
+            self._send_rect(self._dirty.pop())
         while self.can_send_more():
+            self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
             if self._generation != framebuffer.generation:
                 self._create_surface()
                 continue
@@ -231,11 +236,9 @@ class DisplayChannelClient(ChannelClient):
                 self._send_monitors()
                 continue
             if self._copies:
-                self.send(self._copies.popleft())
-                self.images["copy"] += 1
+                self._send_copy()
                 continue
-            # A small change (an echo) goes before a frame: it is what the user waits for.
-            small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
+            small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS  # before a frame
             if self.streams.frame_due() and not small:
                 self.connection.push()  # what is ready leaves before the frame is encoded
                 self.streams.send_frame()
@@ -254,6 +257,10 @@ class DisplayChannelClient(ChannelClient):
                 return
             if self._refine:
                 self._send_rect(self._refine.pop(), lossless=True)
+
+    def _send_copy(self) -> None:
+        self.send(self._copies.popleft())
+        self.images["copy"] += 1
 
     def _start_refining(self) -> bool:
         """Once the screen has been still a while, repaint what went lossy losslessly."""
