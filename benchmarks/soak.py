@@ -27,6 +27,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+# The test suite's harness and the pictures it imports, as pytest's pythonpath has them.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "workloads"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from harness import GtkClient, check_real_client
