@@ -70,6 +70,7 @@ class FakeCore(Core):
 
     def timer_remove(self, timer: Timer) -> None:
         self.timers.pop(timer, None)
+        timer.release()
 
     def watch_add(
         self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
@@ -84,6 +85,7 @@ class FakeCore(Core):
     def watch_remove(self, watch: Watch) -> None:
         if watch in self.watches:
             self.watches.remove(watch)
+        watch.release()
 
     def armed(self) -> int:
         return sum(due is not None for due in self.timers.values())

@@ -277,6 +277,10 @@ class DisplayChannelClient(ChannelClient):
         for timer in (self._refine_timer, self._init_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
+        # The largest things a client holds (a video encoder, a whole screen) go now,
+        # whoever still refers to this client (an image being encoded on another thread).
+        self.streams.end(repaint=False)
+        self._cache.forget()
 
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer

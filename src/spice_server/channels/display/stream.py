@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -171,7 +172,9 @@ class StreamSender:
     def __init__(
         self, host: StreamHost, framebuffer: Framebuffer, clock: Clock, codecs: CodecChoice
     ) -> None:
-        self.host = host
+        # Weakly: the host owns this sender, and a cycle between the two would keep a gone
+        # client, its buffers with it, until one of the garbage collector's rare full passes.
+        self.host: StreamHost = weakref.proxy(host)
         self.framebuffer = framebuffer
         self.clock = clock
         self.codecs = codecs
