@@ -1,0 +1,87 @@
+"""Clients that leave, quitting or killed, leave nothing of theirs behind in the server.
+
+A server that people connect to for months sees thousands of clients come and go. What
+each one had (its connections, channel clients, session, screens and video encoders) must
+go when it does, by reference counting: objects caught in a reference cycle wait for one
+of the garbage collector's rare full passes, and with them every buffer they hold (the
+soak benchmark saw memory climb by megabytes a client that way).
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from spice_server.backends.demo import DemoDesktop
+from spice_server.channels.base import ChannelClient
+from spice_server.channels.session import Session
+from spice_server.display.video import VideoEncoder
+from spice_server.net.connection import Connection
+
+from harness import GtkClient, ServerHarness, wait_until
+
+pytestmark = pytest.mark.realclient
+
+PER_CLIENT = (Connection, ChannelClient, Session, VideoEncoder)
+
+
+def live_ids() -> set[int]:
+    # By type: a weak proxy (a stream sender's to its client) passes isinstance too.
+    return {id(thing) for thing in gc.get_objects() if issubclass(type(thing), PER_CLIENT)}
+
+
+def held_since(before: set[int]) -> list[weakref.ref[object]]:
+    """Weak references to the per-client objects made since ``before`` (on the loop)."""
+    return [
+        weakref.ref(thing)
+        for thing in gc.get_objects()
+        if issubclass(type(thing), PER_CLIENT) and id(thing) not in before
+    ]
+
+
+def wait_freed(held: list[weakref.ref[object]], what: str) -> None:
+    wait_until(lambda: all(ref() is None for ref in held), what=what)
+
+
+def connect_and_work(harness: ServerHarness, desktop: DemoDesktop, client: GtkClient) -> None:
+    client.wait_ready()
+    typed = len(harness.call(lambda: desktop.text))
+    client.send(cmd="key_press_and_release", scancode=0x1E)
+    client.send(cmd="position", x=200, y=150, display=0, buttons=0)
+    wait_until(lambda: len(harness.call(lambda: desktop.text)) > typed, what="the key typed")
+    client.framebuffer()
+
+
+def test_clients_that_quit_or_are_killed_leave_nothing_behind(make_harness, make_client):
+    harness = make_harness()
+    desktop = DemoDesktop(harness.server, 640, 480)
+    harness.call(desktop.start, harness.core)
+    gc.collect()
+    gc.disable()  # reference counting alone: what a cycle holds would stay
+    try:
+        before = harness.call(live_ids)
+        staying = make_client(harness.port, audio=True)
+        connect_and_work(harness, desktop, staying)
+        held_by_staying = harness.call(held_since, before)
+        for kill in (False, True, False, True):
+            before = harness.call(live_ids)
+            leaving = make_client(harness.port, audio=True)
+            connect_and_work(harness, desktop, leaving)
+            held = harness.call(held_since, before)
+            # main, display, inputs, cursor, playback, record: a channel client and a
+            # connection each, and the session
+            assert len(held) >= 13, f"only {len(held)} per-client objects found"
+            if kill:
+                leaving.proc.kill()
+                leaving.proc.wait(5)
+            else:
+                leaving.close()
+            wait_freed(held, f"the {'killed' if kill else 'quitting'} client's objects freed")
+        # The client that stayed was served throughout, and still is.
+        connect_and_work(harness, desktop, staying)
+        staying.close()
+        wait_freed(held_by_staying, "the last client's objects freed")
+    finally:
+        gc.enable()
