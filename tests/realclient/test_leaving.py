@@ -4,7 +4,8 @@ A server that people connect to for months sees thousands of clients come and go
 each one had (its connections, channel clients, session, screens and video encoders) must
 go when it does, by reference counting: objects caught in a reference cycle wait for one
 of the garbage collector's rare full passes, and with them every buffer they hold (the
-soak benchmark saw memory climb by megabytes a client that way).
+soak benchmark saw memory climb by megabytes a client that way). Once the last one has
+gone, the allocator is asked to give what is free back to the system.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def test_clients_that_quit_or_are_killed_leave_nothing_behind(make_harness, make
     harness = make_harness()
     desktop = DemoDesktop(harness.server, 640, 480)
     harness.call(desktop.start, harness.core)
+    admission = harness.server._admission
+    idle: list[int] = []
+    release = admission._idle
+    admission._idle = lambda: (idle.append(len(admission.sessions)), release())
     gc.collect()
     gc.disable()  # reference counting alone: what a cycle holds would stay
     try:
@@ -81,7 +86,9 @@ def test_clients_that_quit_or_are_killed_leave_nothing_behind(make_harness, make
             wait_freed(held, f"the {'killed' if kill else 'quitting'} client's objects freed")
         # The client that stayed was served throughout, and still is.
         connect_and_work(harness, desktop, staying)
+        assert idle == []  # a session was left each time
         staying.close()
         wait_freed(held_by_staying, "the last client's objects freed")
+        wait_until(lambda: idle == [0], what="free memory released once no session is left")
     finally:
         gc.enable()
