@@ -174,6 +174,7 @@ class StreamSender:
     ) -> None:
         # Weakly: the host owns this sender, and a cycle between the two would keep a gone
         # client, its buffers with it, until one of the garbage collector's rare full passes.
+        # (Logs name it with %s: a proxy's %r is the proxy's own.)
         self.host: StreamHost = weakref.proxy(host)
         self.framebuffer = framebuffer
         self.clock = clock
@@ -199,7 +200,7 @@ class StreamSender:
             try:
                 encoder = create_encoder(codec, width, height, self.quality.level)
             except Exception:
-                log.exception("%r: no %s encoder; trying the next codec", self.host, codec.name)
+                log.exception("%s: no %s encoder; trying the next codec", self.host, codec.name)
                 self.codecs.failed.add(codec)
                 continue
             break
@@ -245,7 +246,7 @@ class StreamSender:
         report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
         if report.cannot_decode:
             self.host.quiet_log.warning(
-                "%r: the client cannot decode %s; switching codec", self.host, stream.codec.name
+                "%s: the client cannot decode %s; switching codec", self.host, stream.codec.name
             )
             self.codecs.failed.add(stream.codec)
             self.end()
@@ -260,7 +261,7 @@ class StreamSender:
         usable = self.codecs.usable()
         if not usable or usable[0] == codec:
             return False
-        log.info("%r: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
+        log.info("%s: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
         self.quality.codec_changed()
         # The next change of the area starts the stream again in the leaner codec; until
         # then the client keeps the last picture (the area keeps moving, or a still area
@@ -286,7 +287,7 @@ class StreamSender:
 
         def frame(data: bytes) -> MsgDisplayStreamData | None:
             if self.quality.frame_sent(len(data), self.host.link_rate()):
-                log.debug("%r: stream quality level %d", self.host, self.quality.level)
+                log.debug("%s: stream quality level %d", self.host, self.quality.level)
                 stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
             elif self.quality.too_heavy and self._switch_from(stream.codec):
                 return None
