@@ -6,10 +6,12 @@ keeps ``--clients`` spice-gtk clients (the test suite's driver, tests/clients/gt
 busy for ``--minutes``: each connects, waits for its first frame, types, moves the pointer
 and asks for the framebuffer for a few seconds, then quits, or is killed with SIGKILL
 (``--kill-share`` of them), and another takes its place. The server's memory and open file
-descriptors are read before, during and after. After the last client has gone its
-descriptors must be back where they started and every session over; its memory (resident
-pages: a high-water mark, since freed memory stays with the allocator) must have levelled
-off: no more than 30 MB above the first half's peak.
+descriptors are read before, during and after. While clients come and go, memory must
+level off: the second half's peak no more than 10 MB above the first half's (a leak climbs
+all along). After the last client has gone every session must be over, the descriptors
+back where they started, and memory within 25 MB of where it started: the server hands
+the allocator's free pages back once no session is left, but not the pages that the
+fragments still in use keep (a few MB after the demo, more after H.264 streams).
 
     .venv/bin/python benchmarks/soak.py --clients 6 --minutes 5
     .venv/bin/python benchmarks/soak.py --clients 6 --minutes 5 --backend x11
@@ -195,9 +197,10 @@ def soak(args: argparse.Namespace, command: list[str], log_path: Path) -> int:
         log = log_path.read_text()
         sessions = log.count(" connected (session "), log.count(" disconnected (session ")
         print(f"  sessions opened {sessions[0]}, ended {sessions[1]}")
-        early_peak = max(timeline[: max(1, len(timeline) // 2)], default=peak_rss)
-        levelled = after_rss - early_peak < 30
-        ok = alive and failed == 0 and after_fds <= before_fds and levelled
+        half = max(1, len(timeline) // 2)
+        levelled = max(timeline[half:], default=0) - max(timeline[:half], default=0) <= 10
+        back = after_rss - before_rss <= 25
+        ok = alive and failed == 0 and after_fds <= before_fds and levelled and back
         ok = ok and sessions[0] == sessions[1]
         print("  " + ("ok" if ok else "NOT OK") + f" (server alive: {alive})")
         return 0 if ok else 1
