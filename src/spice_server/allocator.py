@@ -3,7 +3,7 @@
 What a client holds (its screens, queues, video encoders) is freed as it leaves, but
 glibc's malloc keeps the freed pages of its heap and of each thread's arena for later:
 resident memory stays at the high-water mark of the busiest moment. With six H.264
-clients at a time that mark was 80 MB above the idle server's, and stayed there for as
+clients at a time that mark was 75 MB above the idle server's, and stayed there for as
 long as the server ran idle. Once no session is left, the server asks the allocator to
 return what is free (glibc's ``malloc_trim``: a few ms for tens of MB, run on an encoder
 thread). With another C library this does nothing.
