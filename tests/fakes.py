@@ -71,6 +71,7 @@ class FakeCore(Core):
 
     def timer_remove(self, timer: Timer) -> None:
         self.timers.pop(timer, None)
+        timer.release()
 
     def watch_add(
         self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
@@ -85,6 +86,7 @@ class FakeCore(Core):
     def watch_remove(self, watch: Watch) -> None:
         if watch in self.watches:
             self.watches.remove(watch)
+        watch.release()
 
     def armed(self) -> int:
         return sum(due is not None for due in self.timers.values())

@@ -167,6 +167,7 @@ class HandCore(Core):
 
     def timer_remove(self, timer: Timer) -> None:
         self.started.pop(timer, None)
+        timer.release()
 
     def watch_add(
         self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: Any = None
@@ -177,7 +178,7 @@ class HandCore(Core):
         watch.mask = event_mask
 
     def watch_remove(self, watch: Watch) -> None:
-        pass
+        watch.release()
 
     def fire(self) -> None:
         """Fire the timers started so far (the loop would)."""

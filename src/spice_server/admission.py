@@ -53,8 +53,10 @@ class Admission:
         emit: EventSink,
         clock: Clock,
         sasl: Sasl | None = None,
+        idle: Callable[[], None] = lambda: None,
     ) -> None:
-        """With ``sasl`` clients log in through SASL instead of giving the ticket."""
+        """With ``sasl`` clients log in through SASL instead of giving the ticket;
+        ``idle`` is called when the last session has ended."""
         self.config = config
         self.sasl = sasl
         self.common_caps = frozenset(
@@ -68,6 +70,7 @@ class Admission:
         self.auth = auth
         self._channel = channel
         self._emit = emit
+        self._idle = idle
         self.sessions: dict[int, Session] = {}
         self._session_hosts: dict[int, str] = {}
         self._handshakes: dict[Handshake, None] = {}
@@ -242,6 +245,8 @@ class Admission:
     def _session_closed(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
         self._session_hosts.pop(session.id, None)
+        if not self.sessions:
+            self._idle()
 
 
 def host_of(connection: Connection) -> str:

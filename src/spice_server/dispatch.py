@@ -5,8 +5,9 @@ Interface changes are gathered here under a lock (markers coalesce, clipboard ac
 their order), a doorbell wakes the loop, and the loop takes them all in one go. The same
 doorbell carries calls made with ``call_soon_threadsafe`` (results of the encoder threads,
 which encode large images and video frames off the loop because the codecs release the
-GIL). Back-end code the server calls goes through ``call_backend``, so an exception in it
-is logged and never unwinds into the server.
+GIL, and the allocator's trim when the last client has gone). Back-end code the server
+calls goes through ``call_backend``, so an exception in it is logged and never unwinds into
+the server.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from .allocator import release_free_memory
 from .core.base import Core
 from .core.doorbell import Doorbell
 from .interfaces.base import Interface
@@ -83,6 +85,10 @@ class BackendDispatch:
             self._encoders = ThreadPoolExecutor(ENCODER_THREADS, "spice-encoder")
         future = self._encoders.submit(work)
         future.add_done_callback(lambda f: self.call_soon_threadsafe(lambda: done(f)))
+
+    def release_free_memory(self) -> None:
+        """Give the allocator's free memory back to the system, off the loop (allocator.py)."""
+        self.offload(release_free_memory, lambda _: None)
 
     def _ring(self) -> None:
         doorbell = self._doorbell

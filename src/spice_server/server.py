@@ -171,7 +171,13 @@ class Server:
         self._channels: dict[tuple[int, int], Channel] = {}
         self._dispatch = BackendDispatch(self._on_changes)
         self._admission = Admission(
-            self.config, self.auth, self._channel, self._emit, self._clock, sasl
+            self.config,
+            self.auth,
+            self._channel,
+            self._emit,
+            self._clock,
+            sasl,
+            idle=self._dispatch.release_free_memory,
         )
         self._policy = DevicePolicy(self)
         self._main: MainChannel | None = None

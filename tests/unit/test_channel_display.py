@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -655,3 +658,28 @@ def test_streams_share_the_link_by_their_area() -> None:
     assert quality.level == DEFAULT_LEVEL
     assert quality.frame_sent(frame, 100_000, share=1 / 3)
     assert quality.level == DEFAULT_LEVEL - 1
+
+
+def test_a_client_that_goes_away_while_streaming_is_freed_at_once() -> None:
+    """A gone client and its largest holdings (the stream's encoder, the cached first
+    screen) are freed by reference counting as it goes: in a cycle they stayed until one
+    of the garbage collector's rare full passes, and a server seeing clients come and go
+    grew by megabytes a client."""
+    context, display, channel, client, transport = setup(
+        cache=10**6, streaming_video="all", video_codecs=VP8_FIRST
+    )
+    display.resize(256, 192, rng.integers(0, 1 << 24, (192, 256), dtype=np.uint32))
+    channel.distribute()  # a new surface: its first screen goes to the cache
+    ack_all(transport)
+    paint(context, display, channel, transport, STREAK + 2)
+    assert transport.take_of(MsgDisplayStreamCreate)
+    (stream,) = client.streams.active.values()
+    assert client._cache._reference is not None
+    held = [weakref.ref(thing) for thing in (client, stream.encoder, client._cache._reference)]
+    del client, stream
+    gc.disable()
+    try:
+        transport.close("the client went away")
+        assert [ref() for ref in held] == [None, None, None]
+    finally:
+        gc.enable()

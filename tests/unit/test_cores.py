@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import time
+import weakref
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -161,3 +163,38 @@ def test_a_failing_callback_is_logged_and_the_loop_goes_on(driver: Driver, caplo
     driver.run_until(lambda: bool(fired))
     assert fired == [1]
     assert "boom" in caplog.text
+
+
+def test_a_removed_timer_or_watch_lets_go_of_its_owner(driver: Driver) -> None:
+    """Owners keep their timers and watches, whose callbacks are the owners' methods: a
+    removed one must let go of its callback, or the pair is a cycle (and a timer still in
+    a loop's queue a plain reference) that keeps the owner until a full garbage collection."""
+
+    class Owner:
+        def __init__(self, core: Core, fd: int) -> None:
+            self.timer = core.timer_add(self.fired)
+            self.watch = core.watch_add(fd, EventMask.READ, self.ready)
+
+        def fired(self, opaque: object) -> None:
+            raise AssertionError("a removed timer fired")
+
+        def ready(self, fd: int, events: EventMask, opaque: object) -> None:
+            raise AssertionError("a removed watch was called")
+
+    core = driver.core
+    ours, theirs = socket.socketpair()
+    gc.disable()  # only reference counting frees it: no cycle may be left
+    try:
+        owner = Owner(core, ours.fileno())
+        core.timer_start(owner.timer, 60_000)
+        core.timer_remove(owner.timer)
+        core.watch_remove(owner.watch)
+        gone = weakref.ref(owner)
+        del owner
+        assert gone() is None
+        theirs.send(b"x")
+        driver.run_for(0.05)
+    finally:
+        gc.enable()
+        ours.close()
+        theirs.close()

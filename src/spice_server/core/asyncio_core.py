@@ -43,6 +43,7 @@ class AsyncioCore(Core):
 
     def timer_remove(self, timer: Timer) -> None:
         self.timer_cancel(timer)
+        timer.release()
 
     def watch_update_mask(self, watch: Watch, event_mask: EventMask) -> None:
         loop = self.loop
@@ -59,6 +60,7 @@ class AsyncioCore(Core):
 
     def watch_remove(self, watch: Watch) -> None:
         self.watch_update_mask(watch, EventMask(0))
+        watch.release()
 
     @staticmethod
     def _dispatch(watch: Watch, event: EventMask) -> None:

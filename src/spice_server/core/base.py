@@ -60,6 +60,10 @@ WatchFunc = Callable[[int, EventMask, object], None]
 ChannelEventFunc = Callable[[ChannelEvent, ChannelEventInfo], None]
 
 
+def _released(*_: object) -> None:
+    """What a removed timer or watch calls instead of its owner's callback: nothing."""
+
+
 class Timer:
     """A one-shot timer handle; what it holds is up to the core that made it."""
 
@@ -74,6 +78,12 @@ class Timer:
         self.handle = None
         self.func(self.opaque)
 
+    def release(self) -> None:
+        """Let go of the callback once removed. The callback is mostly a method of the
+        object that holds this timer: kept, the two would form a cycle that only the
+        garbage collector's rare full passes free, and with it a client's buffers."""
+        self.func, self.opaque = _released, None
+
 
 class Watch:
     """A file-descriptor watch handle."""
@@ -85,6 +95,10 @@ class Watch:
         self.mask = mask
         self.func = func
         self.opaque = opaque
+
+    def release(self) -> None:
+        """Let go of the callback once removed (see :meth:`Timer.release`)."""
+        self.func, self.opaque = _released, None
 
 
 class Core(ABC):
@@ -117,7 +131,7 @@ class Core(ABC):
 
     @abstractmethod
     def timer_remove(self, timer: Timer) -> None:
-        """Cancel and forget the timer."""
+        """Cancel and forget the timer, and ``timer.release()`` its callback."""
 
     def watch_add(
         self, fd: int, event_mask: EventMask, func: WatchFunc, opaque: object = None
@@ -133,7 +147,7 @@ class Core(ABC):
 
     @abstractmethod
     def watch_remove(self, watch: Watch) -> None:
-        """Forget the watch; its callback is not called again."""
+        """Forget the watch and ``watch.release()`` its callback: it is not called again."""
 
     def channel_event(self, event: ChannelEvent, info: ChannelEventInfo) -> None:
         """Told of every connection's CONNECTED, INITIALIZED and DISCONNECTED."""

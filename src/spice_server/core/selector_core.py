@@ -50,7 +50,9 @@ class SelectorCore(Core):
         timer.handle = None
 
     def timer_remove(self, timer: Timer) -> None:
+        # Its heap entry stays until it falls due; released, it holds nothing meanwhile.
         timer.handle = None
+        timer.release()
 
     # -- watches -------------------------------------------------------------------------
 
@@ -70,6 +72,7 @@ class SelectorCore(Core):
 
     def watch_remove(self, watch: Watch) -> None:
         self.watch_update_mask(watch, EventMask(0))
+        watch.release()
 
     # -- the loop ------------------------------------------------------------------------
 

@@ -133,8 +133,8 @@ class DisplayChannelClient(ChannelClient):
         self.images[kind] += 1
 
     def repaint(self, rect: Rect) -> None:
-        """A stream ended: its still area goes losslessly now, and for spice-html5 (no LZ4)
-        again once the screen is still: it draws a JPEG frame once loaded, maybe after."""
+        """A stream ended: its area goes losslessly now, and for spice-html5 (no LZ4, which
+        may draw a JPEG frame once loaded, after that) again once the screen is still."""
         self._refine.add(rect)
         if DisplayCap.LZ4_COMPRESSION not in self.client_caps:
             self._lossy.add(rect)
@@ -223,7 +223,8 @@ class DisplayChannelClient(ChannelClient):
         self._pump_began = self.clock.now()
         # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
         while self._copies and self.can_send_more(urgent=True):
-            self._send_copy()
+            self.send(self._copies.popleft())
+            self.images["copy"] += 1
         small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
         if small and not self._copies and self.can_send_more(urgent=True):
             self._send_rect(self._dirty.pop())
@@ -236,7 +237,8 @@ class DisplayChannelClient(ChannelClient):
                 self._send_monitors()
                 continue
             if self._copies:
-                self._send_copy()
+                self.send(self._copies.popleft())
+                self.images["copy"] += 1
                 continue
             small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS  # before a frame
             if self.streams.frame_due() and not small:
@@ -258,10 +260,6 @@ class DisplayChannelClient(ChannelClient):
             if self._refine:
                 self._send_rect(self._refine.pop(), lossless=True)
 
-    def _send_copy(self) -> None:
-        self.send(self._copies.popleft())
-        self.images["copy"] += 1
-
     def _start_refining(self) -> bool:
         """Once the screen has been still a while, repaint what went lossy losslessly."""
         if not self._lossy:
@@ -279,6 +277,9 @@ class DisplayChannelClient(ChannelClient):
         for timer in (self._refine_timer, self._init_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
+        # Its largest holdings go now, whoever still refers to it (an encoder thread).
+        self.streams.end(repaint=False)
+        self._cache.forget()
 
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
@@ -389,9 +390,8 @@ class DisplayChannelClient(ChannelClient):
 
     def image_policy(self, lossless: bool = False) -> ImagePolicy:
         """What this client may get now: JPEG for photographic areas where the settings
-        allow it, and (setting ``auto``) also while its link is measured as the bottleneck
-        (a burst that fills the budget of a fast link, a new screen, is no reason to blur)
-        or as slower than SLOW_LINK_RATE; refined losslessly once the screen is still."""
+        allow it, and (``auto``) while its link is measured as the bottleneck (not a burst
+        on a fast link) or slower than SLOW_LINK_RATE; refined once the screen is still."""
         config, full, now = self.context.config, self.link_full_at, self.clock.now()
         rate = self.connection.link.rate
         congested = rate is not None and (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -176,7 +177,10 @@ class StreamSender:
     def __init__(
         self, host: StreamHost, framebuffer: Framebuffer, clock: Clock, codecs: CodecChoice
     ) -> None:
-        self.host = host
+        # Weakly: the host owns this sender, and a cycle between the two would keep a gone
+        # client, its buffers with it, until one of the garbage collector's rare full passes.
+        # (Logs name it with %s: a proxy's %r is the proxy's own.)
+        self.host: StreamHost = weakref.proxy(host)
         self.framebuffer = framebuffer
         self.clock = clock
         self.codecs = codecs
@@ -225,7 +229,7 @@ class StreamSender:
             try:
                 encoder = create_encoder(codec, width, height, self.quality.level)
             except Exception:
-                log.exception("%r: no %s encoder; trying the next codec", self.host, codec.name)
+                log.exception("%s: no %s encoder; trying the next codec", self.host, codec.name)
                 self.codecs.failed.add(codec)
                 continue
             break
@@ -277,7 +281,7 @@ class StreamSender:
         report = StreamReport(message.num_frames, message.num_drops, message.last_frame_delay)
         if report.cannot_decode:
             self.host.quiet_log.warning(
-                "%r: the client cannot decode %s; switching codec", self.host, stream.codec.name
+                "%s: the client cannot decode %s; switching codec", self.host, stream.codec.name
             )
             self.codecs.failed.add(stream.codec)
             for other in [s for s in self.active.values() if s.codec == stream.codec]:
@@ -293,7 +297,7 @@ class StreamSender:
         usable = self.codecs.usable()
         if not usable or usable[0] == codec:
             return False
-        log.info("%r: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
+        log.info("%s: %s is too heavy for the link; now %s", self.host, codec.name, usable[0].name)
         self.quality.codec_changed()
         # The next change of an area starts its stream again in the leaner codec; until
         # then the client keeps the last picture (the area keeps moving, or a still area
@@ -323,7 +327,7 @@ class StreamSender:
 
         def frame(data: bytes) -> MsgDisplayStreamData | None:
             if self.quality.frame_sent(len(data), self.host.link_rate(), share):
-                log.debug("%r: stream quality level %d", self.host, self.quality.level)
+                log.debug("%s: stream quality level %d", self.host, self.quality.level)
                 stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
             elif self.quality.too_heavy and self._switch_from(stream.codec):
                 return None
