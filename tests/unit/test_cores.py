@@ -198,3 +198,13 @@ def test_a_removed_timer_or_watch_lets_go_of_its_owner(driver: Driver) -> None:
         gc.enable()
         ours.close()
         theirs.close()
+
+
+def test_a_closed_selector_core_may_still_be_told_to_stop() -> None:
+    """Stopped from another thread, the loop may see the stop, return and close its
+    wake-up pipe before that thread writes to it: the write then finds it closed (it
+    raised OSError, EBADF, in a test's teardown)."""
+    core = SelectorCore()
+    core.close()
+    core.stop()
+    core.call_soon_threadsafe(lambda: None)

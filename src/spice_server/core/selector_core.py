@@ -33,6 +33,10 @@ class SelectorCore(Core):
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        # Another thread's wake-up and the loop thread's close() must not cross: stopped
+        # from elsewhere, the loop may return and close before that thread has written.
+        self._wake_lock = threading.RLock()  # reentrant: a signal handler may call in
+        self._closed = False
         self._thread: threading.Thread | None = None
 
     # -- timers --------------------------------------------------------------------------
@@ -78,9 +82,12 @@ class SelectorCore(Core):
 
     def call_soon_threadsafe(self, func: Callable[..., Any], *args: Any) -> None:
         """Run ``func(*args)`` on the loop's thread at its next turn."""
-        self._calls.append((func, args))
-        with contextlib.suppress(BlockingIOError):  # a full pipe wakes the loop anyway
-            os.write(self._wake_w, b"\0")
+        with self._wake_lock:
+            self._calls.append((func, args))
+            if self._closed:
+                return  # the loop is gone: nothing will run it
+            with contextlib.suppress(BlockingIOError):  # a full pipe wakes the loop anyway
+                os.write(self._wake_w, b"\0")
 
     def stop(self) -> None:
         """Make ``run()`` return after the current turn; safe from any thread."""
@@ -115,8 +122,10 @@ class SelectorCore(Core):
 
     def close(self) -> None:
         self._selector.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._wake_lock:
+            self._closed = True
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def _next_timer_delay(self) -> float | None:
         while self._timers and self._timers[0][2].handle != self._timers[0][1]:
