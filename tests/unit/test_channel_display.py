@@ -90,7 +90,7 @@ def paint(context, display, channel, transport, frames: int) -> None:
 def test_the_surface_comes_first_then_the_whole_screen_then_mark() -> None:
     _context, _display, _channel, _client, transport = setup()
     assert transport.take() == [
-        MsgSetAck(1, 40),
+        MsgSetAck(1, 100),
         MsgDisplaySurfaceCreate(0, 256, 192, 32, 1),
         MsgDisplayMonitorsConfig(transport_heads(256, 192), 1),
         MsgDisplayDrawFill(0, Rect(0, 0, 256, 192), 0),

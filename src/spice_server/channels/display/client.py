@@ -69,7 +69,7 @@ LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
 
 class DisplayChannelClient(ChannelClient):
-    ack_window = 40  # messages: the link budget bounds the bytes; frames carry pings too
+    ack_window = 100  # messages: the link budget bounds the bytes; frames carry pings too
     max_message_size = 4 * 1024
     confirms_delivery = True
 
