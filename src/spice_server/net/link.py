@@ -67,7 +67,8 @@ def unacknowledged(sock: socket.socket) -> int:
 
 
 class LinkEstimate:
-    """Delivery rate and round trip of one connection, from samples of what is in flight."""
+    """Delivery rate and round trip of one connection, from the client's confirmations
+    (PONGs) and the round trips of its pings."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
