@@ -7,6 +7,7 @@ import weakref
 
 import numpy as np
 import pytest
+from test_link import busy_link
 
 from spice_server.channels.display import DisplayChannel
 from spice_server.channels.main import MM_TIME_DELTA_MS
@@ -256,12 +257,7 @@ def test_an_mjpeg_frame_reported_late_moves_the_next_stamps_later() -> None:
 
 def test_frames_bigger_than_a_narrow_link_carries_lower_the_quality() -> None:
     context, display, channel, client, transport = setup(streaming_video="all")
-    transport.link.round_trip(0.020)
-    for _ in range(40):  # a busy 100 kB/s link: far too little for these frames
-        transport.link.held_back()
-        context.clock.time += 0.01
-        transport.sent += 1000
-        transport.link.confirmed(transport.sent)
+    busy_link(context.clock, transport.link, 100_000, 0.4)  # far too little for these frames
     assert transport.link.rate == pytest.approx(100_000, rel=0.05)
     transport.pending = 0
     paint(context, display, channel, transport, STREAK + 3)
@@ -306,12 +302,7 @@ def test_while_a_large_image_encodes_off_the_loop_the_client_waits_in_order() ->
 
 def test_a_codec_too_heavy_for_the_link_gives_way_to_a_leaner_one() -> None:
     context, display, channel, client, transport = setup(streaming_video="all")
-    transport.link.round_trip(0.020)
-    for _ in range(40):  # a busy 100 kB/s link: MJPEG frames do not fit even at level 0
-        transport.link.held_back()
-        context.clock.time += 0.01
-        transport.sent += 1000
-        transport.link.confirmed(transport.sent)
+    busy_link(context.clock, transport.link, 100_000, 0.4)  # MJPEG does not fit at level 0
     transport.pending = 0
     paint(context, display, channel, transport, STREAK + 30)
     creates = transport.take_of(MsgDisplayStreamCreate)
@@ -516,11 +507,7 @@ def test_what_the_client_has_not_confirmed_counts_against_the_budget() -> None:
     socket: the display counts as on its way everything written after the last ping the
     client answered, and sends more only once a PONG confirms enough arrived."""
     context, display, channel, _client, transport = setup()
-    transport.link.round_trip(0.020)
-    for step in range(1, 41):  # a 2.5 MB/s link, measured while it held the sender back
-        transport.link.held_back()
-        context.clock.time += 0.01
-        transport.link.confirmed(step * 25_000)
+    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # measured while held back
     budget = transport.link.budget()
     assert budget == pytest.approx(2_500_000 * 0.04, rel=0.02)
 
@@ -570,11 +557,7 @@ def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() 
     photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
     for rate, first in ((600_000, ImageType.JPEG), (5_000_000, ImageType.QUIC)):
         context, display, channel, _client, transport = setup()
-        transport.link.round_trip(0.080)
-        for step in range(1, 41):  # measured while the budget held the sender back
-            transport.link.held_back()
-            context.clock.time += 0.01
-            transport.link.confirmed(int(step * rate * 0.01))
+        busy_link(context.clock, transport.link, rate, 0.4, rtt=0.080)  # held back
         context.clock.time += 2  # long after: the link is not full now
         transport.take()
         display.update(photo, 10, 20)
@@ -593,11 +576,7 @@ def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
     """An echo may use up to twice the budget: it does not wait behind the frames that
     fill the link; a large change waits for room."""
     context, display, channel, _client, transport = setup()
-    transport.link.round_trip(0.020)
-    for step in range(1, 41):  # a 2.5 MB/s link: a budget of 100 kB
-        transport.link.held_back()
-        context.clock.time += 0.01
-        transport.link.confirmed(step * 25_000)
+    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
     budget = transport.link.budget()
     transport.take()
     transport.confirm(transport.sent)
