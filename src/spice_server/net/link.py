@@ -89,9 +89,6 @@ class LinkEstimate:
         last = self._last
         if last is not None and now - last[0] >= MIN_INTERVAL_S:
             then, before = last
-            # Held back since the last confirmation: the link set the pace. On a near link
-            # (loopback, a LAN) it is the client's own pace that confirmations show (a
-            # first screen it decodes a while): the rate stays unknown there.
             # A long wait that delivered far less than the known rate: a client that was
             # not reading (busy, suspended). Before any rate is known it cannot be told
             # from a slow link delivering a first screen, and is measured.
@@ -101,6 +98,9 @@ class LinkEstimate:
                 and gap > max(STALL_S, STALL_RTTS * self.rtt)
                 and delivered - before < STALL_SHARE * rate * gap
             )
+            # Held back since the last confirmation: the link set the pace. On a near link
+            # (loopback, a LAN) it is the client's own pace that confirmations show (a
+            # first screen it decodes a while): the rate stays unknown there.
             if self._held and self.rtt >= NEAR_RTT_S and not stalled:
                 if self._span is None:
                     self._span = (then, before)
