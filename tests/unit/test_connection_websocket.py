@@ -353,3 +353,17 @@ def test_corked_writes_go_out_together_and_in_order(make_pair) -> None:
         pair.run(0.01)
         received += pair.read_peer()
     assert received == big and pair.connection.pending == 0
+
+
+def test_writing_again_after_everything_was_confirmed_tells_the_link(make_pair) -> None:
+    """The link idled from the last confirmation to this write: its estimate must not
+    take that time for the link's pace (see LinkEstimate.resumed)."""
+    pair = make_pair()
+    resumed: list[int] = []
+    pair.connection.link.resumed = resumed.append  # type: ignore[method-assign]
+    pair.connection.write(b"x" * 1000)
+    assert resumed == []  # nothing was ever confirmed: nothing is known
+    pair.connection.confirm(1000)
+    pair.connection.write(b"y" * 1000)  # everything written was confirmed
+    pair.connection.write(b"z" * 1000)  # 1000 bytes are on their way: not idle
+    assert resumed == [1000]

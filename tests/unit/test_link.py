@@ -10,6 +10,7 @@ from spice_server.interfaces.display import Display
 from spice_server.net.link import (
     INTERACTIVE_ALLOWANCE_S,
     MAX_BUDGET,
+    MAX_STEP,
     MIN_BUDGET,
     QUEUE_ALLOWANCE_S,
     LinkEstimate,
@@ -77,10 +78,62 @@ def test_the_budget_is_the_bandwidth_delay_product_and_a_little_more() -> None:
     estimate.round_trip(0.120)
     estimate.round_trip(0.080)  # the smallest recent round trip is the path's own
     assert estimate.rtt == pytest.approx(0.080)
-    assert estimate.budget() == int(625_000 * (0.080 + QUEUE_ALLOWANCE_S))
+    step = 6_250  # each confirmation (every 10 ms) confirmed this much more
+    assert estimate.budget() == int(625_000 * (0.080 + QUEUE_ALLOWANCE_S) + step)
     slow = LinkEstimate(clock)
     busy_link(clock, slow, 10_000, 0.3)
     assert slow.budget() == MIN_BUDGET
+
+
+def test_the_budget_holds_one_confirmations_bytes_more() -> None:
+    """Pings a frame apart confirm a frame at a time: just after a confirmation, the
+    bytes of the next one arrived already but still count. Without them in the budget
+    a link whose bandwidth-delay product is near a frame idled every round trip."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 625_000, 0.3, rtt=0.080)
+    base = estimate.budget() - 6_250  # busy_link's confirmations came 6,250 bytes apart
+    delivered = int(625_000 * 0.3)
+    for step in (40_000, 10 * MAX_STEP):  # a frame's worth; a huge one counts MAX_STEP
+        clock.time += 0.05
+        delivered += step
+        estimate.confirmed(delivered)
+        assert estimate.budget() == base + min(step, MAX_STEP)
+
+
+def after_a_stream_then_idle(clock: FakeClock, estimate: LinkEstimate) -> int:
+    """A link measured long ago (20 Mbit/s), then 2.5 s of a stream that fits it (never
+    held back), then a quarter second of nothing: the bytes delivered in all."""
+    busy_link(clock, estimate, 2_500_000, 0.5)
+    delivered = int(2_500_000 * 0.5)
+    for _ in range(250):
+        clock.time += 0.01
+        delivered += 20_000
+        estimate.confirmed(delivered)
+    clock.time += 0.25
+    return delivered
+
+
+def test_a_link_that_idled_until_the_sender_resumed_is_not_measured_slow() -> None:
+    """A stream's last frame, a quarter second of nothing, then a refinement held back at
+    once: the first confirmation after it waited through the idle time and the pipe's
+    filling, and says nothing of the link (counted, a 20 Mbit/s link read as 3.5)."""
+    for resumes in (True, False):
+        clock = FakeClock()
+        estimate = LinkEstimate(clock)
+        delivered = after_a_stream_then_idle(clock, estimate)
+        if resumes:
+            estimate.resumed(delivered)  # the connection says so as it writes again
+        for _ in range(20):  # held back from the first write on, confirmed every 10 ms
+            estimate.held_back()
+            clock.time += 0.01
+            delivered += 25_000
+            estimate.confirmed(delivered)
+        assert estimate.rate is not None
+        if resumes:  # nothing measured yet: the old figure stands (rising a little)
+            assert estimate.rate >= 2_500_000
+        else:  # the whole wait read as the link's pace
+            assert estimate.rate < 200_000
 
 
 def test_a_channel_over_budget_waits_and_pumps_when_the_link_has_drained() -> None:
@@ -107,7 +160,7 @@ def test_while_the_user_types_the_budget_keeps_the_link_just_full() -> None:
     busy_link(clock, estimate, 2_500_000, 0.3)  # 20 Mbit/s
     estimate.round_trip(0.020)
     interactive = estimate.budget(interactive=True)
-    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S))
+    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S) + 25_000)
     assert interactive < estimate.budget()
 
 

@@ -44,7 +44,7 @@ MAX_GAP_S = 0.2
 # ends and its area is repainted exact: a 60 fps video that stops is exact soon after,
 # and a slower one is not ended between two of its frames.
 IDLE_S = 0.4
-MIN_IDLE_S = 0.25
+MIN_IDLE_S = 0.2
 IDLE_FRAMES = 10
 MAX_CANDIDATES = 8
 MAX_STREAMS = 4  # at once on a display: each costs every client an encoder

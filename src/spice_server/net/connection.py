@@ -48,6 +48,8 @@ ENTRY_COST = 256  # what one queued entry costs beyond its payload (objects, deq
 MERGE_SIZE = 4096  # writes this small are appended to a queued tail of our own
 MERGED_MAX = 64 * 1024  # how large such a tail may grow
 SEND_BATCH = 64  # queued entries handed to one sendmsg call
+# Unconfirmed bytes this few (a keep-alive ping) when writing again: the link had idled.
+IDLE_BYTES = 256
 LINGER_MS = 2000  # how long a closing connection may take to deliver its last words
 
 
@@ -150,6 +152,8 @@ class Connection:
         """Send SPICE bytes (framed first, on a WebSocket), queueing what the socket refuses."""
         if self.closed or self._closing or not data:
             return
+        if self._confirmed is not None and self.written - self._confirmed <= IDLE_BYTES:
+            self.link.resumed(self._confirmed)  # the link idled: that measures nothing
         if self.websocket is not None:
             data = self.websocket.send(data)
         self._write_wire(data)

@@ -26,7 +26,11 @@ link measured slower still).
 
 The budget is the bandwidth-delay product plus a little more (less while the user types
 or points), so the link stays full while frames wait only milliseconds in queues: the
-newest pixels are read when there is room, and late frames never block newer ones.
+newest pixels are read when there is room, and late frames never block newer ones. It
+also holds one confirmation's bytes (the pings' spacing): what was written after the
+last answered ping includes what arrived since, and confirmations come a ping's worth at
+a time. Without it, a link whose bandwidth-delay product is near that spacing (5 Mbit/s,
+40 ms) idled for part of every round trip: at most one frame's worth was on its way.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay p
 # then the link is kept just full, trading a little throughput for a prompt answer.
 INTERACTIVE_ALLOWANCE_S = 0.004
 MIN_BUDGET = 24 * 1024
+MAX_STEP = 64 * 1024  # the most of one confirmation's bytes the budget adds (see budget)
 MAX_BUDGET = 256 * 1024  # also the budget while the rate is unknown (never saturated)
 _OUTQ = struct.Struct("i")
 
@@ -78,10 +83,20 @@ class LinkEstimate:
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
         # Round trips, each smaller than every later one: the first is the window's least.
         self._rtts: deque[tuple[float, float]] = deque()
+        self._step = 0  # bytes the last confirmation confirmed: the pings' spacing
+        self._filling = False  # the sender resumed after the link idled (``resumed``)
 
     def held_back(self) -> None:
         """The budget stopped the sender, which had more to send: the link is the limit."""
         self._held = True
+
+    def resumed(self, delivered: int) -> None:
+        """The sender writes again after everything it wrote was confirmed (``delivered``
+        bytes in all): the link idled until now, and the next confirmation, held back or
+        not, also waited for the pipe to fill. Neither measures the link (a refinement
+        after a stream's last frame, held back at once, read a 20 Mbit/s link as 3.5)."""
+        self._last, self._held, self._span = (self.clock.now(), delivered), False, None
+        self._filling = True
 
     def confirmed(self, delivered: int) -> None:
         """The client confirmed it has ``delivered`` bytes in all (a PONG)."""
@@ -101,7 +116,7 @@ class LinkEstimate:
             # Held back since the last confirmation: the link set the pace. On a near link
             # (loopback, a LAN) it is the client's own pace that confirmations show (a
             # first screen it decodes a while): the rate stays unknown there.
-            if self._held and self.rtt >= NEAR_RTT_S and not stalled:
+            if self._held and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span
@@ -112,7 +127,9 @@ class LinkEstimate:
                 self._span = None
         elif last is not None:
             return  # too close to the last one to say anything: it waits for the next
-        self._last, self._held = (now, delivered), False
+        if last is not None:
+            self._step = min(max(0, delivered - last[1]), MAX_STEP)
+        self._last, self._held, self._filling = (now, delivered), False, False
         # The newest measurement stays when nothing newer came: a sender that keeps within
         # the budget is not held back, so nothing measures the link again. Forgetting it
         # would lift the budget to MAX_BUDGET, seconds of queue on a slow link.
@@ -156,7 +173,8 @@ class LinkEstimate:
         if rate is None:
             return MAX_BUDGET
         allowance = INTERACTIVE_ALLOWANCE_S if interactive else QUEUE_ALLOWANCE_S
-        return int(min(MAX_BUDGET, max(MIN_BUDGET, rate * (self.rtt + allowance))))
+        queued = rate * (self.rtt + allowance) + self._step
+        return int(min(MAX_BUDGET, max(MIN_BUDGET, queued)))
 
     def drain_time(self, excess: int) -> float:
         """Seconds until ``excess`` bytes more than the budget have been delivered."""

@@ -18,15 +18,9 @@ from concurrent.futures import Future
 import numpy as np
 
 from ...core.base import Timer
-from ...display.encoding import (
-    encode_bitmap,
-    encode_jpeg_image,
-    encode_lz4,
-    encode_quic,
-    lz4_max_level,
-)
+from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, encode_quic
 from ...display.framebuffer import CopyOp, Damage
-from ...display.images import ImageKind, ImagePolicy, choose_image, image_policy
+from ...display.images import ImageKind, choose_image
 from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
@@ -51,20 +45,17 @@ from ..context import ClientLink
 from ..session import Session
 from .cache import CachedScreen
 from .monitors import monitors_config
+from .stills import JPEG_QUALITY, StillImages
 from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
 
 log = logging.getLogger(__name__)
 
-JPEG_QUALITY = 85  # for photographic still images
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
-MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
-CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
-SLOW_LINK_RATE = 1_250_000  # bytes/s (10 Mbit/s): slower, always; libspice's "low bandwidth"
-REFINE_AFTER_S = 0.3  # lossy areas are repainted losslessly once the screen is this still
+REFINE_AFTER_S = 0.2  # lossy areas are repainted losslessly once the screen is this still
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
 
@@ -100,10 +91,11 @@ class DisplayChannelClient(ChannelClient):
         self._refine = Region()
         self._last_change = 0.0
         self._refine_timer: Timer | None = None
-        self._cache = CachedScreen(DisplayCap.LZ4_COMPRESSION in self.client_caps)
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
-        self.preferred_compression: int | None = None
+        lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
+        self._cache = CachedScreen(lz4_client)
+        self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding = False
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
@@ -197,7 +189,7 @@ class DisplayChannelClient(ChannelClient):
                 self._cache.room = max(0, pixels)
                 self._init_done()
             case MsgcDisplayPreferredCompression(image_compression=compression):
-                self.preferred_compression = compression
+                self.stills.preferred = compression
                 self.quiet_log.info("%r: client prefers image compression %d", self, compression)
             case MsgcDisplayPreferredVideoCodecType(codecs=codecs):
                 self.streams.codecs.preferred = codecs
@@ -321,7 +313,8 @@ class DisplayChannelClient(ChannelClient):
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
-        rows = max(1, MAX_DRAW_BYTES // (rect.width * 4))
+        policy = self.stills.policy(self.link_full_at, lossless)
+        rows = max(1, self.stills.draw_bytes(policy) // (rect.width * 4))
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
@@ -343,7 +336,7 @@ class DisplayChannelClient(ChannelClient):
 
         if cached and not whole and self._from_reference(rect, pixels):
             return
-        kind = choose_image(pixels, self.image_policy(lossless))
+        kind = choose_image(pixels, policy)
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
         elif not lossless:  # a refinement leaves _lossy to the next (see repaint)
@@ -362,7 +355,7 @@ class DisplayChannelClient(ChannelClient):
             encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
         elif kind is ImageKind.LZ4:
-            self.encode(pixels, self._lz4(), draw, "lz4")
+            self.encode(pixels, self.stills.lz4(self._pump_began), draw, "lz4")
         elif kind is ImageKind.QUIC:
             self.encode(pixels, encode_quic, draw, "quic")
         else:
@@ -372,10 +365,6 @@ class DisplayChannelClient(ChannelClient):
     def _pending(self, lossless: bool, cached: bool) -> Region:
         """Where an area put back for later goes, so that it is sent the same way then."""
         return self._refine if lossless else self._dirty if cached else self._uncached
-
-    def _lz4(self) -> Encode:
-        link, spent = self.connection.link, self.clock.now() - self._pump_began
-        return functools.partial(encode_lz4, max_level=lz4_max_level(spent, link.rtt, link.rate))
 
     def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
         """Draw from the cached screen what still shows as it did; True if any part was.
@@ -387,24 +376,6 @@ class DisplayChannelClient(ChannelClient):
             self.images["cached"] += 1
         self._uncached.update(other)
         return bool(draws)
-
-    def image_policy(self, lossless: bool = False) -> ImagePolicy:
-        """What this client may get now: JPEG for photographic areas where the settings
-        allow it, and (``auto``) while its link is measured as the bottleneck (not a burst
-        on a fast link) or slower than SLOW_LINK_RATE; refined once the screen is still."""
-        config, full, now = self.context.config, self.link_full_at, self.clock.now()
-        rate = self.connection.link.rate
-        congested = rate is not None and (
-            rate < SLOW_LINK_RATE or (full is not None and now - full < CONGESTED_S)
-        )
-        return image_policy(
-            config.image_compression,
-            self.preferred_compression,
-            config.jpeg_compression,
-            DisplayCap.LZ4_COMPRESSION in self.client_caps,
-            congested=congested,
-            lossless=lossless,
-        )
 
     def encode(
         self,
