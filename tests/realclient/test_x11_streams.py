@@ -89,7 +89,7 @@ def check_moving_window(
 
 
 @one_core
-@pytest.mark.parametrize("codec", ["mjpeg", "h264"])
+@pytest.mark.parametrize("codec", ["mjpeg", "h264", "vp8"])
 @pytest.mark.parametrize("kind", ["video", "pan"])
 def test_spice_gtk_sees_a_moving_window_as_one_stream_within_35_db(
     exported, make_client, codec, kind

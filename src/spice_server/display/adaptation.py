@@ -3,8 +3,10 @@
 The link's budget paces how many frames go out (a frame is read only when the link has
 room), so on a narrow link big frames mean few frames. The quality level trades bytes per
 frame against frame rate: when a frame costs more than the link carries in a frame period
-of TARGET_FPS, the level drops (a new encoder with a lower quality or bit rate); when
-frames stay well under it, the level climbs back, never beyond its ceiling. Without a
+of TARGET_FPS, the level drops (a new encoder with a lower quality or bit rate), never
+below the codec's lowest level that holds the picture's PSNR target (video.LOWEST_LEVEL:
+then fewer frames go instead, or a leaner codec takes over); when frames stay well under
+it, the level climbs back, never beyond its ceiling. Without a
 measured rate (the link was never the bottleneck, as on loopback) quality stays at its
 ceiling. What the client reports as late is the stamper's business, not a reason to
 degrade the picture: spice-gtk's GStreamer path shows late frames, and frames stamped
@@ -54,16 +56,21 @@ class StreamQuality:
     def codec_changed(self) -> None:
         self._heavy = 0
 
-    def frame_sent(self, frame_bytes: int, link_rate: float | None, share: float = 1.0) -> bool:
+    def frame_sent(
+        self, frame_bytes: int, link_rate: float | None, share: float = 1.0, lowest: int = 0
+    ) -> bool:
         """Account for one encoded frame of a stream that has ``share`` of the link (its
-        part of the area streamed, when there are several); True when the level changed
-        (new encoders)."""
+        part of the area streamed, when there are several) in a codec whose ``lowest``
+        level holds the PSNR target; True when the level changed (new encoders)."""
         if link_rate is None:
             self._small = 0
             return self._set(self.ceiling)
+        if self.level < lowest:  # set for another codec
+            return self._set(lowest)
         allowance = link_rate * HEADROOM / TARGET_FPS * share
-        self._heavy = self._heavy + 1 if frame_bytes > allowance and self.level == 0 else 0
-        if frame_bytes > allowance and self.level > 0:
+        too_big = frame_bytes > allowance
+        self._heavy = self._heavy + 1 if too_big and self.level <= lowest else 0
+        if too_big and self.level > lowest:
             self._small = 0
             return self._set(self.level - 1)
         if frame_bytes < RAISE_BELOW * allowance and self.level < self.ceiling:

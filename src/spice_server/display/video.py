@@ -43,6 +43,17 @@ JPEG_QUALITY = (30, 45, 60, 70, 80)  # by level
 BITS_PER_PIXEL = (0.02, 0.05, 0.15, 0.4, 0.6)
 H264_CRF = (35, 31, 27, 21, 18)  # by level; lower is better (x264's constant rate factor)
 VP8_CRF = (40, 30, 20, 10, 4)  # by level; lower is better (libvpx's constrained quality)
+# The picture a stream must keep: PSNR at the client against the source, on a moving
+# photograph (benchmarks/stream_quality.py measures each codec's levels). A level under
+# it is never chosen: where the link cannot carry frames at the lowest level that holds
+# it, fewer frames go (the link's budget paces them) or a leaner codec takes over.
+PSNR_TARGET_DB = 35.0
+# The lowest level that holds PSNR_TARGET_DB, by codec: the least PSNR of the frames of a
+# 640x480 moving photograph and a video-like one (tests/unit/test_video.py checks every
+# level from it up). MJPEG holds it at every level (36 dB and more); H.264's levels 0
+# and 1 fall to 31.7 and 33.6 dB on the video, VP8's 0 to 2 to 29.0, 30.3 and 33.9 on
+# the photograph.
+LOWEST_LEVEL = {VideoCodec.MJPEG: 0, VideoCodec.H264: 2, VideoCodec.VP8: 3}
 FRAME_RATE = 60  # the rate encoders plan their bit budget for
 KEY_FRAME_INTERVAL = 2 * FRAME_RATE  # a lost decoder state heals within two seconds
 

@@ -26,7 +26,7 @@ from ...display.framebuffer import Framebuffer
 from ...display.region import subtract
 from ...display.stamping import FrameStamper
 from ...display.streams import Stream
-from ...display.video import VideoEncoder, create_encoder
+from ...display.video import LOWEST_LEVEL, VideoEncoder, create_encoder
 from ...protocol.constants import DisplayCap, VideoCodec
 from ...protocol.messages.codec import ServerMessage
 from ...protocol.messages.display import (
@@ -227,7 +227,7 @@ class StreamSender:
         width, height = ClientStream.size_for(stream.rect)
         for codec in self.codecs.usable():
             try:
-                encoder = create_encoder(codec, width, height, self.quality.level)
+                encoder = create_encoder(codec, width, height, self._level(codec))
             except Exception:
                 log.exception("%s: no %s encoder; trying the next codec", self.host, codec.name)
                 self.codecs.failed.add(codec)
@@ -306,6 +306,11 @@ class StreamSender:
             self._end(stream, repaint=False)
         return True
 
+    def _level(self, codec: VideoCodec) -> int:
+        """The quality level for a new encoder: the client's, or the codec's lowest that
+        holds the PSNR target if that is higher."""
+        return max(self.quality.level, LOWEST_LEVEL[codec])
+
     def frame_due(self) -> bool:
         """New pixels wait in a stream's area (the link's budget paces how often)."""
         return any(stream.pending for stream in self.active.values())
@@ -320,15 +325,18 @@ class StreamSender:
             return
         now = self.clock.mm_time()
         stamp = stream.stamper.stamp(now, now if self.host.playback_active() else None)
-        if stream.encoder.level != self.quality.level:  # changed for another stream
-            stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
+        if stream.encoder.level != self._level(stream.codec):  # changed for another stream
+            stream.encoder = create_encoder(stream.codec, *stream.size, self._level(stream.codec))
         encoder = stream.encoder
         share = stream.rect.area / sum(s.rect.area for s in self.active.values())
 
         def frame(data: bytes) -> MsgDisplayStreamData | None:
-            if self.quality.frame_sent(len(data), self.host.link_rate(), share):
+            lowest = LOWEST_LEVEL[stream.codec]
+            if self.quality.frame_sent(len(data), self.host.link_rate(), share, lowest):
                 log.debug("%s: stream quality level %d", self.host, self.quality.level)
-                stream.encoder = create_encoder(stream.codec, *stream.size, self.quality.level)
+                stream.encoder = create_encoder(
+                    stream.codec, *stream.size, self._level(stream.codec)
+                )
             elif self.quality.too_heavy and self._switch_from(stream.codec):
                 return None
             # An inter-frame encoder may hold a frame back; then there is nothing to send.
