@@ -6,7 +6,9 @@ benchmarks directory on PYTHONPATH (for framecode). It connects, prints
 ``{"event": "ready", ...}`` at its first display update, then answers JSON commands, one
 a line on stdin, with one JSON line each on stdout:
 
-- ``mark``: the client's clock and counters now (display bytes read, invalidated pixels);
+- ``mark``: the client's clock and counters now (display bytes read, invalidated pixels,
+  and refreshed pixels: those invalidated, each counted once per 60 Hz frame, as a
+  monitor can show them: a pixel drawn three times within a frame shows once);
 - ``type``: click at ``click``, then press a key every ``interval`` s until ``until`` and
   time each from the key's sending to the first change of the pixels in ``area``;
 - ``drag``: hold button 1 and move the pointer along ``path``, one point every
@@ -38,6 +40,7 @@ from gi.repository import GLib, GObject  # noqa: E402
 from gi.repository import SpiceClientGLib as Spice  # noqa: E402
 
 on = GObject.Object.connect
+MONITOR_HZ = 60  # refreshed pixels count once per frame of a monitor this fast
 TILE = 32  # the grid on which "the whole screen has been drawn once" is tracked
 KEY_X = 0x2D  # PC scancode of the x key
 BUTTON_LEFT, LEFT_MASK = 1, 1
@@ -60,6 +63,11 @@ class Measurer:
         self.first_invalidate = self.full_frame = None
         self.covered = set()
         self.invalidates = self.invalidated_pixels = 0
+        # Pixels invalidated in the current 60 Hz frame (one byte each), which frame that
+        # is, and the pixels of the frames before it: each pixel at most once a frame.
+        self.frame_mask = bytearray()
+        self.frame_index = 0
+        self.refreshed_pixels = 0
         self.frames = {}
         self.reads = self.rejected = 0
         self.strip = None
@@ -124,6 +132,7 @@ class Measurer:
         rect = (x, y, w, h)
         self.invalidates += 1
         self.invalidated_pixels += w * h
+        self.refresh(now, x, y, w, h)
         if self.first_invalidate is None:
             self.first_invalidate = now - self.t0
             self.say({"event": "ready", "first_invalidate_s": self.first_invalidate})
@@ -287,6 +296,22 @@ class Measurer:
                 self.command(json.loads(line))
         return True
 
+    def refresh(self, now, x, y, w, h):
+        """Count the pixels of this invalidation not yet invalidated in this 60 Hz frame."""
+        width, height = self.primary[0], self.primary[1]
+        index = int((now - self.t0) * MONITOR_HZ)
+        if index != self.frame_index or len(self.frame_mask) != width * height:
+            self.refreshed_pixels += self.frame_mask.count(1)
+            self.frame_mask = bytearray(width * height)
+            self.frame_index = index
+        left, right = max(0, x), min(width, x + w)
+        if right <= left:
+            return
+        ones = b"\x01" * (right - left)
+        for row in range(max(0, y), min(height, y + h)):
+            start = row * width + left
+            self.frame_mask[start : start + len(ones)] = ones
+
     def command(self, command):
         name = command["cmd"]
         if name == "mark":
@@ -296,6 +321,7 @@ class Measurer:
                     "display_bytes": self.display.get_property("total-read-bytes"),
                     "invalidates": self.invalidates,
                     "invalidated_pixels": self.invalidated_pixels,
+                    "refreshed_pixels": self.refreshed_pixels + self.frame_mask.count(1),
                 }
             )
         elif name == "type":
