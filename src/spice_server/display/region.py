@@ -108,8 +108,8 @@ class Region:
             a1 = areas[i]
             for j in range(i + 1, len(rects)):
                 l2, t2, r2, b2 = rects[j]
-                union = (max(r1, r2) - min(l1, l2)) * (max(b1, b2) - min(t1, t2))
-                waste = union - a1 - areas[j]
+                spanned = (max(r1, r2) - min(l1, l2)) * (max(b1, b2) - min(t1, t2))
+                waste = spanned - a1 - areas[j]
                 if best is None or waste < best[0]:
                     best = (waste, i, j)
         assert best is not None
