@@ -160,7 +160,7 @@ def test_while_the_user_types_the_budget_keeps_the_link_just_full() -> None:
     busy_link(clock, estimate, 2_500_000, 0.3)  # 20 Mbit/s
     estimate.round_trip(0.020)
     interactive = estimate.budget(interactive=True)
-    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S) + 25_000)
+    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S))  # no step
     assert interactive < estimate.budget()
 
 
