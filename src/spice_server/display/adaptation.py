@@ -6,11 +6,11 @@ frame against frame rate: when a frame costs more than the link carries in a fra
 of TARGET_FPS, the level drops (a new encoder with a lower quality or bit rate), never
 below the codec's lowest level that holds the picture's PSNR target (video.LOWEST_LEVEL:
 then fewer frames go instead, or a leaner codec takes over); when frames stay well under
-it, the level climbs back, never beyond its ceiling. Without a
-measured rate (the link was never the bottleneck, as on loopback) quality stays at its
-ceiling. What the client reports as late is the stamper's business, not a reason to
-degrade the picture: spice-gtk's GStreamer path shows late frames, and frames stamped
-right arrive in time for its MJPEG decoder. Sans-I/O: figures in, a level out.
+it, the level climbs back, never beyond its ceiling. Without a measured rate (the link
+was never the bottleneck, as on loopback) quality stays at its ceiling. What the client
+reports as late is the stamper's business, not a reason to degrade the picture:
+spice-gtk's GStreamer path shows late frames, and frames stamped right arrive in time for
+its MJPEG decoder. Sans-I/O: figures in, a level out.
 """
 
 from __future__ import annotations

@@ -43,8 +43,7 @@ JPEG_QUALITY = (30, 45, 60, 70, 80)  # by level
 BITS_PER_PIXEL = (0.02, 0.05, 0.15, 0.4, 0.6)
 H264_CRF = (35, 31, 27, 21, 18)  # by level; lower is better (x264's constant rate factor)
 VP8_CRF = (40, 30, 20, 10, 4)  # by level; lower is better (libvpx's constrained quality)
-# The picture a stream must keep: PSNR at the client against the source, on a moving
-# photograph (benchmarks/stream_quality.py measures each codec's levels). A level under
+# The picture a stream must keep: PSNR at the client against the source. A level under
 # it is never chosen: where the link cannot carry frames at the lowest level that holds
 # it, fewer frames go (the link's budget paces them) or a leaner codec takes over.
 PSNR_TARGET_DB = 35.0
