@@ -10,6 +10,7 @@ from spice_server.interfaces.display import Display
 from spice_server.net.link import (
     INTERACTIVE_ALLOWANCE_S,
     MAX_BUDGET,
+    MAX_PROBE_GAIN,
     MAX_STEP,
     MIN_BUDGET,
     QUEUE_ALLOWANCE_S,
@@ -220,8 +221,11 @@ def test_a_measured_rate_stays_until_the_link_is_measured_again() -> None:
         clock.time += 0.01
         estimate.confirmed(400_000 + step * 1_000)
     assert estimate.rate == pytest.approx(625_000, rel=0.1)
-    clock.time += 4  # older, trusted less: it rises, so a faster link is found again
-    assert estimate.rate == pytest.approx(625_000 * 2, rel=0.1)
+    clock.time += 2  # older, trusted less: it rises, so a faster link is found again
+    assert estimate.rate == pytest.approx(625_000 * 1.5, rel=0.1)
+    clock.time += 60  # ... but to twice itself at most: a quiet minute is no faster link
+    assert estimate.rate == pytest.approx(625_000 * MAX_PROBE_GAIN, rel=0.1)
+    assert MAX_PROBE_GAIN == 2
 
 
 def test_a_client_that_stops_reading_is_no_measure_of_the_link() -> None:

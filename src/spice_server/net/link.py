@@ -47,7 +47,8 @@ from collections import deque
 from ..core.clock import Clock
 
 RATE_WINDOW_S = 2.0  # the best delivery rate of this long is the link's rate
-RATE_PROBE = 0.25  # how fast (per second) an older measurement rises
+RATE_PROBE = 0.25  # how fast (per second) an older measurement rises...
+MAX_PROBE_GAIN = 2.0  # ... up to this many times itself
 RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
 SPAN_RTTS = 3
 MIN_INTERVAL_S = 0.002
@@ -154,7 +155,11 @@ class LinkEstimate:
         """Bytes per second the link delivers, or None while it was never the bottleneck.
         A measurement older than RATE_WINDOW_S is trusted less as it ages: it rises by
         RATE_PROBE a second, so a link that got faster, or a rate measured while the
-        client was slow, is found again (held back, the link is measured anew)."""
+        client was slow, is found again (held back, the link is measured anew); at most
+        to MAX_PROBE_GAIN times itself, so that a sender that fits the link for a long
+        while does not earn the budget of a link several times faster (a 3 Mbit/s link
+        was read as 8.9 after a quiet spell: a quarter second of queue for the next
+        burst)."""
         if not self._rates:
             return None
         now = self.clock.now()
@@ -162,7 +167,7 @@ class LinkEstimate:
         if recent:
             return max(recent)
         at, rate = self._rates[-1]
-        return rate * (1 + RATE_PROBE * (now - at - RATE_WINDOW_S))
+        return rate * min(MAX_PROBE_GAIN, 1 + RATE_PROBE * (now - at - RATE_WINDOW_S))
 
     @property
     def rtt(self) -> float:
