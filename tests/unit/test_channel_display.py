@@ -598,7 +598,25 @@ def test_on_a_slow_link_a_lossless_refinement_goes_in_draws_within_the_budget() 
     assert len(refined) >= 3
     # The budget: 600 kB/s over 100 ms, and one confirmation's bytes (58 to 71 kB here).
     assert all(d.box.width * d.box.height * 4 <= 80_000 for d in refined)
+    heights = [d.box.height for d in refined]
+    assert min(heights) >= max(heights) // 2, heights  # equal bands, no sliver at the end
     assert sum(d.box.width * d.box.height for d in refined) == 192 * 256
+
+
+def test_a_large_area_goes_in_bands_of_equal_height_without_a_sliver() -> None:
+    """194 rows at 64 rows a band were 64, 64, 64 and a 2-row sliver, judged alone: a
+    flat bar at the bottom of a photograph went as raw pixels to spice-html5."""
+    _context, display, channel, _client, transport = setup(size=(1024, 194))
+    transport.take()
+    y, x = np.mgrid[0:194, 0:1024]
+    photo = (x << 16 | (y + x // 2) << 8 | rng.integers(0, 64, (194, 1024))).astype(np.uint32)
+    photo[-2:] = 0x101010  # a bar along the bottom
+    display.update(photo)
+    channel.distribute()
+    for _ in range(10):
+        ack_all(transport)
+    heights = [d.box.height for d in transport.take_of(MsgDisplayDrawCopy)]
+    assert sum(heights) == 194 and max(heights) - min(heights) <= 1, heights
 
 
 def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
