@@ -13,11 +13,11 @@ limit (the budget held the sender back between every two confirmations) of at le
 RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
 a sender with little to send is not taken for a slow link; the best of the last seconds
 is kept, so idle moments do not read as a slow link either; with none measured in that
-time the last measurement stays, rising slowly until the link is measured again. On a
-near link (loopback, a LAN) confirmations come at the pace the client decodes, not the
-link's: its rate stays unknown. A client that confirmed nothing for a while was busy or
-suspended, not on a slow link: that span measures nothing (measured, it held a fast
-link's budget and stream quality down).
+time the last measurement stays, rising slowly (to twice itself at most) until the link
+is measured again. On a near link (loopback, a LAN) confirmations come at the pace the
+client decodes, not the link's: its rate stays unknown. A client that confirmed nothing
+for a while was busy or suspended, not on a slow link: that span measures nothing
+(measured, it held a fast link's budget and stream quality down).
 
 The round trip is the least a ping took of late: pings follow every burst of frames, so
 it is the path's own plus at most a frame's time (correcting it by the time the bytes
@@ -129,10 +129,9 @@ class LinkEstimate:
                     self._span = (now, delivered)
             else:
                 self._span = None
+            self._step = min(max(0, delivered - before), MAX_STEP)
         elif last is not None:
             return  # too close to the last one to say anything: it waits for the next
-        if last is not None:
-            self._step = min(max(0, delivered - last[1]), MAX_STEP)
         self._last, self._held, self._filling = (now, delivered), False, False
         # The newest measurement stays when nothing newer came: a sender that keeps within
         # the budget is not held back, so nothing measures the link again. Forgetting it

@@ -217,8 +217,7 @@ class DisplayChannelClient(ChannelClient):
         while self._copies and self.can_send_more(urgent=True):
             self.send(self._copies.popleft())
             self.images["copy"] += 1
-        small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
-        if small and not self._copies and self.can_send_more(urgent=True):
+        if self._small_change() and not self._copies and self.can_send_more(urgent=True):
             self._send_rect(self._dirty.pop())
         while self.can_send_more():
             self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
@@ -232,8 +231,7 @@ class DisplayChannelClient(ChannelClient):
                 self.send(self._copies.popleft())
                 self.images["copy"] += 1
                 continue
-            small = bool(self._dirty) and self._dirty.area <= URGENT_PIXELS  # before a frame
-            if self.streams.frame_due() and not small:
+            if self.streams.frame_due() and not self._small_change():  # an echo goes first
                 self.connection.push()  # what is ready leaves before the frame is encoded
                 self.streams.send_frame()
                 continue
@@ -251,6 +249,10 @@ class DisplayChannelClient(ChannelClient):
                 return
             if self._refine:
                 self._send_rect(self._refine.pop(), lossless=True)
+
+    def _small_change(self) -> bool:
+        """Whether all that is dirty is small (an echo): it goes before stream frames."""
+        return bool(self._dirty) and self._dirty.area <= URGENT_PIXELS
 
     def _start_refining(self) -> bool:
         """Once the screen has been still a while, repaint what went lossy losslessly."""

@@ -325,8 +325,9 @@ class StreamSender:
             return
         now = self.clock.mm_time()
         stamp = stream.stamper.stamp(now, now if self.host.playback_active() else None)
-        if stream.encoder.level != self._level(stream.codec):  # changed for another stream
-            stream.encoder = create_encoder(stream.codec, *stream.size, self._level(stream.codec))
+        level = self._level(stream.codec)
+        if stream.encoder.level != level:  # changed for another stream
+            stream.encoder = create_encoder(stream.codec, *stream.size, level)
         encoder = stream.encoder
         share = stream.rect.area / sum(s.rect.area for s in self.active.values())
 
