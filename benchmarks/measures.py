@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -73,3 +74,13 @@ def difference(shown: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     differing = float(np.count_nonzero(shown != truth)) / shown.size
     mse = float(np.mean((a - b) ** 2))
     return differing, math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def throughput(log: Path, start: float, end: float) -> float | None:
+    """Bytes per second a terminal took in from ``start`` to ``end`` (CLOCK_MONOTONIC),
+    from workloads/throughput.py's log; None if the log does not span the interval."""
+    samples = np.loadtxt(log, ndmin=2) if log.exists() else np.empty((0, 2))
+    if len(samples) < 2 or samples[0, 0] > start or samples[-1, 0] < end:
+        return None
+    at = np.interp([start, end], samples[:, 0], samples[:, 1])
+    return float(at[1] - at[0]) / (end - start)

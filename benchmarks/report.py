@@ -21,6 +21,7 @@ ROWS = [
     ("full_screen_s", "connect→whole screen s", "{:.2f}", 1),
     ("refreshed_mpix_per_s", "refreshed Mpixel /s (once a 60 Hz frame)", "{:.1f}", 1),
     ("invalidated_mpix_per_s", "invalidated Mpixel /s (overdraw too)", "{:.1f}", 1),
+    ("terminal_bytes_per_s", "terminal output taken in, kB /s", "{:.0f}", 1e-3),
     ("display_bytes_per_s", "display kB /s", "{:.0f}", 1e-3),
     ("bytes_per_shown", "kB per shown frame", "{:.1f}", 1e-3),
     ("cpu_share", "server CPU, % of a core", "{:.0f}", 100),

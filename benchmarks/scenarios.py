@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from lineproc import LineProcess
 
 HERE = Path(__file__).parent
 PROGRAMS = HERE / "workloads"
+THROUGHPUT = PROGRAMS / "throughput.py"  # counts what a terminal takes in
 FLOOD = "while :; do ls -lR /usr/share; done"
 
 # The dragged window (workloads/drag.py): its size, where the pointer holds it, and the
@@ -60,6 +62,7 @@ class Setup:
     typing: Typing | None = None
     drag: Drag | None = None
     prelude_s: float = 0.0  # how long it runs before the client connects
+    output_log: Path | None = None  # a terminal's throughput (workloads/throughput.py)
     others: list[subprocess.Popen] = field(default_factory=list)
 
     def still(self) -> float | None:
@@ -200,8 +203,11 @@ def typing_pan(display: str, size: tuple[int, int], cache: Path, seconds: float)
 
 
 def flood(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
-    setup = Setup(prelude_s=3.0)
-    setup.others.append(xterm(display, "flood", "80x50+0+0", FLOOD))
+    setup = Setup(prelude_s=3.0, output_log=cache / f"flood-{display.lstrip(':')}.log")
+    setup.output_log.unlink(missing_ok=True)
+    counted = f"{FLOOD} | {shlex.quote(sys.executable)} {shlex.quote(str(THROUGHPUT))} "
+    counted += shlex.quote(str(setup.output_log))
+    setup.others.append(xterm(display, "flood", "80x50+0+0", counted))
     try:
         window_area(display, "flood")
         setup.typing = typed_xterm(display, "60x20+520+40", setup)
