@@ -22,6 +22,7 @@ from spice_server.display.video import (
     create_encoder,
     parse_codecs,
 )
+from spice_server.display.yuv import CORRECTION, to_yuv420
 from spice_server.protocol.constants import VideoCodec
 from xmover import FRAMES_PER_CYCLE
 from xmover import frame as moving_frame
@@ -140,3 +141,23 @@ def test_without_a_measured_rate_quality_stays_at_its_best():
 def test_cannot_decode_is_recognised():
     assert StreamReport(0, 0xFFFFFFFF, 0).cannot_decode
     assert not StreamReport(0, 0, 0).cannot_decode
+
+
+def visible(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A plane's pixels without the padding at the end of its rows."""
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+    return rows[:, : plane.width]
+
+
+def test_the_colour_correction_moves_each_plane_as_fitted_and_only_where_asked():
+    bgrx = np.ascontiguousarray(moving_frame("video", 7, 560, 96)).view(np.uint8)
+    bgrx = bgrx.reshape(96, 560, 4)
+    plain, corrected = to_yuv420(bgrx, corrected=False), to_yuv420(bgrx)
+    reference = av.VideoFrame.from_ndarray(bgrx, format="bgra").reformat(format="yuv420p")
+    for name, mine, theirs, swscale in zip(
+        "yuv", corrected.planes, plain.planes, reference.planes, strict=True
+    ):
+        assert np.array_equal(visible(theirs), visible(swscale))
+        gain, offset = CORRECTION[name]
+        expected = np.clip(np.rint(visible(theirs) * gain + offset), 0, 255)
+        assert np.array_equal(visible(mine), expected), name

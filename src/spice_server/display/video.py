@@ -81,10 +81,15 @@ class VideoEncoder(ABC):
 
     codec: ClassVar[VideoCodec]
 
-    def __init__(self, width: int, height: int, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self, width: int, height: int, level: int = DEFAULT_LEVEL, corrected: bool = True
+    ) -> None:
+        """``corrected``: the frames' YUV makes up for spice-gtk's colour conversion
+        (see yuv.py); MJPEG, decoded by libjpeg in the client, takes no correction."""
         self.width = width
         self.height = height
         self.level = max(0, min(MAX_LEVEL, level))
+        self.corrected = corrected
 
     @abstractmethod
     def encode(self, pixels: np.ndarray) -> bytes:
@@ -108,8 +113,10 @@ class AvEncoder(VideoEncoder):
     def quality_options(self, max_rate: int) -> dict[str, str]:
         """The encoder's options for this level's quality, spending at most ``max_rate``."""
 
-    def __init__(self, width: int, height: int, level: int = DEFAULT_LEVEL) -> None:
-        super().__init__(width, height, level)
+    def __init__(
+        self, width: int, height: int, level: int = DEFAULT_LEVEL, corrected: bool = True
+    ) -> None:
+        super().__init__(width, height, level, corrected)
         context = av.CodecContext.create(self.encoder_name, "w")
         assert isinstance(context, av.VideoCodecContext)
         context.width = width
@@ -126,7 +133,7 @@ class AvEncoder(VideoEncoder):
 
     def encode(self, pixels: np.ndarray) -> bytes:
         bgrx = np.ascontiguousarray(pixels).view(np.uint8).reshape(self.height, self.width, 4)
-        frame = to_yuv420(bgrx)
+        frame = to_yuv420(bgrx, self.corrected)
         frame.pts = self._frames
         self._frames += 1
         return b"".join(bytes(packet) for packet in self._context.encode(frame))
@@ -162,5 +169,7 @@ ENCODERS: dict[VideoCodec, type[VideoEncoder]] = {
 }
 
 
-def create_encoder(codec: VideoCodec, width: int, height: int, level: int) -> VideoEncoder:
-    return ENCODERS[codec](width, height, level)
+def create_encoder(
+    codec: VideoCodec, width: int, height: int, level: int, corrected: bool = True
+) -> VideoEncoder:
+    return ENCODERS[codec](width, height, level, corrected)

@@ -11,8 +11,9 @@ So after swscale's BT.601 conversion, each plane goes through an affine correcti
 inverse of the client's error, fitted by least squares against it:
 benchmarks/client_colour.py measures it again): the client then shows the source within
 its own rounding (H.264 at level 3 on the moving-photograph test, 34.9 dB -> 37.3 dB at
-the client's worst frame). A decoder that converts exactly (a browser, libavcodec) sees
-the correction as an error of its own, about 0.6 dB: the clients SPICE has are spice-gtk.
+the client's worst frame). A decoder that converts exactly (a browser, libavcodec) would
+see the correction as an error of its own, about 0.6 dB: spice-html5, which plays VP8
+through the browser, gets the plain conversion (``corrected`` false).
 
 The correction is a table lookup, two bytes at a time (a 65536-entry table per plane),
 since a byte-wise lookup cost half as much again as swscale's conversion at 1080p.
@@ -44,9 +45,12 @@ def _pair_table(gain: float, offset: float) -> np.ndarray:
 _TABLES = tuple(_pair_table(*CORRECTION[plane]) for plane in ("y", "u", "v"))
 
 
-def to_yuv420(bgrx: np.ndarray) -> av.VideoFrame:
-    """A (h, w, 4) uint8 B, G, R, X picture as the corrected yuv420p frame to encode."""
+def to_yuv420(bgrx: np.ndarray, corrected: bool = True) -> av.VideoFrame:
+    """A (h, w, 4) uint8 B, G, R, X picture as the yuv420p frame to encode, corrected for
+    spice-gtk's conversion back or (``corrected`` false) as BT.601 has it."""
     frame = av.VideoFrame.from_ndarray(bgrx, format="bgra").reformat(format="yuv420p")
+    if not corrected:
+        return frame
     for plane, table in zip(frame.planes, _TABLES, strict=True):
         # Rows are padded to an aligned stride, so every plane holds an even byte count.
         pairs = np.frombuffer(memoryview(plane), np.uint16)

@@ -104,7 +104,10 @@ class DisplayChannelClient(ChannelClient):
         # changes that the last whole screen sent showed already.
         self._moves_taken = self._moves_shown = self._changes_shown = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
-        self.streams = StreamSender(self, display.framebuffer, self.clock, codecs)
+        # spice-html5 (a browser, the one WebSocket client) converts colours exactly.
+        self.streams = StreamSender(
+            self, display.framebuffer, self.clock, codecs, self.connection.websocket is None
+        )
 
     def start(self) -> None:
         super().start()

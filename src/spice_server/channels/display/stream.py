@@ -175,8 +175,15 @@ class StreamSender:
     """Starts, feeds, steers and ends one client's streams, one per stream of the display."""
 
     def __init__(
-        self, host: StreamHost, framebuffer: Framebuffer, clock: Clock, codecs: CodecChoice
+        self,
+        host: StreamHost,
+        framebuffer: Framebuffer,
+        clock: Clock,
+        codecs: CodecChoice,
+        corrected_colours: bool = True,
     ) -> None:
+        """``corrected_colours``: whether the client shows H.264 and VP8 through GStreamer's
+        conversion, which the encoders' YUV makes up for (display/yuv.py)."""
         # Weakly: the host owns this sender, and a cycle between the two would keep a gone
         # client, its buffers with it, until one of the garbage collector's rare full passes.
         # (Logs name it with %s: a proxy's %r is the proxy's own.)
@@ -184,6 +191,7 @@ class StreamSender:
         self.framebuffer = framebuffer
         self.clock = clock
         self.codecs = codecs
+        self.corrected_colours = corrected_colours
         self.active: dict[int, ClientStream] = {}  # by the display stream's serial
         self._report_ids = itertools.count(1)
         self._turns = itertools.count()  # frames sent: the stream waiting longest goes next
@@ -227,7 +235,7 @@ class StreamSender:
         width, height = ClientStream.size_for(stream.rect)
         for codec in self.codecs.usable():
             try:
-                encoder = create_encoder(codec, width, height, self._level(codec))
+                encoder = self._encoder(codec, (width, height))
             except Exception:
                 log.exception("%s: no %s encoder; trying the next codec", self.host, codec.name)
                 self.codecs.failed.add(codec)
@@ -311,6 +319,9 @@ class StreamSender:
         holds the PSNR target if that is higher."""
         return max(self.quality.level, LOWEST_LEVEL[codec])
 
+    def _encoder(self, codec: VideoCodec, size: tuple[int, int]) -> VideoEncoder:
+        return create_encoder(codec, *size, self._level(codec), self.corrected_colours)
+
     def frame_due(self) -> bool:
         """New pixels wait in a stream's area (the link's budget paces how often)."""
         return any(stream.pending for stream in self.active.values())
@@ -327,7 +338,7 @@ class StreamSender:
         stamp = stream.stamper.stamp(now, now if self.host.playback_active() else None)
         level = self._level(stream.codec)
         if stream.encoder.level != level:  # changed for another stream
-            stream.encoder = create_encoder(stream.codec, *stream.size, level)
+            stream.encoder = self._encoder(stream.codec, stream.size)
         encoder = stream.encoder
         share = stream.rect.area / sum(s.rect.area for s in self.active.values())
 
@@ -335,9 +346,7 @@ class StreamSender:
             lowest = LOWEST_LEVEL[stream.codec]
             if self.quality.frame_sent(len(data), self.host.link_rate(), share, lowest):
                 log.debug("%s: stream quality level %d", self.host, self.quality.level)
-                stream.encoder = create_encoder(
-                    stream.codec, *stream.size, self._level(stream.codec)
-                )
+                stream.encoder = self._encoder(stream.codec, stream.size)
             elif self.quality.too_heavy and self._switch_from(stream.codec):
                 return None
             # An inter-frame encoder may hold a frame back; then there is nothing to send.
