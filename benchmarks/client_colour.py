@@ -44,15 +44,21 @@ def block_centres(bgrx: np.ndarray) -> np.ndarray:
     return bgrx[BLOCK // 2 :: BLOCK, BLOCK // 2 :: BLOCK, :3].reshape(-1, 3)
 
 
-def plain_yuv420(bgrx: np.ndarray) -> av.VideoFrame:
-    """swscale's BT.601 conversion alone, without the correction."""
-    return av.VideoFrame.from_ndarray(bgrx, format="bgra").reformat(format="yuv420p")
+def yuv_centres(frame: av.VideoFrame) -> np.ndarray:
+    """The (n, 3) Y, U, V value at the centre of each block of a yuv420p frame."""
+    values = []
+    for plane, step in zip(frame.planes, (BLOCK, BLOCK // 2, BLOCK // 2), strict=True):
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+        values.append(rows[step // 2 :: step, step // 2 : plane.width : step].ravel())
+    return np.stack(values, 1)
 
 
 def packed(frame: av.VideoFrame) -> bytes:
     """The frame's Y, U and V planes without their row padding."""
     return b"".join(
-        np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:, : plane.width].tobytes()
+        np.frombuffer(memoryview(plane), np.uint8)
+        .reshape(-1, plane.line_size)[:, : plane.width]
+        .tobytes()
         for plane in frame.planes
     )
 
@@ -115,36 +121,27 @@ def fitted_correction(yuv: np.ndarray, shown: np.ndarray) -> dict[str, tuple[flo
 
 def main() -> None:
     picture, colours = colour_blocks()
-    plain, corrected = plain_yuv420(picture), to_yuv420(picture)
+    plain, corrected = to_yuv420(picture, corrected=False), to_yuv420(picture)
     shown_plain, shown_corrected = (block_centres(p) for p in at_client([plain, corrected]))
     for name, shown in (("plain", shown_plain), ("corrected", shown_corrected)):
         bias, rms = errors(shown, colours)
         print(f"{name:>9}: mean error B G R {np.round(bias, 2)}, RMS {np.round(rms, 2)}")
-    planes = [np.frombuffer(p, np.uint8).reshape(-1, p.line_size) for p in plain.planes]
-    centre = BLOCK // 2
-    yuv = np.stack(
-        [
-            planes[0][centre::BLOCK, centre : plain.width : BLOCK].ravel(),
-            planes[1][
-                centre // 2 :: BLOCK // 2, centre // 2 : plain.width // 2 : BLOCK // 2
-            ].ravel(),
-            planes[2][
-                centre // 2 :: BLOCK // 2, centre // 2 : plain.width // 2 : BLOCK // 2
-            ].ravel(),
-        ],
-        1,
-    )
     print(
         "fitted correction:",
         {
             k: (round(g, 5), round(o, 3))
-            for k, (g, o) in fitted_correction(yuv, shown_plain.astype(float)).items()
+            for k, (g, o) in fitted_correction(
+                yuv_centres(plain), shown_plain.astype(float)
+            ).items()
         },
     )
     print("in use:           ", CORRECTION)
     photo = np.ascontiguousarray(landscape(560, 360, seed=3, grain=1.5)).view(np.uint8)
     photo = photo.reshape(360, 560, 4)
-    for name, frame in (("plain", plain_yuv420(photo)), ("corrected", to_yuv420(photo))):
+    for name, frame in (
+        ("plain", to_yuv420(photo, corrected=False)),
+        ("corrected", to_yuv420(photo)),
+    ):
         print(
             f"{name:>9}: photograph through the conversion alone, "
             f"{psnr(at_client([frame])[0], photo):.2f} dB"
