@@ -2,8 +2,8 @@
 
 The browser and the client are Debian's, unmodified; the page is spice-html5's own
 spice_auto.html. What is asserted is what the browser drew on its canvas and what our
-keyboard interface received. spice-html5 cannot decode LZ4, so it gets fills, bitmaps
-and QUIC (for photographic areas that go losslessly), which must match the server's
+keyboard interface received. spice-html5 cannot decode LZ4, so it gets fills and QUIC
+(text, UI and the photographic areas that go losslessly), which must match the server's
 framebuffer exactly, and JPEG for photographic areas, which must match within a
 tolerance. (spice-html5 draws a JPEG image and then throws a TypeError in its own onload
 handler when no stream has existed yet; the picture is right.)
@@ -54,7 +54,7 @@ def open_page(browsers: Browsers) -> Iterator:
 
 def ui_pattern() -> np.ndarray:
     """Flat areas and thin lines: a desktop's kind of picture, which LZ4 would shrink well,
-    so it must stay lossless (bitmaps) for spice-html5."""
+    so it must stay lossless (QUIC, whose runs shrink it too) for spice-html5."""
     image = np.full((HEIGHT, WIDTH), 0x2A2A40, dtype=np.uint32)
     image[10:60, 10:200] = 0x336699
     image[200:380, 30:330:7] = 0xC0C0C0
@@ -90,11 +90,11 @@ def test_canvas_follows_the_framebuffer_and_keys_reach_the_keyboard(make_harness
     assert all(client.connection.websocket is not None for client in clients)
     (display_client,) = harness.call(harness.server.channel_clients, ChannelType.DISPLAY)
     images = Counter(display_client.images)
-    assert images["bitmap"] > 0 and images["lz4"] == 0, images
+    assert images["quic"] > 0 and images["lz4"] == images["bitmap"] == 0, images
 
-    # Later changes: a solid block (a fill) and lines of "text" (a bitmap) show up exactly;
-    # then a photograph comes as JPEG (for a client without LZ4 the lossless choice would
-    # be raw pixels) and shows up within a tolerance.
+    # Later changes: a solid block (a fill) and lines of "text" (QUIC) show up exactly;
+    # then a photograph comes as JPEG (as QUIC it would cost ten times as much) and shows
+    # up within a tolerance.
     display.fill(0x00FF8000, 20, 30, 200, 100)
     lines = np.full((60, 300), 0x00202020, dtype=np.uint32)
     lines[10:14, ::2] = 0x00FFFFFF

@@ -111,9 +111,13 @@ def transport_heads(width: int, height: int) -> tuple[MonitorHead, ...]:
     return (MonitorHead(0, 0, width, height),)
 
 
-def test_damage_goes_as_lz4_to_lz4_clients_and_as_bitmaps_to_others() -> None:
-    for caps, kind in ((GTK_CAPS, "lz4"), (frozenset(), "bitmap")):
-        _context, display, channel, client, transport = setup(caps)
+def test_damage_goes_as_lz4_to_lz4_clients_as_quic_to_others_and_raw_if_asked() -> None:
+    for caps, setting, kind in (
+        (GTK_CAPS, ImageCompression.AUTO_LZ, "lz4"),
+        (frozenset(), ImageCompression.AUTO_LZ, "quic"),  # spice-html5's
+        (frozenset(), ImageCompression.OFF, "bitmap"),
+    ):
+        _context, display, channel, client, transport = setup(caps, image_compression=setting)
         transport.take()
         stripes = np.tile((np.arange(32, dtype=np.uint32) + 1) * 0x010101, (8, 1))
         display.update(stripes, 10, 20)
@@ -347,7 +351,8 @@ def test_what_shows_again_is_drawn_from_the_cached_first_screen() -> None:
 
 
 class ClientScreen:
-    """What a bitmap-only client shows: it applies fills, bitmap draws and copies."""
+    """What a client sent raw pixels (image compression off) shows: it applies fills,
+    bitmap draws and copies."""
 
     def __init__(self, width: int, height: int) -> None:
         self.pixels = np.zeros((height, width), dtype=np.uint32)
@@ -368,6 +373,9 @@ class ClientScreen:
                     self.pixels[box.top : box.bottom, box.left : box.right] = src
 
 
+RAW = ImageCompression.OFF  # what ClientScreen takes
+
+
 def scrolling_page() -> np.ndarray:
     """Lines of random "glyphs", 16 rows apart, as a terminal shows them."""
     page = np.full((800, 200), 0x101010, dtype=np.uint32)
@@ -379,7 +387,9 @@ def scrolling_page() -> np.ndarray:
 def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
     # The back end writes on its own thread: a client may read pixels that already show
     # a move before the move reaches it as a copy (a real client kept stale rows).
-    _context, display, channel, client, transport = setup(frozenset(), size=(200, 160))
+    _context, display, channel, client, transport = setup(
+        frozenset(), size=(200, 160), image_compression=RAW
+    )
     screen = ClientScreen(200, 160)
     page = scrolling_page()
     display.update(page[:160])
@@ -398,7 +408,9 @@ def test_pixels_read_before_their_move_is_taken_are_not_moved_twice() -> None:
 
 
 def test_a_whole_screen_that_already_shows_a_move_skips_its_copy() -> None:
-    _context, display, channel, _client, _transport = setup(frozenset(), size=(200, 160))
+    _context, display, channel, _client, _transport = setup(
+        frozenset(), size=(200, 160), image_compression=RAW
+    )
     page = scrolling_page()
     display.update(page[:160])
     channel.distribute()
@@ -416,7 +428,7 @@ def test_a_whole_screen_that_already_shows_a_move_skips_its_copy() -> None:
 
 
 def test_a_client_linking_after_moves_draws_what_changes_next() -> None:
-    context = FakeContext()
+    context = FakeContext(image_compression=RAW)
     display = Display(200, 160)
     channel = DisplayChannel(context, display)
     page = scrolling_page()

@@ -69,12 +69,13 @@ def image_policy(
 
     The client's preferred compression wins when it is one it may choose (off, or a
     lossless one). JPEG is ``always``, ``never``, or ``auto``: for clients that decode no
-    LZ4 (spice-html5: its text and UI already go as raw pixels, and a photograph as QUIC
-    still costs ten times its JPEG), and for any client while its link is ``congested``:
+    LZ4 (spice-html5: a photograph as QUIC costs ten times its JPEG; its text and UI go
+    as QUIC), and for any client while its link is ``congested``:
     a photograph then costs a tenth of its bytes, and the areas sent so are refined
     losslessly once the screen is still (``lossless`` asks for that refinement).
     Photographs that go losslessly go as QUIC under the automatic settings and QUIC;
-    the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps).
+    the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps). Other content goes as LZ4 where
+    the client decodes it, else as QUIC where the setting allows, else as raw pixels.
     """
     compression = setting
     if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
@@ -98,4 +99,8 @@ def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
     lossy = policy.lossy and pixels.size >= policy.min_lossy_pixels
     if (lossy or policy.quic) and is_photographic(pixels):
         return ImageKind.JPEG if lossy else ImageKind.QUIC
-    return ImageKind.LZ4 if policy.lz4 else ImageKind.BITMAP
+    if policy.lz4:
+        return ImageKind.LZ4
+    # Without LZ4 (spice-html5), QUIC's run coding still takes text to a quarter of its
+    # size and flat UI to a few hundred bytes, where raw pixels are 4 bytes each.
+    return ImageKind.QUIC if policy.quic else ImageKind.BITMAP
