@@ -23,6 +23,7 @@ sys.path[:0] = [str(HERE / "workloads")]
 
 from spice_server.display.yuv import CORRECTION, to_yuv420  # noqa: E402
 
+from measures import difference  # noqa: E402
 from scenery import landscape  # noqa: E402
 
 CONVERTER = HERE / "clients" / "gst_convert.py"
@@ -85,8 +86,9 @@ def errors(shown: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def psnr(shown: np.ndarray, expected: np.ndarray) -> float:
-    mse = float(((shown[..., :3].astype(float) - expected[..., :3]) ** 2).mean())
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+    """PSNR in dB of one (h, w, 4) B, G, R, X picture against another, over R, G, B."""
+    as_pixels = [np.ascontiguousarray(p).view(np.uint32)[..., 0] for p in (shown, expected)]
+    return difference(*as_pixels)[1]
 
 
 def fitted_correction(yuv: np.ndarray, shown: np.ndarray) -> dict[str, tuple[float, float]]:

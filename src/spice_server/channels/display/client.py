@@ -324,7 +324,8 @@ class DisplayChannelClient(ChannelClient):
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
             # Bands of equal height: a sliver left at the bottom (a flat bar's rows) would
             # be judged alone, as not photographic, and go as something else.
-            rows = -(-rect.height // -(-rect.height // rows))
+            bands = -(-rect.height // rows)
+            rows = -(-rect.height // bands)
             rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
             self._pending(lossless, cached).add(rest)
             rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)

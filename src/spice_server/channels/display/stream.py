@@ -336,8 +336,7 @@ class StreamSender:
             return
         now = self.clock.mm_time()
         stamp = stream.stamper.stamp(now, now if self.host.playback_active() else None)
-        level = self._level(stream.codec)
-        if stream.encoder.level != level:  # changed for another stream
+        if stream.encoder.level != self._level(stream.codec):  # changed for another stream
             stream.encoder = self._encoder(stream.codec, stream.size)
         encoder = stream.encoder
         share = stream.rect.area / sum(s.rect.area for s in self.active.values())
