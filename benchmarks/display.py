@@ -16,7 +16,8 @@ unmodified spice-gtk 0.42 client measures through the same emulated link:
 - key→echo and pointer→window latencies where the workload has inputs; for the flood,
   connect→first update and →whole screen, and pixels refreshed per second: counted
   once per 60 Hz frame (what a monitor can show), and as invalidated (overdraw too: a
-  server that sends every X drawing operation redraws a pixel several times a frame);
+  server that sends every X drawing operation redraws a pixel several times a frame),
+  and how many 60 Hz frames a second brought any change;
   and the bytes of output the terminal takes in per second (workloads/throughput.py):
   how fast the flooding program gets on, which a busy X server holds back.
 
@@ -189,6 +190,8 @@ def figures(raw: dict, log: dict, setup: Setup) -> dict:
         out["invalidated_mpix_per_s"] = pixels / seconds / 1e6
         pixels = end["refreshed_pixels"] - begin["refreshed_pixels"]
         out["refreshed_mpix_per_s"] = pixels / seconds / 1e6
+        frames = end["refreshed_frames"] - begin["refreshed_frames"]
+        out["refreshed_frames_per_s"] = frames / seconds
     if setup.output_log is not None:
         out["terminal_bytes_per_s"] = measures.throughput(setup.output_log, begin["t"], end["t"])
     return out

@@ -8,7 +8,8 @@ a line on stdin, with one JSON line each on stdout:
 
 - ``mark``: the client's clock and counters now (display bytes read, invalidated pixels,
   and refreshed pixels: those invalidated, each counted once per 60 Hz frame, as a
-  monitor can show them: a pixel drawn three times within a frame shows once);
+  monitor can show them: a pixel drawn three times within a frame shows once, and the
+  60 Hz frames that brought any change);
 - ``type``: click at ``click``, then press a key every ``interval`` s until ``until`` and
   time each from the key's sending to the first change of the pixels in ``area``;
 - ``drag``: hold button 1 and move the pointer along ``path``, one point every
@@ -68,6 +69,7 @@ class Measurer:
         self.frame_mask = bytearray()
         self.frame_index = 0
         self.refreshed_pixels = 0
+        self.refreshed_frames = 0  # 60 Hz frames in which anything was invalidated
         self.frames = {}
         self.reads = self.rejected = 0
         self.strip = None
@@ -301,7 +303,9 @@ class Measurer:
         width, height = self.primary[0], self.primary[1]
         index = int((now - self.t0) * MONITOR_HZ)
         if index != self.frame_index or len(self.frame_mask) != width * height:
-            self.refreshed_pixels += self.frame_mask.count(1)
+            drawn = self.frame_mask.count(1)
+            self.refreshed_pixels += drawn
+            self.refreshed_frames += drawn > 0
             self.frame_mask = bytearray(width * height)
             self.frame_index = index
         left, right = max(0, x), min(width, x + w)
@@ -322,6 +326,7 @@ class Measurer:
                     "invalidates": self.invalidates,
                     "invalidated_pixels": self.invalidated_pixels,
                     "refreshed_pixels": self.refreshed_pixels + self.frame_mask.count(1),
+                    "refreshed_frames": self.refreshed_frames + (1 in self.frame_mask),
                 }
             )
         elif name == "type":
