@@ -8,7 +8,6 @@ from spice_server.channels.base import INTERACTIVE_S
 from spice_server.channels.cursor import CursorChannel
 from spice_server.interfaces.display import Display
 from spice_server.net.link import (
-    INTERACTIVE_ALLOWANCE_S,
     MAX_BUDGET,
     MAX_PROBE_GAIN,
     MAX_STEP,
@@ -161,7 +160,7 @@ def test_while_the_user_types_the_budget_keeps_the_link_just_full() -> None:
     busy_link(clock, estimate, 2_500_000, 0.3)  # 20 Mbit/s
     estimate.round_trip(0.020)
     interactive = estimate.budget(interactive=True)
-    assert interactive == int(2_500_000 * (0.020 + INTERACTIVE_ALLOWANCE_S))  # no step
+    assert interactive == int(2_500_000 * 0.020)  # the bandwidth-delay product: no step
     assert interactive < estimate.budget()
 
 
