@@ -22,6 +22,7 @@ from spice_server.display.encoding import (
     lz4_options,
 )
 from spice_server.display.framebuffer import Framebuffer, as_pixels
+from spice_server.display.pixelset import PixelSet
 from spice_server.display.region import Region
 from spice_server.protocol.messages.display import unpack_image
 from spice_server.protocol.rect import Rect
@@ -238,3 +239,33 @@ def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
         assert decoded == text.tobytes()
         sizes[best] = len(block)
     assert sizes[True] < sizes[False]
+
+
+def test_a_pixel_set_follows_adds_removes_and_moves_exactly() -> None:
+    pixels = PixelSet(256, 64)
+    assert not pixels and pixels.take() == []
+    pixels.add(Rect(4, 4, 20, 12))
+    pixels.add(Rect(250, 40, 270, 70))  # clipped to the surface
+    pixels.remove(Rect(0, 0, 30, 6))
+    want = np.zeros((64, 256), bool)
+    want[6:12, 4:20] = True
+    want[40:64, 250:256] = True
+    # A copy moves what was marked in its source onto its destination, which loses its
+    # own marks; the rest of the source keeps them.
+    pixels.move(Rect(0, 0, 24, 16), Rect(100, 20, 124, 36))
+    want[20:36, 100:124] = want[0:16, 0:24]
+    pixels.move(Rect(240, 36, 256, 52), Rect(160, 0, 176, 16))
+    want[0:16, 160:176] = want[36:52, 240:256]
+    assert pixels
+    got = np.zeros((64, 256), bool)
+    for rect in pixels.take():  # these marks are far apart: covered exactly
+        assert not got[rect.top : rect.bottom, rect.left : rect.right].any()
+        got[rect.top : rect.bottom, rect.left : rect.right] = True
+    assert np.array_equal(got, want)
+    assert not pixels and pixels.take() == []
+
+
+def test_a_pixel_set_marks_a_copy_from_off_the_surface_as_unknown() -> None:
+    pixels = PixelSet(32, 32)
+    pixels.move(Rect(24, 0, 40, 8), Rect(0, 0, 16, 8))
+    assert pixels.take() == [Rect(0, 0, 16, 8)]

@@ -21,13 +21,21 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
     area: the lines of one change (a scrolled text area, ragged as it is) come out as one
     rectangle, while the two edges a pan uncovers stay apart.
     """
-    diff = old != new
+    return marked_rects(old != new, x, y)
+
+
+def marked_rects(
+    diff: np.ndarray, x: int = 0, y: int = 0, slack: float = MERGE_SLACK
+) -> list[Rect]:
+    """Rectangles (offset by x, y) covering every True of the (height, width) bool array
+    ``diff``, cut as ``changed_rects`` says; a rectangle continues one above it when
+    their union is at most ``slack`` times their areas."""
     height, width = diff.shape
     bands = -(-height // BAND_ROWS)
     if bands * BAND_ROWS != height:
         diff = np.concatenate([diff, np.zeros((bands * BAND_ROWS - height, width), bool)])
     blocks = diff.reshape(bands, BAND_ROWS, width)
-    band_rows = blocks.any(axis=2)  # (bands, BAND_ROWS): the rows that changed, per band
+    band_rows = np.any(blocks, axis=2)  # (bands, BAND_ROWS): the rows that changed, per band
     changed = np.flatnonzero(band_rows.any(axis=1))
     if changed.size == 0:
         return []
@@ -51,7 +59,7 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
             rows = band_rows[band] if count == 1 else blocks[band, :, left:right].any(axis=1)
             hit = np.flatnonzero(rows)
             rect = Rect(x + left, y + top + int(hit[0]), x + right, y + top + int(hit[-1]) + 1)
-            above = next((r for r in open_rects if _continues(r, rect)), None)
+            above = next((r for r in open_rects if _continues(r, rect, slack)), None)
             if above is not None:
                 open_rects.remove(above)
                 rect = above.union(rect)
@@ -64,12 +72,12 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
     return done
 
 
-def _continues(above: Rect, below: Rect) -> bool:
+def _continues(above: Rect, below: Rect, slack: float) -> bool:
     """Whether ``below`` carries on ``above``: touching it, and the two together cover
     little that neither does (a narrow edge under a wide one does not continue it)."""
     if above.bottom != below.top or not above.touches(below):
         return False
-    return above.union(below).area <= MERGE_SLACK * (above.area + below.area)
+    return above.union(below).area <= slack * (above.area + below.area)
 
 
 class TileMap:

@@ -16,9 +16,14 @@ MERGE_SLACK = 1.25  # merge when the union is at most this much larger than the 
 
 
 class Region:
-    def __init__(self, rects: Iterable[Rect] = (), max_rects: int = MAX_RECTS) -> None:
+    def __init__(
+        self, rects: Iterable[Rect] = (), max_rects: int = MAX_RECTS, slack: float = MERGE_SLACK
+    ) -> None:
+        """``slack``: how much larger than two touching rectangles their union may be for
+        them to merge (1: only when it covers nothing more)."""
         self._rects: list[Rect] = []
         self.max_rects = max_rects
+        self.slack = slack
         for rect in rects:
             self.add(rect)
 
@@ -46,7 +51,7 @@ class Region:
                 if not other.touches(rect):
                     continue
                 union = rect.union(other)
-                if union.area <= MERGE_SLACK * (rect.area + other.area):
+                if union.area <= self.slack * (rect.area + other.area):
                     del self._rects[i]
                     rect = union
                     merged = True
@@ -81,7 +86,7 @@ class Region:
         """The region after the pixels of ``src`` were copied onto ``dest`` (same size):
         what lay in ``dest`` is overwritten, what lay in ``src`` comes along."""
         dx, dy = dest.left - src.left, dest.top - src.top
-        moved = Region(max_rects=self.max_rects)
+        moved = Region(max_rects=self.max_rects, slack=self.slack)
         for rect in self._rects:
             for piece in subtract(rect, dest):
                 moved.add(piece)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 
 import numpy as np
@@ -21,6 +21,7 @@ from ...core.base import Timer
 from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, encode_quic
 from ...display.framebuffer import CopyOp, Damage
 from ...display.images import ImageKind, choose_image
+from ...display.pixelset import PixelSet
 from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
@@ -56,6 +57,7 @@ PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.2  # lossy areas are repainted losslessly once the screen is this still
+REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
 
@@ -87,8 +89,8 @@ class DisplayChannelClient(ChannelClient):
         self._uncached = Region()
         # Areas the client shows from JPEG, sent while the link was the bottleneck, and
         # those of them being refined losslessly now that the screen is still.
-        self._lossy = Region()
-        self._refine = Region()
+        self._lossy = PixelSet(display.width, display.height)
+        self._refine = _repaint()
         self._last_change = 0.0
         self._refine_timer: Timer | None = None
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
@@ -180,7 +182,7 @@ class DisplayChannelClient(ChannelClient):
             return
         self._dirty = self._dirty.moved(src, dest)
         self._uncached = self._uncached.moved(src, dest)
-        self._lossy = self._lossy.moved(src, dest)
+        self._lossy.move(src, dest)
         self._refine = self._refine.moved(src, dest)
         self._copies.append(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
 
@@ -267,7 +269,7 @@ class DisplayChannelClient(ChannelClient):
                 self._refine_timer = self.context.core.timer_add(lambda _: self.pump())
             self.context.core.timer_start(self._refine_timer, int(wait * 1000) + 1)
             return False
-        self._refine, self._lossy = self._lossy, Region()
+        self._refine = _repaint(self._lossy.take())
         return True
 
     def on_closed(self) -> None:
@@ -283,7 +285,7 @@ class DisplayChannelClient(ChannelClient):
         width, height = framebuffer.width, framebuffer.height
         self.streams.end(repaint=False)
         self._copies.clear()  # the new surface is sent whole
-        self._lossy.clear()
+        self._lossy.resize(width, height)
         self._refine.clear()
         if self._cache.forget():
             self.send(MsgDisplayInvalAllPixmaps())  # the old screen is of no more use
@@ -428,3 +430,9 @@ class DisplayChannelClient(ChannelClient):
 
     def can_send_more(self, urgent: bool = False) -> bool:
         return not self._encoding and super().can_send_more(urgent)
+
+
+def _repaint(rects: Iterable[Rect] = ()) -> Region:
+    """A region to repaint losslessly: exactly what went lossy, its rectangles merged only
+    where that adds no pixel (merging them into boxes resent exact pixels as well)."""
+    return Region(rects, max_rects=REFINE_RECTS, slack=1.0)
