@@ -48,6 +48,27 @@ def test_the_rate_is_what_a_busy_link_delivered() -> None:
     assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
 
 
+def test_pings_that_waited_in_a_queue_measure_the_link_without_holding_back() -> None:
+    """A sender that never reaches the budget of a link not yet measured (a terminal's
+    flood at 20 Mbit/s: 256 kB, 100 ms of queue) is not held back, yet its pings wait in
+    the queue: that says the link was full. Pings at the path's round trip say nothing."""
+    for queue_s, measured in ((0.080, True), (0.002, False)):
+        clock = FakeClock()
+        estimate = LinkEstimate(clock)
+        estimate.round_trip(0.020)
+        delivered = 0.0
+        for _ in range(50):
+            clock.time += 0.01
+            delivered += 2_500_000 * 0.01
+            estimate.round_trip(0.020 + queue_s)  # each PONG: its round trip, then what
+            estimate.confirmed(int(delivered))  # it confirms
+        if measured:
+            assert estimate.rate == pytest.approx(2_500_000, rel=0.01)
+            assert estimate.budget(interactive=True) == int(2_500_000 * 0.020)
+        else:
+            assert estimate.rate is None
+
+
 def test_bursts_shorter_than_a_span_do_not_read_as_a_fast_link() -> None:
     clock = FakeClock()
     estimate = LinkEstimate(clock)

@@ -333,12 +333,12 @@ class ChannelClient:
             case MsgcPong(id=ping_id):
                 sent = self._ping_sent.pop(ping_id, None)
                 written = self._ping_written.pop(ping_id, None)
-                if written is not None:
-                    self.connection.confirm(written)
-                if sent is not None:
+                if sent is not None:  # first: whether it waited in a queue (link.py)
                     rtt = self.clock.now() - sent
                     self.round_trip_ms = rtt * 1000
                     self.connection.link.round_trip(rtt)
+                if written is not None:
+                    self.connection.confirm(written)
             case MsgcDisconnecting():
                 self.closed = True
                 self.connection.close(f"{self.channel.name}: the client is disconnecting")

@@ -9,7 +9,9 @@ what waits in a proxy, a router or a VPN that acknowledges TCP for the client; o
 queue plus what the kernel has not had acknowledged (SIOCOUTQ) is a floor.
 
 The delivery rate is what the client confirmed over spans in which the link was the
-limit (the budget held the sender back between every two confirmations) of at least
+limit (the budget held the sender back between every two confirmations, or the pings
+waited in a queue: a sender that fits a link's unmeasured budget, 256 kB, can still
+keep 100 ms queued at 20 Mbit/s, and an echo waited behind that) of at least
 RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged out, and
 a sender with little to send is not taken for a slow link; the best of the last seconds
 is kept, so idle moments do not read as a slow link either; with none measured in that
@@ -59,6 +61,8 @@ STALL_S = 0.5  # no confirmation for this long (or this many round trips), with 
 STALL_RTTS = 4  # STALL_SHARE of the known rate delivered: the client was not reading
 STALL_SHARE = 0.5
 RTT_WINDOW_S = 10.0
+QUEUE_RTT_SHARE = 0.5  # a ping this much slower than the path's round trip (and
+QUEUE_MIN_S = 0.005  # at least this much) waited in a queue: the link is full
 QUEUE_ALLOWANCE_S = 0.02  # what may wait in queues beyond the bandwidth-delay product
 MIN_BUDGET = 24 * 1024
 MAX_STEP = 64 * 1024  # the most of one confirmation's bytes the budget adds (see budget)
@@ -88,6 +92,7 @@ class LinkEstimate:
         self._rtts: deque[tuple[float, float]] = deque()
         self._step = 0  # bytes the last confirmation confirmed: the pings' spacing
         self._filling = False  # the sender resumed after the link idled (``resumed``)
+        self._queued = False  # the last ping waited in a queue (``round_trip``)
 
     def held_back(self) -> None:
         """The budget stopped the sender, which had more to send: the link is the limit."""
@@ -119,7 +124,8 @@ class LinkEstimate:
             # Held back since the last confirmation: the link set the pace. On a near link
             # (loopback, a LAN) it is the client's own pace that confirmations show (a
             # first screen it decodes a while): the rate stays unknown there.
-            if self._held and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
+            full = self._held or self._queued
+            if full and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
                 if self._span is None:
                     self._span = (then, before)
                 start, at_start = self._span
@@ -131,7 +137,7 @@ class LinkEstimate:
             self._step = min(max(0, delivered - before), MAX_STEP)
         elif last is not None:
             return  # too close to the last one to say anything: it waits for the next
-        self._last, self._held, self._filling = (now, delivered), False, False
+        self._last, self._held, self._filling, self._queued = (now, delivered), False, False, False
         # The newest measurement stays when nothing newer came: a sender that keeps within
         # the budget is not held back, so nothing measures the link again. Forgetting it
         # would lift the budget to MAX_BUDGET, seconds of queue on a slow link.
@@ -139,8 +145,11 @@ class LinkEstimate:
             self._rates.popleft()
 
     def round_trip(self, seconds: float) -> None:
-        """A ping's round trip."""
+        """A ping's round trip, taken before the confirmation its PONG brings: a ping that
+        waited in a queue says the link was full (held back or not; see ``confirmed``)."""
         now = self.clock.now()
+        path = self.rtt
+        self._queued = bool(path) and seconds > path + max(QUEUE_MIN_S, QUEUE_RTT_SHARE * path)
         rtts = self._rtts
         while rtts and rtts[-1][1] >= seconds:
             rtts.pop()  # never again the least: this one is smaller, and expires later
