@@ -219,9 +219,14 @@ class DisplayChannelClient(ChannelClient):
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
         # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
+        moved = bool(self._copies)
         while self._copies and self.can_send_more(urgent=True):
             self.send(self._copies.popleft())
             self.images["copy"] += 1
+        if moved and not self._copies:
+            # A dragged window or a scrolled page shows where it went at once; what it
+            # uncovered follows once encoded (JPEG on a slow link: a millisecond more).
+            self.connection.push()
         if self._small_change() and not self._copies and self.can_send_more(urgent=True):
             self._send_rect(self._dirty.pop())
         while self.can_send_more():
