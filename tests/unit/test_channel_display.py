@@ -727,7 +727,7 @@ def test_only_what_went_lossy_is_refined() -> None:
     """Strips of a photograph sent as JPEG along a diagonal (the desktop a dragged window
     uncovers): the refinement repaints those, not the boxes a short list of rectangles
     merged them into (a window dragged at 5 Mbit/s had half the screen, exact already,
-    sent again: still->exact took 1.3-1.7 s, now 0.5)."""
+    sent again: still->exact took 1.3-1.7 s, now 0.5-0.65)."""
     context, display, channel, _client, transport = setup(size=(640, 480))
     busy_link(context.clock, transport.link, 600_000, 0.4, rtt=0.080)
     context.clock.time += 2

@@ -265,7 +265,12 @@ def test_a_pixel_set_follows_adds_removes_and_moves_exactly() -> None:
     assert not pixels and pixels.take() == []
 
 
-def test_a_pixel_set_marks_a_copy_from_off_the_surface_as_unknown() -> None:
+def test_a_pixel_set_at_the_edges_of_its_surface() -> None:
     pixels = PixelSet(32, 32)
+    # A copy from off the surface brings unknown pixels: they count as not exact.
     pixels.move(Rect(24, 0, 40, 8), Rect(0, 0, 16, 8))
     assert pixels.take() == [Rect(0, 0, 16, 8)]
+    # A destination partly off the surface takes what lay under its visible part.
+    pixels.add(Rect(8, 0, 12, 8))
+    pixels.move(Rect(0, 0, 16, 8), Rect(-4, 16, 12, 24))
+    assert pixels.take() == [Rect(8, 0, 12, 8), Rect(4, 16, 8, 24)]

@@ -18,6 +18,8 @@ from .damage import marked_rects
 
 
 class PixelSet:
+    """Marked pixels of a (width, height) surface: a bool per pixel and a box around them."""
+
     def __init__(self, width: int, height: int) -> None:
         self._mask = np.zeros((height, width), bool)
         self._box: Rect | None = None  # every marked pixel lies in it (it may be loose)
@@ -51,11 +53,11 @@ class PixelSet:
     def move(self, src: Rect, dest: Rect) -> None:
         """The pixels of ``src`` were copied onto ``dest`` (same size): ``dest`` is now
         marked where ``src`` was; the rest of ``src`` keeps its marks."""
-        dest = dest.intersect(self._bounds)
         dx, dy = dest.left - src.left, dest.top - src.top
-        moved = Rect(dest.left - dx, dest.top - dy, dest.right - dx, dest.bottom - dy)
+        dest = dest.intersect(self._bounds)
         if dest.is_empty():
             return
+        moved = Rect(dest.left - dx, dest.top - dy, dest.right - dx, dest.bottom - dy)
         if moved.intersect(self._bounds) != moved:  # from off the surface: unknown pixels
             self.add(dest)
             return
