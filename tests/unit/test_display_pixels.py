@@ -176,6 +176,26 @@ def test_tile_map_gathers_many_reports_into_few_boxes() -> None:
     assert tiles.take() == []
     tiles.mark(195, 95, 20, 20)  # reports past the edge are clipped
     assert tiles.take() == [Rect(190, 90, 200, 100)]
+    # Many at once, as arrays: the same tiles as one by one (one outside the map).
+    rng = np.random.default_rng(3)
+    xs, ys = rng.integers(-20, 200, 300), rng.integers(-20, 100, 300)
+    ws, hs = rng.integers(0, 12, 300), rng.integers(0, 12, 300)
+    one_by_one = TileMap(200, 100, tile=10)
+    for x, y, w, h in zip(xs, ys, ws, hs, strict=True):
+        one_by_one.mark(int(x), int(y), int(w), int(h))
+    tiles.mark(xs, ys, ws, hs)
+    assert np.array_equal(tiles._mask, one_by_one._mask)
+
+
+def test_a_tile_map_too_ragged_to_follow_is_one_box() -> None:
+    from spice_server.display.damage import MAX_RUNS, TileMap
+
+    tiles = TileMap(4096, 4096, tile=4)
+    spots = np.arange(0, 8 * MAX_RUNS, 8)  # a row of separate tiles: as many runs
+    tiles.mark(spots, 40, 1, 1)
+    tiles.mark(100, 4000, 2, 2)  # and one more
+    assert tiles.take() == [Rect(0, 40, 8 * MAX_RUNS - 4, 4004)]
+    assert not tiles
 
 
 def text_like(rows: int, width: int = 200, seed: int = 0) -> np.ndarray:

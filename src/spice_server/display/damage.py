@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..protocol.rect import Rect
 
 BAND_ROWS = 16
 COLUMN_GAP = 32  # unchanged columns between two changes that keep them apart
 MERGE_SLACK = 1.3  # how much unchanged area one rectangle over two changes may add
+MAX_RUNS = 512  # tile runs a TileMap turns into boxes one by one (see TileMap.take)
 
 
 def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> list[Rect]:
@@ -84,8 +86,9 @@ class TileMap:
     """Damage gathered as a grid of touched tiles: constant cost per report, however many.
 
     X reports damage as many small rectangles (every glyph, every scrolled line). Merging
-    them one by one costs more than capturing; marking tiles costs one array write each,
-    and turning the grid back into rectangles happens once per frame.
+    them one by one costs more than capturing; marking their tiles takes a few numpy
+    calls for all of them at once, and turning the grid back into rectangles happens
+    once per frame.
     """
 
     def __init__(self, width: int, height: int, tile: int = 16) -> None:
@@ -93,11 +96,37 @@ class TileMap:
         self.width, self.height = width, height
         self._mask = np.zeros(((height + tile - 1) // tile, (width + tile - 1) // tile), bool)
 
-    def mark(self, x: int, y: int, width: int, height: int) -> None:
+    def mark(self, x: ArrayLike, y: ArrayLike, width: ArrayLike, height: ArrayLike) -> None:
+        """Mark the tiles of one rectangle, or of many given as arrays (clipped)."""
         t = self.tile
-        self._mask[
-            max(0, y) // t : (y + height + t - 1) // t, max(0, x) // t : (x + width + t - 1) // t
-        ] = True
+        rows, cols = self._mask.shape
+        x, y, width, height = (
+            np.atleast_1d(v).astype(np.int64) for v in np.broadcast_arrays(x, y, width, height)
+        )
+        right, bottom = (
+            np.minimum(-(-(x + width) // t), cols),
+            np.minimum(-(-(y + height) // t), rows),
+        )
+        left, top = np.maximum(x, 0) // t, np.maximum(y, 0) // t
+        keep = (right > left) & (bottom > top)
+        left, top, right, bottom = left[keep], top[keep], right[keep], bottom[keep]
+        if left.size == 1:
+            self._mask[top[0] : bottom[0], left[0] : right[0]] = True
+        elif left.size:
+            # Each rectangle as the four corners of a 2-D difference array: its running
+            # sums count, per tile, the rectangles over it.
+            stride = cols + 1
+            at = np.concatenate(
+                [
+                    top * stride + left,
+                    top * stride + right,
+                    bottom * stride + left,
+                    bottom * stride + right,
+                ]
+            )
+            signs = np.repeat(np.array([1.0, -1.0, -1.0, 1.0]), left.size)
+            corners = np.bincount(at, signs, (rows + 1) * stride).reshape(rows + 1, stride)
+            self._mask |= corners.cumsum(axis=0).cumsum(axis=1)[:rows, :cols] > 0.5
 
     def __bool__(self) -> bool:
         return bool(self._mask.any())
@@ -107,12 +136,21 @@ class TileMap:
 
         Ragged text lines make ragged tile runs; one box per connected part keeps the
         rectangle count (and the Python work per frame) small, and the pixel comparison
-        downstream trims what did not really change.
+        downstream trims what did not really change. A grid too ragged for that (more
+        than MAX_RUNS runs of tiles) comes back as one box around it all.
         """
         mask, t = self._mask, self.tile
         # Every run of marked tiles in every row at once: (row, start) and (row, end).
         edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).view(np.int8), axis=1)
         starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)
+        if len(starts) > MAX_RUNS:
+            rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+            mask[...] = False
+            left, top, right, bottom = (
+                int(v) * t for v in (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+            )
+            whole = Rect(left, top, right, bottom)
+            return [whole.intersect(Rect(0, 0, self.width, self.height))]
         runs_by_row: dict[int, list[tuple[int, int]]] = {}
         for (row, a), (_, b) in zip(starts.tolist(), ends.tolist(), strict=True):
             runs_by_row.setdefault(row, []).append((a, b))

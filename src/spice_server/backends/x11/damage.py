@@ -7,11 +7,12 @@ the same request, so drawing that follows raises a new event) and fetched in one
 Raw-rectangle events cost xcffib a Python object each and an X client that draws without
 pause (a terminal scrolling ``ls -lR``) sends them faster than they can be read.
 
-The reply's rectangles are read straight from its bytes with numpy. A few rectangles are
-gathered into a tile map and captured as the boxes of its connected parts (trimmed to
-the rectangles in them); a flood of them
-is captured as their bounding box, whose unchanged pixels the framebuffer's comparison
-drops before anything is sent.
+The reply's rectangles are read straight from its bytes with numpy, gathered into a tile
+map (a few numpy calls, however many there are) and captured as the boxes of its
+connected parts, trimmed to the rectangles in them. So a flooding terminal and the
+terminal the user types into beside it are two boxes, not one around both: the echo is
+a small rectangle, which the capture hands on first (``capture``), and the comparison
+of the flood's box does not take in the screen between them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ import xcffib.xfixes
 from ...display.damage import TileMap
 from ...protocol.rect import Rect
 
-FLOOD_RECTS = 64  # more rectangles than this in one frame: capture their bounding box
+MAX_TRIMMED = 64  # boxes trimmed to X's rectangles one by one; more are taken as tiles
 REPLY_HEADER = 32  # bytes before a FetchRegion reply's list of rectangles
-EXTENTS = slice(8, 16)
 # xproto RECTANGLE in the connection's (native) byte order.
 RECTANGLE = np.dtype([("x", "=i2"), ("y", "=i2"), ("width", "=u2"), ("height", "=u2")])
 
@@ -61,30 +61,31 @@ class DamageRegion:
     def rects(self, cookie: xcffib.Cookie) -> list[Rect]:
         """The damage ``request`` asked for as rectangles to capture, clipped to the screen."""
         reply = bytes(self.conn.wait_for_reply(cookie.sequence).buf)
-        rects = np.frombuffer(reply, RECTANGLE, offset=REPLY_HEADER)
-        bounds = Rect(0, 0, self.tiles.width, self.tiles.height)
-        if len(rects) > FLOOD_RECTS:
-            extents = np.frombuffer(reply[EXTENTS], RECTANGLE)[0]
-            box = Rect.from_size(*(int(v) for v in extents)).intersect(bounds)
-            return [] if box.is_empty() else [box]
-        reported = [Rect.from_size(*rect) for rect in rects.tolist()]
-        for rect in reported:
-            self.tiles.mark(rect.left, rect.top, rect.width, rect.height)
-        return [_tight(box, reported) for box in self.tiles.take()]
+        reported = np.frombuffer(reply, RECTANGLE, offset=REPLY_HEADER)
+        if not len(reported):
+            return []
+        x, y = reported["x"].astype(np.int64), reported["y"].astype(np.int64)
+        right, bottom = x + reported["width"], y + reported["height"]
+        self.tiles.mark(x, y, reported["width"], reported["height"])
+        boxes = self.tiles.take()
+        if len(boxes) > MAX_TRIMMED:
+            return boxes
+        return [_tight(box, x, y, right, bottom) for box in boxes]
 
 
-def _tight(box: Rect, reported: list[Rect]) -> Rect:
+def _tight(box: Rect, x: np.ndarray, y: np.ndarray, right: np.ndarray, bottom: np.ndarray) -> Rect:
     """A box of whole tiles trimmed to the rectangles X reported in it: a window that is
     not on the tile grid is captured as itself. (Its unchanged margin would be trimmed by
     the pixel comparison, but a pan found there moves the margin too, and the pixels put
     back around it would be changes outside the window: a stream grown past its edges.)"""
-    inside = [rect.intersect(box) for rect in reported]
-    inside = [rect for rect in inside if not rect.is_empty()]
-    if not inside:
+    left, top = np.maximum(x, box.left), np.maximum(y, box.top)
+    right, bottom = np.minimum(right, box.right), np.minimum(bottom, box.bottom)
+    inside = (right > left) & (bottom > top)
+    if not inside.any():
         return box
     return Rect(
-        min(r.left for r in inside),
-        min(r.top for r in inside),
-        max(r.right for r in inside),
-        max(r.bottom for r in inside),
+        int(left[inside].min()),
+        int(top[inside].min()),
+        int(right[inside].max()),
+        int(bottom[inside].max()),
     )
