@@ -756,3 +756,28 @@ def test_only_what_went_lossy_is_refined() -> None:
     assert np.all(repainted[lossy] >= 1)
     # Bands of 16 rows cover a little more than the strips, once; never boxes over them.
     assert repainted.sum() <= 1.5 * lossy.sum(), (repainted.sum(), lossy.sum())
+
+
+def test_an_echo_passes_an_image_being_encoded_beside_it_but_not_one_under_it() -> None:
+    """A terminal flooding beside the one typed into: its large images are encoded off
+    the loop, and the echo went only once each was done. Now it goes at once, unless it
+    lies under the image coming, whose older pixels would then cover it."""
+    for echo_at, passes in (((400, 300), True), ((40, 40), False)):
+        context, display, channel, _client, transport = setup(size=(512, 384))
+        transport.take()
+        context.offload_at_once = False
+        display.update(rng.integers(0, 1 << 24, (256, 256), dtype=np.uint32))  # the flood
+        channel.distribute()
+        assert transport.take_of(MsgDisplayDrawCopy) == []  # being encoded
+        display.fill(*echo_at, 8, 13, 0xFFFFFF)  # the echo
+        channel.distribute()
+        early = transport.take_of(MsgDisplayDrawFill)
+        context.finish_offloaded()
+        later = transport.take()
+        if passes:
+            assert [fill.box for fill in early] == [Rect.from_size(*echo_at, 8, 13)]
+        else:
+            assert early == []
+            assert any(isinstance(m, MsgDisplayDrawFill) for m in later)
+            first_fill = next(i for i, m in enumerate(later) if isinstance(m, MsgDisplayDrawFill))
+            assert any(isinstance(m, MsgDisplayDrawCopy) for m in later[:first_fill])

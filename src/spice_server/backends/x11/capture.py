@@ -3,12 +3,16 @@
 A capture is two exchanges with X, each followed by a fence (see ``connection``) so that
 the loop serves its clients while X works, however busy a flooding client keeps it:
 first the damage region, then the pixels of all its rectangles at once, each at its own
-place in the shared segment. One capture at most is in flight, and one starts at most
-every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuffer
+place in the shared segment. One capture at most is being fetched, and one starts at
+most every FRAME_MS; damage reported meanwhile is taken by the next one. The framebuffer
 compares what it is given, so a generous rectangle costs a capture, not a send. Input
 injected through XTEST lifts the frame pacing for INPUT_WINDOW_S: the program answers a
 key some milliseconds later, often after a capture of other damage has begun, and its
-echo must not then wait for the next frame slot. For the same reason small rectangles go
+echo must not then wait for the next frame slot, nor for the comparison of a large
+capture: in that window the next capture begins as soon as X has sent one's pixels
+(under a flooding terminal a capture took 7-15 ms, fetch and comparison one after the
+other, and an echo drawn meanwhile waited for all of it and then a whole capture more).
+For the same reason small rectangles go
 to the Display first, and large ones (a video, a pan: costly to compare) in a later turn
 of the loop, so that an echo is on its way to the clients before they are looked at.
 """
@@ -55,7 +59,7 @@ class ScreenCapture:
         self._rest: Placed = []
         self._rest_generation = 0
         self._armed = False  # the timer runs
-        self._busy = False  # a capture is in flight
+        self._busy = False  # a capture is being fetched from X (its writes may follow later)
         self._dirty = False  # damage reported since the last capture began
         self._next = 0.0  # when the next capture may begin (x.clock)
         self._eager_until = 0.0  # until then (x.clock) captures do not wait: input went in
@@ -120,16 +124,17 @@ class ScreenCapture:
         with self._ends_on_error():
             rects = self.damage.rects(cookie)
             if generation != self._generation or not rects:
+                self._fetched()
                 self._finish()
                 return
+            self._flush_rest()  # the segment is about to be filled again
             placed = self._place(rects)
             cookies = [self.shm.request(rect, offset) for rect, offset in placed]
             self.x.fence(lambda: self._pixels_in(placed, cookies, generation))
 
     def _pixels_in(self, placed: Placed, cookies: list[xcffib.Cookie], generation: int) -> None:
-        rest = False
-        try:
-            grabbed: Placed = []
+        grabbed: Placed = []
+        with self._ends_on_error():
             for (rect, offset), cookie in zip(placed, cookies, strict=True):
                 try:
                     cookie.reply()
@@ -139,6 +144,9 @@ class ScreenCapture:
                     log.debug("X refused a grab of %s: %s", rect, type(exc).__name__)
                     continue
                 grabbed.append((rect, offset))
+        self._fetched()
+        rest = False
+        try:
             if generation != self._generation:
                 return
             grabbed.sort(key=lambda placed: placed[0].area)
@@ -160,24 +168,40 @@ class ScreenCapture:
             self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top)
 
     def _write_rest(self) -> None:
-        rest, self._rest = self._rest, []
         try:
-            if self._rest_generation == self._generation:  # not resized meanwhile
-                self._write(rest)
+            self._flush_rest()
         finally:
             self._finish()
 
-    def _finish(self) -> None:
+    def _flush_rest(self) -> None:
+        """Write the large rectangles a capture left for later, if they still wait."""
+        rest, self._rest = self._rest, []
+        if rest and self._rest_generation == self._generation:  # not resized meanwhile
+            self._write(rest)
+
+    def _fetched(self) -> None:
+        """X is done with this capture. While input is being answered the next one begins
+        now, if there is damage for it: its region comes back while these pixels are
+        compared and sent (an echo drawn meanwhile is not kept waiting for that too; the
+        segment they are in is written out before it is filled again)."""
         self._busy = False
+        now = self.x.clock()
+        if self._dirty and not self._armed and now < self._eager_until and self.core is not None:
+            self._begin()
+
+    def _finish(self) -> None:
+        """This capture's pixels are written: the next may begin when its slot comes."""
         if self._dirty:
             self._schedule()
 
     @contextmanager
     def _ends_on_error(self) -> Iterator[None]:
-        """A step that raises ends its capture (the next damage starts another)."""
+        """A step of the fetch that raises ends its capture (the next damage starts
+        another)."""
         try:
             yield
         except BaseException:
+            self._busy = False
             self._finish()
             raise
 

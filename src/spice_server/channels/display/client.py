@@ -87,8 +87,7 @@ class DisplayChannelClient(ChannelClient):
         # Parts of dirty areas that differ from the cached screen, sent without asking it
         # again (back in _dirty, merges brought back rows drawn from it: drawn again).
         self._uncached = Region()
-        # Areas the client shows from JPEG, sent while the link was the bottleneck, and
-        # those of them being refined losslessly now that the screen is still.
+        # Where the client shows JPEG, and what of it is being repainted losslessly.
         self._lossy = PixelSet(display.width, display.height)
         self._refine = _repaint()
         self._last_change = 0.0
@@ -99,7 +98,7 @@ class DisplayChannelClient(ChannelClient):
         self._cache = CachedScreen(lz4_client)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self.images: Counter[str] = Counter()  # images sent, by encoding
-        self._encoding = False
+        self._encoding: Rect | None = None  # the area of an image or frame being encoded
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
@@ -223,11 +222,9 @@ class DisplayChannelClient(ChannelClient):
         while self._copies and self.can_send_more(urgent=True):
             self.send(self._copies.popleft())
             self.images["copy"] += 1
-        if moved and not self._copies:
-            # A dragged window or a scrolled page shows where it went at once; what it
-            # uncovered follows once encoded (JPEG on a slow link: a millisecond more).
+        if moved and not self._copies:  # what moved shows at once, what it uncovered after
             self.connection.push()
-        if self._small_change() and not self._copies and self.can_send_more(urgent=True):
+        if self._small_change() and not self._copies and self._echo_may_go():
             self._send_rect(self._dirty.pop())
         while self.can_send_more():
             self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
@@ -364,16 +361,17 @@ class DisplayChannelClient(ChannelClient):
             self.images["fill"] += 1
         elif kind is ImageKind.JPEG:
             jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
-            self.encode(pixels, jpeg, draw, "jpeg")
+            self.encode(pixels, jpeg, draw, "jpeg", rect)
         elif whole and self._cache.may_keep(pixels):
             # The whole screen, kept by the client: later it can draw parts of it again.
             cache_id = self._cache.keep(self._generation or 0, pixels)
             encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
-            self.encode(pixels, functools.partial(encode, cache_id=cache_id), draw, kind.value)
+            encode = functools.partial(encode, cache_id=cache_id)
+            self.encode(pixels, encode, draw, kind.value, rect)
         elif kind is ImageKind.LZ4:
-            self.encode(pixels, self.stills.lz4(self._pump_began), draw, "lz4")
+            self.encode(pixels, self.stills.lz4(self._pump_began), draw, "lz4", rect)
         elif kind is ImageKind.QUIC:
-            self.encode(pixels, encode_quic, draw, "quic")
+            self.encode(pixels, encode_quic, draw, "quic", rect)
         else:
             self.send(draw(encode_bitmap(pixels)))
             self.images["bitmap"] += 1
@@ -399,21 +397,23 @@ class DisplayChannelClient(ChannelClient):
         encode: Encode,
         build: Build,
         kind: str,
+        area: Rect,
         still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Encode and send; big images are encoded on the server's encoder threads. While
-        one is, this client produces nothing else, so its messages keep their order, and
-        the loop stays free for input and the other clients meanwhile."""
+        """Encode and send the pixels of ``area``; big images are encoded on the server's
+        encoder threads. While one is, this client produces nothing else but an echo
+        beside it, so its messages keep their order where they overlap, and the loop
+        stays free for input and the other clients meanwhile."""
         if pixels.size > URGENT_PIXELS:
             self.connection.push()  # what is ready leaves before a costly encode
         if pixels.size < OFFLOAD_PIXELS:
             self._send_built(build(encode(pixels)), kind)
             return
         generation = self._generation
-        self._encoding = True
+        self._encoding = area
 
         def done(result: Future[bytes]) -> None:
-            self._encoding = False
+            self._encoding = None
             if self.closed:
                 return
             try:
@@ -434,10 +434,17 @@ class DisplayChannelClient(ChannelClient):
             self.images[kind] += 1
 
     def can_send_more(self, urgent: bool = False) -> bool:
-        return not self._encoding and super().can_send_more(urgent)
+        return self._encoding is None and super().can_send_more(urgent)
+
+    def _echo_may_go(self) -> bool:
+        """Whether an echo may go now: past what fills the link's budget, and past an image
+        or frame being encoded beside it (not under it: the older pixels would cover it)."""
+        busy = self._encoding
+        if busy is not None and any(not rect.intersect(busy).is_empty() for rect in self._dirty):
+            return False
+        return super().can_send_more(urgent=True)
 
 
 def _repaint(rects: Iterable[Rect] = ()) -> Region:
-    """A region to repaint losslessly: exactly what went lossy, its rectangles merged only
-    where that adds no pixel (merging them into boxes resent exact pixels as well)."""
+    """To repaint losslessly: what went lossy, merged only where that adds no pixel."""
     return Region(rects, max_rects=REFINE_RECTS, slack=1.0)

@@ -149,6 +149,7 @@ class StreamHost(Protocol):
         encode: Encode,
         build: Build,
         kind: str,
+        area: Rect,
         still_wanted: Callable[[], bool],
     ) -> None: ...
 
@@ -356,5 +357,6 @@ class StreamSender:
             encoder.encode,
             frame,
             "frame",
+            stream.rect,
             lambda: self.active.get(stream.serial) is stream and stream.encoder is encoder,
         )
