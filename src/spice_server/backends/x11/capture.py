@@ -12,9 +12,9 @@ echo must not then wait for the next frame slot, nor for the comparison of a lar
 capture: in that window the next capture begins as soon as X has sent one's pixels
 (under a flooding terminal a capture took 7-15 ms, fetch and comparison one after the
 other, and an echo drawn meanwhile waited for all of it and then a whole capture more).
-For the same reason small rectangles go
-to the Display first, and large ones (a video, a pan: costly to compare) in a later turn
-of the loop, so that an echo is on its way to the clients before they are looked at.
+For the same reason small rectangles go to the Display first, and large ones (a video,
+a pan: costly to compare) in a later turn of the loop, so that an echo is on its way to
+the clients before they are looked at.
 """
 
 from __future__ import annotations
