@@ -185,6 +185,11 @@ def test_jpeg_where_allowed_and_quic_for_the_lossless_repaint_and_thin_strips() 
     # A pan's new column or row: too small for JPEG, photographic all the same.
     assert choose_image(np.ascontiguousarray(PHOTO[:, :1]), congested) is ImageKind.QUIC
     assert choose_image(PHOTO[:1], congested) is ImageKind.QUIC
+    # Thinner than JPEG's 16x16 blocks: lossless at once (it would be refined later);
+    # a strip of a whole block goes as JPEG.
+    assert choose_image(np.ascontiguousarray(PHOTO[:, :15]), congested) is ImageKind.QUIC
+    assert choose_image(PHOTO[:15], congested) is ImageKind.QUIC
+    assert choose_image(np.ascontiguousarray(PHOTO[:, :16]), congested) is ImageKind.JPEG
 
 
 def mixed_content(seed: int) -> np.ndarray:
