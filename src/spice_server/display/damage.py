@@ -11,8 +11,9 @@ BAND_ROWS = 16
 COLUMN_GAP = 32  # unchanged columns between two changes that keep them apart
 MERGE_SLACK = 1.3  # how much unchanged area one rectangle over two changes may add
 MIN_SPLIT_AREA = 256  # a band's run whose box is smaller is not worth splitting
-DENSE = 0.2  # a box with more of its pixels changed is not split
 SPLIT_FILL = 0.5  # a box with fewer of its pixels in changed rows is split in pieces
+PROBES = 16  # changed columns of a run looked at to tell whether it may be split...
+PROBED_FILL = 0.35  # ...if they span fewer of its rows than this, on average
 MAX_SPLIT_PIECES = 16  # columns ragged enough for more pieces stay one box
 MAX_RUNS = 512  # tile runs a TileMap turns into boxes one by one (see TileMap.take)
 
@@ -48,28 +49,40 @@ def marked_rects(
         return []
     # Every band's runs of changed columns at once (numpy calls per band cost more than
     # the work): a run starts at a band's first changed column or after a wide gap.
-    which, cols = np.nonzero(blocks[changed].any(axis=1))
+    sub = blocks[changed]
+    which, cols = np.nonzero(sub.any(axis=1))
     starts = np.ones(cols.size, bool)
     starts[1:] = (which[1:] != which[:-1]) | (np.diff(cols) > COLUMN_GAP)
     first = np.flatnonzero(starts)
     last = np.append(first[1:], cols.size) - 1
     runs_per_band = np.bincount(which[first], minlength=changed.size).tolist()
     lefts, rights = cols[first].tolist(), (cols[last] + 1).tolist()
+    # A few changed columns of every run, and how many rows each spans from its first
+    # change to its last: a run whose columns span most of its rows stays one box.
+    picks = first[:, None] + (np.arange(PROBES) * (last - first + 1)[:, None]) // PROBES
+    probes = sub[which[first][:, None], :, cols[picks]]  # (runs, PROBES, BAND_ROWS)
+    spanned = (
+        BAND_ROWS * PROBES
+        - probes[:, :, ::-1].argmax(axis=2).sum(axis=1)
+        - probes.argmax(axis=2).sum(axis=1)
+    ).tolist()
     done: list[Rect] = []
     open_rects: list[Rect] = []  # rectangles that reach the bottom of the previous band
     run = 0
     for band, count in zip(changed.tolist(), runs_per_band, strict=True):
         top = band * BAND_ROWS
         current: list[Rect] = []
-        for left, right in zip(lefts[run : run + count], rights[run : run + count], strict=True):
+        for j in range(run, run + count):
+            left, right = lefts[j], rights[j]
             # A band's only run spans all its changed rows.
             rows = band_rows[band] if count == 1 else blocks[band, :, left:right].any(axis=1)
             hit = np.flatnonzero(rows)
             top_row, bottom_row = int(hit[0]), int(hit[-1]) + 1
             pieces = [(left, top_row, right, bottom_row)]
-            if (right - left) * (bottom_row - top_row) >= MIN_SPLIT_AREA:
-                block = blocks[band, top_row:bottom_row, left:right]
-                pieces = _split(block, left, top_row, slack)
+            if (right - left) * (bottom_row - top_row) >= MIN_SPLIT_AREA and spanned[
+                j
+            ] <= PROBED_FILL * PROBES * (bottom_row - top_row):
+                pieces = _split(blocks[band, top_row:bottom_row, left:right], left, top_row, slack)
             for a, b, c, d in pieces:
                 rect = Rect(x + a, y + top + b, x + c, y + top + d)
                 above = next((r for r in open_rects if _continues(r, rect, slack)), None)
@@ -96,8 +109,6 @@ def _split(block: np.ndarray, left: int, top: int, slack: float) -> list[tuple[i
     """
     height, width = block.shape
     whole = [(left, top, left + width, top + height)]
-    if np.count_nonzero(block) > DENSE * width * height:
-        return whole  # changed all over it (text, a photograph): one box
     changed = block.any(axis=0)
     first = block.argmax(axis=0)
     last = height - block[::-1].argmax(axis=0)
