@@ -584,6 +584,35 @@ def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() 
             assert refined == []
 
 
+def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back() -> None:
+    """The screen counts as still through echoes: keys typed every 0.1 s beside a
+    photograph sent as JPEG kept its lossless repaint from starting for as long as they
+    came; it starts 0.2 s after the last large change."""
+    y, x = np.mgrid[0:64, 0:96]
+    photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
+    context, display, channel, _client, transport = setup()
+    busy_link(context.clock, transport.link, 600_000, 0.4, rtt=0.080)
+    context.clock.time += 2
+    transport.take()
+    display.update(photo, 10, 20)
+    channel.distribute()
+    (draw,) = transport.take_of(MsgDisplayDrawCopy)
+    assert unpack_image(draw.image).type == ImageType.JPEG
+    refined: list[ImageType] = []
+    for key in range(5):  # a glyph echoed every 0.1 s in the terminal beside the photograph
+        glyph = np.full((16, 8), 0xFFFFFF if key % 2 else 0x202020, dtype=np.uint32)
+        display.update(glyph, 150 + 8 * key, 120)
+        channel.distribute()
+        context.core.advance(0.1)
+        ack_all(transport)
+        refined += [
+            unpack_image(d.image).type
+            for d in transport.take_of(MsgDisplayDrawCopy)
+            if d.box.intersect(Rect(10, 20, 106, 84)) == d.box
+        ]
+    assert refined == [ImageType.QUIC]
+
+
 def test_on_a_slow_link_a_lossless_refinement_goes_in_draws_within_the_budget() -> None:
     """Several draws on their way at once keep a slow link busy; one draw larger than the
     budget went alone, and the link idled a round trip after each (a 5 Mbit/s refinement

@@ -20,7 +20,7 @@ import numpy as np
 from ...core.base import Timer
 from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, encode_quic
 from ...display.framebuffer import CopyOp, Damage
-from ...display.images import ImageKind, choose_image
+from ...display.images import MIN_CONGESTED_JPEG_PIXELS, ImageKind, choose_image
 from ...display.pixelset import PixelSet
 from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
@@ -56,7 +56,7 @@ URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and cost
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
-REFINE_AFTER_S = 0.2  # lossy areas are repainted losslessly once the screen is this still
+REFINE_AFTER_S = 0.2  # lossy areas go losslessly once no JPEG-sized change came this long
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
@@ -153,7 +153,7 @@ class DisplayChannelClient(ChannelClient):
         """Take the channel's new damage (that of a whole screen sent since is in it)."""
         self._moves_taken = max(self._moves_taken, damage.moves)
         ops = damage.ops if damage.changes > self._changes_shown else []
-        if ops:
+        if any(isinstance(op, CopyOp) or op.area >= MIN_CONGESTED_JPEG_PIXELS for op in ops):
             self._last_change = self.clock.now()
         for area in self.streams.follow(streams):  # it paints all its area: stills = seams
             for region in (self._dirty, self._uncached, self._refine, self._lossy):
