@@ -61,25 +61,6 @@ def test_changed_rects_cover_exactly_the_changes_in_bands() -> None:
     assert changed_rects(old, old.copy()) == []
 
 
-def test_the_edges_a_pan_uncovers_come_out_as_tight_strips() -> None:
-    """A copy that moved content left and up uncovers a column down the right and a row
-    along the bottom. In the bottom band the two are one run of changed columns; its box
-    was the band's rows across the screen, eight times the pixels that changed."""
-    old = np.zeros((600, 800), np.uint32)
-    new = old.copy()
-    new[:, 796:] = 1
-    new[599, :] = 1
-    rects = changed_rects(old, new)
-    assert covered(rects, old.shape)[old != new].all()
-    assert sum(r.area for r in rects) == 600 * 4 + 796
-    assert Rect(0, 599, 796, 600) in rects
-    # A run whose columns change over similar rows stays one rectangle.
-    new = old.copy()
-    new[3:14, 10:90:2] = 1
-    new[4:13, 11:90:2] = 1
-    assert changed_rects(old, new) == [Rect(10, 3, 90, 14)]
-
-
 def test_region_merges_neighbours_and_stays_short() -> None:
     region = Region()
     region.add(Rect(0, 0, 10, 10))

@@ -10,11 +10,6 @@ from ..protocol.rect import Rect
 BAND_ROWS = 16
 COLUMN_GAP = 32  # unchanged columns between two changes that keep them apart
 MERGE_SLACK = 1.3  # how much unchanged area one rectangle over two changes may add
-MIN_SPLIT_AREA = 256  # a band's run whose box is smaller is not worth splitting
-SPLIT_FILL = 0.5  # a box with fewer of its pixels in changed rows is split in pieces
-PROBES = 16  # changed columns of a run looked at to tell whether it may be split...
-PROBED_FILL = 0.35  # ...if they span fewer of its rows than this, on average
-MAX_SPLIT_PIECES = 16  # columns ragged enough for more pieces stay one box
 MAX_RUNS = 512  # tile runs a TileMap turns into boxes one by one (see TileMap.take)
 
 
@@ -23,11 +18,10 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
 
     Both are (height, width) uint32 arrays. The frame is cut in bands of BAND_ROWS rows;
     in each band that changed, every run of changed columns (runs closer than COLUMN_GAP
-    count as one) yields a rectangle over its changed rows, or a few where its columns
-    changed in rows so different that one would be mostly unchanged. A band's rectangle
-    that sits under one of the band above continues it when the two together add little
-    unchanged area: the lines of one change (a scrolled text area, ragged as it is) come
-    out as one rectangle, while the two edges a pan uncovers stay apart.
+    count as one) yields a rectangle over its changed rows. A band's rectangle that sits
+    under one of the band above continues it when the two together add little unchanged
+    area: the lines of one change (a scrolled text area, ragged as it is) come out as one
+    rectangle, while the two edges a pan uncovers stay apart.
     """
     return marked_rects(old != new, x, y)
 
@@ -49,94 +43,35 @@ def marked_rects(
         return []
     # Every band's runs of changed columns at once (numpy calls per band cost more than
     # the work): a run starts at a band's first changed column or after a wide gap.
-    sub = blocks[changed]
-    which, cols = np.nonzero(sub.any(axis=1))
+    which, cols = np.nonzero(blocks[changed].any(axis=1))
     starts = np.ones(cols.size, bool)
     starts[1:] = (which[1:] != which[:-1]) | (np.diff(cols) > COLUMN_GAP)
     first = np.flatnonzero(starts)
     last = np.append(first[1:], cols.size) - 1
     runs_per_band = np.bincount(which[first], minlength=changed.size).tolist()
     lefts, rights = cols[first].tolist(), (cols[last] + 1).tolist()
-    # A few changed columns of every run, and how many rows each spans from its first
-    # change to its last: a run whose columns span most of its rows stays one box.
-    picks = first[:, None] + (np.arange(PROBES) * (last - first + 1)[:, None]) // PROBES
-    probes = sub[which[first][:, None], :, cols[picks]]  # (runs, PROBES, BAND_ROWS)
-    spanned = (
-        BAND_ROWS * PROBES
-        - probes[:, :, ::-1].argmax(axis=2).sum(axis=1)
-        - probes.argmax(axis=2).sum(axis=1)
-    ).tolist()
     done: list[Rect] = []
     open_rects: list[Rect] = []  # rectangles that reach the bottom of the previous band
     run = 0
     for band, count in zip(changed.tolist(), runs_per_band, strict=True):
         top = band * BAND_ROWS
         current: list[Rect] = []
-        for j in range(run, run + count):
-            left, right = lefts[j], rights[j]
+        for left, right in zip(lefts[run : run + count], rights[run : run + count], strict=True):
             # A band's only run spans all its changed rows.
             rows = band_rows[band] if count == 1 else blocks[band, :, left:right].any(axis=1)
             hit = np.flatnonzero(rows)
-            top_row, bottom_row = int(hit[0]), int(hit[-1]) + 1
-            pieces = [(left, top_row, right, bottom_row)]
-            if (right - left) * (bottom_row - top_row) >= MIN_SPLIT_AREA and spanned[
-                j
-            ] <= PROBED_FILL * PROBES * (bottom_row - top_row):
-                pieces = _split(blocks[band, top_row:bottom_row, left:right], left, top_row, slack)
-            for a, b, c, d in pieces:
-                rect = Rect(x + a, y + top + b, x + c, y + top + d)
-                above = next((r for r in open_rects if _continues(r, rect, slack)), None)
-                if above is not None:
-                    open_rects.remove(above)
-                    rect = above.union(rect)
-                current.append(rect)
+            rect = Rect(x + left, y + top + int(hit[0]), x + right, y + top + int(hit[-1]) + 1)
+            above = next((r for r in open_rects if _continues(r, rect, slack)), None)
+            if above is not None:
+                open_rects.remove(above)
+                rect = above.union(rect)
+            current.append(rect)
         run += count
         done.extend(open_rects)
         open_rects = [r for r in current if r.bottom == y + top + BAND_ROWS]
         done.extend(r for r in current if r.bottom != y + top + BAND_ROWS)
     done.extend(open_rects)
     return done
-
-
-def _split(block: np.ndarray, left: int, top: int, slack: float) -> list[tuple[int, int, int, int]]:
-    """A band's run of changed columns (``block``: its rows from the first changed one to
-    the last, at (left, top) in the band) as one box, or as a few where the columns'
-    changed rows differ so much that one box would be mostly unchanged.
-
-    A pan's copy uncovers a column strip down the side and a row along the bottom: in the
-    bottom band the two are one run, and its box (the band's height, the screen's width)
-    held eight times the pixels that changed, sent as an image every frame.
-    """
-    height, width = block.shape
-    whole = [(left, top, left + width, top + height)]
-    changed = block.any(axis=0)
-    first = block.argmax(axis=0)
-    last = height - block[::-1].argmax(axis=0)
-    if int((last - first)[changed].sum()) > SPLIT_FILL * width * height:
-        return whole
-    # Pieces of columns with the same changed rows, merged back while their union is at
-    # most ``slack`` times their areas.
-    cols = np.flatnonzero(changed)
-    spans = np.stack([first[cols], last[cols]], axis=1)
-    starts = np.flatnonzero(np.any(spans[1:] != spans[:-1], axis=1)) + 1
-    if starts.size >= MAX_SPLIT_PIECES:
-        return whole
-    begins, ends = cols[np.r_[0, starts]].tolist(), (cols[np.r_[starts - 1, -1]] + 1).tolist()
-    pieces: list[tuple[int, int, int, int]] = []
-    for a, b, (f, g) in zip(begins, ends, spans[np.r_[0, starts]].tolist(), strict=True):
-        piece = (left + a, top + f, left + b, top + g)
-        if pieces:
-            p = pieces[-1]
-            union = (p[0], min(p[1], piece[1]), piece[2], max(p[3], piece[3]))
-            if _area(union) <= slack * (_area(p) + _area(piece)):
-                pieces[-1] = union
-                continue
-        pieces.append(piece)
-    return pieces
-
-
-def _area(box: tuple[int, int, int, int]) -> int:
-    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def _continues(above: Rect, below: Rect, slack: float) -> bool:
