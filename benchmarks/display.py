@@ -11,6 +11,9 @@ unmodified spice-gtk 0.42 client measures through the same emulated link:
 - display bytes per second and per shown frame (spice-gtk's display channel counter);
 - the server's CPU (/proc) per second and per shown frame: for Xspice that is its X
   server's process, X drawing included; for ours the SPICE server alone (Xvfb apart);
+- for the pan, the client's picture while it moves: after the measured window, its
+  window read 16 times and each read compared (PSNR) with the very frame whose number it
+  shows (the workload's frames are rebuilt), so a picture that mixes frames scores low;
 - once the workload stops moving, the client's framebuffer against the X screen
   (GetImage): wrong pixels and PSNR 1 s later, and how long until it is exact;
 - key→echo and pointer→window latencies where the workload has inputs; for the flood,
@@ -43,12 +46,15 @@ import numpy as np
 import links
 import measures
 import report
+from framecode import read_strip, sample_rows, strip_size
 from gtkclient import GtkClient
 from links import LINKS, Link, LinkProcess
 from scenarios import DRAG_COLOURS, DRAG_QUAD, WORKLOADS, Setup, Workload, screen_of
 from servers import ServerUnderTest, cpu_seconds, start
 
 SERVERS = ("ours", "xspice")
+MOTION_SAMPLES = 16  # reads of the moving picture after the measured window...
+MOTION_EVERY_S = 0.15  # ...this far apart
 
 
 class Options(argparse.Namespace):
@@ -121,6 +127,8 @@ def run_client(setup: Setup, server: ServerUnderTest, port: int, options: Option
         time.sleep(max(0.0, until - time.monotonic()))
         end = client.ask({"cmd": "mark"})
         cpu_end = cpu_seconds(server.server_pid), cpu_seconds(server.xserver_pid)
+        # After the measured window (a read stalls the client for a moment), still moving.
+        motion = motion_samples(client, setup, options) if setup.rebuild is not None else []
         if setup.drag is not None:
             time.sleep(0.1)  # the client lets go of the button
         still = setup.still()
@@ -134,7 +142,30 @@ def run_client(setup: Setup, server: ServerUnderTest, port: int, options: Option
         "cpu": [b - a for a, b in zip(cpu, cpu_end, strict=True)],
         "settled": settled,
         "client": results,
+        "motion_psnr": [psnr for _, psnr in motion],
     }
+
+
+def motion_samples(client: GtkClient, setup: Setup, options: Options) -> list[tuple[int, float]]:
+    """The client's window read MOTION_SAMPLES times while the workload moves: for each
+    whose frame number reads, that number and the PSNR against the very frame it shows.
+    A picture that mixes frames (a copy applied before the strips it uncovers arrive, a
+    band still waiting for the link) scores low, whatever its number says."""
+    assert setup.rebuild is not None and setup.strip is not None
+    (x, y, width, height), (sx, sy, cell) = setup.rebuild.window, setup.strip
+    strip_width, _ = strip_size(cell)
+    found = []
+    for _ in range(MOTION_SAMPLES):
+        _, shown = client.screen(options.workdir / "moving.raw")
+        rows = [
+            shown[sy + r, sx : sx + strip_width].astype("<u4").tobytes() for r in sample_rows(cell)
+        ]
+        number = read_strip(rows, cell)
+        if number is not None:
+            window = shown[y : y + height, x : x + width]
+            found.append((number, measures.difference(window, setup.rebuild.frame(number))[1]))
+        time.sleep(MOTION_EVERY_S)
+    return found
 
 
 def measure(workload: Workload, server: ServerUnderTest, link: Link, options: Options) -> dict:
@@ -194,6 +225,11 @@ def figures(raw: dict, log: dict, setup: Setup) -> dict:
         out["refreshed_frames_per_s"] = frames / seconds
     if setup.output_log is not None:
         out["terminal_bytes_per_s"] = measures.throughput(setup.output_log, begin["t"], end["t"])
+    if setup.rebuild is not None:
+        psnr = raw["motion_psnr"]
+        out["motion_psnr_median"] = measures.percentile(psnr, 0.5)
+        out["motion_psnr_min"] = min(psnr, default=None)
+        out["motion_below_35db"] = sum(p < 35 for p in psnr) / len(psnr) if psnr else None
     return out
 
 

@@ -9,6 +9,7 @@ or are xterm.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shlex
@@ -27,6 +28,11 @@ from lineproc import LineProcess
 
 HERE = Path(__file__).parent
 PROGRAMS = HERE / "workloads"
+sys.path.insert(0, str(PROGRAMS))
+from pan import frame as pan_frame  # noqa: E402
+
+from scenery import cached_landscape  # noqa: E402
+
 THROUGHPUT = PROGRAMS / "throughput.py"  # counts what a terminal takes in
 FLOOD = "while :; do ls -lR /usr/share; done"
 
@@ -54,6 +60,15 @@ class Drag:
 
 
 @dataclass
+class Rebuild:
+    """What frame N of a workload's window looks like: a sample of the client's window
+    is compared with the very frame whose number it shows."""
+
+    window: tuple[int, int, int, int]  # x, y, width, height on the screen
+    frame: Callable[[int], np.ndarray]  # (height, width) 0x00RRGGBB
+
+
+@dataclass
 class Setup:
     """A workload running on one X display."""
 
@@ -63,6 +78,7 @@ class Setup:
     drag: Drag | None = None
     prelude_s: float = 0.0  # how long it runs before the client connects
     output_log: Path | None = None  # a terminal's throughput (workloads/throughput.py)
+    rebuild: Rebuild | None = None  # its frames, to measure the client's picture in motion
     others: list[subprocess.Popen] = field(default_factory=list)
 
     def still(self) -> float | None:
@@ -173,7 +189,11 @@ def drag_path(width: int, height: int, steps: int) -> list[tuple[int, int]]:
 
 def pan(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
     mover, ready = program("pan", display, cache, "--geometry=800x600+0+0")
-    return Setup(mover, tuple(ready["strip"]))
+    # The picture the program made and kept in the cache: the same file, the same frames.
+    picture = cached_landscape(1600, 1200, cache=str(cache))
+    frame = functools.partial(pan_frame, picture, width=800, height=600)
+    rebuild = Rebuild((0, 0, 800, 600), frame)
+    return Setup(mover, tuple(ready["strip"]), rebuild=rebuild)
 
 
 def video(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:

@@ -12,11 +12,24 @@ from __future__ import annotations
 import argparse
 import math
 
+import numpy as np
 import xcffib
 
 from animation import ShmImage, animate, window
 from framecode import paint_number
 from scenery import cached_landscape
+
+
+def frame(picture: np.ndarray, number: int, width: int, height: int) -> np.ndarray:
+    """Frame ``number`` of the window: the landscape ``picture`` (twice the window's size
+    each way) seen through it, with the number's strip; the benchmark rebuilds what the
+    client shows from it."""
+    t = number / 60
+    left = round(width / 2 * (1 + math.sin(2 * math.pi * t / 10)))
+    top = round(height / 2 * (1 + math.sin(2 * math.pi * t / 7 + 1)))
+    pixels = picture[top : top + height, left : left + width].copy()
+    paint_number(pixels, 16, 16, number)
+    return pixels
 
 
 def main() -> None:
@@ -34,11 +47,7 @@ def main() -> None:
     image = ShmImage(conn, window(conn, int(x), int(y), width, height), width, height)
 
     def draw(number: int) -> None:
-        t = number / 60
-        left = round(width / 2 * (1 + math.sin(2 * math.pi * t / 10)))
-        top = round(height / 2 * (1 + math.sin(2 * math.pi * t / 7 + 1)))
-        image.pixels[...] = picture[top : top + height, left : left + width]
-        paint_number(image.pixels, 16, 16, number)
+        image.pixels[...] = frame(picture, number, width, height)
         image.put()
 
     animate(conn, draw, (int(x) + 16, int(y) + 16), args.fps)
