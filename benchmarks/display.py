@@ -55,6 +55,7 @@ from servers import ServerUnderTest, cpu_seconds, start
 SERVERS = ("ours", "xspice")
 MOTION_SAMPLES = 16  # reads of the moving picture after the measured window...
 MOTION_EVERY_S = 0.15  # ...this far apart
+MOTION_RECOVER_S = 2.0  # then undisturbed motion before it stops
 
 
 class Options(argparse.Namespace):
@@ -127,8 +128,12 @@ def run_client(setup: Setup, server: ServerUnderTest, port: int, options: Option
         time.sleep(max(0.0, until - time.monotonic()))
         end = client.ask({"cmd": "mark"})
         cpu_end = cpu_seconds(server.server_pid), cpu_seconds(server.xserver_pid)
-        # After the measured window (a read stalls the client for a moment), still moving.
-        motion = motion_samples(client, setup, options) if setup.rebuild is not None else []
+        # After the measured window (a read stalls the client for a moment), still moving;
+        # then moving undisturbed a while, so that the stalls do not weigh on the settling.
+        motion: list[tuple[int, float]] = []
+        if setup.rebuild is not None:
+            motion = motion_samples(client, setup, options)
+            time.sleep(MOTION_RECOVER_S)
         if setup.drag is not None:
             time.sleep(0.1)  # the client lets go of the button
         still = setup.still()
