@@ -46,7 +46,7 @@ import numpy as np
 import links
 import measures
 import report
-from framecode import read_strip, sample_rows, strip_size
+from framecode import read_pixels
 from gtkclient import GtkClient
 from links import LINKS, Link, LinkProcess
 from scenarios import DRAG_COLOURS, DRAG_QUAD, WORKLOADS, Setup, Workload, screen_of
@@ -158,14 +158,10 @@ def motion_samples(client: GtkClient, setup: Setup, options: Options) -> list[tu
     band still waiting for the link) scores low, whatever its number says."""
     assert setup.rebuild is not None and setup.strip is not None
     (x, y, width, height), (sx, sy, cell) = setup.rebuild.window, setup.strip
-    strip_width, _ = strip_size(cell)
     found = []
     for _ in range(MOTION_SAMPLES):
         _, shown = client.screen(options.workdir / "moving.raw")
-        rows = [
-            shown[sy + r, sx : sx + strip_width].astype("<u4").tobytes() for r in sample_rows(cell)
-        ]
-        number = read_strip(rows, cell)
+        number = read_pixels(shown, sx, sy, cell)
         if number is not None:
             window = shown[y : y + height, x : x + width]
             found.append((number, measures.difference(window, setup.rebuild.frame(number))[1]))

@@ -104,3 +104,12 @@ def read_strip(rows: Sequence[bytes], cell: int = CELL) -> int | None:
         else:
             return None
     return number_of(bits)
+
+
+def read_pixels(pixels: np.ndarray, x: int, y: int, cell: int = CELL) -> int | None:
+    """Decode the strip at (x, y) of ``pixels``, a (h, w) uint32 array of 0x00RRGGBB (a
+    framebuffer read into numpy): its sampled rows as the B, G, R, X bytes ``read_strip``
+    takes."""
+    width, _ = strip_size(cell)
+    rows = [pixels[y + r, x : x + width].astype("<u4").tobytes() for r in sample_rows(cell)]
+    return read_strip(rows, cell)

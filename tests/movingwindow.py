@@ -23,7 +23,7 @@ from spice_server.protocol.constants import ChannelType
 from spice_server.protocol.rect import Rect
 from xmover import STRIP, frame
 
-from framecode import read_strip, sample_rows, strip_size
+from framecode import read_pixels
 
 MOVER = Path(__file__).with_name("xmover.py")
 
@@ -84,10 +84,7 @@ class Mover:
 
 def frame_number(window: np.ndarray) -> int | None:
     """The number painted in the window's strip, None if it does not read cleanly."""
-    x, y = STRIP
-    width, _ = strip_size()
-    rows = [np.ascontiguousarray(window[y + r, x : x + width]).tobytes() for r in sample_rows()]
-    return read_strip(rows)
+    return read_pixels(window, *STRIP)
 
 
 def _squared_error(shown: np.ndarray, source: np.ndarray) -> float:
