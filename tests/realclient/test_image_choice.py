@@ -38,6 +38,8 @@ from spice_server.protocol.messages.display import (
     MsgDisplayStreamActivateReport,
     MsgDisplayStreamCreate,
     MsgDisplayStreamData,
+)
+from spice_server.protocol.messages.images import (
     unpack_image,
 )
 from spice_server.protocol.messages.main import MsgMainInit

@@ -21,7 +21,6 @@ from spice_server.interfaces.display import Display
 from spice_server.protocol.constants import DisplayCap, ImageCompression, ImageType, VideoCodec
 from spice_server.protocol.messages.base import MsgcAck, MsgcAckSync, MsgcPong, MsgPing, MsgSetAck
 from spice_server.protocol.messages.display import (
-    BITMAP_HEADER,
     MonitorHead,
     MsgcDisplayInit,
     MsgcDisplayStreamReport,
@@ -37,6 +36,9 @@ from spice_server.protocol.messages.display import (
     MsgDisplayStreamDestroy,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
+)
+from spice_server.protocol.messages.images import (
+    BITMAP_HEADER,
     unpack_image,
 )
 from spice_server.protocol.rect import Rect
@@ -352,10 +354,12 @@ def test_what_shows_again_is_drawn_from_the_cached_first_screen() -> None:
 
 class ClientScreen:
     """What a client sent raw pixels (image compression off) shows: it applies fills,
-    bitmap draws and copies."""
+    bitmap draws and copies; the copies' clips, as spice-gtk does, unless told to copy
+    whole boxes, as spice-html5 does."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, honours_clips: bool = True) -> None:
         self.pixels = np.zeros((height, width), dtype=np.uint32)
+        self.honours_clips = honours_clips
 
     def apply(self, messages: list[object]) -> None:
         for message in messages:
@@ -368,9 +372,14 @@ class ClientScreen:
                     rows = np.frombuffer(info.payload[BITMAP_HEADER.size :], dtype=np.uint32)
                     area = rows.reshape(info.height, info.width)
                     self.pixels[box.top : box.bottom, box.left : box.right] = area
-                case MsgDisplayCopyBits(box=box, src_x=x, src_y=y):
-                    src = self.pixels[y : y + box.height, x : x + box.width].copy()
-                    self.pixels[box.top : box.bottom, box.left : box.right] = src
+                case MsgDisplayCopyBits(box=box, src_x=x, src_y=y, clip=clip):
+                    dx, dy = box.left - x, box.top - y
+                    moved = self.pixels.copy()
+                    for part in clip if clip and self.honours_clips else (box,):
+                        part = part.intersect(box)
+                        self.pixels[part.top : part.bottom, part.left : part.right] = moved[
+                            part.top - dy : part.bottom - dy, part.left - dx : part.right - dx
+                        ]
 
 
 RAW = ImageCompression.OFF  # what ClientScreen takes

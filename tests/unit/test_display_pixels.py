@@ -24,7 +24,9 @@ from spice_server.display.encoding import (
 from spice_server.display.framebuffer import Framebuffer, as_pixels
 from spice_server.display.pixelset import PixelSet
 from spice_server.display.region import Region
-from spice_server.protocol.messages.display import unpack_image
+from spice_server.protocol.messages.images import (
+    unpack_image,
+)
 from spice_server.protocol.rect import Rect
 
 

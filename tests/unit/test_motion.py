@@ -106,3 +106,36 @@ def test_a_dragged_window_is_copied_without_the_desktop_around_it() -> None:
     uncovered.update([Rect(100, 100, 300, 105), Rect(100, 105, 107, 250)])
     assert sent.area <= 2 * uncovered.area, ops  # changes are found in bands of rows
     assert (fb.snapshot() == after).all()
+
+
+def panned_under_a_bar(left: int, top: int, number: int) -> np.ndarray:
+    """The world seen through an 800x600 window at (left, top), with a fixed bar over it
+    (a player's controls, a frame counter) whose dark marks change every frame."""
+    view = WORLD[top : top + 600, left : left + 800].copy()
+    view[20:40, 30:330] = 0xE0E0E0
+    view[24:36, 40 + 12 * (number % 20) : 48 + 12 * (number % 20)] = 0x202020
+    return view
+
+
+def test_a_copy_leaves_out_what_its_write_draws_anew_inside_it() -> None:
+    """The bar does not move with the view: the copy would carry it along (a ghost until
+    its draw comes), so its clip leaves out the bar's box and the ghost's, and nothing
+    more: the new edge's band box across the copy's border is not a hole."""
+    fb = Framebuffer(800, 600)
+    fb.write(panned_under_a_bar(100, 100, 0), 0, 0, diff=False)
+    fb.take_damage()
+    fb.write(panned_under_a_bar(104, 103, 1), 0, 0, diff=True)  # moved 4 left, 3 up
+    ops = fb.take_damage().ops
+    (copy,) = [op for op in ops if isinstance(op, CopyOp)]
+    assert copy == CopyOp(Rect(0, 0, 796, 597), 4, 3)
+    clip = np.zeros((600, 800), bool)
+    for rect in copy.clip:
+        assert rect.intersect(copy.dest) == rect
+        clip[rect.top : rect.bottom, rect.left : rect.right] = True
+    bar = np.s_[20:40, 30:330]
+    ghost = np.s_[17:37, 26:326]  # where the copy would carry the bar
+    assert not clip[bar].any() and not clip[ghost].any()
+    holes = copy.dest.area - int(clip.sum())
+    assert holes <= 24 * 308, holes  # the two boxes' union, not the rows of the edge band
+    assert clip[590:597, :796].all()
+    assert (fb.snapshot() == panned_under_a_bar(104, 103, 1)).all()

@@ -50,6 +50,8 @@ from spice_server.protocol.messages.display import (
     MsgDisplayReset,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
+)
+from spice_server.protocol.messages.images import (
     pack_bitmap_image,
     pack_lz4_image,
     unpack_image,
@@ -135,6 +137,12 @@ SERVER_MESSAGES = [
         104,
         struct.pack("<I4iB", 0, 20, 10, 220, 110, 0) + struct.pack("<ii", 10, 40),
     ),
+    (  # clipped: type RECTS, then the count and the rectangles inline, as spice.proto has it
+        MsgDisplayCopyBits(0, Rect(10, 20, 110, 220), 10, 40, (Rect(10, 20, 110, 30),)),
+        104,
+        struct.pack("<I4iBI4i", 0, 20, 10, 220, 110, 1, 1, 20, 10, 30, 110)
+        + struct.pack("<ii", 10, 40),
+    ),
     (MsgInputsInit(4), 101, struct.pack("<H", 4)),
     (MsgInputsKeyModifiers(6), 102, struct.pack("<H", 6)),
     (MsgInputsMouseMotionAck(), 111, b""),
@@ -219,6 +227,11 @@ def test_variable_messages_refuse_short_bodies() -> None:
         MsgNotify.unpack(struct.pack("<QIIII", 0, 0, 0, 0, 50) + b"short")
     with pytest.raises(RemoteProtocolError):
         MsgDisplayMonitorsConfig.unpack(struct.pack("<HH", 2, 2) + bytes(28))
+    clipped = struct.pack("<I4iBI", 0, 20, 10, 220, 110, 1, 3) + bytes(16 + 8)  # 1 rect of 3
+    with pytest.raises(RemoteProtocolError, match="MsgDisplayCopyBits"):
+        MsgDisplayCopyBits.unpack(clipped)
+    with pytest.raises(RemoteProtocolError, match="clip type 7"):
+        MsgDisplayCopyBits.unpack(struct.pack("<I4iB", 0, 20, 10, 220, 110, 7) + bytes(8))
     with pytest.raises(LocalProtocolError, match="MsgMainUuid"):
         MsgMainUuid(b"short")
 

@@ -16,7 +16,7 @@ import lz4.block
 import numpy as np
 import simplejpeg
 
-from ..protocol.messages.display import (
+from ..protocol.messages.images import (
     IMAGE_CACHE_ME,
     pack_bitmap_image,
     pack_jpeg_image,

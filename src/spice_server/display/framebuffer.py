@@ -15,17 +15,25 @@ import numpy as np
 from ..protocol.rect import Rect
 from .damage import changed_rects
 from .motion import STILL, find_motion
-from .region import Region
+from .region import Region, difference
+
+MAX_CLIP_RECTS = 16  # a copy whose unwritten holes need more pieces writes all its box
 
 
 @dataclass(frozen=True)
 class CopyOp:
-    """Pixels moved within the surface: ``dest`` now holds what was at (src_x, src_y)."""
+    """Pixels moved within the surface: ``dest`` now holds what was at (src_x, src_y).
+
+    ``clip``: the parts of ``dest`` the copy writes (empty: all of it). The rest is drawn
+    anew by the damage that follows the copy, so a client need not move stale pixels there
+    (a fixed overlay over panning content would show a ghost of itself meanwhile).
+    """
 
     dest: Rect
     src_x: int
     src_y: int
     serial: int = field(default=0, compare=False)  # the framebuffer's count of moves
+    clip: tuple[Rect, ...] = field(default=(), compare=False)
 
     @property
     def src(self) -> Rect:
@@ -90,20 +98,24 @@ class Framebuffer:
             dst = self._pixels[target.top : target.bottom, target.left : target.right]
             if any(target.intersect(hot) == target for hot in self.hot):
                 diff = False
-            if diff:
-                self._find_motion(dst, src, target)
+            moved = self._find_motion(dst, src, target) if diff else None
             rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
+            if moved is not None:
+                self._record_copy(*moved, holes=_changed_within(dst, src, target, rects, moved[0]))
             if rects:
                 dst[...] = src
                 self._damage.update(rects)
                 self.changes += 1
             return bool(rects)
 
-    def _find_motion(self, dst: np.ndarray, src: np.ndarray, target: Rect) -> None:
-        """If the new pixels are largely the old ones moved, move ours and record a copy."""
+    def _find_motion(
+        self, dst: np.ndarray, src: np.ndarray, target: Rect
+    ) -> tuple[Rect, int, int] | None:
+        """If the new pixels are largely the old ones moved, move ours; returns where to
+        (the copy's destination) and from where (its source's top left)."""
         motion = find_motion(dst, src, self._motion)
         if motion is None:
-            return
+            return None
         self._motion = motion
         dx, dy = motion.dx, motion.dy
         height, width = dst.shape
@@ -116,16 +128,22 @@ class Framebuffer:
         explained = (moved == wanted) & (dst[top:bottom, left:right] != wanted)
         rows, cols = np.flatnonzero(explained.any(axis=1)), np.flatnonzero(explained.any(axis=0))
         if rows.size == 0:
-            return
+            return None
         top, bottom = top + int(rows[0]), top + int(rows[-1]) + 1
         left, right = left + int(cols[0]), left + int(cols[-1]) + 1
         dst[top:bottom, left:right] = dst[top - dy : bottom - dy, left - dx : right - dx].copy()
         dest = Rect(target.left + left, target.top + top, target.left + right, target.top + bottom)
+        return dest, dest.left - dx, dest.top - dy
+
+    def _record_copy(self, dest: Rect, src_x: int, src_y: int, holes: list[Rect]) -> None:
+        """Record a move after the damage before it; the copy leaves ``holes`` alone."""
+        pieces = difference(dest, holes, MAX_CLIP_RECTS)
+        clip = () if not pieces or pieces == [dest] else tuple(pieces)
         self._ops.extend(self._damage)
         self._damage = Region()
         self.moves += 1
         self.changes += 1
-        self._ops.append(CopyOp(dest, dest.left - dx, dest.top - dy, self.moves))
+        self._ops.append(CopyOp(dest, src_x, src_y, self.moves, clip))
 
     def fill(self, rect: Rect, color: int) -> bool:
         with self._lock:
@@ -188,6 +206,30 @@ class Framebuffer:
     def snapshot(self) -> np.ndarray:
         with self._lock:
             return self._pixels.copy()
+
+
+def _changed_within(
+    moved: np.ndarray, new: np.ndarray, target: Rect, rects: list[Rect], dest: Rect
+) -> list[Rect]:
+    """Where, inside a copy's ``dest``, the pixels ``moved`` there still differ from the
+    ``new`` ones (both are ``target``'s): for each damage rectangle, the box of its changed
+    pixels inside ``dest``. Damage is cut in bands, so the box of a new edge holds rows
+    the copy filled rightly; only what is really drawn anew is left out of the copy."""
+    holes = []
+    for rect in rects:
+        inside = rect.intersect(dest)
+        if inside.is_empty():
+            continue
+        rows = slice(inside.top - target.top, inside.bottom - target.top)
+        cols = slice(inside.left - target.left, inside.right - target.left)
+        changed = moved[rows, cols] != new[rows, cols]
+        ys, xs = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if ys.size:
+            top, left = inside.top + int(ys[0]), inside.left + int(xs[0])
+            holes.append(
+                Rect(left, top, inside.left + int(xs[-1]) + 1, inside.top + int(ys[-1]) + 1)
+            )
+    return holes
 
 
 def _check_size(width: int, height: int) -> None:

@@ -124,6 +124,17 @@ class Region:
         rects.append(union)
 
 
+def difference(rect: Rect, holes: Iterable[Rect], limit: int) -> list[Rect] | None:
+    """The parts of ``rect`` outside every hole, exactly; None if that takes more than
+    ``limit`` rectangles."""
+    pieces = [rect]
+    for hole in holes:
+        pieces = [part for piece in pieces for part in subtract(piece, hole)]
+        if len(pieces) > limit:
+            return None
+    return pieces
+
+
 def subtract(rect: Rect, hole: Rect) -> list[Rect]:
     """The parts of ``rect`` outside ``hole``: up to four rectangles."""
     inner = rect.intersect(hole)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 
@@ -32,7 +32,6 @@ from ...protocol.messages.display import (
     MsgcDisplayPreferredCompression,
     MsgcDisplayPreferredVideoCodecType,
     MsgcDisplayStreamReport,
-    MsgDisplayCopyBits,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
     MsgDisplayInvalAllPixmaps,
@@ -45,6 +44,7 @@ from ..base import Channel, ChannelClient, Transport
 from ..context import ClientLink
 from ..session import Session
 from .cache import CachedScreen
+from .copies import WaitingCopies
 from .monitors import monitors_config
 from .stills import JPEG_QUALITY, StillImages
 from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
-MAX_WAITING_COPIES = 8
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.2  # lossy areas go losslessly once no JPEG-sized change came this long
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
@@ -100,7 +99,7 @@ class DisplayChannelClient(ChannelClient):
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding: Rect | None = None  # the area of an image or frame being encoded
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
-        self._copies: deque[MsgDisplayCopyBits] = deque()  # in order, before later draws
+        self._copies = WaitingCopies(honours_clips=self.connection.websocket is None)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
         # changes that the last whole screen sent showed already.
         self._moves_taken = self._moves_shown = self._changes_shown = 0
@@ -174,7 +173,7 @@ class DisplayChannelClient(ChannelClient):
         src, dest = op.src, op.dest
         if (
             self._generation != self.display.framebuffer.generation
-            or len(self._copies) >= MAX_WAITING_COPIES
+            or self._copies.full()
             or self.streams.overlaps(src.union(dest))
         ):
             self._dirty.add(dest)
@@ -183,7 +182,7 @@ class DisplayChannelClient(ChannelClient):
         self._uncached = self._uncached.moved(src, dest)
         self._lossy.move(src, dest)
         self._refine = self._refine.moved(src, dest)
-        self._copies.append(MsgDisplayCopyBits(PRIMARY_SURFACE, dest, op.src_x, op.src_y))
+        self._copies.add(op)
 
     # -- messages from the client ------------------------------------------------------------
 
@@ -220,8 +219,7 @@ class DisplayChannelClient(ChannelClient):
         # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
         moved = bool(self._copies)
         while self._copies and self.can_send_more(urgent=True):
-            self.send(self._copies.popleft())
-            self.images["copy"] += 1
+            self._send_copy()
         if moved and not self._copies:  # what moved shows at once, what it uncovered after
             self.connection.push()
         if self._small_change() and not self._copies and self._echo_may_go():
@@ -235,8 +233,7 @@ class DisplayChannelClient(ChannelClient):
                 self._send_monitors()
                 continue
             if self._copies:
-                self.send(self._copies.popleft())
-                self.images["copy"] += 1
+                self._send_copy()
                 continue
             if self.streams.frame_due() and not self._small_change():  # an echo goes first
                 self.connection.push()  # what is ready leaves before the frame is encoded
@@ -256,6 +253,17 @@ class DisplayChannelClient(ChannelClient):
                 return
             if self._refine:
                 self._send_rect(self._refine.pop(), lossless=True)
+
+    def _send_copy(self) -> None:
+        """The next copy, after the draws that may show with it (copies.py) if the budget
+        has room for them; not while one of those is being encoded. What they draw stays
+        dirty: cut out of its rectangles, the rest would go as slivers that cost more."""
+        for piece in self._copies.draws_before(self._dirty):
+            if len(self._copies) != 1 or not self.can_send_more():
+                break  # a draw took a newer move first, or the budget is spent
+            self._send_rect(piece)
+        if self.can_send_more(urgent=True):
+            self._send_built(self._copies.popleft(), "copy")
 
     def _small_change(self) -> bool:
         """Whether all that is dirty is small (an echo): it goes before stream frames."""
@@ -343,10 +351,7 @@ class DisplayChannelClient(ChannelClient):
             return
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
-
-        def draw(image: bytes) -> MsgDisplayDrawCopy:
-            return MsgDisplayDrawCopy(PRIMARY_SURFACE, rect, image)
-
+        draw = functools.partial(MsgDisplayDrawCopy, PRIMARY_SURFACE, rect)
         if cached and not whole and self._from_reference(rect, pixels):
             return
         kind = choose_image(pixels, policy)
@@ -357,24 +362,19 @@ class DisplayChannelClient(ChannelClient):
         if kind is ImageKind.FILL:
             # One colour: a 41-byte fill instead of an image (every client draws fills).
             color = int(pixels.flat[0]) & 0xFFFFFF
-            self.send(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, color))
-            self.images["fill"] += 1
-        elif kind is ImageKind.JPEG:
-            jpeg = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
-            self.encode(pixels, jpeg, draw, "jpeg", rect)
+            self._send_built(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, color), "fill")
+            return
+        encode: Encode = encode_bitmap
+        if kind is ImageKind.JPEG:
+            encode = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
         elif whole and self._cache.may_keep(pixels):
             # The whole screen, kept by the client: later it can draw parts of it again.
             cache_id = self._cache.keep(self._generation or 0, pixels)
-            encode = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
-            encode = functools.partial(encode, cache_id=cache_id)
-            self.encode(pixels, encode, draw, kind.value, rect)
-        elif kind is ImageKind.LZ4:
-            self.encode(pixels, self.stills.lz4(self._pump_began), draw, "lz4", rect)
-        elif kind is ImageKind.QUIC:
-            self.encode(pixels, encode_quic, draw, "quic", rect)
-        else:
-            self.send(draw(encode_bitmap(pixels)))
-            self.images["bitmap"] += 1
+            keeping = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
+            encode = functools.partial(keeping, cache_id=cache_id)
+        elif kind is not ImageKind.BITMAP:
+            encode = self.stills.lz4(self._pump_began) if kind is ImageKind.LZ4 else encode_quic
+        self.encode(pixels, encode, draw, kind.value, rect)
 
     def _pending(self, lossless: bool, cached: bool) -> Region:
         """Where an area put back for later goes, so that it is sent the same way then."""

@@ -1,7 +1,8 @@
 """Display channel messages: surfaces, monitors, draw operations and the images they carry.
 
 Pointers inside a message body are u32 offsets from the start of the body. Our draws
-carry no clip and no mask, so the image of a DRAW_COPY always starts at offset 57.
+carry no mask, and only a COPY_BITS a clip (its rectangles inline, after the clip's
+type), so the image of a DRAW_COPY always starts at offset 57.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from ..constants import (
-    BitmapFlags,
-    BitmapFormat,
     BrushType,
     ClipType,
-    ImageType,
     MsgcDisplay,
     MsgDisplay,
     RopDescriptor,
@@ -25,105 +23,32 @@ from ..errors import RemoteProtocolError
 from ..rect import WIRE_RECT, Rect
 from .codec import ClientMessage, FixedMessage, ServerMessage, need
 
-DISPLAY_BASE = struct.Struct("<I16sB")  # surface_id, box, clip type (NONE)
+DISPLAY_BASE = struct.Struct("<I16sB")  # surface_id, box, clip type
 QMASK_NONE = struct.pack("<BiiI", 0, 0, 0, 0)
-IMAGE_DESCRIPTOR = struct.Struct("<QBBII")  # id, type, flags, width, height
-BITMAP_HEADER = struct.Struct("<BBIIII")  # format, flags, x, y, stride, palette offset
 U32 = struct.Struct("<I")
-U32_BE = struct.Struct(">I")
+POINT = struct.Struct("<ii")
 
 
-def _pack_base(surface_id: int, box: Rect) -> bytes:
-    return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.NONE)
+def _pack_base(surface_id: int, box: Rect, clip: tuple[Rect, ...] = ()) -> bytes:
+    """The draw's surface and box, and its clip: none, or the rectangles it may touch."""
+    if not clip:
+        return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.NONE)
+    rects = b"".join(rect.pack() for rect in clip)
+    return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.RECTS) + U32.pack(len(clip)) + rects
 
 
-def _unpack_base(body: bytes, what: str) -> tuple[int, Rect, int]:
-    need(body, DISPLAY_BASE.size, what)
+def _unpack_base(body: bytes, what: str) -> tuple[int, Rect, tuple[Rect, ...], int]:
+    """Surface, box, clip rectangles (none: unclipped) and the offset after them."""
+    need(body, DISPLAY_BASE.size + U32.size, what)  # no draw ends with its clip
     surface_id, _, clip_type = DISPLAY_BASE.unpack_from(body)
-    if clip_type != ClipType.NONE:
-        raise RemoteProtocolError(f"{what}: clipped draws are not parsed")
-    return surface_id, Rect.unpack_from(body, 4), DISPLAY_BASE.size
-
-
-# -- images ---------------------------------------------------------------------------------
-
-
-IMAGE_CACHE_ME = 1  # SPICE_IMAGE_FLAGS_CACHE_ME: the client keeps the image under its id
-
-
-def pack_bitmap_image(
-    image_id: int, width: int, height: int, pixels: bytes, flags: int = 0
-) -> bytes:
-    """A SpiceImage of type BITMAP: 32-bit B,G,R,x rows, top-down, packed (stride = width*4)."""
-    stride = width * 4
-    if len(pixels) != stride * height:
-        raise ValueError(f"{len(pixels)} bytes of pixels for {width}x{height}")
-    return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.BITMAP, flags, width, height)
-        + BITMAP_HEADER.pack(BitmapFormat.BIT_32, BitmapFlags.TOP_DOWN, width, height, stride, 0)
-        + pixels
-    )
-
-
-def pack_lz4_image(
-    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0
-) -> bytes:
-    """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
-
-    The decoded blocks concatenate to width*4 bytes per row, rows top-down, no padding.
-    """
-    payload = bytearray((1, BitmapFormat.BIT_32))
-    for block in blocks:
-        payload += U32_BE.pack(len(block))
-        payload += block
-    return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.LZ4, flags, width, height)
-        + U32.pack(len(payload))
-        + payload
-    )
-
-
-def pack_quic_image(image_id: int, width: int, height: int, stream: bytes, flags: int = 0) -> bytes:
-    """A SpiceImage of type QUIC: the size of the QUIC stream, then the stream, whose own
-    header repeats the width and height (RGB32: B, G, R, and the x byte not sent)."""
-    return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.QUIC, flags, width, height)
-        + U32.pack(len(stream))
-        + stream
-    )
-
-
-def pack_jpeg_image(image_id: int, width: int, height: int, jpeg: bytes) -> bytes:
-    """A SpiceImage of type JPEG: a whole JPEG file of exactly the descriptor's size."""
-    return (
-        IMAGE_DESCRIPTOR.pack(image_id, ImageType.JPEG, 0, width, height)
-        + U32.pack(len(jpeg))
-        + jpeg
-    )
-
-
-def pack_cached_image(image_id: int, width: int, height: int) -> bytes:
-    """A SpiceImage of type FROM_CACHE: the image the client keeps under ``image_id``
-    (sent with CACHE_ME earlier on this channel; the client waits for it otherwise)."""
-    return IMAGE_DESCRIPTOR.pack(image_id, ImageType.FROM_CACHE, 0, width, height)
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInfo:
-    """The descriptor of a SpiceImage and its type-specific payload (for tests and tools)."""
-
-    id: int
-    type: int
-    flags: int
-    width: int
-    height: int
-    payload: bytes
-
-
-def unpack_image(data: bytes) -> ImageInfo:
-    need(data, IMAGE_DESCRIPTOR.size, "SpiceImage")
-    image_id, image_type, flags, width, height = IMAGE_DESCRIPTOR.unpack_from(data)
-    return ImageInfo(image_id, image_type, flags, width, height, data[IMAGE_DESCRIPTOR.size :])
+    if clip_type not in (ClipType.NONE, ClipType.RECTS):
+        raise RemoteProtocolError(f"{what}: unknown clip type {clip_type}")
+    count = U32.unpack_from(body, DISPLAY_BASE.size)[0] if clip_type == ClipType.RECTS else 0
+    at = DISPLAY_BASE.size + (U32.size if clip_type == ClipType.RECTS else 0)
+    end = at + count * WIRE_RECT.size
+    need(body, end, what)
+    clip = tuple(Rect.unpack_from(body, offset) for offset in range(at, end, WIRE_RECT.size))
+    return surface_id, Rect.unpack_from(body, 4), clip, end
 
 
 # -- server to client -----------------------------------------------------------------------
@@ -233,7 +158,7 @@ class MsgDisplayDrawCopy(ServerMessage):
 
     @classmethod
     def unpack(cls, body: bytes) -> Self:
-        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        surface_id, box, _clip, offset = _unpack_base(body, cls.__name__)
         need(body, offset + cls.FIXED.size + len(QMASK_NONE), cls.__name__)
         (image_offset,) = U32.unpack_from(body, offset)
         if not offset < image_offset <= len(body):
@@ -262,7 +187,7 @@ class MsgDisplayDrawFill(ServerMessage):
 
     @classmethod
     def unpack(cls, body: bytes) -> Self:
-        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        surface_id, box, _clip, offset = _unpack_base(body, cls.__name__)
         need(body, offset + cls.FIXED.size, cls.__name__)
         _brush, color, _rop = cls.FIXED.unpack_from(body, offset)
         return cls(surface_id, box, color)
@@ -270,22 +195,25 @@ class MsgDisplayDrawFill(ServerMessage):
 
 @dataclass(frozen=True, slots=True)
 class MsgDisplayCopyBits(ServerMessage):
-    """Copy pixels inside a surface: ``box`` receives the area that starts at (src_x, src_y)."""
+    """Copy pixels inside a surface: ``box`` receives the area that starts at (src_x, src_y);
+    with a ``clip``, only the parts of the box inside its rectangles."""
 
     TYPE: ClassVar[int] = MsgDisplay.COPY_BITS
     surface_id: int
     box: Rect
     src_x: int
     src_y: int
+    clip: tuple[Rect, ...] = ()
 
     def encode(self) -> bytes:
-        return _pack_base(self.surface_id, self.box) + struct.pack("<ii", self.src_x, self.src_y)
+        return _pack_base(self.surface_id, self.box, self.clip) + POINT.pack(self.src_x, self.src_y)
 
     @classmethod
     def unpack(cls, body: bytes) -> Self:
-        surface_id, box, offset = _unpack_base(body, cls.__name__)
+        surface_id, box, clip, offset = _unpack_base(body, cls.__name__)
         need(body, offset + 8, cls.__name__)
-        return cls(surface_id, box, *struct.unpack_from("<ii", body, offset))
+        src_x, src_y = POINT.unpack_from(body, offset)
+        return cls(surface_id, box, src_x, src_y, clip)
 
 
 @dataclass(frozen=True, slots=True)

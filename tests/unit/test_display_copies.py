@@ -1,0 +1,82 @@
+"""Copies with holes: what a frame draws anew inside a copy goes with the copy, not after.
+
+A pan under a fixed bar reaches spice-gtk as a copy and draws; over a slow link it shows
+each state in between. These tests follow the messages of such frames on a fake link and
+check which states a client can show, with spice-gtk's clips and with spice-html5's
+whole-box copies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from test_channel_display import RAW, ClientScreen, ack_all, setup
+from test_motion import WORLD
+
+from spice_server.channels.context import ClientLink
+from spice_server.channels.session import Session
+from spice_server.protocol.messages.display import MsgcDisplayInit, MsgDisplayCopyBits
+
+from fakes import FakeTransport
+
+W, H = 320, 240
+BAR = np.s_[10:26, 20:200]
+
+
+def frame(number: int) -> np.ndarray:
+    """A view panning 3 px right and 2 down a frame, under a bar whose marks change."""
+    view = WORLD[100 - 2 * number : 100 - 2 * number + H, 100 - 3 * number : 100 - 3 * number + W]
+    view = view.copy()
+    view[BAR] = 0xE0E0E0
+    view[14:22, 24 + 8 * number : 30 + 8 * number] = 0x202020
+    return view
+
+
+def test_a_fixed_bar_is_drawn_before_the_copy_and_shows_with_it() -> None:
+    _context, display, channel, client, transport = setup(
+        frozenset(), size=(W, H), image_compression=RAW
+    )
+    display.update(frame(0))
+    channel.distribute()
+    ack_all(transport)
+    screen = ClientScreen(W, H)
+    screen.apply(transport.take())
+    for number in range(1, 8):
+        display.update(frame(number), diff=True)
+        channel.distribute()
+        ack_all(transport)
+        messages = transport.take()
+        copies = [i for i, m in enumerate(messages) if isinstance(m, MsgDisplayCopyBits)]
+        assert len(copies) == 1 and messages[copies[0]].clip, messages
+        screen.apply(messages[: copies[0] + 1])  # all a slow link has brought so far
+        assert (screen.pixels[BAR] == frame(number)[BAR]).all()  # no ghost, no old marks
+        inner = np.s_[40:H, 40:W]  # far from the edges that come next
+        assert (screen.pixels[inner] == frame(number)[inner]).all()
+        screen.apply(messages[copies[0] + 1 :])
+        np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+    assert client.images["copy"] == 7
+
+
+def test_a_browser_client_gets_no_draw_before_a_copy() -> None:
+    """spice-html5 parses a copy's clip but copies its whole box: a draw before the copy
+    would be overwritten, so its client gets the draws after the copy, as before."""
+    _context, display, channel, _client, _transport = setup(
+        frozenset(), size=(W, H), image_compression=RAW
+    )
+    transport = FakeTransport(channel.type, channel.context.clock)
+    transport.websocket = object()
+    client = channel.connect(Session(0x1234), transport, ClientLink(frozenset(), frozenset()))
+    client.start()
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    screen = ClientScreen(W, H, honours_clips=False)
+    display.update(frame(0))
+    channel.distribute()
+    ack_all(transport)
+    screen.apply(transport.take())
+    for number in range(1, 8):
+        display.update(frame(number), diff=True)
+        channel.distribute()
+        ack_all(transport)
+        messages = transport.take()
+        assert isinstance(messages[0], MsgDisplayCopyBits), messages
+        screen.apply(messages)
+        np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
