@@ -80,3 +80,25 @@ def test_a_browser_client_gets_no_draw_before_a_copy() -> None:
         assert isinstance(messages[0], MsgDisplayCopyBits), messages
         screen.apply(messages)
         np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+
+
+def test_with_the_budget_spent_the_bar_still_goes_with_its_copy() -> None:
+    """The copy may overdraw the link's budget (a few bytes that show the motion); so
+    may the small draws that go before it, or the bar would lag the picture."""
+    _context, display, channel, client, transport = setup(
+        frozenset(), size=(W, H), image_compression=RAW
+    )
+    display.update(frame(0))
+    channel.distribute()
+    ack_all(transport)
+    transport.take()
+    transport.pending = int(transport.link.budget() * 1.5)  # spent, not twice over
+    display.update(frame(1), diff=True)
+    channel.distribute()
+    messages = transport.take()
+    (copy,) = [i for i, m in enumerate(messages) if isinstance(m, MsgDisplayCopyBits)]
+    screen = ClientScreen(W, H)
+    screen.pixels[...] = frame(0)
+    screen.apply(messages[: copy + 1])
+    assert (screen.pixels[BAR] == frame(1)[BAR]).all()
+    assert client._dirty  # the rest waits for the link

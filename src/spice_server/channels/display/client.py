@@ -255,11 +255,11 @@ class DisplayChannelClient(ChannelClient):
                 self._send_rect(self._refine.pop(), lossless=True)
 
     def _send_copy(self) -> None:
-        """The next copy, after the draws that may show with it (copies.py) if the budget
-        has room for them; not while one of those is being encoded. What they draw stays
-        dirty: cut out of its rectangles, the rest would go as slivers that cost more."""
+        """The next copy, after the draws that show with it (copies.py): small ones may
+        overdraw the budget as it does; not while one is being encoded. What they draw
+        stays dirty: cut out, the rest would go as slivers that cost more."""
         for piece in self._copies.draws_before(self._dirty):
-            if len(self._copies) != 1 or not self.can_send_more():
+            if len(self._copies) != 1 or not self.can_send_more(piece.area <= URGENT_PIXELS):
                 break  # a draw took a newer move first, or the budget is spent
             self._send_rect(piece)
         if self.can_send_more(urgent=True):
