@@ -225,10 +225,9 @@ def _changed_within(
         changed = moved[rows, cols] != new[rows, cols]
         ys, xs = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
         if ys.size:
-            top, left = inside.top + int(ys[0]), inside.left + int(xs[0])
-            holes.append(
-                Rect(left, top, inside.left + int(xs[-1]) + 1, inside.top + int(ys[-1]) + 1)
-            )
+            left, top = inside.left + int(xs[0]), inside.top + int(ys[0])
+            right, bottom = inside.left + int(xs[-1]) + 1, inside.top + int(ys[-1]) + 1
+            holes.append(Rect(left, top, right, bottom))
     return holes
 
 

@@ -1,4 +1,4 @@
-"""Display channel messages: surfaces, monitors, draw operations and the images they carry.
+"""Display channel messages: surfaces, monitors and draw operations (their images: images.py).
 
 Pointers inside a message body are u32 offsets from the start of the body. Our draws
 carry no mask, and only a COPY_BITS a clip (its rectangles inline, after the clip's
