@@ -1,4 +1,4 @@
-"""Fixtures of the real-client tests on an X server: an exported Xvfb, and browsers."""
+"""Fixtures of the real-client tests: an exported Xvfb, browsers and spice-html5 pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from spice_server.backends.x11 import X11Desktop
 
-from html5client import Browsers
+from html5client import LOCAL_HOST, Browsers, Html5Client
 from xserver import XServer
 
 
@@ -40,3 +40,19 @@ def browsers() -> Iterator[Browsers]:
     browsers = Browsers()
     yield browsers
     browsers.close()
+
+
+@pytest.fixture
+def open_page(browsers: Browsers) -> Iterator[Callable[..., Html5Client]]:
+    """``open_page(port, password=None, page_host=LOCAL_HOST)``: spice-html5's page in
+    the browser, connected to that port; closed after the test."""
+    pages: list[Html5Client] = []
+
+    def open_(port: int, password: str | None = None, page_host: str = LOCAL_HOST) -> Html5Client:
+        page = browsers.open(port, password, page_host)
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -23,33 +22,12 @@ from spice_server import Display
 from spice_server.protocol.constants import ChannelType
 
 from harness import RecordingKeyboard, display_images, framed_landscape, photo, wait_until
-from html5client import FOREIGN_HOST, LOCAL_HOST, Browsers, Html5Client
+from html5client import FOREIGN_HOST
 from scenery import landscape
 
 pytestmark = pytest.mark.realclient
 
 WIDTH, HEIGHT = 640, 400
-
-
-@pytest.fixture(scope="module")
-def browsers() -> Iterator[Browsers]:
-    browsers = Browsers()
-    yield browsers
-    browsers.close()
-
-
-@pytest.fixture
-def open_page(browsers: Browsers) -> Iterator:
-    pages: list[Html5Client] = []
-
-    def open_(port: int, password: str | None = None, page_host: str = LOCAL_HOST) -> Html5Client:
-        page = browsers.open(port, password, page_host)
-        pages.append(page)
-        return page
-
-    yield open_
-    for page in pages:
-        page.close()
 
 
 def ui_pattern() -> np.ndarray:
