@@ -97,16 +97,19 @@ def image_policy(
     )
 
 
+def may_go_lossy(width: int, height: int) -> bool:
+    """Whether an area this size is ever sent as JPEG (under the most lenient policy): a
+    change too small or too thin never makes the screen lossy."""
+    return width * height >= MIN_CONGESTED_JPEG_PIXELS and min(width, height) >= MIN_JPEG_SIDE
+
+
 def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
     """How to send these (h, w) uint32 pixels to a client with this policy."""
     first = pixels.flat[0]
     if (pixels == first).all():
         return ImageKind.FILL
-    lossy = (
-        policy.lossy
-        and pixels.size >= policy.min_lossy_pixels
-        and min(pixels.shape) >= MIN_JPEG_SIDE
-    )
+    height, width = pixels.shape
+    lossy = policy.lossy and pixels.size >= policy.min_lossy_pixels and may_go_lossy(width, height)
     if (lossy or policy.quic) and is_photographic(pixels):
         return ImageKind.JPEG if lossy else ImageKind.QUIC
     if policy.lz4:

@@ -20,7 +20,7 @@ import numpy as np
 from ...core.base import Timer
 from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, encode_quic
 from ...display.framebuffer import CopyOp, Damage
-from ...display.images import MIN_CONGESTED_JPEG_PIXELS, ImageKind, choose_image
+from ...display.images import ImageKind, choose_image, may_go_lossy
 from ...display.pixelset import PixelSet
 from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
@@ -152,7 +152,7 @@ class DisplayChannelClient(ChannelClient):
         """Take the channel's new damage (that of a whole screen sent since is in it)."""
         self._moves_taken = max(self._moves_taken, damage.moves)
         ops = damage.ops if damage.changes > self._changes_shown else []
-        if any(isinstance(op, CopyOp) or op.area >= MIN_CONGESTED_JPEG_PIXELS for op in ops):
+        if any(isinstance(op, CopyOp) or may_go_lossy(op.width, op.height) for op in ops):
             self._last_change = self.clock.now()
         for area in self.streams.follow(streams):  # it paints all its area: stills = seams
             for region in (self._dirty, self._uncached, self._refine, self._lossy):
