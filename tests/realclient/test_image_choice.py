@@ -39,9 +39,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplayStreamCreate,
     MsgDisplayStreamData,
 )
-from spice_server.protocol.messages.images import (
-    unpack_image,
-)
+from spice_server.protocol.messages.images import unpack_image
 from spice_server.protocol.messages.main import MsgMainInit
 
 from harness import display_images, framed_landscape, photo, wait_until

@@ -37,10 +37,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
-from spice_server.protocol.messages.images import (
-    BITMAP_HEADER,
-    unpack_image,
-)
+from spice_server.protocol.messages.images import BITMAP_HEADER, unpack_image
 from spice_server.protocol.rect import Rect
 
 from fakes import FakeContext, link

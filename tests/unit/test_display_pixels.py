@@ -24,9 +24,7 @@ from spice_server.display.encoding import (
 from spice_server.display.framebuffer import Framebuffer, as_pixels
 from spice_server.display.pixelset import PixelSet
 from spice_server.display.region import Region
-from spice_server.protocol.messages.images import (
-    unpack_image,
-)
+from spice_server.protocol.messages.images import unpack_image
 from spice_server.protocol.rect import Rect
 
 

@@ -51,11 +51,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
-from spice_server.protocol.messages.images import (
-    pack_bitmap_image,
-    pack_lz4_image,
-    unpack_image,
-)
+from spice_server.protocol.messages.images import pack_bitmap_image, pack_lz4_image, unpack_image
 from spice_server.protocol.messages.inputs import (
     MsgcInputsKeyDown,
     MsgcInputsKeyModifiers,

@@ -15,10 +15,7 @@ from spice_server.display import _quic
 from spice_server.display.encoding import encode_quic
 from spice_server.display.images import ImageKind, choose_image, image_policy
 from spice_server.protocol.constants import ImageCompression, ImageType
-from spice_server.protocol.messages.images import (
-    IMAGE_CACHE_ME,
-    unpack_image,
-)
+from spice_server.protocol.messages.images import IMAGE_CACHE_ME, unpack_image
 
 from scenery import landscape
 

@@ -12,12 +12,8 @@ import numpy as np
 
 from ...display.encoding import new_image_id
 from ...display.reference import ReferenceImage
-from ...protocol.messages.display import (
-    MsgDisplayDrawCopy,
-)
-from ...protocol.messages.images import (
-    pack_cached_image,
-)
+from ...protocol.messages.display import MsgDisplayDrawCopy
+from ...protocol.messages.images import pack_cached_image
 from ...protocol.rect import Rect
 from .stream import PRIMARY_SURFACE
 
