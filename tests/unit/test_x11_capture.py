@@ -132,3 +132,48 @@ def test_small_rectangles_reach_the_display_before_large_ones(setup):
     wait_until(step, what="the small rectangle captured")
     assert large_when_small == [False]
     wait_until(lambda: x.pump_events() or core.fire() or drawn(large), what="the large one")
+
+
+def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
+    """Keys typed beside a pan: the echo is drawn while a capture of the pan's frame is
+    being fetched. The next capture begins at once (input is being answered); the pan's
+    pixels wait in the segment and are written after the echo's, not before (their
+    comparison took 4 ms of the loop, and the echo waited for it)."""
+    server, x, capture, _core, _clock = setup
+    core = capture.core
+    assert isinstance(core, HandCore)
+    painter = Painter(server.name)
+
+    def drawn(rect: Rect) -> bool:
+        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
+        return bool(np.all(area & 0xFFFFFF == 0x336699))
+
+    first = Rect.from_size(300, 10, 10, 10)  # the screen's first damage is all of it
+    painter.fill(first)
+    wait_until(lambda: x.pump_events() or core.fire() or drawn(first), what="a first capture")
+    written: list[Rect] = []
+    update = capture.display.update
+
+    def recording_update(pixels: np.ndarray, x: int = 0, y: int = 0, **kw: object) -> None:
+        written.append(Rect.from_size(x, y, pixels.shape[1], pixels.shape[0]))
+        update(pixels, x, y, **kw)
+
+    capture.display.update = recording_update  # type: ignore[method-assign]
+    large, echo = Rect.from_size(0, 0, 200, 200), Rect.from_size(280, 210, 10, 10)
+    rects = capture.damage.rects
+
+    def rects_then_echo(cookie: object) -> list[Rect]:
+        found = rects(cookie)
+        if not written and echo not in found:
+            painter.fill(echo)  # after the large capture's region, before its pixels
+        return found
+
+    capture.damage.rects = rects_then_echo  # type: ignore[method-assign]
+    capture.input_injected()
+    painter.fill(large)
+    wait_until(
+        lambda: x.pump_events() or core.fire() or (drawn(large) and drawn(echo)),
+        what="both captured",
+    )
+    assert written[0].intersect(echo) == echo and written[0].area < large.area, written
+    assert any(r.intersect(large) == large for r in written[1:]), written
