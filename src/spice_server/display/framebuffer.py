@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..protocol.rect import Rect
-from .damage import changed_rects
+from .damage import marked_rects
 from .motion import STILL, find_motion
 from .region import Region, difference
 
@@ -99,9 +99,10 @@ class Framebuffer:
             if any(target.intersect(hot) == target for hot in self.hot):
                 diff = False
             moved = self._find_motion(dst, src, target) if diff else None
-            rects = changed_rects(dst, src, target.left, target.top) if diff else [target]
-            if moved is not None:
-                self._record_copy(*moved, holes=_changed_within(dst, src, target, rects, moved[0]))
+            changed = dst != src if diff else None  # after the move, if there was one
+            rects = [target] if changed is None else marked_rects(changed, target.left, target.top)
+            if moved is not None and changed is not None:
+                self._record_copy(*moved, holes=_changed_within(changed, target, rects, moved[0]))
             if rects:
                 dst[...] = src
                 self._damage.update(rects)
@@ -208,11 +209,9 @@ class Framebuffer:
             return self._pixels.copy()
 
 
-def _changed_within(
-    moved: np.ndarray, new: np.ndarray, target: Rect, rects: list[Rect], dest: Rect
-) -> list[Rect]:
-    """Where, inside a copy's ``dest``, the pixels ``moved`` there still differ from the
-    ``new`` ones (both are ``target``'s): for each damage rectangle, the box of its changed
+def _changed_within(changed: np.ndarray, target: Rect, rects: list[Rect], dest: Rect) -> list[Rect]:
+    """Where, inside a copy's ``dest``, the pixels moved there still differ from the new
+    ones (``changed``, over ``target``): for each damage rectangle, the box of its changed
     pixels inside ``dest``. Damage is cut in bands, so the box of a new edge holds rows
     the copy filled rightly; only what is really drawn anew is left out of the copy."""
     holes = []
@@ -222,8 +221,8 @@ def _changed_within(
             continue
         rows = slice(inside.top - target.top, inside.bottom - target.top)
         cols = slice(inside.left - target.left, inside.right - target.left)
-        changed = moved[rows, cols] != new[rows, cols]
-        ys, xs = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        area = changed[rows, cols]
+        ys, xs = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
         if ys.size:
             left, top = inside.left + int(xs[0]), inside.top + int(ys[0])
             right, bottom = inside.left + int(xs[-1]) + 1, inside.top + int(ys[-1]) + 1
