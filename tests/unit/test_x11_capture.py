@@ -44,22 +44,38 @@ def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, ScreenCapture,
     server.kill()
 
 
+def painted(capture: ScreenCapture, rect: Rect) -> bool:
+    """Whether the Display shows ``rect`` in the Painter's colour."""
+    area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
+    return bool(np.all(area & 0xFFFFFF == 0x336699))
+
+
+def loop_turn(x: XConnection, core: HandCore) -> bool:
+    """One turn of the hand-driven loop, X's events and then due timers; False, so that
+    a wait goes on to its condition."""
+    x.pump_events()
+    core.fire()
+    return False
+
+
+def first_capture(x: XConnection, core: HandCore, capture: ScreenCapture, painter: Painter) -> None:
+    """Paint and capture a first rectangle: the screen's first damage is all of it."""
+    first = Rect.from_size(300, 10, 10, 10)
+    painter.fill(first)
+    wait_until(
+        lambda: x.pump_events() or core.fire() or painted(capture, first), what="a first capture"
+    )
+
+
 def test_drawing_reaches_the_display_one_capture_per_frame(setup):
     server, x, capture, core, clock = setup
     painter = Painter(server.name)
 
-    def captured(rect: Rect) -> bool:
-        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
-        return bool(np.all(area & 0xFFFFFF == 0x336699))
-
-    def run_loop() -> bool:
-        x.pump_events()
-        core.fire()
-        return False
-
     first = Rect.from_size(10, 10, 20, 20)
     painter.fill(first)
-    wait_until(lambda: run_loop() or captured(first), what="the first drawing captured")
+    wait_until(
+        lambda: loop_turn(x, core) or painted(capture, first), what="the first drawing captured"
+    )
 
     # The next capture may begin one frame after this one began, not before.
     second = Rect.from_size(100, 100, 20, 20)
@@ -67,7 +83,9 @@ def test_drawing_reaches_the_display_one_capture_per_frame(setup):
     wait_until(lambda: x.pump_events() or core.started, what="the next capture scheduled")
     assert list(core.started.values()) == [FRAME_MS]
     clock.now += FRAME_MS / 1000
-    wait_until(lambda: run_loop() or captured(second), what="the second drawing captured")
+    wait_until(
+        lambda: loop_turn(x, core) or painted(capture, second), what="the second drawing captured"
+    )
 
 
 def test_after_input_captures_skip_their_frame_slot_for_a_while(setup):
@@ -76,25 +94,16 @@ def test_after_input_captures_skip_their_frame_slot_for_a_while(setup):
     server, x, capture, core, clock = setup
     painter = Painter(server.name)
 
-    def run_loop() -> bool:
-        x.pump_events()
-        core.fire()
-        return False
-
-    def drawn(rect: Rect) -> bool:
-        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
-        return bool(np.all(area & 0xFFFFFF == 0x336699))
-
     other = Rect.from_size(10, 10, 20, 20)
     painter.fill(other)
-    wait_until(lambda: run_loop() or drawn(other), what="other damage captured")
+    wait_until(lambda: loop_turn(x, core) or painted(capture, other), what="other damage captured")
     capture.input_injected()
     echo = Rect.from_size(100, 100, 20, 20)
     painter.fill(echo)
     wait_until(lambda: x.pump_events() or core.started, what="the echo's capture scheduled")
     assert list(core.started.values()) == [0]
     clock.now += INPUT_WINDOW_S  # the window closes: frame pacing again
-    wait_until(lambda: run_loop() or drawn(echo), what="the echo captured")
+    wait_until(lambda: loop_turn(x, core) or painted(capture, echo), what="the echo captured")
     painter.fill(Rect.from_size(200, 100, 20, 20))
     wait_until(lambda: x.pump_events() or core.started, what="a later capture scheduled")
     assert 0 < next(iter(core.started.values())) <= FRAME_MS
@@ -108,13 +117,7 @@ def test_small_rectangles_reach_the_display_before_large_ones(setup):
     assert isinstance(core, HandCore)
     painter = Painter(server.name)
 
-    def drawn(rect: Rect) -> bool:
-        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
-        return bool(np.all(area & 0xFFFFFF == 0x336699))
-
-    first = Rect.from_size(300, 10, 10, 10)  # the screen's first damage is all of it
-    painter.fill(first)
-    wait_until(lambda: x.pump_events() or core.fire() or drawn(first), what="a first capture")
+    first_capture(x, core, capture, painter)
     large = Rect.from_size(0, 0, 200, 200)
     small = Rect.from_size(280, 210, 10, 10)
     painter.fill(large)
@@ -123,15 +126,17 @@ def test_small_rectangles_reach_the_display_before_large_ones(setup):
 
     def step() -> bool:
         x.pump_events()
-        if drawn(small):
-            large_when_small.append(drawn(large))
+        if painted(capture, small):
+            large_when_small.append(painted(capture, large))
             return True
         core.fire()
         return False
 
     wait_until(step, what="the small rectangle captured")
     assert large_when_small == [False]
-    wait_until(lambda: x.pump_events() or core.fire() or drawn(large), what="the large one")
+    wait_until(
+        lambda: x.pump_events() or core.fire() or painted(capture, large), what="the large one"
+    )
 
 
 def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
@@ -144,13 +149,7 @@ def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
     assert isinstance(core, HandCore)
     painter = Painter(server.name)
 
-    def drawn(rect: Rect) -> bool:
-        area = capture.display.snapshot()[rect.top : rect.bottom, rect.left : rect.right]
-        return bool(np.all(area & 0xFFFFFF == 0x336699))
-
-    first = Rect.from_size(300, 10, 10, 10)  # the screen's first damage is all of it
-    painter.fill(first)
-    wait_until(lambda: x.pump_events() or core.fire() or drawn(first), what="a first capture")
+    first_capture(x, core, capture, painter)
     written: list[Rect] = []
     update = capture.display.update
 
@@ -172,7 +171,9 @@ def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
     capture.input_injected()
     painter.fill(large)
     wait_until(
-        lambda: x.pump_events() or core.fire() or (drawn(large) and drawn(echo)),
+        lambda: (
+            x.pump_events() or core.fire() or (painted(capture, large) and painted(capture, echo))
+        ),
         what="both captured",
     )
     assert written[0].intersect(echo) == echo and written[0].area < large.area, written
