@@ -44,6 +44,15 @@ def test_the_frames_make_clipped_copies() -> None:
         assert len(copies) == 1 and copies[0].clip, number
 
 
+def serve(make_harness) -> tuple:
+    """A server (lossless settings) showing the first frame; its harness and display."""
+    harness = make_harness(**LOSSLESS)
+    display = Display(WIDTH, HEIGHT)
+    display.update(frame(0))
+    harness.call(harness.server.add_interface, display)
+    return harness, display
+
+
 def pan(display: Display, shown) -> None:
     for number in range(1, FRAMES):
         display.update(frame(number), diff=True)
@@ -51,10 +60,7 @@ def pan(display: Display, shown) -> None:
 
 
 def test_spice_gtk_draws_every_clipped_frame_exactly(make_harness, make_client):
-    harness = make_harness(**LOSSLESS)
-    display = Display(WIDTH, HEIGHT)
-    display.update(frame(0))
-    harness.call(harness.server.add_interface, display)
+    harness, display = serve(make_harness)
     client = make_client(harness.port)
     client.wait_ready()
     client.wait_framebuffer(display.snapshot())
@@ -63,10 +69,7 @@ def test_spice_gtk_draws_every_clipped_frame_exactly(make_harness, make_client):
 
 
 def test_spice_html5_draws_every_clipped_frame_exactly(make_harness, open_page):
-    harness = make_harness(**LOSSLESS)
-    display = Display(WIDTH, HEIGHT)
-    display.update(frame(0))
-    harness.call(harness.server.add_interface, display)
+    harness, display = serve(make_harness)
     page = open_page(harness.port)
     page.wait_canvas(display.snapshot())
     pan(display, page.wait_canvas)

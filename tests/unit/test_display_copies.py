@@ -31,20 +31,22 @@ def frame(number: int) -> np.ndarray:
     return view
 
 
+def show(number: int, display, channel, transport) -> list:
+    """Frame ``number`` painted, distributed and acknowledged: the messages it brought."""
+    display.update(frame(number))
+    channel.distribute()
+    ack_all(transport)
+    return transport.take()
+
+
 def test_a_fixed_bar_is_drawn_before_the_copy_and_shows_with_it() -> None:
     _context, display, channel, client, transport = setup(
         frozenset(), size=(W, H), image_compression=RAW
     )
-    display.update(frame(0))
-    channel.distribute()
-    ack_all(transport)
     screen = ClientScreen(W, H)
-    screen.apply(transport.take())
+    screen.apply(show(0, display, channel, transport))
     for number in range(1, 8):
-        display.update(frame(number), diff=True)
-        channel.distribute()
-        ack_all(transport)
-        messages = transport.take()
+        messages = show(number, display, channel, transport)
         copies = [i for i, m in enumerate(messages) if isinstance(m, MsgDisplayCopyBits)]
         assert len(copies) == 1 and messages[copies[0]].clip, messages
         screen.apply(messages[: copies[0] + 1])  # all a slow link has brought so far
@@ -68,15 +70,9 @@ def test_a_browser_client_gets_no_draw_before_a_copy() -> None:
     client.start()
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
     screen = ClientScreen(W, H, honours_clips=False)
-    display.update(frame(0))
-    channel.distribute()
-    ack_all(transport)
-    screen.apply(transport.take())
+    screen.apply(show(0, display, channel, transport))
     for number in range(1, 8):
-        display.update(frame(number), diff=True)
-        channel.distribute()
-        ack_all(transport)
-        messages = transport.take()
+        messages = show(number, display, channel, transport)
         assert isinstance(messages[0], MsgDisplayCopyBits), messages
         screen.apply(messages)
         np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
@@ -88,10 +84,7 @@ def test_with_the_budget_spent_the_bar_still_goes_with_its_copy() -> None:
     _context, display, channel, client, transport = setup(
         frozenset(), size=(W, H), image_compression=RAW
     )
-    display.update(frame(0))
-    channel.distribute()
-    ack_all(transport)
-    transport.take()
+    show(0, display, channel, transport)
     transport.pending = int(transport.link.budget() * 1.5)  # spent, not twice over
     display.update(frame(1), diff=True)
     channel.distribute()
