@@ -135,8 +135,8 @@ class ScreenCapture:
             placed = self._place(rects, self._rest_end())
             if placed is None:
                 self._flush_rest()
-                placed = self._place(rects, 0)
-            assert placed is not None
+                # If they do not fit even so (boxes may overlap), their bounding box does.
+                placed = self._place(rects, 0) or [(functools.reduce(Rect.union, rects), 0)]
             cookies = [self.shm.request(rect, offset) for rect, offset in placed]
             self.x.fence(lambda: self._pixels_in(placed, cookies, generation))
 
@@ -227,12 +227,10 @@ class ScreenCapture:
             raise
 
     def _place(self, rects: list[Rect], start: int) -> Placed | None:
-        """Each rectangle at its own offset in the segment from ``start``; if they do not
-        all fit there, None, or from 0 their bounding box (boxes may overlap), which does."""
+        """Each rectangle at its own offset in the segment from ``start``; None if they
+        do not all fit there."""
         placed, offset = [], start
         for rect in rects:
             placed.append((rect, offset))
             offset += rect.area * 4
-        if offset <= self.shm.size:
-            return placed
-        return None if start else [(functools.reduce(Rect.union, rects), 0)]
+        return placed if offset <= self.shm.size else None
