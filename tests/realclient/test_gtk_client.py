@@ -24,9 +24,10 @@ from spice_server import (
     KeyboardModifier,
     MouseMode,
 )
+from spice_server.channels.display.cache import SEARCH_AGAIN_S
 from spice_server.protocol.constants import ChannelType
 
-from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, wait_until
+from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, display_images, wait_until
 
 pytestmark = pytest.mark.realclient
 
@@ -416,3 +417,24 @@ def test_what_shows_again_is_drawn_from_the_clients_image_cache(make_harness, ma
         )
     )
     assert images["cached"] >= 1, images
+
+
+def test_content_shown_again_elsewhere_is_drawn_from_the_clients_image_cache(
+    make_harness, make_client
+):
+    """The first screen's content back at another place, with no copy to say so (a page
+    scrolled back, a map panned back, after something else showed): found near where it
+    was and drawn from that part of spice-gtk's cached first screen, exactly."""
+    harness, display, client = start(make_harness, make_client)
+    client.wait_ready()
+    first = display.snapshot()
+    client.wait_framebuffer(first)
+    rng = np.random.default_rng(11)
+    display.update(rng.integers(0, 1 << 24, (HEIGHT, WIDTH), dtype=np.uint32))
+    client.wait_framebuffer(display.snapshot())
+    time.sleep(SEARCH_AGAIN_S)  # after a search in vain (the noise), the next waits
+    moved = rng.integers(0, 1 << 24, (HEIGHT, WIDTH), dtype=np.uint32)
+    moved[12:, 20:] = first[:-12, :-20]  # the first screen's content, moved by (20, 12)
+    display.update(moved)
+    client.wait_framebuffer(moved)
+    assert display_images(harness)["cached"] >= 1

@@ -37,7 +37,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
-from spice_server.protocol.messages.images import BITMAP_HEADER, unpack_image
+from spice_server.protocol.messages.images import BITMAP_HEADER, IMAGE_CACHE_ME, unpack_image
 from spice_server.protocol.rect import Rect
 
 from fakes import FakeContext, link
@@ -351,23 +351,32 @@ def test_what_shows_again_is_drawn_from_the_cached_first_screen() -> None:
 
 class ClientScreen:
     """What a client sent raw pixels (image compression off) shows: it applies fills,
-    bitmap draws and copies; the copies' clips, as spice-gtk does, unless told to copy
-    whole boxes, as spice-html5 does."""
+    bitmap draws (keeping those it is told to cache, drawing parts of them again) and
+    copies; the copies' clips, as spice-gtk does, unless told to copy whole boxes, as
+    spice-html5 does."""
 
     def __init__(self, width: int, height: int, honours_clips: bool = True) -> None:
         self.pixels = np.zeros((height, width), dtype=np.uint32)
         self.honours_clips = honours_clips
+        self.cached: dict[int, np.ndarray] = {}
 
     def apply(self, messages: list[object]) -> None:
         for message in messages:
             match message:
                 case MsgDisplayDrawFill(box=box, color=color):
                     self.pixels[box.top : box.bottom, box.left : box.right] = color
-                case MsgDisplayDrawCopy(box=box, image=image):
+                case MsgDisplayDrawCopy(box=box, image=image, src_area=src):
                     info = unpack_image(image)
-                    assert info.type == ImageType.BITMAP
-                    rows = np.frombuffer(info.payload[BITMAP_HEADER.size :], dtype=np.uint32)
-                    area = rows.reshape(info.height, info.width)
+                    if info.type == ImageType.FROM_CACHE:
+                        area = self.cached[info.id]
+                    else:
+                        assert info.type == ImageType.BITMAP
+                        rows = np.frombuffer(info.payload[BITMAP_HEADER.size :], np.uint32)
+                        area = rows.reshape(info.height, info.width)
+                        if info.flags & IMAGE_CACHE_ME:
+                            self.cached[info.id] = area
+                    if src is not None:
+                        area = area[src.top : src.bottom, src.left : src.right]
                     self.pixels[box.top : box.bottom, box.left : box.right] = area
                 case MsgDisplayCopyBits(box=box, src_x=x, src_y=y, clip=clip):
                     dx, dy = box.left - x, box.top - y
@@ -450,6 +459,46 @@ def test_a_client_linking_after_moves_draws_what_changes_next() -> None:
     screen.apply(transport.take())
     assert client.images["fill"] == 1
     np.testing.assert_array_equal(screen.pixels, display.framebuffer.snapshot())
+
+
+def test_content_shown_again_elsewhere_is_drawn_from_the_cached_first_screen() -> None:
+    """A map panned back over country seen first, a page scrolled back: drawn from the
+    client's cached first screen at the place the copies moved it to; and where content
+    came back with no copy to follow, found by a search near where it was."""
+    context, display, channel, client, transport = setup(
+        cache=10**6, image_compression=RAW, streaming_video="off"
+    )
+    screen = ClientScreen(256, 192)
+    world = rng.integers(0, 1 << 24, (300, 400), dtype=np.uint32)
+
+    def show(x: int, y: int, pixels: np.ndarray | None = None) -> list[object]:
+        context.core.advance(0.1)
+        display.update(world[y : y + 192, x : x + 256] if pixels is None else pixels, diff=True)
+        channel.distribute()
+        for _ in range(4):
+            ack_all(transport)
+        messages = transport.take()
+        screen.apply(messages)
+        assert np.array_equal(screen.pixels, display.framebuffer.snapshot())
+        return messages
+
+    for _ in range(2):  # a new surface: its first screen goes to the cache
+        display.resize(256, 192, world[50:242, 60:316])
+        channel.distribute()
+        ack_all(transport)
+    screen.apply(transport.take())
+    for step in range(1, 7):  # away: what comes in at the right was never shown
+        show(60 + 8 * step, 50)
+    assert client.images["copy"] == 6 and client.images["cached"] == 0
+    for step in range(5, 0, -1):  # back: what comes in at the left was, moved
+        show(60 + 8 * step, 50)
+    assert client.images["copy"] == 11 and client.images["cached"] == 5
+    show(0, 0, rng.integers(0, 1 << 24, (192, 256), dtype=np.uint32))  # something else
+    messages = show(80, 62)  # back over the first screen's country, moved by (-20, -12)
+    assert client.images["copy"] == 11 and client.images["cached"] == 6
+    (draw,) = [m for m in messages if isinstance(m, MsgDisplayDrawCopy) and m.src_area]
+    assert unpack_image(draw.image).type == ImageType.FROM_CACHE
+    assert draw.src_area == draw.box.translated(20, 12)
 
 
 def test_parts_that_differ_from_the_cached_screen_are_sent_once() -> None:

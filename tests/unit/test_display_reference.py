@@ -1,11 +1,18 @@
-"""The cached first screen: which rows of a changed area may be drawn from it."""
+"""The cached first screen: which parts of a changed area may be drawn from it, where
+it was or moved."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from spice_server.channels.display.cache import SEARCH_AGAIN_S, CachedScreen
+from spice_server.display.motion import STILL, Motion
 from spice_server.display.reference import MIN_RUN_ROWS, ReferenceImage
+from spice_server.protocol.constants import ImageType
+from spice_server.protocol.messages.images import unpack_image
 from spice_server.protocol.rect import Rect
+
+from fakes import FakeClock
 
 
 def screen(height: int = 200, width: int = 100) -> np.ndarray:
@@ -46,3 +53,96 @@ def test_the_gaps_between_lines_of_text_do_not_count() -> None:
 def test_a_rectangle_outside_the_reference_matches_nothing() -> None:
     reference = ReferenceImage(1, 0, screen(50, 50))
     assert reference.matching_rows(Rect(40, 40, 80, 80), screen(40, 40)) == []
+
+
+def moved(first: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``first`` with its content moved by (dx, dy); what comes in from outside is new."""
+    now = screen(*first.shape) + 1
+    height, width = first.shape
+    now[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = first[
+        max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)
+    ]
+    return now
+
+
+def test_moved_content_is_drawn_from_where_it_was_and_the_rest_is_not() -> None:
+    first = screen()
+    reference = ReferenceImage(1, 0, first.copy())
+    now = moved(first, -7, 12)  # scrolled back up a little, panned right
+    rect = Rect(0, 0, 100, 200)
+    assert reference.split(rect, now) == ([], [])
+    same, other = reference.split(rect, now, Motion(-7, 12))
+    assert same == [Rect(0, 12, 93, 200)]
+    assert sorted(other) == [Rect(0, 0, 100, 12), Rect(93, 12, 100, 200)]
+    # Drawn from where the content was: the same pixels, exactly.
+    source = same[0].translated(7, -12)
+    assert np.array_equal(
+        first[source.top : source.bottom, source.left : source.right], now[12:200, 0:93]
+    )
+
+
+def test_a_motion_from_outside_the_reference_draws_nothing_from_there() -> None:
+    """Rows whose source lies off the cached screen are not compared (a negative index
+    would wrap around to the other side of it)."""
+    first = screen()
+    reference = ReferenceImage(1, 0, first.copy())
+    now = np.roll(first, 5, axis=1)  # what wraps around matches the other side
+    assert reference.matching_rows(Rect(0, 0, 100, 200), now, Motion(5, 0)) == []
+    same, _other = reference.split(Rect(0, 0, 100, 200), now, Motion(5, 0))
+    assert same == [Rect(5, 0, 100, 200)]
+
+
+def test_moved_content_is_found_near_where_it_was_looked_for() -> None:
+    first = screen()
+    reference = ReferenceImage(1, 0, first.copy())
+    now = moved(first, 9, -20)
+    rect = Rect(0, 0, 100, 200)
+    assert reference.places(rect, now, [STILL]) == [Motion(9, -20)]
+    assert reference.places(rect, now, [Motion(200, 0)]) == []  # too far from there
+    flat = np.zeros((200, 100), dtype=np.uint32)
+    assert reference.places(rect, flat, [STILL]) == []  # a flat segment says nothing
+
+
+def cached_screen(first: np.ndarray, clock: FakeClock) -> CachedScreen:
+    cache = CachedScreen(lz4_client=True, clock=clock)
+    cache.room = first.size
+    assert cache.may_keep(first)
+    cache.keep(0, first.copy())
+    return cache
+
+
+def test_the_cached_screen_follows_the_copies_and_finds_what_they_missed() -> None:
+    first, clock = screen(), FakeClock()
+    cache = cached_screen(first, clock)
+    rect = Rect(0, 40, 100, 60)  # too small for a search: found only where copies took it
+    now = moved(first, 3, 30)
+    assert cache.draws(0, rect, now[40:60]) == ([], [])
+    cache.moved(1, 10)
+    cache.moved(2, 20)
+    (draw,), other = cache.draws(0, rect, now[40:60])
+    assert (draw.box, draw.src_area) == (Rect(3, 40, 100, 60), Rect(0, 10, 97, 30))
+    assert other == [Rect(0, 40, 3, 60)]  # came in from the left: not in the cached screen
+    assert unpack_image(draw.image).type == ImageType.FROM_CACHE
+    # A larger part, moved by steps no copy followed: searched for near there.
+    cache = cached_screen(first, clock)
+    now = moved(first, -11, 4)
+    draws, _other = cache.draws(0, Rect(0, 0, 100, 200), now)
+    assert [draw.src_area for draw in draws] == [Rect(11, 0, 100, 196)]
+
+
+def test_a_search_that_found_nothing_waits_but_for_a_refinement() -> None:
+    """While content moves each frame's new edges are new: searching each for the
+    cached screen would cost the loop time for nothing."""
+    first, clock = screen(), FakeClock()
+    cache = cached_screen(first, clock)
+    rect = Rect(0, 0, 100, 200)
+    assert cache.draws(0, rect, screen(200, 100) + 2) == ([], [])  # new: searched in vain
+    found = moved(first, 6, 6)
+    assert cache.draws(0, rect, found) == ([], [])  # not searched for yet
+    draws, _other = cache.draws(0, rect, found, refining=True)
+    assert len(draws) == 1
+    cache = cached_screen(first, clock)
+    assert cache.draws(0, rect, screen(200, 100) + 2) == ([], [])
+    clock.time += SEARCH_AGAIN_S
+    draws, _other = cache.draws(0, rect, found)
+    assert len(draws) == 1

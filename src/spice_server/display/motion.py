@@ -130,10 +130,10 @@ def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> Iterator[list[tup
         if (segment == segment[0]).all():
             continue  # a flat probe matches everywhere: it says nothing
         # A place in both searched windows counts once.
-        yield list({m for centre in centres for m in _matches(old, segment, x, y, centre)})
+        yield list({m for centre in centres for m in segment_matches(old, segment, x, y, centre)})
 
 
-def _matches(
+def segment_matches(
     old: np.ndarray, segment: np.ndarray, x: int, y: int, hint: Motion
 ) -> list[tuple[int, int]]:
     """Every (dx, dy) within REACH of the hint such that old[y - dy, x - dx :] starts

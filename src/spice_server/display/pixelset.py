@@ -57,7 +57,7 @@ class PixelSet:
         dest = dest.intersect(self._bounds)
         if dest.is_empty():
             return
-        moved = Rect(dest.left - dx, dest.top - dy, dest.right - dx, dest.bottom - dy)
+        moved = dest.translated(-dx, -dy)
         if moved.intersect(self._bounds) != moved:  # from off the surface: unknown pixels
             self.add(dest)
             return

@@ -4,20 +4,31 @@ The first whole screen a client gets is sent with CACHE_ME, and the server keeps
 pixels. Later, when part of the screen shows again what it showed then (the wallpaper a
 dragged window uncovers, a dialog closed, a page scrolled back), that part is drawn from
 the client's cached copy: a draw of a few dozen bytes instead of an image.
+
+The part may show the cached pixels where they were, or moved: a map panned back over
+country seen before, a page scrolled back, a window dragged. A draw from the cache may
+take any part of it, so moved content is found too: at the offset the screen's copies
+add up to since it was cached, or, where the copies missed a step, by looking for a
+short segment of the part in the cached picture near there (see ``motion``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..protocol.rect import Rect
+from .motion import PROBE, STILL, Motion, segment_matches
+from .region import difference
 
 MIN_RUN_ROWS = 4  # fewer matching rows in a row are not worth a draw of their own
 # More runs than this in one rectangle: the blank rows between lines of text, which match
 # any earlier text screen; drawing them apart would cut a busy terminal into bands.
 MAX_RUNS = 4
+MAX_PLACES = 4  # places found for a segment that are tried: more say it is uninformative
+PROBE_ROWS = (0.5, 0.25, 0.75)  # where in a part its segments are taken, from its top
 
 
 @dataclass(frozen=True)
@@ -36,11 +47,16 @@ class ReferenceImage:
     def height(self) -> int:
         return int(self.pixels.shape[0])
 
-    def matching_rows(self, rect: Rect, pixels: np.ndarray) -> list[tuple[int, int]]:
+    def matching_rows(
+        self, rect: Rect, pixels: np.ndarray, motion: Motion = STILL
+    ) -> list[tuple[int, int]]:
         """Runs (first, end) of rows of ``rect`` (relative to its top) whose ``pixels`` are
-        exactly the reference's at the same place; runs shorter than MIN_RUN_ROWS left out,
-        and none at all when there are more than MAX_RUNS."""
-        cached = self.pixels[rect.top : rect.bottom, rect.left : rect.right]
+        exactly the reference's moved by ``motion``; runs shorter than MIN_RUN_ROWS left
+        out, and none at all when there are more than MAX_RUNS."""
+        source = rect.translated(-motion.dx, -motion.dy)
+        if source.intersect(Rect(0, 0, self.width, self.height)) != source:
+            return []
+        cached = self.pixels[source.top : source.bottom, source.left : source.right]
         if cached.shape != pixels.shape:
             return []
         same = (cached == pixels).all(axis=1)
@@ -53,17 +69,42 @@ class ReferenceImage:
         ]
         return runs if len(runs) <= MAX_RUNS else []
 
-    def split(self, rect: Rect, pixels: np.ndarray) -> tuple[list[Rect], list[Rect]]:
-        """``rect`` (showing ``pixels``) as the bands that show the reference unchanged,
-        to be drawn from it, and the bands between them, to be sent as images."""
-        same: list[Rect] = []
-        other: list[Rect] = []
-        covered = rect.top
-        for first, end in self.matching_rows(rect, pixels):
-            if rect.top + first > covered:
-                other.append(Rect(rect.left, covered, rect.right, rect.top + first))
-            same.append(Rect(rect.left, rect.top + first, rect.right, rect.top + end))
-            covered = rect.top + end
-        if same and covered < rect.bottom:
-            other.append(Rect(rect.left, covered, rect.right, rect.bottom))
-        return same, other
+    def split(
+        self, rect: Rect, pixels: np.ndarray, motion: Motion = STILL
+    ) -> tuple[list[Rect], list[Rect]]:
+        """``rect`` (showing ``pixels``) as the parts that show the reference moved by
+        ``motion``, to be drawn from it, and the parts around them, to be sent as images;
+        nothing at all when no part does."""
+        inside = rect.intersect(
+            Rect(0, 0, self.width, self.height).translated(motion.dx, motion.dy)
+        )
+        if inside.is_empty():
+            return [], []
+        rows = slice(inside.top - rect.top, inside.bottom - rect.top)
+        columns = slice(inside.left - rect.left, inside.right - rect.left)
+        runs = self.matching_rows(inside, pixels[rows, columns], motion)
+        same = [Rect(inside.left, inside.top + a, inside.right, inside.top + b) for a, b in runs]
+        # At most MAX_RUNS bands, each with a column on either side: the rest fits.
+        other = difference(rect, same, 4 * MAX_RUNS + 1) if same else None
+        return (same, other) if other is not None else ([], [])
+
+    def places(self, rect: Rect, pixels: np.ndarray, near: Iterable[Motion]) -> list[Motion]:
+        """Motions near those of ``near`` by which a segment of ``rect`` (showing
+        ``pixels``) shows the reference: the places to try it at when the content moved in
+        steps that were not followed. Empty when the segments are flat or match too often."""
+        if rect.width < PROBE or rect.height < MIN_RUN_ROWS:
+            return []
+        x = rect.left + (rect.width - PROBE) // 2
+        for share in PROBE_ROWS:
+            y = rect.top + int(rect.height * share)
+            segment = pixels[y - rect.top, x - rect.left : x - rect.left + PROBE]
+            if (segment == segment[0]).all():
+                continue  # a flat segment is found everywhere: it says nothing
+            found = {
+                Motion(dx, dy)
+                for hint in near
+                for dx, dy in segment_matches(self.pixels, segment, x, y, hint)
+            }
+            if 0 < len(found) <= MAX_PLACES:
+                return sorted(found, key=lambda m: (m.dy, m.dx))
+        return []

@@ -92,10 +92,7 @@ class Region:
                 moved.add(piece)
             inside = rect.intersect(src)
             if not inside.is_empty():
-                shifted = Rect(
-                    inside.left + dx, inside.top + dy, inside.right + dx, inside.bottom + dy
-                )
-                moved.add(shifted.intersect(dest))
+                moved.add(inside.translated(dx, dy).intersect(dest))
         return moved
 
     def clip(self, bounds: Rect) -> None:

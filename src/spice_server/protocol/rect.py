@@ -51,6 +51,9 @@ class Rect(NamedTuple):
             max(self.bottom, other.bottom),
         )
 
+    def translated(self, dx: int, dy: int) -> Rect:
+        return Rect(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy)
+
     def touches(self, other: Rect) -> bool:
         """True when the two overlap or share an edge (their union has no gap)."""
         return (

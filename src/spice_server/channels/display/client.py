@@ -94,7 +94,7 @@ class DisplayChannelClient(ChannelClient):
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
-        self._cache = CachedScreen(lz4_client)
+        self._cache = CachedScreen(lz4_client, self.clock)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self.images: Counter[str] = Counter()  # images sent, by encoding
         self._encoding: Rect | None = None  # the area of an image or frame being encoded
@@ -168,9 +168,10 @@ class DisplayChannelClient(ChannelClient):
         The copy waits in order for the link (a few bytes, where repainting what moved
         costs an image) and goes before any later draw. Where it cannot help (no surface
         yet, a stream in the way, too many waiting) the destination is marked stale."""
+        src, dest = op.src, op.dest
+        self._cache.moved(dest.left - src.left, dest.top - src.top)
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
-        src, dest = op.src, op.dest
         if (
             self._generation != self.display.framebuffer.generation
             or self._copies.full()
@@ -352,7 +353,7 @@ class DisplayChannelClient(ChannelClient):
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
         draw = functools.partial(MsgDisplayDrawCopy, PRIMARY_SURFACE, rect)
-        if cached and not whole and self._from_reference(rect, pixels):
+        if cached and not whole and self._from_reference(rect, pixels, lossless):
             return
         kind = choose_image(pixels, policy)
         if kind is ImageKind.JPEG:
@@ -380,15 +381,14 @@ class DisplayChannelClient(ChannelClient):
         """Where an area put back for later goes, so that it is sent the same way then."""
         return self._refine if lossless else self._dirty if cached else self._uncached
 
-    def _from_reference(self, rect: Rect, pixels: np.ndarray) -> bool:
-        """Draw from the cached screen what still shows as it did; True if any part was.
-        Rows that differ are sent next as images."""
-        draws, other = self._cache.draws(self._generation, rect, pixels)
+    def _from_reference(self, rect: Rect, pixels: np.ndarray, lossless: bool) -> bool:
+        """Draw from the cached screen what shows as it did there, or moved; True if any
+        part was. The parts that differ are sent next as images."""
+        draws, other = self._cache.draws(self._generation, rect, pixels, lossless)
         for draw in draws:
-            self.send(draw)
+            self._send_built(draw, "cached")
             self._lossy.remove(draw.box)
-            self.images["cached"] += 1
-        self._uncached.update(other)
+        self._pending(lossless, cached=False).update(other)
         return bool(draws)
 
     def encode(

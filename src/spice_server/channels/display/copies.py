@@ -64,7 +64,7 @@ class WaitingCopies:
             return []
         copy = self._copies[0]
         dx, dy = copy.box.left - copy.src_x, copy.box.top - copy.src_y
-        read = [Rect(r.left - dx, r.top - dy, r.right - dx, r.bottom - dy) for r in copy.clip]
+        read = [r.translated(-dx, -dy) for r in copy.clip]
         pieces: list[Rect] = []
         for rect in dirty:
             inside = rect.intersect(copy.box)
