@@ -20,7 +20,9 @@ unmodified spice-gtk 0.42 client measures through the same emulated link:
   connect→first update and →whole screen, and pixels refreshed per second: counted
   once per 60 Hz frame (what a monitor can show), and as invalidated (overdraw too: a
   server that sends every X drawing operation redraws a pixel several times a frame),
-  and how many 60 Hz frames a second brought any change;
+  and how many 60 Hz frames a second brought any change; and changed pixels per second:
+  the client's framebuffer sampled once per 60 Hz frame, the pixels that differ from the
+  sample before counted (a redraw of unchanged pixels is no change a user sees);
   and the bytes of output the terminal takes in per second (workloads/throughput.py):
   how fast the flooding program gets on, which a busy X server holds back.
 
@@ -93,7 +95,7 @@ def settle(client: GtkClient, display: str, still: float, options: Options) -> d
 
 
 def run_client(setup: Setup, server: ServerUnderTest, port: int, options: Options) -> dict:
-    client = GtkClient(port, setup.strip)
+    client = GtkClient(port, setup.strip, count_changes=bool(setup.prelude_s))
     try:
         client.ready(60)
         time.sleep(options.warmup)
@@ -224,6 +226,8 @@ def figures(raw: dict, log: dict, setup: Setup) -> dict:
         out["refreshed_mpix_per_s"] = pixels / seconds / 1e6
         frames = end["refreshed_frames"] - begin["refreshed_frames"]
         out["refreshed_frames_per_s"] = frames / seconds
+        pixels = end["changed_pixels"] - begin["changed_pixels"]
+        out["changed_mpix_per_s"] = pixels / seconds / 1e6
     if setup.output_log is not None:
         out["terminal_bytes_per_s"] = measures.throughput(setup.output_log, begin["t"], end["t"])
     if setup.rebuild is not None:

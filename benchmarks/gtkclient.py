@@ -20,10 +20,14 @@ CLIENT = HERE / "clients" / "display_client.py"
 class GtkClient(LineProcess):
     """An unmodified spice-gtk 0.42 session, measuring."""
 
-    def __init__(self, port: int, strip: tuple[int, int, int] | None = None) -> None:
+    def __init__(
+        self, port: int, strip: tuple[int, int, int] | None = None, count_changes: bool = False
+    ) -> None:
         args = ["/usr/bin/python3", str(CLIENT), "--port", str(port)]
         if strip is not None:
             args += ["--strip", ",".join(str(v) for v in strip)]
+        if count_changes:
+            args.append("--count-changes")
         super().__init__(args, dict(os.environ, PYTHONPATH=str(HERE)))
 
     def ready(self, timeout: float = 60.0) -> dict:

@@ -20,6 +20,7 @@ ROWS = [
     ("first_update_s", "connect→first update s", "{:.2f}", 1),
     ("full_screen_s", "connect→whole screen s", "{:.2f}", 1),
     ("refreshed_mpix_per_s", "refreshed Mpixel /s (once a 60 Hz frame)", "{:.1f}", 1),
+    ("changed_mpix_per_s", "changed Mpixel /s (60 Hz samples)", "{:.1f}", 1),
     ("refreshed_frames_per_s", "60 Hz frames with a change /s", "{:.1f}", 1),
     ("invalidated_mpix_per_s", "invalidated Mpixel /s (overdraw too)", "{:.1f}", 1),
     ("terminal_bytes_per_s", "terminal output taken in, kB /s", "{:.0f}", 1e-3),

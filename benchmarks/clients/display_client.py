@@ -9,7 +9,10 @@ a line on stdin, with one JSON line each on stdout:
 - ``mark``: the client's clock and counters now (display bytes read, invalidated pixels,
   and refreshed pixels: those invalidated, each counted once per 60 Hz frame, as a
   monitor can show them: a pixel drawn three times within a frame shows once, and the
-  60 Hz frames that brought any change);
+  60 Hz frames that brought any change); with ``--count-changes``, also the changed
+  pixels: the framebuffer sampled once per 60 Hz frame (at its first update) and the
+  pixels that differ from the sample before counted, so that a redraw of pixels that
+  stay the same does not count;
 - ``type``: click at ``click``, then press a key every ``interval`` s until ``until`` and
   time each from the key's sending to the first change of the pixels in ``area``;
 - ``drag``: hold button 1 and move the pointer along ``path``, one point every
@@ -33,6 +36,7 @@ import sys
 import time
 
 import gi
+import numpy as np
 
 from framecode import read_strip, sample_rows, strip_size
 
@@ -70,6 +74,8 @@ class Measurer:
         self.frame_index = 0
         self.refreshed_pixels = 0
         self.refreshed_frames = 0  # 60 Hz frames in which anything was invalidated
+        self.changed_pixels = 0  # (--count-changes) differing between 60 Hz samples
+        self.sample = None  # the framebuffer at the start of the current 60 Hz frame
         self.frames = {}
         self.reads = self.rejected = 0
         self.strip = None
@@ -308,6 +314,8 @@ class Measurer:
             self.refreshed_frames += drawn > 0
             self.frame_mask = bytearray(width * height)
             self.frame_index = index
+            if self.args.count_changes:
+                self.count_changes()
         left, right = max(0, x), min(width, x + w)
         if right <= left:
             return
@@ -315,6 +323,15 @@ class Measurer:
         for row in range(max(0, y), min(height, y + h)):
             start = row * width + left
             self.frame_mask[start : start + len(ones)] = ones
+
+    def count_changes(self):
+        """Sample the framebuffer; count the pixels that differ from the last sample."""
+        width, height, stride, address = self.primary
+        data = ctypes.string_at(address, stride * height)
+        sample = np.frombuffer(data, dtype=np.uint32).reshape(height, -1)[:, :width] & 0xFFFFFF
+        if self.sample is not None and self.sample.shape == sample.shape:
+            self.changed_pixels += int(np.count_nonzero(sample != self.sample))
+        self.sample = sample
 
     def command(self, command):
         name = command["cmd"]
@@ -327,6 +344,7 @@ class Measurer:
                     "invalidated_pixels": self.invalidated_pixels,
                     "refreshed_pixels": self.refreshed_pixels + self.frame_mask.count(1),
                     "refreshed_frames": self.refreshed_frames + (1 in self.frame_mask),
+                    "changed_pixels": self.changed_pixels,
                 }
             )
         elif name == "type":
@@ -370,6 +388,9 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--strip", help="X,Y,CELL of the frame-number strip to read")
     parser.add_argument("--timeout", type=float, default=10.0, help="for the first update")
+    parser.add_argument(
+        "--count-changes", action="store_true", help="sample the framebuffer at 60 Hz"
+    )
     Measurer(parser.parse_args()).start()
     return 0
 
