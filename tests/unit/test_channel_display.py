@@ -641,10 +641,10 @@ def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() 
 
 @pytest.mark.parametrize("size", [(16, 8), (6, 240)], ids=["glyph", "thin line"])
 def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
-    """The screen counts as still through echoes: keys typed every 0.1 s beside a
+    """The screen counts as still through echoes: keys typed every 0.05 s beside a
     photograph sent as JPEG kept its lossless repaint from starting for as long as they
-    came; it starts 0.2 s after the last change that could go as JPEG. A line too thin
-    for JPEG's blocks (a progress bar, a ticker) is no such change either."""
+    came; it starts REFINE_AFTER_S after the last change that could go as JPEG. A line
+    too thin for JPEG's blocks (a progress bar, a ticker) is no such change either."""
     y, x = np.mgrid[0:64, 0:96]
     photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
     context, display, channel, _client, transport = setup()
@@ -656,11 +656,11 @@ def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
     (draw,) = transport.take_of(MsgDisplayDrawCopy)
     assert unpack_image(draw.image).type == ImageType.JPEG
     refined: list[ImageType] = []
-    for key in range(5):  # a glyph echoed every 0.1 s in the terminal beside the photograph
+    for key in range(10):  # a glyph echoed every 0.05 s in the terminal beside the photograph
         glyph = np.full(size, 0xFFFFFF if key % 2 else 0x202020, dtype=np.uint32)
         display.update(glyph, 150 + 8 * key if size[1] < 100 else 8, 120)
         channel.distribute()
-        context.core.advance(0.1)
+        context.core.advance(0.05)
         ack_all(transport)
         refined += [
             unpack_image(d.image).type

@@ -55,7 +55,7 @@ OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
 URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
-REFINE_AFTER_S = 0.2  # lossy areas go losslessly once no JPEG-sized change came this long
+REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
