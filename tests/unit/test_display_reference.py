@@ -146,3 +146,38 @@ def test_a_search_that_found_nothing_waits_but_for_a_refinement() -> None:
     clock.time += SEARCH_AGAIN_S
     draws, _other = cache.draws(0, rect, found)
     assert len(draws) == 1
+
+
+def test_a_split_tiles_its_rectangle_and_draws_only_exact_pixels() -> None:
+    """Whatever the part, the motion and the rows that match: what is drawn from the
+    reference is exactly the reference's pixels at the moved place, and what is drawn and
+    what is sent together cover the part once."""
+    rng = np.random.default_rng(3)
+    first = rng.integers(0, 4, size=(60, 80), dtype=np.uint32)  # few colours: near misses
+    reference = ReferenceImage(1, 0, first.copy())
+    for _ in range(300):
+        dx, dy = (int(v) for v in rng.integers(-30, 31, 2))
+        left, top = (int(v) for v in rng.integers(0, 60, 2))
+        rect = Rect(left, top, left + int(rng.integers(1, 40)), top + int(rng.integers(1, 40)))
+        now = moved(first, dx, dy)[: rect.bottom, : rect.right]
+        now = np.pad(now, ((0, max(0, rect.bottom - 60)), (0, max(0, rect.right - 80))))
+        pixels = now[rect.top : rect.bottom, rect.left : rect.right].copy()
+        pixels[rng.random(pixels.shape[0]) < 0.3] += 9  # rows that no longer match
+        same, other = reference.split(rect, pixels, Motion(dx, dy))
+        covered = np.zeros((rect.height, rect.width), dtype=int)
+        for part in [*same, *other]:
+            covered[
+                part.top - rect.top : part.bottom - rect.top,
+                part.left - rect.left : part.right - rect.left,
+            ] += 1
+        assert (covered == 1).all() or (same, other) == ([], [])
+        for part in same:
+            source = part.translated(-dx, -dy)
+            assert source.left >= 0 and source.right <= 80
+            assert source.top >= 0 and source.bottom <= 60
+            shown = pixels[
+                part.top - rect.top : part.bottom - rect.top,
+                part.left - rect.left : part.right - rect.left,
+            ]
+            cached = first[source.top : source.bottom, source.left : source.right]
+            assert np.array_equal(shown, cached)
