@@ -7,6 +7,7 @@ this class starts it and speaks its protocol: one JSON command in, one JSON answ
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ class GtkClient(LineProcess):
         if strip is not None:
             args += ["--strip", ",".join(str(v) for v in strip)]
         if count_changes:
+            if subprocess.run(["/usr/bin/python3", "-c", "import numpy"]).returncode:
+                raise SystemExit("counting changed pixels: apt-get install python3-numpy")
             args.append("--count-changes")
         super().__init__(args, dict(os.environ, PYTHONPATH=str(HERE)))
 

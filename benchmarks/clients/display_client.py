@@ -36,7 +36,6 @@ import sys
 import time
 
 import gi
-import numpy as np
 
 from framecode import read_strip, sample_rows, strip_size
 
@@ -326,6 +325,8 @@ class Measurer:
 
     def count_changes(self):
         """Sample the framebuffer; count the pixels that differ from the last sample."""
+        import numpy as np  # Debian's python3-numpy; only the flood counts changes
+
         width, height, stride, address = self.primary
         data = ctypes.string_at(address, stride * height)
         sample = np.frombuffer(data, dtype=np.uint32).reshape(height, -1)[:, :width] & 0xFFFFFF
