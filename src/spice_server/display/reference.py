@@ -47,6 +47,10 @@ class ReferenceImage:
     def height(self) -> int:
         return int(self.pixels.shape[0])
 
+    @property
+    def bounds(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
     def matching_rows(
         self, rect: Rect, pixels: np.ndarray, motion: Motion = STILL
     ) -> list[tuple[int, int]]:
@@ -54,7 +58,7 @@ class ReferenceImage:
         exactly the reference's moved by ``motion``; runs shorter than MIN_RUN_ROWS left
         out, and none at all when there are more than MAX_RUNS."""
         source = rect.translated(-motion.dx, -motion.dy)
-        if source.intersect(Rect(0, 0, self.width, self.height)) != source:
+        if source.intersect(self.bounds) != source:
             return []
         cached = self.pixels[source.top : source.bottom, source.left : source.right]
         if cached.shape != pixels.shape:
@@ -75,9 +79,7 @@ class ReferenceImage:
         """``rect`` (showing ``pixels``) as the parts that show the reference moved by
         ``motion``, to be drawn from it, and the parts around them, to be sent as images;
         nothing at all when no part does."""
-        inside = rect.intersect(
-            Rect(0, 0, self.width, self.height).translated(motion.dx, motion.dy)
-        )
+        inside = rect.intersect(self.bounds.translated(motion.dx, motion.dy))
         if inside.is_empty():
             return [], []
         rows = slice(inside.top - rect.top, inside.bottom - rect.top)
