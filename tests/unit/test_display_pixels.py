@@ -198,6 +198,42 @@ def test_a_tile_map_too_ragged_to_follow_is_one_box() -> None:
     assert not tiles
 
 
+def test_a_few_rectangles_are_grouped_by_the_tiles_they_touch() -> None:
+    """``tile_parts``: the connected parts of the rectangles' tiles (found here by a flood
+    fill over the grid), each as the box of its own rectangles, for 500 random sets."""
+    from spice_server.display.damage import tile_parts
+
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        count = int(rng.integers(1, 17))
+        rects = [
+            Rect.from_size(*(int(v) for v in rng.integers((0, 0, 0, 0), (300, 200, 60, 60))))
+            for _ in range(count)
+        ]
+        grid = -np.ones((16, 24), int)  # each tile's rectangle, -1 for none
+        for i, r in enumerate(rects):
+            if not r.is_empty():
+                grid[r.top // 16 : -(-r.bottom // 16), r.left // 16 : -(-r.right // 16)] = i
+        label = -np.ones_like(grid)
+        for start in zip(*np.nonzero(grid >= 0), strict=True):
+            if label[start] >= 0:
+                continue
+            label[start], todo = grid[start], [start]
+            while todo:
+                y, x = todo.pop()
+                for near in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                    inside = 0 <= near[0] < 16 and 0 <= near[1] < 24
+                    if inside and grid[near] >= 0 and label[near] < 0:
+                        label[near] = label[start]
+                        todo.append(near)
+        expected: dict[int, Rect] = {}
+        for r in rects:
+            if not r.is_empty():
+                at = int(label[r.top // 16, r.left // 16])
+                expected[at] = expected[at].union(r) if at in expected else r
+        assert sorted(tile_parts(rects)) == sorted(expected.values())
+
+
 def text_like(rows: int, width: int = 200, seed: int = 0) -> np.ndarray:
     """Lines of 'glyphs': every 8-row line has its own random dots on a flat background."""
     rng = np.random.default_rng(seed)

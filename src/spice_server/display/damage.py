@@ -33,53 +33,70 @@ def marked_rects(
     ``diff``, cut as ``changed_rects`` says; a rectangle continues one above it when
     their union is at most ``slack`` times their areas."""
     height, width = diff.shape
-    bands = -(-height // BAND_ROWS)
-    if bands * BAND_ROWS != height:
-        diff = np.concatenate([diff, np.zeros((bands * BAND_ROWS - height, width), bool)])
-    blocks = diff.reshape(bands, BAND_ROWS, width)
-    band_rows = np.any(blocks, axis=2)  # (bands, BAND_ROWS): the rows that changed, per band
+    bands, whole = -(-height // BAND_ROWS), height // BAND_ROWS
+    band_rows = np.zeros(bands * BAND_ROWS, bool)  # the rows that changed, by band
+    band_rows[:height] = diff.any(axis=1)
+    band_rows = band_rows.reshape(bands, BAND_ROWS)
     changed = np.flatnonzero(band_rows.any(axis=1))
     if changed.size == 0:
         return []
+    band_cols = np.empty((bands, width), bool)  # the columns that changed, by band
+    band_cols[:whole] = diff[: whole * BAND_ROWS].reshape(whole, BAND_ROWS, width).any(axis=1)
+    if whole < bands:
+        band_cols[whole] = diff[whole * BAND_ROWS :].any(axis=0)
     # Every band's runs of changed columns at once (numpy calls per band cost more than
     # the work): a run starts at a band's first changed column or after a wide gap.
-    which, cols = np.nonzero(blocks[changed].any(axis=1))
+    # (np.nonzero of the 2-D array costs several times this.)
+    which, cols = np.divmod(np.flatnonzero(band_cols), width)
     starts = np.ones(cols.size, bool)
     starts[1:] = (which[1:] != which[:-1]) | (np.diff(cols) > COLUMN_GAP)
     first = np.flatnonzero(starts)
     last = np.append(first[1:], cols.size) - 1
-    runs_per_band = np.bincount(which[first], minlength=changed.size).tolist()
+    runs_per_band = np.bincount(which[first], minlength=bands).tolist()
     lefts, rights = cols[first].tolist(), (cols[last] + 1).tolist()
-    done: list[Rect] = []
-    open_rects: list[Rect] = []  # rectangles that reach the bottom of the previous band
+    # A band's only run spans all its changed rows: its first and last, for every band.
+    tops = band_rows.argmax(axis=1).tolist()
+    bottoms = (BAND_ROWS - band_rows[:, ::-1].argmax(axis=1)).tolist()
+    # Rectangles as [left, top, right, bottom] lists, local to ``diff``: Rect objects and
+    # their methods cost more than the rest of this loop, once per band and run.
+    done: list[list[int]] = []
+    open_rects: list[list[int]] = []  # rectangles that reach the bottom of the previous band
     run = 0
-    for band, count in zip(changed.tolist(), runs_per_band, strict=True):
-        top = band * BAND_ROWS
-        current: list[Rect] = []
+    for band in changed.tolist():
+        top, count = band * BAND_ROWS, runs_per_band[band]
+        current: list[list[int]] = []
         for left, right in zip(lefts[run : run + count], rights[run : run + count], strict=True):
-            # A band's only run spans all its changed rows.
-            rows = band_rows[band] if count == 1 else blocks[band, :, left:right].any(axis=1)
-            hit = np.flatnonzero(rows)
-            rect = Rect(x + left, y + top + int(hit[0]), x + right, y + top + int(hit[-1]) + 1)
-            above = next((r for r in open_rects if _continues(r, rect, slack)), None)
-            if above is not None:
-                open_rects.remove(above)
-                rect = above.union(rect)
+            if count == 1:
+                first_row, end_row = tops[band], bottoms[band]
+            else:
+                hit = np.flatnonzero(diff[top : top + BAND_ROWS, left:right].any(axis=1))
+                first_row, end_row = int(hit[0]), int(hit[-1]) + 1
+            rect = [left, top + first_row, right, top + end_row]
+            for above in open_rects:
+                if _continues(above, rect, slack):
+                    open_rects.remove(above)
+                    rect = [min(left, above[0]), above[1], max(right, above[2]), rect[3]]
+                    break
             current.append(rect)
         run += count
         done.extend(open_rects)
-        open_rects = [r for r in current if r.bottom == y + top + BAND_ROWS]
-        done.extend(r for r in current if r.bottom != y + top + BAND_ROWS)
+        open_rects = [r for r in current if r[3] == top + BAND_ROWS]
+        done.extend(r for r in current if r[3] != top + BAND_ROWS)
     done.extend(open_rects)
-    return done
+    return [Rect(x + r[0], y + r[1], x + r[2], y + r[3]) for r in done]
 
 
-def _continues(above: Rect, below: Rect, slack: float) -> bool:
-    """Whether ``below`` carries on ``above``: touching it, and the two together cover
-    little that neither does (a narrow edge under a wide one does not continue it)."""
-    if above.bottom != below.top or not above.touches(below):
+def _continues(above: list[int], below: list[int], slack: float) -> bool:
+    """Whether ``below`` carries on ``above`` (both [left, top, right, bottom]): touching
+    it, and the two together cover little that neither does (a narrow edge under a wide
+    one does not continue it)."""
+    if above[3] != below[1] or above[0] > below[2] or below[0] > above[2]:
         return False
-    return above.union(below).area <= slack * (above.area + below.area)
+    union = (max(above[2], below[2]) - min(above[0], below[0])) * (below[3] - above[1])
+    areas = (above[2] - above[0]) * (above[3] - above[1]) + (below[2] - below[0]) * (
+        below[3] - below[1]
+    )
+    return union <= slack * areas
 
 
 class TileMap:
@@ -177,6 +194,43 @@ class TileMap:
         mask[...] = False
         bounds = Rect(0, 0, self.width, self.height)
         return [Rect(b[0] * t, b[1] * t, b[2] * t, b[3] * t).intersect(bounds) for b in done]
+
+
+def tile_parts(rects: list[Rect], tile: int = 16) -> list[Rect]:
+    """What ``TileMap.mark`` then ``take`` finds for a few rectangles, without the grid:
+    the connected parts of their tiles, each as the box of its own rectangles (not of
+    its tiles). For the handful X reports for a key's echo or a dragged window, a few
+    comparisons in Python cost far less than the grid's numpy calls (0.2 ms a frame)."""
+    rects = [rect for rect in rects if not rect.is_empty()]
+    tiles = [
+        Rect(r.left // tile, r.top // tile, -(-r.right // tile), -(-r.bottom // tile))
+        for r in rects
+    ]
+    part = list(range(len(rects)))  # each rectangle's part, as one of its rectangles
+
+    def root(i: int) -> int:
+        while part[i] != i:
+            i = part[i]
+        return i
+
+    for i, a in enumerate(tiles):
+        for j in range(i):
+            if _tiles_meet(a, tiles[j]):
+                part[root(i)] = root(j)
+    boxes: dict[int, Rect] = {}
+    for i, rect in enumerate(rects):
+        at = root(i)
+        boxes[at] = boxes[at].union(rect) if at in boxes else rect
+    return list(boxes.values())
+
+
+def _tiles_meet(a: Rect, b: Rect) -> bool:
+    """Whether two boxes of tiles overlap or share a side (a corner alone is not enough)."""
+    across = a.left < b.right and b.left < a.right
+    down = a.top < b.bottom and b.top < a.bottom
+    return (across and a.top <= b.bottom and b.top <= a.bottom) or (
+        down and a.left <= b.right and b.left <= a.right
+    )
 
 
 MIN_SCROLL_ROWS = 48

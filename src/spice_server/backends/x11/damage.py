@@ -12,7 +12,9 @@ map (a few numpy calls, however many there are) and captured as the boxes of its
 connected parts, trimmed to the rectangles in them. So a flooding terminal and the
 terminal the user types into beside it are two boxes, not one around both: the echo is
 a small rectangle, which the capture hands on first (``capture``), and the comparison
-of the flood's box does not take in the screen between them.
+of the flood's box does not take in the screen between them. A reply of a few
+rectangles (an echo, a dragged window) is grouped the same way without the map, which
+would cost more than the rest of the capture's Python.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import xcffib
 import xcffib.damage
 import xcffib.xfixes
 
-from ...display.damage import TileMap
+from ...display.damage import TileMap, tile_parts
 from ...protocol.rect import Rect
 
 MAX_TRIMMED = 64  # boxes trimmed to X's rectangles one by one; more are taken as tiles
+FEW_REPORTED = 16  # up to this many rectangles are grouped in Python, without the tile map
 REPLY_HEADER = 32  # bytes before a FetchRegion reply's list of rectangles
 # xproto RECTANGLE in the connection's (native) byte order.
 RECTANGLE = np.dtype([("x", "=i2"), ("y", "=i2"), ("width", "=u2"), ("height", "=u2")])
@@ -64,6 +67,12 @@ class DamageRegion:
         reported = np.frombuffer(reply, RECTANGLE, offset=REPLY_HEADER)
         if not len(reported):
             return []
+        if len(reported) <= FEW_REPORTED:
+            screen = Rect(0, 0, self.tiles.width, self.tiles.height)
+            rects = [
+                Rect.from_size(*map(int, item)).intersect(screen) for item in reported.tolist()
+            ]
+            return tile_parts(rects, self.tiles.tile)
         x, y = reported["x"].astype(np.int64), reported["y"].astype(np.int64)
         right, bottom = x + reported["width"], y + reported["height"]
         self.tiles.mark(x, y, reported["width"], reported["height"])
