@@ -14,7 +14,7 @@ import numpy as np
 
 from ..protocol.rect import Rect
 from .damage import marked_rects
-from .motion import STILL, find_motion
+from .motion import STILL, explained_box, find_motion
 from .region import Region, difference
 
 MAX_CLIP_RECTS = 16  # a copy whose unwritten holes need more pieces writes all its box
@@ -119,21 +119,14 @@ class Framebuffer:
             return None
         self._motion = motion
         dx, dy = motion.dx, motion.dy
-        height, width = dst.shape
-        top, bottom = max(0, dy), min(height, height + dy)
-        left, right = max(0, dx), min(width, width + dx)
         # Only what moved: a dragged window's box also holds the desktop around it, which
         # stays put, and moving it too would make it a change to send again.
-        moved = dst[top - dy : bottom - dy, left - dx : right - dx]
-        wanted = src[top:bottom, left:right]
-        explained = (moved == wanted) & (dst[top:bottom, left:right] != wanted)
-        rows, cols = np.flatnonzero(explained.any(axis=1)), np.flatnonzero(explained.any(axis=0))
-        if rows.size == 0:
+        box = explained_box(dst, src, motion)
+        if box is None:
             return None
-        top, bottom = top + int(rows[0]), top + int(rows[-1]) + 1
-        left, right = left + int(cols[0]), left + int(cols[-1]) + 1
+        left, top, right, bottom = box
         dst[top:bottom, left:right] = dst[top - dy : bottom - dy, left - dx : right - dx].copy()
-        dest = Rect(target.left + left, target.top + top, target.left + right, target.top + bottom)
+        dest = box.translated(target.left, target.top)
         return dest, dest.left - dx, dest.top - dy
 
     def _record_copy(self, dest: Rect, src_x: int, src_y: int, holes: list[Rect]) -> None:

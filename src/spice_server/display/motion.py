@@ -17,11 +17,12 @@ whatever the copy got wrong is sent as usual.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..protocol.rect import Rect
 from .damage import vertical_shift
 
 MIN_SIZE = 48  # smaller areas are not worth a search
@@ -33,6 +34,7 @@ MIN_EXPLAINED = 0.3  # share of the changed pixels a motion must explain
 MIN_CHANGED = 256  # changed pixels (of the sampled rows) below which no search is made
 MAX_SCORED = 6  # the most proposed motions scored, besides the last one and a scroll
 GOOD_ENOUGH = 0.8  # a motion explaining this share of the changes ends the search
+SCAN_LINES = 8  # the first lines explained_box compares from each side (then twice as many)
 
 
 @dataclass(frozen=True)
@@ -156,3 +158,59 @@ def segment_matches(
     if ys.size > MAX_CANDIDATES:
         return []
     return [(x - (left + int(c)), y - (top + int(r))) for r, c in zip(ys, xs, strict=True)]
+
+
+def explained_box(old: np.ndarray, new: np.ndarray, motion: Motion) -> Rect | None:
+    """The box, in the arrays' coordinates, of the pixels that changed and that
+    ``motion`` explains (``new`` there equals ``old`` moved); None if there are none.
+
+    Found from each side inwards, a few lines at a time, twice as many each time: a pan
+    or a dragged window shows in its first lines, where comparing the whole area (twice,
+    for a 800x600 pan 0.6 ms a frame) would find the same box.
+    """
+    dx, dy = motion.dx, motion.dy
+    height, width = old.shape
+    top, bottom = max(0, dy), min(height, height + dy)
+    left, right = max(0, dx), min(width, width + dx)
+    if bottom <= top or right <= left:
+        return None
+
+    def lines(start: int, end: int, across: bool) -> np.ndarray:
+        """Which rows (or with ``across``, columns) from start to end hold an explained
+        pixel, within the box found so far."""
+        if across:
+            rows, cols = slice(top, bottom), slice(start, end)
+            moved = old[top - dy : bottom - dy, start - dx : end - dx]
+        else:
+            rows, cols = slice(start, end), slice(left, right)
+            moved = old[start - dy : end - dy, left - dx : right - dx]
+        wanted = new[rows, cols]
+        hits = (moved == wanted) & (old[rows, cols] != wanted)
+        return np.flatnonzero(hits.any(axis=0 if across else 1))
+
+    found = _scan(top, bottom, lambda a, b: lines(a, b, False))
+    if found is None:
+        return None
+    top, bottom = found
+    left, right = _scan(left, right, lambda a, b: lines(a, b, True)) or (left, right)
+    return Rect(left, top, right, bottom)
+
+
+def _scan(start: int, end: int, hits: Callable[[int, int], np.ndarray]) -> tuple[int, int] | None:
+    """The first and past-the-last line from ``start`` to ``end`` where ``hits`` (the
+    lines of a span that hold something, relative to it) finds anything; None if none."""
+    first, step, at = None, SCAN_LINES, start
+    while at < end and first is None:
+        found = hits(at, min(end, at + step))
+        if found.size:
+            first = at + int(found[0])
+        at, step = at + step, step * 2
+    if first is None:
+        return None
+    step, at = SCAN_LINES, end
+    while True:  # ends at the latest on the line found first
+        begin = max(first, at - step)
+        found = hits(begin, at)
+        if found.size:
+            return first, begin + int(found[-1]) + 1
+        at, step = begin, step * 2
