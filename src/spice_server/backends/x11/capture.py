@@ -117,7 +117,13 @@ class ScreenCapture:
 
     def _begin(self) -> None:
         self._armed, self._dirty, self._busy = False, False, True
-        self._next = self.x.clock() + FRAME_MS / 1000
+        # Slots keep their beat: a capture that begins a little late (the loop was busy
+        # sending the last one) does not put the next ones back, or a flooding terminal
+        # is captured 55 times a second, not 60. Off its slot by more (a timer fires up
+        # to a ms early), or after a pause or an input, the beat starts again from now.
+        now, frame = self.x.clock(), FRAME_MS / 1000
+        on_beat = -frame / 4 <= now - self._next < frame / 2
+        self._next = (self._next if on_beat else now) + frame
         generation = self._generation
         with self._ends_on_error():
             cookie = self.damage.request()
