@@ -734,6 +734,30 @@ def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
     assert transport.take_of(MsgDisplayDrawCopy) == []  # too large to jump the queue
 
 
+
+def test_an_echo_goes_ahead_of_a_larger_change_that_waits_for_the_link() -> None:
+    """A pan's edges wait for room on the link; a key's echo beside them went only once
+    they had gone (the dirty area was no longer small): 15-28 ms later at 20 Mbit/s. Now
+    a small change that came without a copy goes at once, within twice the budget."""
+    context, display, channel, _client, transport = setup(size=(512, 384))
+    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
+    budget = transport.link.budget()
+    transport.take()
+    transport.confirm(transport.sent)
+    transport.sent += budget + 1000  # frames the client has not confirmed yet
+    edges = rng.integers(0, 1 << 24, (150, 200), dtype=np.uint32)
+    display.update(edges, 30, 30)
+    channel.distribute()
+    assert transport.take_of(MsgDisplayDrawCopy) == []  # the edges wait for room
+    display.update(rng.integers(0, 1 << 24, (13, 8), dtype=np.uint32), 400, 300)  # the echo
+    channel.distribute()
+    assert [d.box for d in transport.take_of(MsgDisplayDrawCopy)] == [Rect(400, 300, 408, 313)]
+    transport.confirm(transport.sent)  # room again: the edges go, the echo not twice
+    channel.distribute()
+    drawn = [d.box for d in transport.take_of(MsgDisplayDrawCopy)]
+    assert Rect(400, 300, 408, 313) not in drawn
+    assert sum(box.area for box in drawn) == 150 * 200
+
 def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
     """Two videos far apart: a stream each (ids of their own), frames for both in turn,
     no still image inside either; the one that stops ends alone and is repainted exact."""

@@ -10,10 +10,7 @@ surface, then MARK (spice-gtk shows nothing before MARK follows a primary surfac
 from __future__ import annotations
 
 import functools
-import logging
-from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
 
 import numpy as np
 
@@ -26,7 +23,7 @@ from ...display.region import Region
 from ...display.streams import Stream, StreamDetector
 from ...interfaces.display import Display
 from ...protocol.constants import DisplayCap, SurfaceFlags, SurfaceFormat
-from ...protocol.messages.codec import ClientMessage, ServerMessage
+from ...protocol.messages.codec import ClientMessage
 from ...protocol.messages.display import (
     MsgcDisplayInit,
     MsgcDisplayPreferredCompression,
@@ -40,19 +37,16 @@ from ...protocol.messages.display import (
     MsgDisplaySurfaceDestroy,
 )
 from ...protocol.rect import Rect
-from ..base import Channel, ChannelClient, Transport
+from ..base import Channel, Transport
 from ..context import ClientLink
 from ..session import Session
 from .cache import CachedScreen
 from .copies import WaitingCopies
 from .monitors import monitors_config
+from .offload import URGENT_PIXELS, OffloadingClient
 from .stills import JPEG_QUALITY, StillImages
-from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
+from .stream import PRIMARY_SURFACE, CodecChoice, Encode, StreamSender
 
-log = logging.getLogger(__name__)
-
-OFFLOAD_PIXELS = 64 * 1024  # images larger than this are encoded off the loop
-URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and costly encodes
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
@@ -60,7 +54,7 @@ REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pix
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
 
-class DisplayChannelClient(ChannelClient):
+class DisplayChannelClient(OffloadingClient):
     ack_window = 100  # messages: the link budget bounds the bytes; frames carry pings too
     max_message_size = 4 * 1024
     confirms_delivery = True
@@ -83,6 +77,7 @@ class DisplayChannelClient(ChannelClient):
         self._monitors_serial: int | None = None  # of the monitors the client was told
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()
+        self._echoes = Region()  # dirty, small, and no copy came with them: they go first
         # Parts of dirty areas that differ from the cached screen, sent without asking it
         # again (back in _dirty, merges brought back rows drawn from it: drawn again).
         self._uncached = Region()
@@ -96,8 +91,6 @@ class DisplayChannelClient(ChannelClient):
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
         self._cache = CachedScreen(lz4_client, self.clock)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
-        self.images: Counter[str] = Counter()  # images sent, by encoding
-        self._encoding: Rect | None = None  # the area of an image or frame being encoded
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies = WaitingCopies(honours_clips=self.connection.websocket is None)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
@@ -123,9 +116,6 @@ class DisplayChannelClient(ChannelClient):
             self.pump()
 
     # -- StreamHost --------------------------------------------------------------------------
-
-    def count(self, kind: str) -> None:
-        self.images[kind] += 1
 
     def repaint(self, rect: Rect) -> None:
         """A stream ended: its area goes losslessly now, and for spice-html5 (no LZ4, which
@@ -155,13 +145,18 @@ class DisplayChannelClient(ChannelClient):
         if any(isinstance(op, CopyOp) or may_go_lossy(op.width, op.height) for op in ops):
             self._last_change = self.clock.now()
         for area in self.streams.follow(streams):  # it paints all its area: stills = seams
-            for region in (self._dirty, self._uncached, self._refine, self._lossy):
+            for region in (self._dirty, self._echoes, self._uncached, self._refine, self._lossy):
                 region.remove(area)
+        # A change this small that moved nothing (a key's echo) goes ahead of the rest
+        # that waits for the link (a pan's edges beside it): see _produce.
+        size = sum(URGENT_PIXELS if isinstance(op, CopyOp) else op.area for op in ops)
         for rect in ops:
             if isinstance(rect, CopyOp):
                 self._copy(rect)
             else:
-                self._dirty.update(self.streams.take(rect))
+                parts = self.streams.take(rect)
+                self._dirty.update(parts)
+                self._echoes.update(parts if size <= URGENT_PIXELS else [])
 
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.
@@ -180,6 +175,7 @@ class DisplayChannelClient(ChannelClient):
             self._dirty.add(dest)
             return
         self._dirty = self._dirty.moved(src, dest)
+        self._echoes = self._echoes.moved(src, dest)
         self._uncached = self._uncached.moved(src, dest)
         self._lossy.move(src, dest)
         self._refine = self._refine.moved(src, dest)
@@ -223,8 +219,12 @@ class DisplayChannelClient(ChannelClient):
             self._send_copy()
         if moved and not self._copies:  # what moved shows at once, what it uncovered after
             self.connection.push()
-        if self._small_change() and not self._copies and self._echo_may_go():
-            self._send_rect(self._dirty.pop())
+        echo = bool(self._echoes) or self._small_change()
+        if echo and not self._copies and self._echo_may_go(self._echoes or self._dirty):
+            for rect in self._echoes or [self._dirty.pop()]:
+                self._dirty.remove(rect)
+                self._send_rect(rect)
+            self._echoes.clear()
         while self.can_send_more():
             self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
             if self._generation != framebuffer.generation:
@@ -244,7 +244,9 @@ class DisplayChannelClient(ChannelClient):
                 self._send_rect(self._uncached.pop(), cached=False)
                 continue
             if self._dirty:
-                self._send_rect(self._dirty.pop())
+                rect = self._dirty.pop()
+                self._echoes.remove(rect)
+                self._send_rect(rect)
                 continue
             if self._need_mark:
                 self.send(MsgDisplayMark())
@@ -313,6 +315,7 @@ class DisplayChannelClient(ChannelClient):
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
         self._dirty.clear()
+        self._echoes.clear()
         self._uncached.clear()
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
@@ -390,59 +393,6 @@ class DisplayChannelClient(ChannelClient):
             self._lossy.remove(draw.box)
         self._pending(lossless, cached=False).update(other)
         return bool(draws)
-
-    def encode(
-        self,
-        pixels: np.ndarray,
-        encode: Encode,
-        build: Build,
-        kind: str,
-        area: Rect,
-        still_wanted: Callable[[], bool] = lambda: True,
-    ) -> None:
-        """Encode and send the pixels of ``area``; big images are encoded on the server's
-        encoder threads. While one is, this client produces nothing else but an echo
-        beside it, so its messages keep their order where they overlap, and the loop
-        stays free for input and the other clients meanwhile."""
-        if pixels.size > URGENT_PIXELS:
-            self.connection.push()  # what is ready leaves before a costly encode
-        if pixels.size < OFFLOAD_PIXELS:
-            self._send_built(build(encode(pixels)), kind)
-            return
-        generation = self._generation
-        self._encoding = area
-
-        def done(result: Future[bytes]) -> None:
-            self._encoding = None
-            if self.closed:
-                return
-            try:
-                data = result.result()
-            except Exception:
-                log.exception("%r: encoding an image failed", self)
-                self.close("an image could not be encoded", logging.ERROR)
-                return
-            if generation == self._generation and still_wanted():
-                self._send_built(build(data), kind)
-            self.pump()
-
-        self.context.offload(functools.partial(encode, pixels), done)
-
-    def _send_built(self, message: ServerMessage | None, kind: str) -> None:
-        if message is not None:
-            self.send(message)
-            self.images[kind] += 1
-
-    def can_send_more(self, urgent: bool = False) -> bool:
-        return self._encoding is None and super().can_send_more(urgent)
-
-    def _echo_may_go(self) -> bool:
-        """Whether an echo may go now: past what fills the link's budget, and past an image
-        or frame being encoded beside it (not under it: the older pixels would cover it)."""
-        busy = self._encoding
-        if busy is not None and any(not rect.intersect(busy).is_empty() for rect in self._dirty):
-            return False
-        return super().can_send_more(urgent=True)
 
 
 def _repaint(rects: Iterable[Rect] = ()) -> Region:
