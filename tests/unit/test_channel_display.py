@@ -734,7 +734,6 @@ def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
     assert transport.take_of(MsgDisplayDrawCopy) == []  # too large to jump the queue
 
 
-
 def test_an_echo_goes_ahead_of_a_larger_change_that_waits_for_the_link() -> None:
     """A pan's edges wait for room on the link; a key's echo beside them went only once
     they had gone (the dirty area was no longer small): 15-28 ms later at 20 Mbit/s. Now
@@ -757,6 +756,7 @@ def test_an_echo_goes_ahead_of_a_larger_change_that_waits_for_the_link() -> None
     drawn = [d.box for d in transport.take_of(MsgDisplayDrawCopy)]
     assert Rect(400, 300, 408, 313) not in drawn
     assert sum(box.area for box in drawn) == 150 * 200
+
 
 def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
     """Two videos far apart: a stream each (ids of their own), frames for both in turn,
