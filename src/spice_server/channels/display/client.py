@@ -73,7 +73,6 @@ class DisplayChannelClient(OffloadingClient):
         self.display = display
         self.detector = detector
         self._take_damage = take_damage  # the channel's: spreads new damage to every client
-        self._generation: int | None = None  # of the surface the client has
         self._monitors_serial: int | None = None  # of the monitors the client was told
         self._surface = Rect(0, 0, 0, 0)
         self._dirty = Region()

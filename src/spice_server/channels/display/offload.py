@@ -31,14 +31,14 @@ URGENT_PIXELS = 128 * 128  # changes this small go before stream frames and cost
 
 class OffloadingClient(ChannelClient):
     """A channel client whose images are encoded here or on the encoder threads; the
-    display client builds on it, and gives it its surface's generation and a pump."""
-
-    _generation: int | None  # the client's surface's: an encode for an older one is dropped
+    display client builds on it: it keeps ``_generation`` and pumps when one is sent."""
 
     def __init__(
         self, channel: Channel, session: Session, transport: Transport, link: ClientLink
     ) -> None:
         super().__init__(channel, session, transport, link)
+        # Of the surface the client has: an encode for an older one is dropped.
+        self._generation: int | None = None
         self._encoding: Rect | None = None  # the area of an image or frame being encoded
         self.images: Counter[str] = Counter()  # images sent, by encoding
 
