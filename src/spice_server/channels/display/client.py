@@ -155,7 +155,8 @@ class DisplayChannelClient(OffloadingClient):
             else:
                 parts = self.streams.take(rect)
                 self._dirty.update(parts)
-                self._echoes.update(parts if size <= URGENT_PIXELS else [])
+                if size <= URGENT_PIXELS:
+                    self._echoes.update(parts)
 
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.

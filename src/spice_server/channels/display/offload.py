@@ -83,7 +83,7 @@ class OffloadingClient(ChannelClient):
     def _send_built(self, message: ServerMessage | None, kind: str) -> None:
         if message is not None:
             self.send(message)
-            self.images[kind] += 1
+            self.count(kind)
 
     def can_send_more(self, urgent: bool = False) -> bool:
         return self._encoding is None and super().can_send_more(urgent)
