@@ -258,6 +258,11 @@ def drag(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Se
     return Setup(mover, drag=Drag(path, offset))
 
 
+def windows(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
+    mover, ready = program("windows", display, cache)
+    return Setup(mover, tuple(ready["strip"]))
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -276,6 +281,7 @@ WORKLOADS = {
         Workload("typing-pan", "keys typed into an xterm beside the 60 fps pan", typing_pan),
         Workload("drag", "a 320x240 textured window dragged with button 1 held", drag),
         Workload("scroll", "xterm-like text scrolling 60 lines a second", scroll),
+        Workload("windows", "two photo windows raised in turn, twice a second", windows),
         Workload("idle", "an xterm, nothing moving: the cost of doing nothing", idle, False),
     )
 }

@@ -24,7 +24,7 @@ from spice_server import (
     KeyboardModifier,
     MouseMode,
 )
-from spice_server.channels.display.cache import SEARCH_AGAIN_S
+from spice_server.channels.display.cache import SEARCH_AGAIN_S, SNAPSHOT_EVERY_S
 from spice_server.protocol.constants import ChannelType
 
 from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, display_images, wait_until
@@ -438,3 +438,23 @@ def test_content_shown_again_elsewhere_is_drawn_from_the_clients_image_cache(
     display.update(moved)
     client.wait_framebuffer(moved)
     assert display_images(harness)["cached"] >= 1
+
+
+def test_a_window_raised_again_is_drawn_from_a_snapshot_the_client_kept(make_harness, make_client):
+    """Two windows raised in turn over the first screen: each settled screen is kept on
+    one of spice-gtk's off-screen surfaces (a draw from its primary surface), and a
+    window raised again is drawn from there, exactly, instead of being sent again."""
+    harness, display, client = start(make_harness, make_client)
+    client.wait_ready()
+    client.wait_framebuffer(display.snapshot())
+    windows = test_pattern(400, 300, seed=21), test_pattern(400, 300, seed=22)
+    counts = []
+    for window in (*windows, *windows):
+        display.update(window, 120, 60)
+        client.wait_framebuffer(display.snapshot())
+        time.sleep(SNAPSHOT_EVERY_S + 0.3)  # settled: kept
+        counts.append(display_images(harness))
+    assert counts[1]["snapshot"] == 2, counts  # one for each window
+    raised_again = counts[3] - counts[1]
+    assert raised_again["kept"] >= 2, counts
+    assert set(raised_again) == {"kept"}, counts  # no image, no new snapshot

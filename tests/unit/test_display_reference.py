@@ -1,14 +1,28 @@
-"""The cached first screen: which parts of a changed area may be drawn from it, where
-it was or moved."""
+"""The screens a client keeps (its cached first screen, snapshots on off-screen
+surfaces): which parts of a changed area may be drawn from them, where they were or
+moved, and when a screen is kept."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from spice_server.channels.display.cache import SEARCH_AGAIN_S, CachedScreen
+from spice_server.channels.display.cache import (
+    NOTHING,
+    SEARCH_AGAIN_S,
+    SNAPSHOT_EVERY_S,
+    SNAPSHOT_STILL_S,
+    KeptScreens,
+)
 from spice_server.display.motion import STILL, Motion
 from spice_server.display.reference import MIN_RUN_ROWS, ReferenceImage
-from spice_server.protocol.constants import ImageType
+from spice_server.protocol.constants import ImageType, SurfaceFormat
+from spice_server.protocol.messages.display import (
+    MsgDisplayDrawCopy,
+    MsgDisplayInvalAllPixmaps,
+    MsgDisplaySurfaceCreate,
+    MsgDisplaySurfaceDestroy,
+)
 from spice_server.protocol.messages.images import unpack_image
 from spice_server.protocol.rect import Rect
 
@@ -22,7 +36,7 @@ def screen(height: int = 200, width: int = 100) -> np.ndarray:
 
 def test_uncovered_rows_are_found_and_changed_ones_left_out() -> None:
     first = screen()
-    reference = ReferenceImage(1, 0, first.copy())
+    reference = ReferenceImage(0, first.copy())
     now = first.copy()
     now[40:90] += 1  # a window still covers these rows
     rect = Rect(0, 20, 100, 160)
@@ -33,7 +47,7 @@ def test_uncovered_rows_are_found_and_changed_ones_left_out() -> None:
 def test_the_gaps_between_lines_of_text_do_not_count() -> None:
     """The blank rows between lines of text match any earlier text screen: drawing them
     from the cache would cut a busy terminal into bands."""
-    reference = ReferenceImage(1, 0, np.zeros((200, 100), dtype=np.uint32))
+    reference = ReferenceImage(0, np.zeros((200, 100), dtype=np.uint32))
     text = screen()
     text[np.arange(200) % 16 < 4] = 0  # four blank rows between lines of text
     rect = Rect(0, 0, 100, 200)
@@ -51,7 +65,7 @@ def test_the_gaps_between_lines_of_text_do_not_count() -> None:
 
 
 def test_a_rectangle_outside_the_reference_matches_nothing() -> None:
-    reference = ReferenceImage(1, 0, screen(50, 50))
+    reference = ReferenceImage(0, screen(50, 50))
     assert reference.matching_rows(Rect(40, 40, 80, 80), screen(40, 40)) == []
 
 
@@ -67,7 +81,7 @@ def moved(first: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 def test_moved_content_is_drawn_from_where_it_was_and_the_rest_is_not() -> None:
     first = screen()
-    reference = ReferenceImage(1, 0, first.copy())
+    reference = ReferenceImage(0, first.copy())
     now = moved(first, -7, 12)  # scrolled back up a little, panned right
     rect = Rect(0, 0, 100, 200)
     assert reference.split(rect, now) == ([], [])
@@ -85,7 +99,7 @@ def test_a_motion_from_outside_the_reference_draws_nothing_from_there() -> None:
     """Rows whose source lies off the cached screen are not compared (a negative index
     would wrap around to the other side of it)."""
     first = screen()
-    reference = ReferenceImage(1, 0, first.copy())
+    reference = ReferenceImage(0, first.copy())
     now = np.roll(first, 5, axis=1)  # what wraps around matches the other side
     assert reference.matching_rows(Rect(0, 0, 100, 200), now, Motion(5, 0)) == []
     same, _other = reference.split(Rect(0, 0, 100, 200), now, Motion(5, 0))
@@ -94,7 +108,7 @@ def test_a_motion_from_outside_the_reference_draws_nothing_from_there() -> None:
 
 def test_moved_content_is_found_near_where_it_was_looked_for() -> None:
     first = screen()
-    reference = ReferenceImage(1, 0, first.copy())
+    reference = ReferenceImage(0, first.copy())
     now = moved(first, 9, -20)
     rect = Rect(0, 0, 100, 200)
     assert reference.places(rect, now, [STILL]) == [Motion(9, -20)]
@@ -103,8 +117,8 @@ def test_moved_content_is_found_near_where_it_was_looked_for() -> None:
     assert reference.places(rect, flat, [STILL]) == []  # a flat segment says nothing
 
 
-def cached_screen(first: np.ndarray, clock: FakeClock) -> CachedScreen:
-    cache = CachedScreen(lz4_client=True, clock=clock)
+def cached_screen(first: np.ndarray, clock: FakeClock) -> KeptScreens:
+    cache = KeptScreens(lz4_client=True, clock=clock)
     cache.room = first.size
     assert cache.may_keep(first)
     cache.keep(0, first.copy())
@@ -116,17 +130,18 @@ def test_the_cached_screen_follows_the_copies_and_finds_what_they_missed() -> No
     cache = cached_screen(first, clock)
     rect = Rect(0, 40, 100, 60)  # too small for a search: found only where copies took it
     now = moved(first, 3, 30)
-    assert cache.draws(0, rect, now[40:60]) == ([], [])
+    assert cache.draws(0, rect, now[40:60]) == NOTHING
     cache.moved(1, 10)
     cache.moved(2, 20)
-    (draw,), other = cache.draws(0, rect, now[40:60])
+    kind, (draw,), other = cache.draws(0, rect, now[40:60])
+    assert kind == "cached"
     assert (draw.box, draw.src_area) == (Rect(3, 40, 100, 60), Rect(0, 10, 97, 30))
     assert other == [Rect(0, 40, 3, 60)]  # came in from the left: not in the cached screen
     assert unpack_image(draw.image).type == ImageType.FROM_CACHE
     # A larger part, moved by steps no copy followed: searched for near there.
     cache = cached_screen(first, clock)
     now = moved(first, -11, 4)
-    draws, _other = cache.draws(0, Rect(0, 0, 100, 200), now)
+    _kind, draws, _other = cache.draws(0, Rect(0, 0, 100, 200), now)
     assert [draw.src_area for draw in draws] == [Rect(11, 0, 100, 196)]
 
 
@@ -136,15 +151,15 @@ def test_a_search_that_found_nothing_waits_but_for_a_refinement() -> None:
     first, clock = screen(), FakeClock()
     cache = cached_screen(first, clock)
     rect = Rect(0, 0, 100, 200)
-    assert cache.draws(0, rect, screen(200, 100) + 2) == ([], [])  # new: searched in vain
+    assert cache.draws(0, rect, screen(200, 100) + 2) == NOTHING  # new: searched in vain
     found = moved(first, 6, 6)
-    assert cache.draws(0, rect, found) == ([], [])  # not searched for yet
-    draws, _other = cache.draws(0, rect, found, refining=True)
+    assert cache.draws(0, rect, found) == NOTHING  # not searched for yet
+    _kind, draws, _other = cache.draws(0, rect, found, refining=True)
     assert len(draws) == 1
     cache = cached_screen(first, clock)
-    assert cache.draws(0, rect, screen(200, 100) + 2) == ([], [])
+    assert cache.draws(0, rect, screen(200, 100) + 2) == NOTHING
     clock.time += SEARCH_AGAIN_S
-    draws, _other = cache.draws(0, rect, found)
+    _kind, draws, _other = cache.draws(0, rect, found)
     assert len(draws) == 1
 
 
@@ -154,7 +169,7 @@ def test_a_split_tiles_its_rectangle_and_draws_only_exact_pixels() -> None:
     what is sent together cover the part once."""
     rng = np.random.default_rng(3)
     first = rng.integers(0, 4, size=(60, 80), dtype=np.uint32)  # few colours: near misses
-    reference = ReferenceImage(1, 0, first.copy())
+    reference = ReferenceImage(0, first.copy())
     for _ in range(300):
         dx, dy = (int(v) for v in rng.integers(-30, 31, 2))
         left, top = (int(v) for v in rng.integers(0, 60, 2))
@@ -181,3 +196,61 @@ def test_a_split_tiles_its_rectangle_and_draws_only_exact_pixels() -> None:
             ]
             cached = first[source.top : source.bottom, source.left : source.right]
             assert np.array_equal(shown, cached)
+
+
+def test_a_settled_screen_is_kept_on_a_snapshot_surface_and_drawn_from() -> None:
+    """The client shows the screen exactly and it has been still: it is copied to an
+    off-screen surface with one draw from the primary surface, and parts showing it later
+    are drawn from that surface."""
+    first, clock = screen(), FakeClock()
+    kept = cached_screen(first, clock)
+    raised = first.copy()
+    raised[50:150] = screen(100, 100) + 5  # a window over half the screen
+    assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_STILL_S)  # changed now
+    clock.time += SNAPSHOT_STILL_S
+    assert kept.snapshot_in(changes=1) == 0
+    create, copy = kept.snapshot(0, raised.copy())
+    assert create == MsgDisplaySurfaceCreate(1, 100, 200, SurfaceFormat.XRGB32, 0)
+    assert isinstance(copy, MsgDisplayDrawCopy)
+    assert (copy.surface_id, copy.box, copy.src_area) == (1, Rect(0, 0, 100, 200), None)
+    source = unpack_image(copy.image)
+    assert (source.type, source.payload) == (ImageType.SURFACE, (0).to_bytes(4, "little"))
+    assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_EVERY_S)  # looked at now
+    # The window raised again over something else: drawn from the snapshot.
+    kind, (draw,), other = kept.draws(0, Rect(0, 50, 100, 150), raised[50:150])
+    assert (kind, draw.box, draw.src_area, other) == ("kept", Rect(0, 50, 100, 150), draw.box, [])
+    assert unpack_image(draw.image).payload == (1).to_bytes(4, "little")
+    # Where the window goes away again, the cached first screen still serves.
+    assert kept.draws(0, Rect(0, 50, 100, 90), first[50:90]).kind == "cached"
+
+
+def test_snapshots_are_of_new_screens_and_the_oldest_makes_room() -> None:
+    first, clock = screen(), FakeClock()
+    kept = cached_screen(first, clock)
+    echoed = first.copy()
+    echoed[:8] += 1  # a line of text: not new enough to keep
+    assert kept.snapshot(0, echoed) == []
+    screens = [screen() + n for n in (1, 2, 3)]
+    assert [type(m) for m in kept.snapshot(0, screens[0])] == [
+        MsgDisplaySurfaceCreate,
+        MsgDisplayDrawCopy,
+    ]
+    assert [m.surface_id for m in kept.snapshot(0, screens[1])] == [2, 2]
+    (copy,) = kept.snapshot(0, screens[2])  # the surface of the oldest, which is dropped
+    assert copy.surface_id == 1
+    rect = Rect(0, 0, 100, 200)
+    assert kept.draws(0, rect, screens[0], refining=True) == NOTHING
+    for image in screens[1:]:
+        assert kept.draws(0, rect, image).kind == "kept"
+    # A new surface: the client drops its snapshots and its cached screen.
+    assert kept.forget() == [
+        MsgDisplayInvalAllPixmaps(),
+        MsgDisplaySurfaceDestroy(1),
+        MsgDisplaySurfaceDestroy(2),
+    ]
+    assert kept.draws(0, rect, screens[2]) == NOTHING
+
+
+def test_clients_without_lz4_get_no_snapshots() -> None:
+    """spice-html5 (no LZ4): its draws from other surfaces are not tested."""
+    assert KeptScreens(lz4_client=False, clock=FakeClock()).snapshot_in(changes=1) is None

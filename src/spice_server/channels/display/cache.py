@@ -1,15 +1,26 @@
-"""One client's cached screen: the first whole screen, kept in its image cache.
+"""What one client keeps of earlier screens, to draw from again: the first whole screen in
+its image cache, and snapshots of later screens on off-screen surfaces.
 
 The first screen goes to the client with CACHE_ME when its cache has room (its
-DISPLAY_INIT says how much); later, parts of the screen that show what they showed then
-are drawn from that copy with a few dozen bytes (see ``display.reference``), where they
-were or moved as the screen's copies moved them. Only spice-gtk gets it (LZ4 clients): its
-cached draws are tested, spice-html5's are not.
+DISPLAY_INIT says how much). Later, whenever the client has shown the screen exactly for
+a moment and the screen differs enough from all it keeps, the server has the client copy
+its screen to one of SNAPSHOT_SURFACES: a SURFACE_CREATE once, then a draw whose source
+is the primary surface, some 60 bytes; the oldest snapshot makes room for the newest.
+Parts of the screen that show what one of them shows (a window raised again, a dialog
+closed, a page scrolled back, where they were or moved) are drawn from it with a few
+dozen bytes (see ``display.reference``) instead of being sent again as images. This is
+what libspice's GLZ dictionary does across images, with no dictionary to encode against.
+
+Only spice-gtk gets them (LZ4 clients): its draws from its image cache and from other
+surfaces are tested, spice-html5's are not. The cost is memory: each kept screen is the
+screen's size here and on the client (3 MB at 1024x768).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,28 +28,65 @@ from ...core.clock import Clock
 from ...display.encoding import new_image_id
 from ...display.motion import STILL, Motion
 from ...display.reference import ReferenceImage
-from ...protocol.messages.display import MsgDisplayDrawCopy
-from ...protocol.messages.images import pack_cached_image
+from ...protocol.constants import SurfaceFormat
+from ...protocol.messages.codec import ServerMessage
+from ...protocol.messages.display import (
+    MsgDisplayDrawCopy,
+    MsgDisplayInvalAllPixmaps,
+    MsgDisplaySurfaceCreate,
+    MsgDisplaySurfaceDestroy,
+)
+from ...protocol.messages.images import pack_cached_image, pack_surface_image
 from ...protocol.rect import Rect
 from .stream import PRIMARY_SURFACE
 
-# Parts smaller than this are tried only where the kept screen is and where the copies
-# moved it: an echo is not worth a search.
+# Parts smaller than this are tried only where the kept screens are and where the copies
+# moved them: an echo is not worth a search.
 SEARCH_PIXELS = 2048
 # After a search found nothing, the next waits this long (s), but for a refinement: while
 # content moves, each frame's new edges would be searched for, mostly in vain.
 SEARCH_AGAIN_S = 0.1
+SNAPSHOT_SURFACES = (1, 2)  # the client's off-screen surfaces that hold snapshots
+SNAPSHOT_EVERY_S = 0.5  # the screen is looked at for a snapshot at most this often...
+SNAPSHOT_STILL_S = 0.3  # ...once it has not changed for this long: a settled screen
+# A screen is kept when at least this share of it differs from every screen kept: a key's
+# echo or a clock's tick is not worth a snapshot, a window raised or a page turned is.
+NEW_SHARE = 0.05
 
 
-class CachedScreen:
+class Found(NamedTuple):
+    """Draws of a part from a kept screen (``kind``: "cached" from the image cache,
+    "kept" from a snapshot surface), and the parts around them, to send as images."""
+
+    kind: str
+    draws: list[MsgDisplayDrawCopy]
+    other: list[Rect]
+
+
+NOTHING = Found("", [], [])
+
+
+@dataclass(eq=False)  # each is itself: its pixels do not compare
+class _Kept:
+    reference: ReferenceImage
+    image: bytes  # the SpiceImage that draws from the client's copy
+    kind: str
+    surface_id: int | None = None  # the snapshot's surface
+    # Where its content was last found, or has moved to since by copies.
+    motion: Motion = STILL
+    search_after: float = 0.0  # (clock) no search before, but for a refinement
+
+
+class KeptScreens:
     def __init__(self, lz4_client: bool, clock: Clock) -> None:
         self.room = 0  # pixels the client's image cache holds
         self._lz4_client = lz4_client
         self._clock = clock
-        self._search_after = 0.0  # (clock) no search before, but for a refinement
-        self._reference: ReferenceImage | None = None
-        # Where the kept screen's content was last found, or has moved to since by copies.
-        self._motion = STILL
+        self._kept: list[_Kept] = []  # the newest first
+        self._surfaces: set[int] = set()  # the snapshot surfaces the client has
+        self._looked_at = -SNAPSHOT_EVERY_S  # (clock) the last look for a snapshot
+        self._changes = 0  # the framebuffer's changes that the client shows...
+        self._changed_at = 0.0  # ...since then (clock)
 
     def may_keep(self, pixels: np.ndarray) -> bool:
         return self._lz4_client and pixels.size <= self.room
@@ -46,62 +94,122 @@ class CachedScreen:
     def keep(self, generation: int, pixels: np.ndarray) -> int:
         """Keep ``pixels``, the whole screen about to be sent; returns its cache id."""
         image_id = new_image_id()
-        self._reference = ReferenceImage(image_id, generation, pixels)
-        self._motion = STILL
+        height, width = pixels.shape
+        image = pack_cached_image(image_id, width, height)
+        self._kept = [k for k in self._kept if k.kind != "cached"]
+        self._kept.append(_Kept(ReferenceImage(generation, pixels), image, "cached"))
         return image_id
 
-    def forget(self) -> bool:
-        """Drop the kept screen (a new surface); True if there was one to drop."""
-        had, self._reference = self._reference is not None, None
-        self._motion = STILL
-        return had
+    def forget(self) -> list[ServerMessage]:
+        """Drop all that is kept (a new surface): the messages that drop the client's."""
+        messages: list[ServerMessage] = []
+        if any(k.kind == "cached" for k in self._kept):
+            messages.append(MsgDisplayInvalAllPixmaps())
+        messages.extend(MsgDisplaySurfaceDestroy(s) for s in sorted(self._surfaces))
+        self._kept.clear()
+        self._surfaces.clear()
+        self._looked_at = -SNAPSHOT_EVERY_S
+        return messages
 
     def moved(self, dx: int, dy: int) -> None:
-        """Content moved by (dx, dy) on the screen (a copy): where the kept screen's
+        """Content moved by (dx, dy) on the screen (a copy): where the kept screens'
         content is looked for next."""
-        self._motion = Motion(self._motion.dx + dx, self._motion.dy + dy)
+        for kept in self._kept:
+            kept.motion = Motion(kept.motion.dx + dx, kept.motion.dy + dy)
 
     def draws(
         self, generation: int | None, rect: Rect, pixels: np.ndarray, refining: bool = False
-    ) -> tuple[list[MsgDisplayDrawCopy], list[Rect]]:
-        """Draws of the parts of ``rect`` (showing ``pixels``) that show the kept screen,
+    ) -> Found:
+        """Draws of the parts of ``rect`` (showing ``pixels``) that show a kept screen,
         where it was or moved, and the parts around them, to be sent as images; nothing if
         no part does. Where it was and where copies moved it are tried first; a search
         near those only for larger parts that neither explains, and (but ``refining``,
-        once the screen is still) not again soon after one that found nothing."""
-        reference = self._reference
-        if reference is None or reference.generation != generation:
-            return [], []
-        tried = list(dict.fromkeys((STILL, self._motion)))
-        same, other, motion = _best_split(reference, rect, pixels, tried)
+        once the screen is still) not again soon after one that found nothing. Of the
+        kept screens, the one that draws the most of the part."""
+        kept = [k for k in self._kept if k.reference.generation == generation]
+        tries = [(k, list(dict.fromkeys((STILL, k.motion)))) for k in kept]
+        best, same, other, motion = _best_split(tries, rect, pixels)
         now = self._clock.now()
-        if not same and rect.area >= SEARCH_PIXELS and (refining or now >= self._search_after):
-            places = [m for m in reference.places(rect, pixels, tried) if m not in tried]
-            same, other, motion = _best_split(reference, rect, pixels, places)
+        if not same and rect.area >= SEARCH_PIXELS:
+            searched = [k for k in kept if refining or now >= k.search_after]
+            places = [
+                (k, [m for m in k.reference.places(rect, pixels, tried) if m not in tried])
+                for k, tried in tries
+                if k in searched
+            ]
+            best, same, other, motion = _best_split(places, rect, pixels)
             if not same:
-                self._search_after = now + SEARCH_AGAIN_S
+                for k in searched:
+                    k.search_after = now + SEARCH_AGAIN_S
+        if best is None or not same:
+            return NOTHING
         if not motion.is_still:
-            self._motion = motion
-        image = pack_cached_image(reference.image_id, reference.width, reference.height)
+            best.motion = motion
         draws = [
             MsgDisplayDrawCopy(
-                PRIMARY_SURFACE, part, image, part.translated(-motion.dx, -motion.dy)
+                PRIMARY_SURFACE, part, best.image, part.translated(-motion.dx, -motion.dy)
             )
             for part in same
         ]
-        return draws, other
+        return Found(best.kind, draws, other)
+
+    def snapshot_in(self, changes: int) -> float | None:
+        """Seconds until the screen, which the client shows exactly with ``changes`` (the
+        framebuffer's count), may be looked at for a snapshot; None: never (a client that
+        does not get them)."""
+        if not self._lz4_client:
+            return None
+        now = self._clock.now()
+        if changes != self._changes:
+            self._changes, self._changed_at = changes, now
+        due = max(self._changed_at + SNAPSHOT_STILL_S, self._looked_at + SNAPSHOT_EVERY_S)
+        return max(0.0, due - now)
+
+    def snapshot(self, generation: int, pixels: np.ndarray) -> list[ServerMessage]:
+        """The client shows ``pixels``, the whole screen, exactly: keep it on a snapshot
+        surface if it differs enough from every kept screen; returns the messages that
+        make the client keep it (none if not)."""
+        self._looked_at = self._clock.now()
+        enough = NEW_SHARE * pixels.size
+        for kept in self._kept:
+            seen = kept.reference
+            if seen.generation != generation or seen.pixels.shape != pixels.shape:
+                continue
+            if np.count_nonzero(seen.pixels != pixels) < enough:
+                return []
+        # The snapshots by their surfaces, the newest first: the last makes room.
+        taken = {k.surface_id: k for k in self._kept if k.surface_id is not None}
+        free = [s for s in SNAPSHOT_SURFACES if s not in taken]
+        surface_id = free[0] if free else list(taken)[-1]
+        if surface_id in taken:
+            self._kept.remove(taken[surface_id])
+        height, width = pixels.shape
+        messages: list[ServerMessage] = []
+        if surface_id not in self._surfaces:
+            self._surfaces.add(surface_id)
+            messages.append(
+                MsgDisplaySurfaceCreate(surface_id, width, height, SurfaceFormat.XRGB32, 0)
+            )
+        whole = Rect(0, 0, width, height)
+        primary = pack_surface_image(PRIMARY_SURFACE, width, height)
+        messages.append(MsgDisplayDrawCopy(surface_id, whole, primary))
+        image = pack_surface_image(surface_id, width, height)
+        reference = ReferenceImage(generation, pixels)
+        self._kept.insert(0, _Kept(reference, image, "kept", surface_id))
+        return messages
 
 
 def _best_split(
-    reference: ReferenceImage, rect: Rect, pixels: np.ndarray, motions: Iterable[Motion]
-) -> tuple[list[Rect], list[Rect], Motion]:
-    """Of the ways ``rect`` shows the kept screen moved by one of ``motions``, the one
-    that draws the most of it from there (see ``ReferenceImage.split``)."""
-    best: tuple[list[Rect], list[Rect], Motion] = ([], [], STILL)
+    tries: Iterable[tuple[_Kept, list[Motion]]], rect: Rect, pixels: np.ndarray
+) -> tuple[_Kept | None, list[Rect], list[Rect], Motion]:
+    """Of the ways ``rect`` shows a kept screen moved by one of its motions, the one that
+    draws the most of it from there (see ``ReferenceImage.split``)."""
+    best: tuple[_Kept | None, list[Rect], list[Rect], Motion] = (None, [], [], STILL)
     drawn = 0
-    for motion in motions:
-        same, other = reference.split(rect, pixels, motion)
-        area = sum(part.area for part in same)
-        if area > drawn:
-            best, drawn = (same, other, motion), area
+    for kept, motions in tries:
+        for motion in motions:
+            same, other = kept.reference.split(rect, pixels, motion)
+            area = sum(part.area for part in same)
+            if area > drawn:
+                best, drawn = (kept, same, other, motion), area
     return best

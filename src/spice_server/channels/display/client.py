@@ -31,7 +31,6 @@ from ...protocol.messages.display import (
     MsgcDisplayStreamReport,
     MsgDisplayDrawCopy,
     MsgDisplayDrawFill,
-    MsgDisplayInvalAllPixmaps,
     MsgDisplayMark,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
@@ -40,7 +39,7 @@ from ...protocol.rect import Rect
 from ..base import Channel, Transport
 from ..context import ClientLink
 from ..session import Session
-from .cache import CachedScreen
+from .cache import KeptScreens
 from .copies import WaitingCopies
 from .monitors import monitors_config
 from .offload import URGENT_PIXELS, OffloadingClient
@@ -84,17 +83,20 @@ class DisplayChannelClient(OffloadingClient):
         self._lossy = PixelSet(display.width, display.height)
         self._refine = _repaint()
         self._last_change = 0.0
-        self._refine_timer: Timer | None = None
+        self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
-        self._cache = CachedScreen(lz4_client, self.clock)
+        self._cache = KeptScreens(lz4_client, self.clock)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies = WaitingCopies(honours_clips=self.connection.websocket is None)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
         # changes that the last whole screen sent showed already.
         self._moves_taken = self._moves_shown = self._changes_shown = 0
+        # The framebuffer's changes in the damage taken, and when the screen was last
+        # looked at for a snapshot (cache.py): nothing changed since, no need to look again.
+        self._changes_taken = self._changes_looked_at = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         # spice-html5 (a browser, the one WebSocket client) converts colours exactly.
         self.streams = StreamSender(
@@ -140,6 +142,7 @@ class DisplayChannelClient(OffloadingClient):
     def damage(self, damage: Damage, streams: list[Stream]) -> None:
         """Take the channel's new damage (that of a whole screen sent since is in it)."""
         self._moves_taken = max(self._moves_taken, damage.moves)
+        self._changes_taken = max(self._changes_taken, damage.changes)
         ops = damage.ops if damage.changes > self._changes_shown else []
         if any(isinstance(op, CopyOp) or may_go_lossy(op.width, op.height) for op in ops):
             self._last_change = self.clock.now()
@@ -253,6 +256,7 @@ class DisplayChannelClient(OffloadingClient):
                 self._need_mark = False
                 continue
             if not self._refine and not self._start_refining():
+                self._keep_snapshot()
                 return
             if self._refine:
                 self._send_rect(self._refine.pop(), lossless=True)
@@ -278,15 +282,40 @@ class DisplayChannelClient(OffloadingClient):
             return False
         wait = self._last_change + REFINE_AFTER_S - self.clock.now()
         if wait > 0:
-            if self._refine_timer is None:
-                self._refine_timer = self.context.core.timer_add(lambda _: self.pump())
-            self.context.core.timer_start(self._refine_timer, int(wait * 1000) + 1)
+            self._pump_in(wait)
             return False
         self._refine = _repaint(self._lossy.take())
         return True
 
+    def _keep_snapshot(self) -> None:
+        """All is sent and nothing went lossy: the client shows the screen exactly, which
+        it may keep on an off-screen surface to draw from later (cache.py)."""
+        framebuffer = self.display.framebuffer
+        changes = max(self._changes_taken, self._changes_shown)
+        if self._lossy or self.streams.active or changes == self._changes_looked_at:
+            return
+        wait = self._cache.snapshot_in(changes)
+        if wait is None or wait > 0:
+            if wait is not None:
+                self._pump_in(wait)
+            return
+        generation, _moves, now_changes, pixels = framebuffer.read_with_moves(self._surface)
+        if generation != self._generation or now_changes != changes:
+            return  # changes not taken yet: the client will be sent them first
+        self._changes_looked_at = changes
+        messages = self._cache.snapshot(generation, pixels)
+        for message in messages:
+            self.send(message)
+        if messages:
+            self.count("snapshot")
+
+    def _pump_in(self, seconds: float) -> None:
+        if self._wake_timer is None:
+            self._wake_timer = self.context.core.timer_add(lambda _: self.pump())
+        self.context.core.timer_start(self._wake_timer, int(seconds * 1000) + 1)
+
     def on_closed(self) -> None:
-        for timer in (self._refine_timer, self._init_timer):
+        for timer in (self._wake_timer, self._init_timer):
             if timer is not None:
                 self.context.core.timer_remove(timer)
         # Its largest holdings go now, whoever still refers to it (an encoder thread).
@@ -300,8 +329,8 @@ class DisplayChannelClient(OffloadingClient):
         self._copies.clear()  # the new surface is sent whole
         self._lossy.resize(width, height)
         self._refine.clear()
-        if self._cache.forget():
-            self.send(MsgDisplayInvalAllPixmaps())  # the old screen is of no more use
+        for message in self._cache.forget():  # the old screens are of no more use
+            self.send(message)
         if self._generation is not None:
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
@@ -385,11 +414,11 @@ class DisplayChannelClient(OffloadingClient):
         return self._refine if lossless else self._dirty if cached else self._uncached
 
     def _from_reference(self, rect: Rect, pixels: np.ndarray, lossless: bool) -> bool:
-        """Draw from the cached screen what shows as it did there, or moved; True if any
-        part was. The parts that differ are sent next as images."""
-        draws, other = self._cache.draws(self._generation, rect, pixels, lossless)
+        """Draw from a screen the client keeps (cache.py) what shows as it did there, or
+        moved; True if any part was. The parts that differ are sent next as images."""
+        kind, draws, other = self._cache.draws(self._generation, rect, pixels, lossless)
         for draw in draws:
-            self._send_built(draw, "cached")
+            self._send_built(draw, kind)
             self._lossy.remove(draw.box)
         self._pending(lossless, cached=False).update(other)
         return bool(draws)

@@ -73,6 +73,12 @@ def pack_cached_image(image_id: int, width: int, height: int) -> bytes:
     return IMAGE_DESCRIPTOR.pack(image_id, ImageType.FROM_CACHE, 0, width, height)
 
 
+def pack_surface_image(surface_id: int, width: int, height: int) -> bytes:
+    """A SpiceImage of type SURFACE: the pixels the client holds on ``surface_id`` (one of
+    this channel's surfaces, the primary or an off-screen one), drawn from where they are."""
+    return IMAGE_DESCRIPTOR.pack(0, ImageType.SURFACE, 0, width, height) + U32.pack(surface_id)
+
+
 @dataclass(frozen=True, slots=True)
 class ImageInfo:
     """The descriptor of a SpiceImage and its type-specific payload (for tests and tools)."""
