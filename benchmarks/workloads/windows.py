@@ -3,10 +3,11 @@
 Two photographs in overlapping 560x420 windows lie over a desktop wallpaper; every frame
 raises the other one (ConfigureWindow StackMode Above), so that the X server repaints
 what it uncovers from the window's background pixmap, as from an application's backing
-store. Each window shows the same picture each time it comes up: a server that refers to
-what the client has seen before sends it once. The frame number is in a strip of its own
-below them (solid fills). Two frames a second by default: a settled screen between raises,
-as between a user's switches. Protocol: see animation.py.
+store. Each window shows the same picture each time it comes up, but for the frame number,
+which the raised window shows at the same place on the screen, where the two overlap
+(solid fills): a server that refers to what the client has seen before sends the number's
+rows, not the picture again. Two frames a second by default: a settled screen between
+raises, as between a user's switches. Protocol: see animation.py.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import xcffib
 import xcffib.xproto as xp
 
 from animation import BLACK, WHITE, animate, pixmap_of, window
-from framecode import CELL, bits_of, strip_size
+from framecode import CELL, bits_of
 from scenery import cached_landscape
 
-SIZE = (560, 420)
-PLACES = ((40, 40), (300, 200))
+SIZE = (640, 420)
+PLACES = ((40, 40), (120, 220))
+STRIP = (140, 240)  # on the screen, where the windows overlap
 
 
 def main() -> None:
@@ -45,24 +47,23 @@ def main() -> None:
         )
         for (x, y), seed in zip(PLACES, (5, 6), strict=True)
     ]
-    strip_x, strip_y = 40, height - CELL - 24
-    bar = window(conn, strip_x - 8, strip_y - 4, strip_size()[0] + 16, CELL + 8)
     paper, ink = conn.generate_id(), conn.generate_id()
-    conn.core.CreateGC(paper, bar, xp.GC.Foreground, [WHITE])
-    conn.core.CreateGC(ink, bar, xp.GC.Foreground, [BLACK])
+    conn.core.CreateGC(paper, windows[0], xp.GC.Foreground, [WHITE])
+    conn.core.CreateGC(ink, windows[0], xp.GC.Foreground, [BLACK])
 
     def draw(number: int) -> None:
-        raised = windows[number % 2]
-        conn.core.ConfigureWindow(raised, xp.ConfigWindow.StackMode, [xp.StackMode.Above])
+        raised = number % 2
+        conn.core.ConfigureWindow(windows[raised], xp.ConfigWindow.StackMode, [xp.StackMode.Above])
+        left, top = STRIP[0] - PLACES[raised][0], STRIP[1] - PLACES[raised][1]
         white: list[xp.RECTANGLE] = []
         black: list[xp.RECTANGLE] = []
         for i, bit in enumerate(bits_of(number)):
-            cell = xp.RECTANGLE.synthetic(8 + i * CELL, 4, CELL, CELL)
+            cell = xp.RECTANGLE.synthetic(left + i * CELL, top, CELL, CELL)
             (white if bit else black).append(cell)
-        conn.core.PolyFillRectangle(bar, paper, len(white), white)
-        conn.core.PolyFillRectangle(bar, ink, len(black), black)
+        conn.core.PolyFillRectangle(windows[raised], paper, len(white), white)
+        conn.core.PolyFillRectangle(windows[raised], ink, len(black), black)
 
-    animate(conn, draw, (strip_x, strip_y), args.fps)
+    animate(conn, draw, STRIP, args.fps)
 
 
 if __name__ == "__main__":
