@@ -13,7 +13,7 @@ what libspice's GLZ dictionary does across images, with no dictionary to encode 
 
 Only spice-gtk gets them (LZ4 clients): its draws from its image cache and from other
 surfaces are tested, spice-html5's are not. The cost is memory: each kept screen is the
-screen's size here and on the client (3 MB at 1024x768).
+screen's size here and on the client (3 MB at 1024x768), within KEPT_BYTES a client.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ SEARCH_PIXELS = 2048
 # content moves, each frame's new edges would be searched for, mostly in vain.
 SEARCH_AGAIN_S = 0.1
 SNAPSHOT_SURFACES = (1, 2)  # the client's off-screen surfaces that hold snapshots
+# What the kept screens may hold per client, here (and on the client): two snapshots
+# beside the first screen up to 1920x1080, one at 2560x1440, none at 3840x2160.
+KEPT_BYTES = 40 * 1024 * 1024
 SNAPSHOT_EVERY_S = 0.5  # the screen is looked at for a snapshot at most this often...
 SNAPSHOT_STILL_S = 0.3  # ...once it has not changed for this long: a settled screen
 # A screen is kept when at least this share of it differs from every screen kept: a key's
@@ -170,6 +173,10 @@ class KeptScreens:
         surface if it differs enough from every kept screen; returns the messages that
         make the client keep it (none if not)."""
         self._looked_at = self._clock.now()
+        first = sum(k.reference.pixels.nbytes for k in self._kept if k.surface_id is None)
+        room = min(len(SNAPSHOT_SURFACES), (KEPT_BYTES - first) // pixels.nbytes)
+        if room <= 0:
+            return []
         enough = NEW_SHARE * pixels.size
         for kept in self._kept:
             seen = kept.reference
@@ -179,7 +186,7 @@ class KeptScreens:
                 return []
         # The snapshots by their surfaces, the newest first: the last makes room.
         taken = {k.surface_id: k for k in self._kept if k.surface_id is not None}
-        free = [s for s in SNAPSHOT_SURFACES if s not in taken]
+        free = [s for s in SNAPSHOT_SURFACES[:room] if s not in taken]
         surface_id = free[0] if free else list(taken)[-1]
         if surface_id in taken:
             self._kept.remove(taken[surface_id])
