@@ -458,3 +458,34 @@ def test_a_window_raised_again_is_drawn_from_a_snapshot_the_client_kept(make_har
     raised_again = counts[3] - counts[1]
     assert raised_again["kept"] >= 2, counts
     assert set(raised_again) == {"kept"}, counts  # no image, no new snapshot
+
+
+def test_kept_screens_go_with_a_resize_and_each_client_keeps_its_own(make_harness, make_client):
+    """Two clients keep snapshots of their own; a resize drops them all (their surfaces
+    destroyed before the primary) and the new screens are kept and drawn from again."""
+    harness, display, first = start(make_harness, make_client)
+    second = make_client(harness.port)
+    clients = (first, second)
+    for client in clients:
+        client.wait_ready()
+    windows = test_pattern(300, 200, seed=31), test_pattern(300, 200, seed=32) ^ 0xFFFFFF
+
+    def show(window: np.ndarray) -> None:
+        display.update(window, 120, 60)
+        for client in clients:
+            client.wait_framebuffer(display.snapshot())
+        time.sleep(SNAPSHOT_EVERY_S + 0.3)  # settled: kept
+
+    for window in windows:
+        show(window)
+    assert display_images(harness)["snapshot"] == 4  # two for each client
+    display.resize(560, 360, test_pattern(560, 360, seed=33))
+    for client in clients:
+        client.wait_for(lambda e: e["event"] == "primary" and e["width"] == 560, what="primary")
+        client.wait_framebuffer(display.snapshot())
+    for window in windows:
+        show(window)
+    before = display_images(harness)
+    show(windows[0])  # raised again: drawn from what each client kept since the resize
+    drawn = display_images(harness) - before
+    assert drawn["kept"] >= 2 and set(drawn) == {"kept"}, drawn
