@@ -73,8 +73,8 @@ NOTHING = Found("", [], [])
 class _Kept:
     reference: ReferenceImage
     image: bytes  # the SpiceImage that draws from the client's copy
-    kind: str
-    surface_id: int | None = None  # the snapshot's surface
+    kind: str  # see Found
+    surface_id: int | None = None  # a snapshot's surface; None: the cached first screen
     # Where its content was last found, or has moved to since by copies.
     motion: Motion = STILL
     search_after: float = 0.0  # (clock) no search before, but for a refinement
@@ -99,14 +99,14 @@ class KeptScreens:
         image_id = new_image_id()
         height, width = pixels.shape
         image = pack_cached_image(image_id, width, height)
-        self._kept = [k for k in self._kept if k.kind != "cached"]
+        self._kept = [k for k in self._kept if k.surface_id is not None]
         self._kept.append(_Kept(ReferenceImage(generation, pixels), image, "cached"))
         return image_id
 
     def forget(self) -> list[ServerMessage]:
         """Drop all that is kept (a new surface): the messages that drop the client's."""
         messages: list[ServerMessage] = []
-        if any(k.kind == "cached" for k in self._kept):
+        if any(k.surface_id is None for k in self._kept):
             messages.append(MsgDisplayInvalAllPixmaps())
         messages.extend(MsgDisplaySurfaceDestroy(s) for s in sorted(self._surfaces))
         self._kept.clear()
