@@ -13,6 +13,7 @@ from spice_server.channels.display.cache import (
     SNAPSHOT_EVERY_S,
     SNAPSHOT_STILL_S,
     KeptScreens,
+    SnapshotBudget,
 )
 from spice_server.display.motion import STILL, Motion
 from spice_server.display.reference import MIN_RUN_ROWS, ReferenceImage
@@ -117,8 +118,10 @@ def test_moved_content_is_found_near_where_it_was_looked_for() -> None:
     assert reference.places(rect, flat, [STILL]) == []  # a flat segment says nothing
 
 
-def cached_screen(first: np.ndarray, clock: FakeClock) -> KeptScreens:
-    cache = KeptScreens(lz4_client=True, clock=clock)
+def cached_screen(
+    first: np.ndarray, clock: FakeClock, budget: SnapshotBudget | None = None
+) -> KeptScreens:
+    cache = KeptScreens(lz4_client=True, clock=clock, budget=budget or SnapshotBudget())
     cache.room = first.size
     assert cache.may_keep(first)
     cache.keep(0, first.copy())
@@ -253,7 +256,8 @@ def test_snapshots_are_of_new_screens_and_the_oldest_makes_room() -> None:
 
 def test_clients_without_lz4_get_no_snapshots() -> None:
     """spice-html5 (no LZ4): its draws from other surfaces are not tested."""
-    assert KeptScreens(lz4_client=False, clock=FakeClock()).snapshot_in(changes=1) is None
+    kept = KeptScreens(lz4_client=False, clock=FakeClock(), budget=SnapshotBudget())
+    assert kept.snapshot_in(changes=1) is None
 
 
 def test_snapshots_keep_within_the_memory_allowed_per_client() -> None:
@@ -267,3 +271,22 @@ def test_snapshots_keep_within_the_memory_allowed_per_client() -> None:
             messages = kept.snapshot(0, np.full((height, width), n, dtype=np.uint32))
             surfaces |= {m.surface_id for m in messages}
         assert len(surfaces) == allowed, (width, height)
+
+
+def test_the_clients_of_a_display_share_what_snapshots_may_hold() -> None:
+    """Each snapshot is the screen's size; many clients together are bounded too: one
+    that finds the budget spent keeps its snapshot in the surface it has, and what a
+    client held is given back when it forgets (a new surface, or gone)."""
+    first, clock = screen(), FakeClock()
+    budget = SnapshotBudget(limit=3 * first.nbytes)
+    one, two = cached_screen(first, clock, budget), cached_screen(first, clock, budget)
+    screens = [screen() + n for n in range(1, 5)]
+    assert [m.surface_id for m in one.snapshot(0, screens[0])] == [1, 1]
+    assert [m.surface_id for m in one.snapshot(0, screens[1])] == [2, 2]
+    assert [m.surface_id for m in two.snapshot(0, screens[0])] == [1, 1]
+    assert budget.used == budget.limit
+    (copy,) = two.snapshot(0, screens[1])  # no room for a second surface: the first again
+    assert copy.surface_id == 1 and budget.used == budget.limit
+    one.forget()
+    assert budget.used == first.nbytes
+    assert [m.surface_id for m in two.snapshot(0, screens[2])] == [2, 2]

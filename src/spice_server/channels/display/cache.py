@@ -13,7 +13,8 @@ what libspice's GLZ dictionary does across images, with no dictionary to encode 
 
 Only spice-gtk gets them (LZ4 clients): its draws from its image cache and from other
 surfaces are tested, spice-html5's are not. The cost is memory: each kept screen is the
-screen's size here and on the client (3 MB at 1024x768), within KEPT_BYTES a client.
+screen's size here and on the client (3 MB at 1024x768), within KEPT_BYTES a client and
+SNAPSHOT_BYTES_ALL for all the clients of a display.
 """
 
 from __future__ import annotations
@@ -48,13 +49,24 @@ SEARCH_PIXELS = 2048
 SEARCH_AGAIN_S = 0.1
 SNAPSHOT_SURFACES = (1, 2)  # the client's off-screen surfaces that hold snapshots
 # What the kept screens may hold per client, here (and on the client): two snapshots
-# beside the first screen up to 1920x1080, one at 2560x1440, none at 3840x2160.
+# beside the first screen up to 1920x1080, one at 2560x1440, none at 3840x2160...
 KEPT_BYTES = 40 * 1024 * 1024
+# ...and the snapshots of all the clients of a display (64 clients may share a server).
+SNAPSHOT_BYTES_ALL = 256 * 1024 * 1024
 SNAPSHOT_EVERY_S = 0.5  # the screen is looked at for a snapshot at most this often...
 SNAPSHOT_STILL_S = 0.3  # ...once it has not changed for this long: a settled screen
 # A screen is kept when at least this share of it differs from every screen kept: a key's
 # echo or a clock's tick is not worth a snapshot, a window raised or a page turned is.
 NEW_SHARE = 0.05
+
+
+@dataclass
+class SnapshotBudget:
+    """What the snapshots of all the clients of one display hold, in bytes: one client's
+    are bounded by KEPT_BYTES, theirs together by ``limit``."""
+
+    limit: int = SNAPSHOT_BYTES_ALL
+    used: int = 0
 
 
 class Found(NamedTuple):
@@ -81,10 +93,11 @@ class _Kept:
 
 
 class KeptScreens:
-    def __init__(self, lz4_client: bool, clock: Clock) -> None:
+    def __init__(self, lz4_client: bool, clock: Clock, budget: SnapshotBudget) -> None:
         self.room = 0  # pixels the client's image cache holds
         self._lz4_client = lz4_client
         self._clock = clock
+        self._budget = budget
         self._kept: list[_Kept] = []  # the newest first
         self._surfaces: set[int] = set()  # the snapshot surfaces the client has
         self._looked_at = -SNAPSHOT_EVERY_S  # (clock) the last look for a snapshot
@@ -99,7 +112,7 @@ class KeptScreens:
         image_id = new_image_id()
         height, width = pixels.shape
         image = pack_cached_image(image_id, width, height)
-        self._kept = [k for k in self._kept if k.surface_id is not None]
+        self._kept = self._snapshots()
         self._kept.append(_Kept(ReferenceImage(generation, pixels), image, "cached"))
         return image_id
 
@@ -109,6 +122,7 @@ class KeptScreens:
         if any(k.surface_id is None for k in self._kept):
             messages.append(MsgDisplayInvalAllPixmaps())
         messages.extend(MsgDisplaySurfaceDestroy(s) for s in sorted(self._surfaces))
+        self._budget.used -= sum(k.reference.pixels.nbytes for k in self._snapshots())
         self._kept.clear()
         self._surfaces.clear()
         self._looked_at = -SNAPSHOT_EVERY_S
@@ -187,9 +201,14 @@ class KeptScreens:
         # The snapshots by their surfaces, the newest first: the last makes room.
         taken = {k.surface_id: k for k in self._kept if k.surface_id is not None}
         free = [s for s in SNAPSHOT_SURFACES[:room] if s not in taken]
-        surface_id = free[0] if free else list(taken)[-1]
-        if surface_id in taken:
+        if free and self._budget.used + pixels.nbytes <= self._budget.limit:
+            surface_id = free[0]
+            self._budget.used += pixels.nbytes
+        elif taken:
+            surface_id = list(taken)[-1]
             self._kept.remove(taken[surface_id])
+        else:
+            return []  # the display's other clients hold all that snapshots may
         height, width = pixels.shape
         messages: list[ServerMessage] = []
         if surface_id not in self._surfaces:
@@ -204,6 +223,10 @@ class KeptScreens:
         reference = ReferenceImage(generation, pixels)
         self._kept.insert(0, _Kept(reference, image, "kept", surface_id))
         return messages
+
+    def _snapshots(self) -> list[_Kept]:
+        """The kept screens on snapshot surfaces, the newest first."""
+        return [k for k in self._kept if k.surface_id is not None]
 
 
 def _best_split(
