@@ -448,16 +448,18 @@ def test_a_window_raised_again_is_drawn_from_a_snapshot_the_client_kept(make_har
     client.wait_ready()
     client.wait_framebuffer(display.snapshot())
     windows = test_pattern(400, 300, seed=21), test_pattern(400, 300, seed=22)
-    counts = []
-    for window in (*windows, *windows):
+    for n, window in enumerate(windows, 1):
         display.update(window, 120, 60)
         client.wait_framebuffer(display.snapshot())
-        time.sleep(SNAPSHOT_EVERY_S + 0.3)  # settled: kept
-        counts.append(display_images(harness))
-    assert counts[1]["snapshot"] == 2, counts  # one for each window
-    raised_again = counts[3] - counts[1]
-    assert raised_again["kept"] >= 2, counts
-    assert set(raised_again) == {"kept"}, counts  # no image, no new snapshot
+        wait_until(lambda n=n: display_images(harness)["snapshot"] == n, what="a snapshot")
+    before = display_images(harness)
+    for window in windows:
+        display.update(window, 120, 60)
+        client.wait_framebuffer(display.snapshot())
+    time.sleep(SNAPSHOT_EVERY_S)  # a snapshot would have been taken by now
+    raised_again = display_images(harness) - before
+    assert raised_again["kept"] >= 2, raised_again
+    assert set(raised_again) == {"kept"}, raised_again  # no image, no new snapshot
 
 
 def test_kept_screens_go_with_a_resize_and_each_client_keeps_its_own(make_harness, make_client):
@@ -470,22 +472,23 @@ def test_kept_screens_go_with_a_resize_and_each_client_keeps_its_own(make_harnes
         client.wait_ready()
     windows = test_pattern(300, 200, seed=31), test_pattern(300, 200, seed=32) ^ 0xFFFFFF
 
-    def show(window: np.ndarray) -> None:
+    def show(window: np.ndarray, snapshots: int | None = None) -> None:
         display.update(window, 120, 60)
         for client in clients:
             client.wait_framebuffer(display.snapshot())
-        time.sleep(SNAPSHOT_EVERY_S + 0.3)  # settled: kept
+        if snapshots is not None:  # settled: kept by each client
+            wait_until(lambda: display_images(harness)["snapshot"] == snapshots, what="snapshots")
 
-    for window in windows:
-        show(window)
-    assert display_images(harness)["snapshot"] == 4  # two for each client
+    show(windows[0], snapshots=2)
+    show(windows[1], snapshots=4)
     display.resize(560, 360, test_pattern(560, 360, seed=33))
     for client in clients:
         client.wait_for(lambda e: e["event"] == "primary" and e["width"] == 560, what="primary")
         client.wait_framebuffer(display.snapshot())
-    for window in windows:
-        show(window)
+    show(windows[0], snapshots=6)
+    show(windows[1], snapshots=8)
     before = display_images(harness)
     show(windows[0])  # raised again: drawn from what each client kept since the resize
+    time.sleep(SNAPSHOT_EVERY_S)
     drawn = display_images(harness) - before
     assert drawn["kept"] >= 2 and set(drawn) == {"kept"}, drawn
