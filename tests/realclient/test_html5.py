@@ -222,3 +222,30 @@ def test_spice_html5_understands_every_message_it_is_sent(make_harness, open_pag
     assert unimplemented == [
         "WARNING: Unimplemented function 102(Display Mark) [ further notices suppressed ]"
     ], unimplemented
+
+
+@pytest.mark.parametrize("jpeg", ["auto", "never"])
+def test_a_window_raised_again_is_drawn_from_a_snapshot_spice_html5_kept(
+    make_harness, open_page, jpeg
+):
+    """spice-html5 keeps settled screens on off-screen canvases too (a draw from its
+    primary surface) and draws a window raised again from there, exactly; with JPEG, once
+    the screen is exact again (spice-html5 draws JPEG when loaded, QUIC at once)."""
+    harness = make_harness(jpeg_compression=jpeg)
+    display = serve_pattern(harness)
+    page = open_page(harness.port)
+    page.wait_canvas(display.snapshot())
+    # No image cache here: the first screen is the first snapshot.
+    wait_until(lambda: display_images(harness)["snapshot"] == 1, what="the first snapshot")
+    windows = landscape(360, 240, seed=5), landscape(360, 240, seed=6)
+    for n, window in enumerate(windows, 2):
+        display.update(window, 100, 80)
+        page.wait_canvas(display.snapshot())
+        wait_until(lambda n=n: display_images(harness)["snapshot"] == n, what="a snapshot")
+    before = display_images(harness)
+    assert (before["jpeg"] > 0) == (jpeg == "auto"), before  # then refined as QUIC
+    for window in windows:
+        display.update(window, 100, 80)
+        page.wait_canvas(display.snapshot())
+    raised_again = display_images(harness) - before
+    assert raised_again["kept"] >= 2 and set(raised_again) == {"kept"}, raised_again

@@ -11,8 +11,10 @@ closed, a page scrolled back, where they were or moved) are drawn from it with a
 dozen bytes (see ``display.reference``) instead of being sent again as images. This is
 what libspice's GLZ dictionary does across images, with no dictionary to encode against.
 
-Only spice-gtk gets them (LZ4 clients): its draws from its image cache and from other
-surfaces are tested, spice-html5's are not. The cost is memory: each kept screen is the
+The first screen is cached by spice-gtk only (LZ4 clients), whose cached draws are
+tested; spice-html5's are not. Snapshots go to every client: both draw from their other
+surfaces synchronously (spice-html5 a JPEG only once loaded, but a snapshot waits for
+the lossless repaint of any JPEG), and both are tested. The cost is memory: each kept screen is the
 screen's size here and on the client (3 MB at 1024x768), within KEPT_BYTES a client and
 SNAPSHOT_BYTES_ALL for all the clients of a display.
 """
@@ -170,12 +172,9 @@ class KeptScreens:
         ]
         return Found(best.kind, draws, other)
 
-    def snapshot_in(self, changes: int) -> float | None:
+    def snapshot_in(self, changes: int) -> float:
         """Seconds until the screen, which the client shows exactly with ``changes`` (the
-        framebuffer's count), may be looked at for a snapshot; None: never (a client that
-        does not get them)."""
-        if not self._lz4_client:
-            return None
+        framebuffer's count), may be looked at for a snapshot."""
         now = self._clock.now()
         if changes != self._changes:
             self._changes, self._changed_at = changes, now

@@ -296,9 +296,8 @@ class DisplayChannelClient(OffloadingClient):
         if self._lossy or self.streams.active or changes == self._changes_looked_at:
             return
         wait = self._cache.snapshot_in(changes)
-        if wait is None or wait > 0:
-            if wait is not None:
-                self._pump_in(wait)
+        if wait > 0:
+            self._pump_in(wait)
             return
         generation, _moves, now_changes, pixels = framebuffer.read_with_moves(self._surface)
         if generation != self._generation or now_changes != changes:
