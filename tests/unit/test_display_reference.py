@@ -12,8 +12,8 @@ from spice_server.channels.display.cache import (
     SEARCH_AGAIN_S,
     SNAPSHOT_EVERY_S,
     SNAPSHOT_STILL_S,
+    KeptBudget,
     KeptScreens,
-    SnapshotBudget,
 )
 from spice_server.display.motion import STILL, Motion
 from spice_server.display.reference import MIN_RUN_ROWS, ReferenceImage
@@ -119,9 +119,9 @@ def test_moved_content_is_found_near_where_it_was_looked_for() -> None:
 
 
 def cached_screen(
-    first: np.ndarray, clock: FakeClock, budget: SnapshotBudget | None = None
+    first: np.ndarray, clock: FakeClock, budget: KeptBudget | None = None
 ) -> KeptScreens:
-    cache = KeptScreens(lz4_client=True, clock=clock, budget=budget or SnapshotBudget())
+    cache = KeptScreens(lz4_client=True, clock=clock, budget=budget or KeptBudget())
     cache.room = first.size
     assert cache.may_keep(first)
     cache.keep(0, first.copy())
@@ -258,7 +258,7 @@ def test_clients_without_lz4_get_snapshots_but_no_cached_first_screen() -> None:
     """spice-html5 (no LZ4): its draws from its image cache are not tested, its draws
     from other surfaces are."""
     first = screen()
-    kept = KeptScreens(lz4_client=False, clock=FakeClock(), budget=SnapshotBudget())
+    kept = KeptScreens(lz4_client=False, clock=FakeClock(), budget=KeptBudget())
     kept.room = first.size
     assert not kept.may_keep(first)
     assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_STILL_S)
@@ -268,20 +268,24 @@ def test_clients_without_lz4_get_snapshots_but_no_cached_first_screen() -> None:
     ]
 
 
-def test_the_clients_of_a_display_share_what_snapshots_may_hold() -> None:
-    """Each snapshot is the screen's size; many clients together are bounded too: one
-    that finds the budget spent keeps its snapshot in the surface it has, and what a
-    client held is given back when it forgets (a new surface, or gone)."""
+def test_the_clients_of_a_display_share_what_kept_screens_may_hold() -> None:
+    """Each kept screen is the screen's size; many clients together are bounded too: one
+    that finds the budget spent keeps its snapshot in the surface it has, or its first
+    screen not at all, and what a client held is given back when it forgets it."""
     first, clock = screen(), FakeClock()
-    budget = SnapshotBudget(limit=3 * first.nbytes)
+    budget = KeptBudget(limit=5 * first.nbytes)
     one, two = cached_screen(first, clock, budget), cached_screen(first, clock, budget)
     screens = [screen() + n for n in range(1, 5)]
     assert [m.surface_id for m in one.snapshot(0, screens[0])] == [1, 1]
     assert [m.surface_id for m in one.snapshot(0, screens[1])] == [2, 2]
     assert [m.surface_id for m in two.snapshot(0, screens[0])] == [1, 1]
-    assert budget.used == budget.limit
+    assert budget.used == budget.limit  # two first screens, three snapshots
     (copy,) = two.snapshot(0, screens[1])  # no room for a second surface: the first again
     assert copy.surface_id == 1 and budget.used == budget.limit
+    three = KeptScreens(lz4_client=True, clock=clock, budget=budget)
+    three.room = first.size
+    assert not three.may_keep(first)
     one.forget()
-    assert budget.used == first.nbytes
+    assert budget.used == 2 * first.nbytes
     assert [m.surface_id for m in two.snapshot(0, screens[2])] == [2, 2]
+    assert three.may_keep(first)

@@ -16,7 +16,7 @@ tested; spice-html5's are not. Snapshots go to every client: both draw from thei
 surfaces synchronously (spice-html5 a JPEG only once loaded, but a snapshot waits for
 the lossless repaint of any JPEG), and both are tested. The cost is memory: each kept screen is the
 screen's size here and on the client (3 MB at 1024x768), within KEPT_BYTES a client and
-SNAPSHOT_BYTES_ALL for all the clients of a display.
+KEPT_BYTES_ALL for all the clients of a display.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ SNAPSHOT_SURFACES = (1, 2)  # the client's off-screen surfaces that hold snapsho
 # What the kept screens may hold per client, here (and on the client): two snapshots
 # beside the first screen up to 1920x1080, one at 2560x1440, none at 3840x2160...
 KEPT_BYTES = 40 * 1024 * 1024
-# ...and the snapshots of all the clients of a display (64 clients may share a server).
-SNAPSHOT_BYTES_ALL = 256 * 1024 * 1024
+# ...and those of all the clients of a display (64 clients may share a server).
+KEPT_BYTES_ALL = 256 * 1024 * 1024
 SNAPSHOT_EVERY_S = 0.5  # the screen is looked at for a snapshot at most this often...
 SNAPSHOT_STILL_S = 0.3  # ...once it has not changed for this long: a settled screen
 # A screen is kept when at least this share of it differs from every screen kept: a key's
@@ -63,12 +63,19 @@ NEW_SHARE = 0.05
 
 
 @dataclass
-class SnapshotBudget:
-    """What the snapshots of all the clients of one display hold, in bytes: one client's
-    are bounded by KEPT_BYTES, theirs together by ``limit``."""
+class KeptBudget:
+    """What the kept screens of all the clients of one display hold, in bytes: one
+    client's are bounded by KEPT_BYTES, theirs together by ``limit``."""
 
-    limit: int = SNAPSHOT_BYTES_ALL
+    limit: int = KEPT_BYTES_ALL
     used: int = 0
+
+    def take(self, nbytes: int) -> bool:
+        """Count ``nbytes`` more if they fit; whether they did."""
+        if self.used + nbytes > self.limit:
+            return False
+        self.used += nbytes
+        return True
 
 
 class Found(NamedTuple):
@@ -95,7 +102,7 @@ class _Kept:
 
 
 class KeptScreens:
-    def __init__(self, lz4_client: bool, clock: Clock, budget: SnapshotBudget) -> None:
+    def __init__(self, lz4_client: bool, clock: Clock, budget: KeptBudget) -> None:
         self.room = 0  # pixels the client's image cache holds
         self._lz4_client = lz4_client
         self._clock = clock
@@ -107,10 +114,20 @@ class KeptScreens:
         self._changed_at = 0.0  # ...since then (clock)
 
     def may_keep(self, pixels: np.ndarray) -> bool:
-        return self._lz4_client and pixels.size <= self.room
+        """Whether ``pixels``, the whole screen about to be sent, may go to the client's
+        image cache (it fits there, and the display's budget has room)."""
+        if not self._lz4_client or pixels.size > self.room:
+            return False
+        held = sum(k.reference.pixels.nbytes for k in self._kept if k.surface_id is None)
+        return self._budget.used - held + pixels.nbytes <= self._budget.limit
 
     def keep(self, generation: int, pixels: np.ndarray) -> int:
-        """Keep ``pixels``, the whole screen about to be sent; returns its cache id."""
+        """Keep ``pixels``, the whole screen about to be sent (``may_keep``); returns its
+        cache id."""
+        for kept in self._kept:
+            if kept.surface_id is None:
+                self._budget.used -= kept.reference.pixels.nbytes
+        self._budget.used += pixels.nbytes
         image_id = new_image_id()
         height, width = pixels.shape
         image = pack_cached_image(image_id, width, height)
@@ -124,7 +141,7 @@ class KeptScreens:
         if any(k.surface_id is None for k in self._kept):
             messages.append(MsgDisplayInvalAllPixmaps())
         messages.extend(MsgDisplaySurfaceDestroy(s) for s in sorted(self._surfaces))
-        self._budget.used -= sum(k.reference.pixels.nbytes for k in self._snapshots())
+        self._budget.used -= sum(k.reference.pixels.nbytes for k in self._kept)
         self._kept.clear()
         self._surfaces.clear()
         self._looked_at = -SNAPSHOT_EVERY_S
@@ -203,14 +220,13 @@ class KeptScreens:
         # The snapshots by their surfaces, the newest first: the last makes room.
         taken = {k.surface_id: k for k in self._kept if k.surface_id is not None}
         free = [s for s in SNAPSHOT_SURFACES[:room] if s not in taken]
-        if free and self._budget.used + pixels.nbytes <= self._budget.limit:
+        if free and self._budget.take(pixels.nbytes):
             surface_id = free[0]
-            self._budget.used += pixels.nbytes
         elif taken:
             surface_id = list(taken)[-1]
             self._kept.remove(taken[surface_id])
         else:
-            return []  # the display's other clients hold all that snapshots may
+            return []  # the display's other clients hold all that may be kept
         height, width = pixels.shape
         messages: list[ServerMessage] = []
         if surface_id not in self._surfaces:

@@ -17,7 +17,7 @@ from ...protocol.rect import Rect
 from ..base import Channel, Transport
 from ..context import ChannelContext, ClientLink
 from ..session import Session
-from .cache import SnapshotBudget
+from .cache import KeptBudget
 from .client import DisplayChannelClient
 
 STREAM_CHECK_MS = 5  # past the moment a stream would end, when its end is checked
@@ -32,7 +32,7 @@ class DisplayChannel(Channel):
         self.detector = StreamDetector(photographic_only=context.config.streaming_video == "filter")
         self._expiry = context.core.timer_add(self._expire_streams)
         self._expiry_at: float | None = None  # when the expiry timer fires
-        self._snapshots = SnapshotBudget()  # what its clients' kept screens may hold
+        self._kept = KeptBudget()  # what its clients' kept screens may hold
 
     def caps(self) -> frozenset[int]:
         return frozenset(
@@ -55,7 +55,7 @@ class DisplayChannel(Channel):
             self.display,
             self.detector,
             self.take_damage,
-            self._snapshots,
+            self._kept,
         )
 
     def display_clients(self) -> list[DisplayChannelClient]:

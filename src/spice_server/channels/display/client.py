@@ -39,7 +39,7 @@ from ...protocol.rect import Rect
 from ..base import Channel, Transport
 from ..context import ClientLink
 from ..session import Session
-from .cache import KeptScreens, SnapshotBudget
+from .cache import KeptBudget, KeptScreens
 from .copies import WaitingCopies
 from .monitors import monitors_config
 from .offload import URGENT_PIXELS, OffloadingClient
@@ -67,7 +67,7 @@ class DisplayChannelClient(OffloadingClient):
         display: Display,
         detector: StreamDetector,
         take_damage: Callable[[], None],
-        snapshots: SnapshotBudget,
+        kept: KeptBudget,
     ) -> None:
         super().__init__(channel, session, transport, link)
         self.display = display
@@ -88,7 +88,7 @@ class DisplayChannelClient(OffloadingClient):
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
-        self._cache = KeptScreens(lz4_client, self.clock, snapshots)
+        self._cache = KeptScreens(lz4_client, self.clock, kept)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
         self._copies = WaitingCopies(honours_clips=self.connection.websocket is None)
