@@ -80,21 +80,30 @@ def start_ours(
         ["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
         stderr=subprocess.DEVNULL,
     )
-    wait_for([xvfb], Path(f"/tmp/.X11-unix/X{display}").exists, "Xvfb", 15)
-    ours = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "spice_server",
-            "x11",
-            f"--display=:{display}",
-            f"--port={port}",
-            *extra_args,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
-    )
-    wait_for([xvfb, ours], lambda: listening(port), "spice-server x11", 20)
+    try:
+        wait_for([xvfb], Path(f"/tmp/.X11-unix/X{display}").exists, "Xvfb", 15)
+        ours = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "spice_server",
+                "x11",
+                f"--display=:{display}",
+                f"--port={port}",
+                *extra_args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
+        )
+    except BaseException:
+        xvfb.kill()  # a run that fails to start leaves no X server behind
+        raise
+    try:
+        wait_for([xvfb, ours], lambda: listening(port), "spice-server x11", 20)
+    except BaseException:
+        for proc in (ours, xvfb):
+            proc.kill()
+        raise
     return xvfb, ours
 
 
