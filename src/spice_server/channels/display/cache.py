@@ -94,11 +94,15 @@ NOTHING = Found("", [], [])
 class _Kept:
     reference: ReferenceImage
     image: bytes  # the SpiceImage that draws from the client's copy
-    kind: str  # see Found
     surface_id: int | None = None  # a snapshot's surface; None: the cached first screen
     # Where its content was last found, or has moved to since by copies.
     motion: Motion = STILL
     search_after: float = 0.0  # (clock) no search before, but for a refinement
+
+    @property
+    def kind(self) -> str:
+        """What draws from it count as (see Found)."""
+        return "cached" if self.surface_id is None else "kept"
 
 
 class KeptScreens:
@@ -132,7 +136,7 @@ class KeptScreens:
         height, width = pixels.shape
         image = pack_cached_image(image_id, width, height)
         self._kept = self._snapshots()
-        self._kept.append(_Kept(ReferenceImage(generation, pixels), image, "cached"))
+        self._kept.append(_Kept(ReferenceImage(generation, pixels), image))
         return image_id
 
     def forget(self) -> list[ServerMessage]:
@@ -239,7 +243,7 @@ class KeptScreens:
         messages.append(MsgDisplayDrawCopy(surface_id, whole, primary))
         image = pack_surface_image(surface_id, width, height)
         reference = ReferenceImage(generation, pixels)
-        self._kept.insert(0, _Kept(reference, image, "kept", surface_id))
+        self._kept.insert(0, _Kept(reference, image, surface_id))
         return messages
 
     def _snapshots(self) -> list[_Kept]:
