@@ -16,7 +16,7 @@ from spice_server.channels.display.cache import (
     KeptScreens,
 )
 from spice_server.display.motion import STILL, Motion
-from spice_server.display.reference import MIN_RUN_ROWS, ReferenceImage
+from spice_server.display.reference import MAX_RUNS, MIN_RUN_ROWS, ReferenceImage
 from spice_server.protocol.constants import ImageType, SurfaceFormat
 from spice_server.protocol.messages.display import (
     MsgDisplayDrawCopy,
@@ -289,3 +289,29 @@ def test_the_clients_of_a_display_share_what_kept_screens_may_hold() -> None:
     assert budget.used == 2 * first.nbytes
     assert [m.surface_id for m in two.snapshot(0, screens[2])] == [2, 2]
     assert three.may_keep(first)
+
+
+def test_matching_rows_finds_every_run_that_a_whole_comparison_finds() -> None:
+    """The quick rejection (no row of every MIN_RUN_ROWS-th matches) never drops a run:
+    checked against comparing every row, on parts whose matching rows come in runs of
+    every length at every offset."""
+    rng = np.random.default_rng(11)
+    reference = ReferenceImage(0, rng.integers(0, 1 << 24, size=(80, 40), dtype=np.uint32))
+    for _ in range(500):
+        top = int(rng.integers(0, 40))
+        rect = Rect(0, top, 40, top + int(rng.integers(1, 41)))
+        pixels = reference.pixels[rect.top : rect.bottom].copy()
+        changed = np.ones(rect.height, dtype=bool)
+        for _ in range(int(rng.integers(0, 4))):  # a few runs left as they were
+            start = int(rng.integers(0, rect.height))
+            changed[start : start + int(rng.integers(1, 2 * MIN_RUN_ROWS + 1))] = False
+        pixels[changed, int(rng.integers(0, 40))] += 1
+        same = ~changed
+        edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+        runs = [
+            (int(a), int(b))
+            for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+            if b - a >= MIN_RUN_ROWS
+        ]
+        expected = runs if len(runs) <= MAX_RUNS else []
+        assert reference.matching_rows(rect, pixels) == expected
