@@ -122,16 +122,13 @@ class KeptScreens:
         image cache (it fits there, and the display's budget has room)."""
         if not self._lz4_client or pixels.size > self.room:
             return False
-        held = sum(k.reference.pixels.nbytes for k in self._kept if k.surface_id is None)
+        held = self._first_screen_bytes()
         return self._budget.used - held + pixels.nbytes <= self._budget.limit
 
     def keep(self, generation: int, pixels: np.ndarray) -> int:
         """Keep ``pixels``, the whole screen about to be sent (``may_keep``); returns its
         cache id."""
-        for kept in self._kept:
-            if kept.surface_id is None:
-                self._budget.used -= kept.reference.pixels.nbytes
-        self._budget.used += pixels.nbytes
+        self._budget.used += pixels.nbytes - self._first_screen_bytes()
         image_id = new_image_id()
         height, width = pixels.shape
         image = pack_cached_image(image_id, width, height)
@@ -207,8 +204,9 @@ class KeptScreens:
         surface if it differs enough from every kept screen; returns the messages that
         make the client keep it (none if not)."""
         self._looked_at = self._clock.now()
-        first = sum(k.reference.pixels.nbytes for k in self._kept if k.surface_id is None)
-        room = min(len(SNAPSHOT_SURFACES), (KEPT_BYTES - first) // pixels.nbytes)
+        room = min(
+            len(SNAPSHOT_SURFACES), (KEPT_BYTES - self._first_screen_bytes()) // pixels.nbytes
+        )
         if room <= 0:
             return []
         # Judged on every fourth pixel each way: a look costs the loop a 16th of comparing
@@ -245,6 +243,10 @@ class KeptScreens:
         reference = ReferenceImage(generation, pixels)
         self._kept.insert(0, _Kept(reference, image, surface_id))
         return messages
+
+    def _first_screen_bytes(self) -> int:
+        """What the cached first screen holds (0: none)."""
+        return sum(k.reference.pixels.nbytes for k in self._kept if k.surface_id is None)
 
     def _snapshots(self) -> list[_Kept]:
         """The kept screens on snapshot surfaces, the newest first."""
