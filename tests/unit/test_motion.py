@@ -164,3 +164,32 @@ def test_the_box_a_motion_explains_is_that_of_every_pixel_it_explains() -> None:
             rows, cols = np.flatnonzero(hits.any(axis=1)), np.flatnonzero(hits.any(axis=0))
             expected = Rect(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         assert explained_box(old, new, Motion(dx, dy)) == expected
+
+
+def web_page(scroll: int, frame: int, height: int = 600, width: int = 800) -> np.ndarray:
+    """A browser's view of a long page scrolled to ``scroll``: a column of text lines
+    (12 rows of antialiased glyphs every 30) between wide flat margins, a fixed animation
+    at the top left that differs every frame and a scroll bar whose thumb follows the page. The
+    lines fall so that every fixed probe place (rows 150, 300, 450; columns 200, 400,
+    600) shows flat background."""
+    rng = np.random.default_rng(7)
+    page = np.full((height + 3000, width), 0xFAFAFA, dtype=np.uint32)
+    for top in range(5, page.shape[0] - 12, 30):
+        glyphs = rng.random((12, 300)) < 0.35
+        greys = rng.integers(0x20, 0xF0, (12, 300), dtype=np.uint32) * 0x010101
+        page[top : top + 12, 250:550][glyphs] = greys[glyphs]
+    view = page[scroll : scroll + height].copy()
+    box = np.random.default_rng(frame).integers(0, 1 << 24, (160, 200), dtype=np.uint32)
+    view[40:200, 20:220] = box  # fixed: it does not scroll
+    view[:, 788:800] = 0xE8E8E8
+    view[scroll // 10 : scroll // 10 + 60, 790:798] = 0x909090
+    return view
+
+
+@pytest.mark.parametrize("dy", [8, 25, 41])
+def test_a_page_scrolled_in_a_column_under_a_fixed_animation_is_found(dy: int) -> None:
+    """Nothing at the fixed probe places changes and whole rows do not match (the
+    animation and the scroll bar change across them): probes on the changed pixels find
+    it. (Captured from a browser, most frames of such a page went whole, as images.)"""
+    old, new = web_page(300, 0), web_page(300 + dy, 1)
+    assert find_motion(old, new) == Motion(0, -dy)

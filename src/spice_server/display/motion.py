@@ -79,7 +79,7 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
         return best
     votes: Counter[tuple[int, int]] = Counter()
     tried = {(hint.dx, hint.dy)}
-    for found in _probes(old, new, hint):
+    for found in _probes(old, new, changed, hint):
         votes.update(found)
         # A probe found in one or two places is decisive enough to score at once: a
         # dragged window is usually settled by its first probe, and the rest are spared.
@@ -114,20 +114,31 @@ def _explained(old: np.ndarray, new: np.ndarray, changed: np.ndarray, dx: int, d
 
 
 PROBE_PLACES = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))
+CHANGED_PROBES = 6  # probes placed on changed pixels, spread over them in reading order
 
 
-def _probes(old: np.ndarray, new: np.ndarray, hint: Motion) -> Iterator[list[tuple[int, int]]]:
+def _probes(
+    old: np.ndarray, new: np.ndarray, changed: np.ndarray, hint: Motion
+) -> Iterator[list[tuple[int, int]]]:
     """For each probe segment of ``new``, the motions that place it in ``old`` near its
     own place: around the last motion and, when that is far from still, around no motion
     too (the last motion may have been a page scrolled elsewhere; this one a window
-    dragged a little)."""
+    dragged a little).
+
+    Probes sit at fixed places of the area and on pixels that changed (``changed``, of
+    the sampled rows): a page of text in a column, with margins around it, has nothing
+    but background at the fixed places half the time."""
     height, width = old.shape
     centres = [hint]
     if max(abs(hint.dx), abs(hint.dy)) > REACH // 2:
         centres.append(STILL)
-    for fy, fx in PROBE_PLACES:
-        y = int(height * fy)
-        x = min(int(width * fx), width - PROBE)
+    places = [(int(height * fy), int(width * fx)) for fy, fx in PROBE_PLACES]
+    where = np.flatnonzero(changed)
+    if where.size:
+        picks = where[np.arange(1, CHANGED_PROBES + 1) * where.size // (CHANGED_PROBES + 1)]
+        places += [(int(at) // width * SAMPLE_STEP, int(at) % width) for at in picks]
+    for y, x in places:
+        x = min(x, width - PROBE)
         segment = new[y, x : x + PROBE]
         if (segment == segment[0]).all():
             continue  # a flat probe matches everywhere: it says nothing
@@ -147,10 +158,16 @@ def segment_matches(
     if right <= left:
         return []
     window = old[top:bottom, left : right + PROBE - 1]
-    ys, xs = np.nonzero(window[:, : right - left] == segment[0])
+    # Looked for by a pixel that is not of the segment's commonest colour: text on a
+    # background that starts the segment would match most of the window.
+    values, counts = np.unique(segment, return_counts=True)
+    anchor = int(np.argmax(segment != values[np.argmax(counts)]))
+    ys, xs = np.nonzero(window[:, anchor : anchor + right - left] == segment[anchor])
     if ys.size > MAX_CANDIDATES * 16:
         return []
-    for k in range(1, PROBE):
+    for k in range(PROBE):
+        if k == anchor:
+            continue
         keep = window[ys, xs + k] == segment[k]
         ys, xs = ys[keep], xs[keep]
         if ys.size == 0:
