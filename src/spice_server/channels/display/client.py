@@ -49,6 +49,7 @@ from .stream import PRIMARY_SURFACE, CodecChoice, Encode, StreamSender
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
+MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
@@ -84,6 +85,7 @@ class DisplayChannelClient(OffloadingClient):
         self._lossy = PixelSet(display.width, display.height)
         self._refine = _repaint()
         self._last_change = 0.0
+        self._moved_at = self._jpeg_at = -MOVING_S  # when (clock) content last moved, a JPEG went
         self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
@@ -166,7 +168,8 @@ class DisplayChannelClient(OffloadingClient):
         """Move pixels on the client as they moved here, and what was stale moves along.
         The copy waits in order for the link (a few bytes, where repainting what moved
         costs an image) and goes before any later draw. Where it cannot help (no surface
-        yet, a stream in the way, too many waiting) the destination is marked stale."""
+        yet, a stream in the way, too many waiting, a JPEG spice-html5 may not have drawn
+        yet: see _send_rect) the destination is marked stale."""
         src, dest = op.src, op.dest
         self._cache.moved(dest.left - src.left, dest.top - src.top)
         if op.serial <= self._moves_shown:
@@ -175,14 +178,17 @@ class DisplayChannelClient(OffloadingClient):
             self._generation != self.display.framebuffer.generation
             or self._copies.full()
             or self.streams.overlaps(src.union(dest))
+            or (not self._copies.honours_clips and self.clock.now() - self._jpeg_at < MOVING_S)
         ):
             self._dirty.add(dest)
+            self._moved_at = self.clock.now()
             return
         self._dirty = self._dirty.moved(src, dest)
         self._echoes = self._echoes.moved(src, dest)
         self._uncached = self._uncached.moved(src, dest)
         self._lossy.move(src, dest)
         self._refine = self._refine.moved(src, dest)
+        self._moved_at = self.clock.now()
         self._copies.add(op)
 
     # -- messages from the client ------------------------------------------------------------
@@ -363,7 +369,10 @@ class DisplayChannelClient(OffloadingClient):
         rect = rect.intersect(self._surface)
         if rect.is_empty():
             return
-        policy = self.stills.policy(self.link_full_at, lossless)
+        # spice-html5 draws a JPEG once it is loaded but copies at once: a copy that came
+        # meanwhile would move pixels the JPEG had not drawn yet, and it lands unmoved.
+        unordered = not self._copies.honours_clips and self.clock.now() - self._moved_at < MOVING_S
+        policy = self.stills.policy(self.link_full_at, lossless or unordered)
         rows = max(1, self.stills.draw_bytes(policy) // (rect.width * 4))
         if rect.height > rows and not whole:
             # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
@@ -390,6 +399,7 @@ class DisplayChannelClient(OffloadingClient):
         kind = choose_image(pixels, policy)
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
+            self._jpeg_at = self.clock.now()
         elif not lossless:  # a refinement leaves _lossy to the next (see repaint)
             self._lossy.remove(rect)
         if kind is ImageKind.FILL:
