@@ -174,21 +174,20 @@ class DisplayChannelClient(OffloadingClient):
         self._cache.moved(dest.left - src.left, dest.top - src.top)
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
+        self._moved_at = self.clock.now()
         if (
             self._generation != self.display.framebuffer.generation
             or self._copies.full()
             or self.streams.overlaps(src.union(dest))
-            or (not self._copies.honours_clips and self.clock.now() - self._jpeg_at < MOVING_S)
+            or (not self._copies.honours_clips and self._moved_at - self._jpeg_at < MOVING_S)
         ):
             self._dirty.add(dest)
-            self._moved_at = self.clock.now()
             return
         self._dirty = self._dirty.moved(src, dest)
         self._echoes = self._echoes.moved(src, dest)
         self._uncached = self._uncached.moved(src, dest)
         self._lossy.move(src, dest)
         self._refine = self._refine.moved(src, dest)
-        self._moved_at = self.clock.now()
         self._copies.add(op)
 
     # -- messages from the client ------------------------------------------------------------
