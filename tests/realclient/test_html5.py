@@ -166,16 +166,21 @@ def test_photos_reach_spice_html5_as_quic_exactly(make_harness, open_page):
     page.wait_canvas(display.snapshot())
     assert display_images(harness)["quic"] >= 1
 
-    other, framed = landscape(WIDTH, HEIGHT, seed=2), framed_landscape(WIDTH, HEIGHT)
-    for picture, (x, y, w, h) in [
-        (other, (0, 0, WIDTH, HEIGHT)),
-        (other, (101, 53, 333, 77)),
-        (other, (5, 390, 601, 1)),
-        (other, (600, 3, 1, 391)),
-        (other, (300, 200, 7, 3)),
-        (framed, (0, 0, WIDTH, HEIGHT)),  # runs of one colour within the photograph
-        (framed, (41, 80, 333, 77)),
-    ]:
+    # Each part from a photograph not shown before: a part the screen already showed could
+    # be drawn from a snapshot the client keeps (cache.py) instead, once the screen settled.
+    for seed, (make, (x, y, w, h)) in enumerate(
+        [
+            (landscape, (0, 0, WIDTH, HEIGHT)),
+            (landscape, (101, 53, 333, 77)),
+            (landscape, (5, 390, 601, 1)),
+            (landscape, (600, 3, 1, 391)),
+            (landscape, (300, 200, 7, 3)),
+            (framed_landscape, (0, 0, WIDTH, HEIGHT)),  # runs of one colour in a photograph
+            (framed_landscape, (41, 80, 333, 77)),
+        ],
+        start=10,
+    ):
+        picture = make(WIDTH, HEIGHT, seed=seed)
         before = display_images(harness)["quic"]
         display.update(picture[y : y + h, x : x + w].copy(), x, y, diff=False)
         page.wait_canvas(display.snapshot())
