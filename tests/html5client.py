@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Error, Page, Playwright, sync_playwright
 
 SPICE_HTML5_DIR = Path("/usr/share/spice-html5")
 CHROMIUM = "chromium"
@@ -130,8 +130,13 @@ class Html5Client:
         self.page: Page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(message.text))
-        self.page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
+        self.page.on("pageerror", self._page_error)
         self.page.goto(url)
+
+    def _page_error(self, error: Error) -> None:
+        """Where spice-html5 failed too: its message alone rarely says what it was doing."""
+        where = " | ".join((error.stack or "").splitlines()[1:4])
+        self.console.append(f"page error: {error} at {where}")
 
     def canvas(self, area: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
         """The primary surface as spice-html5 drew it, (h, w) uint32 0x00RRGGBB; None if none.
