@@ -50,6 +50,9 @@ PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
+# spice-html5 draws a JPEG once its browser has loaded it, which a loaded machine may take
+# long for: a lossless draw over it sooner may be overdrawn by it, so it is not trusted.
+JPEG_LANDS_S = 1.0
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
@@ -85,7 +88,7 @@ class DisplayChannelClient(OffloadingClient):
         self._lossy = PixelSet(display.width, display.height)
         self._refine = _repaint()
         self._last_change = 0.0
-        self._moved_at = self._jpeg_at = -MOVING_S  # when (clock) content last moved, a JPEG went
+        self._moved_at = self._jpeg_at = -JPEG_LANDS_S  # (clock) content last moved, a JPEG went
         self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
         self._need_mark = False
@@ -93,7 +96,10 @@ class DisplayChannelClient(OffloadingClient):
         self._cache = KeptScreens(lz4_client, self.clock, kept)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
-        self._copies = WaitingCopies(honours_clips=self.connection.websocket is None)
+        # spice-html5 (the WebSocket client) draws a JPEG after what came later, and copies
+        # whole, ignoring their clips.
+        self._late_jpeg = self.connection.websocket is not None
+        self._copies = WaitingCopies(honours_clips=not self._late_jpeg)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
         # changes that the last whole screen sent showed already.
         self._moves_taken = self._moves_shown = self._changes_shown = 0
@@ -179,7 +185,7 @@ class DisplayChannelClient(OffloadingClient):
             self._generation != self.display.framebuffer.generation
             or self._copies.full()
             or self.streams.overlaps(src.union(dest))
-            or (not self._copies.honours_clips and self._moved_at - self._jpeg_at < MOVING_S)
+            or (self._late_jpeg and self._moved_at - self._jpeg_at < MOVING_S)
         ):
             self._dirty.add(dest)
             return
@@ -287,11 +293,17 @@ class DisplayChannelClient(OffloadingClient):
         if not self._lossy:
             return False
         wait = self._last_change + REFINE_AFTER_S - self.clock.now()
+        if self._late_jpeg:
+            wait = max(wait, self._jpeg_at + JPEG_LANDS_S - self.clock.now())
         if wait > 0:
             self._pump_in(wait)
             return False
         self._refine = _repaint(self._lossy.take())
         return True
+
+    def _jpeg_landing(self) -> bool:
+        """Whether a JPEG sent may still land over what is drawn now (JPEG_LANDS_S)."""
+        return self._late_jpeg and self.clock.now() - self._jpeg_at < JPEG_LANDS_S
 
     def _keep_snapshot(self) -> None:
         """All is sent and nothing went lossy: the client shows the screen exactly, which
@@ -370,7 +382,7 @@ class DisplayChannelClient(OffloadingClient):
             return
         # spice-html5 draws a JPEG once it is loaded but copies at once: a copy that came
         # meanwhile would move pixels the JPEG had not drawn yet, and it lands unmoved.
-        unordered = not self._copies.honours_clips and self.clock.now() - self._moved_at < MOVING_S
+        unordered = self._late_jpeg and self.clock.now() - self._moved_at < MOVING_S
         policy = self.stills.policy(self.link_full_at, lossless or unordered)
         rows = max(1, self.stills.draw_bytes(policy) // (rect.width * 4))
         if rect.height > rows and not whole:
@@ -399,8 +411,8 @@ class DisplayChannelClient(OffloadingClient):
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
             self._jpeg_at = self.clock.now()
-        elif not lossless:  # a refinement leaves _lossy to the next (see repaint)
-            self._lossy.remove(rect)
+        elif not lossless and not self._jpeg_landing():
+            self._lossy.remove(rect)  # (a refinement leaves _lossy to the next: see repaint)
         if kind is ImageKind.FILL:
             # One colour: a 41-byte fill instead of an image (every client draws fills).
             color = int(pixels.flat[0]) & 0xFFFFFF
