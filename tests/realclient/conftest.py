@@ -44,12 +44,14 @@ def browsers() -> Iterator[Browsers]:
 
 @pytest.fixture
 def open_page(browsers: Browsers) -> Iterator[Callable[..., Html5Client]]:
-    """``open_page(port, password=None, page_host=LOCAL_HOST)``: spice-html5's page in
-    the browser, connected to that port; closed after the test."""
+    """``open_page(port, password=None, page_host=LOCAL_HOST, image_delay_ms=0)``:
+    spice-html5's page in the browser, connected to that port; closed after the test."""
     pages: list[Html5Client] = []
 
-    def open_(port: int, password: str | None = None, page_host: str = LOCAL_HOST) -> Html5Client:
-        page = browsers.open(port, password, page_host)
+    def open_(
+        port: int, password: str | None = None, page_host: str = LOCAL_HOST, image_delay_ms: int = 0
+    ) -> Html5Client:
+        page = browsers.open(port, password, page_host, image_delay_ms)
         pages.append(page)
         return page
 
