@@ -185,7 +185,7 @@ class DisplayChannelClient(OffloadingClient):
             self._generation != self.display.framebuffer.generation
             or self._copies.full()
             or self.streams.overlaps(src.union(dest))
-            or (self._late_jpeg and self._moved_at - self._jpeg_at < MOVING_S)
+            or self._jpeg_landing()
         ):
             self._dirty.add(dest)
             return
