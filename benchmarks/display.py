@@ -50,7 +50,7 @@ import measures
 import report
 from framecode import read_pixels
 from gtkclient import GtkClient
-from links import LINKS, Link, LinkProcess
+from links import DEFAULT_LINKS, LINKS, Link, LinkProcess
 from scenarios import DRAG_COLOURS, DRAG_QUAD, WORKLOADS, Setup, Workload, screen_of
 from servers import ServerUnderTest, cpu_seconds, start
 
@@ -261,7 +261,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
         help="(several allowed; default all but idle)",
     )
     parser.add_argument(
-        "--link", action="append", choices=list(LINKS), help="(several allowed; default all)"
+        "--link",
+        action="append",
+        choices=list(LINKS),
+        help=f"(several allowed; default {', '.join(DEFAULT_LINKS)})",
     )
     parser.add_argument("--servers", choices=["ours", "xspice", "both"], default="both")
     parser.add_argument("--ours-args", default="", help='e.g. "--video-codecs vp8"')
@@ -315,7 +318,7 @@ def check_links(names: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args, options = parse_args(argv)
-    link_names = args.link or list(LINKS)
+    link_names = args.link or list(DEFAULT_LINKS)
     if args.check_link:
         return check_links(link_names)
     chosen = args.workload or [name for name, w in WORKLOADS.items() if w.default]

@@ -39,8 +39,10 @@ LINKS = {
         Link("100mbit-2ms", 100.0, 2.0),
         Link("20mbit-10ms", 20.0, 10.0),
         Link("5mbit-40ms", 5.0, 40.0),
+        Link("3mbit-60ms", 3.0, 60.0),  # a poor mobile link: only when asked for
     )
 }
+DEFAULT_LINKS = ("loopback", "100mbit-2ms", "20mbit-10ms", "5mbit-40ms")
 
 
 class LinkProcess:
