@@ -50,9 +50,7 @@ PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
-# spice-html5 draws a JPEG once its browser has loaded it, which a loaded machine may take
-# long for: a lossless draw over it sooner may be overdrawn by it, so it is not trusted.
-JPEG_LANDS_S = 1.0
+JPEG_LANDS_S = 1.0  # how late spice-html5 may draw a JPEG (see _jpeg_landing)
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
@@ -96,8 +94,7 @@ class DisplayChannelClient(OffloadingClient):
         self._cache = KeptScreens(lz4_client, self.clock, kept)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
-        # spice-html5 (the WebSocket client) draws a JPEG after what came later, and copies
-        # whole, ignoring their clips.
+        # spice-html5 (the WebSocket client) draws JPEG late, and copies ignoring clips.
         self._late_jpeg = self.connection.websocket is not None
         self._copies = WaitingCopies(honours_clips=not self._late_jpeg)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
@@ -128,11 +125,12 @@ class DisplayChannelClient(OffloadingClient):
     # -- StreamHost --------------------------------------------------------------------------
 
     def repaint(self, rect: Rect) -> None:
-        """A stream ended: its area goes losslessly now, and for spice-html5 (no LZ4, which
-        may draw a JPEG frame once loaded, after that) again once the screen is still."""
+        """A stream ended: its area goes losslessly now, and for spice-html5 (no LZ4) again
+        once the screen is still and its last frames surely drawn (once loaded, as JPEG)."""
         self._refine.add(rect)
         if DisplayCap.LZ4_COMPRESSION not in self.client_caps:
             self._lossy.add(rect)
+            self._jpeg_at = self.clock.now()
 
     def surface_generation(self) -> int | None:
         return self._generation
@@ -302,7 +300,8 @@ class DisplayChannelClient(OffloadingClient):
         return True
 
     def _jpeg_landing(self) -> bool:
-        """Whether a JPEG sent may still land over what is drawn now (JPEG_LANDS_S)."""
+        """Whether a JPEG may still land over what is drawn now: spice-html5 draws one once
+        loaded, late on a loaded machine; what is drawn meanwhile stays lossy (repainted)."""
         return self._late_jpeg and self.clock.now() - self._jpeg_at < JPEG_LANDS_S
 
     def _keep_snapshot(self) -> None:
@@ -440,7 +439,8 @@ class DisplayChannelClient(OffloadingClient):
         kind, draws, other = self._cache.draws(self._generation, rect, pixels, lossless)
         for draw in draws:
             self._send_built(draw, kind)
-            self._lossy.remove(draw.box)
+            if not self._jpeg_landing():
+                self._lossy.remove(draw.box)
         self._pending(lossless, cached=False).update(other)
         return bool(draws)
 
