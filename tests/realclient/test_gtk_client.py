@@ -106,6 +106,9 @@ def test_framebuffer_is_exact_after_updates(make_harness, make_client, compressi
     expected = display.snapshot()
     assert np.array_equal(expected[250:370, 300:500], patch)
     client.wait_framebuffer(expected)
+    # Rows of an odd width: 24-bit LZ4 rows are packed, the client's surface rows aligned.
+    display.update(test_pattern(201, 121, seed=4), 301, 251)
+    client.wait_framebuffer(display.snapshot())
 
     display.update(test_pattern(seed=3)[::-1].copy())
     client.wait_framebuffer(display.snapshot())

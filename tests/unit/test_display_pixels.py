@@ -20,6 +20,7 @@ from spice_server.display.encoding import (
     encode_lz4,
     lz4_max_level,
     lz4_options,
+    packed_rgb,
 )
 from spice_server.display.framebuffer import Framebuffer, as_pixels
 from spice_server.display.pixelset import PixelSet
@@ -140,16 +141,16 @@ def test_bitmap_and_lz4_images_round_trip() -> None:
     assert (image.type, image.width, image.height) == (109, 23, 17)
     (size,) = struct.unpack_from("<I", image.payload)
     data = image.payload[4:]
-    assert len(data) == size and data[:2] == bytes([1, 8])  # top-down, 32-bit
+    assert len(data) == size and data[:2] == bytes([1, 7])  # top-down, 24-bit
     decoded = b""
     offset = 2
     while offset < len(data):
         (block,) = struct.unpack_from(">I", data, offset)
         decoded += lz4.block.decompress(
-            data[offset + 4 : offset + 4 + block], uncompressed_size=23 * 17 * 4
+            data[offset + 4 : offset + 4 + block], uncompressed_size=23 * 17 * 3
         )
         offset += 4 + block
-    assert decoded == pixels.tobytes()
+    assert decoded == pixels.view(np.uint8).reshape(17, 23, 4)[:, :, :3].tobytes()  # B, G, R
 
 
 def test_cursor_images_are_validated() -> None:
@@ -291,8 +292,8 @@ def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
     for best in (True, False):
         image = unpack_image(encode_lz4(text, max_level=BEST if best else FAST))
         block = image.payload[4 + 2 + 4 :]
-        decoded = lz4.block.decompress(block, uncompressed_size=text.nbytes)
-        assert decoded == text.tobytes()
+        decoded = lz4.block.decompress(block, uncompressed_size=text.size * 3)
+        assert decoded == packed_rgb(text).tobytes()
         sizes[best] = len(block)
     assert sizes[True] < sizes[False]
 
@@ -330,3 +331,13 @@ def test_a_pixel_set_at_the_edges_of_its_surface() -> None:
     pixels.add(Rect(8, 0, 12, 8))
     pixels.move(Rect(0, 0, 16, 8), Rect(-4, 16, 12, 24))
     assert pixels.take() == [Rect(8, 0, 12, 8), Rect(4, 16, 8, 24)]
+
+
+def test_pixels_pack_to_24_bits_for_every_count_of_pixels() -> None:
+    """Four pixels make three words, and a count that is not a multiple of four too."""
+    rng = np.random.default_rng(2)
+    for height, width in ((1, 1), (1, 2), (3, 3), (5, 7), (4, 4), (9, 13)):
+        pixels = rng.integers(0, 1 << 32, (height, width), dtype=np.uint32)
+        expected = pixels.view(np.uint8).reshape(height, width, 4)[:, :, :3].tobytes()
+        assert packed_rgb(pixels).tobytes() == expected
+        assert packed_rgb(pixels[:, ::-1]).tobytes() == packed_rgb(pixels[:, ::-1].copy()).tobytes()

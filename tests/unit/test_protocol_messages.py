@@ -192,7 +192,7 @@ def test_images() -> None:
     lz4 = pack_lz4_image(9, 4, 3, [b"abc", b"de"])
     info = unpack_image(lz4)
     assert (info.id, info.type, info.flags, info.width, info.height) == (9, 109, 0, 4, 3)
-    payload = struct.pack("<I", 2 + 4 + 3 + 4 + 2) + bytes([1, 8])
+    payload = struct.pack("<I", 2 + 4 + 3 + 4 + 2) + bytes([1, 7])  # top-down, 24-bit
     payload += struct.pack(">I", 3) + b"abc" + struct.pack(">I", 2) + b"de"
     assert info.payload == payload
 

@@ -325,6 +325,7 @@ class ImageType(IntEnum):
 
 
 class BitmapFormat(IntEnum):
+    BIT_24 = 7
     BIT_32 = 8
     RGBA = 9
 

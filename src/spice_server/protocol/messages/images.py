@@ -31,13 +31,19 @@ def pack_bitmap_image(
 
 
 def pack_lz4_image(
-    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0
+    image_id: int,
+    width: int,
+    height: int,
+    blocks: list[bytes],
+    flags: int = 0,
+    fmt: BitmapFormat = BitmapFormat.BIT_24,
 ) -> bytes:
     """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
 
-    The decoded blocks concatenate to width*4 bytes per row, rows top-down, no padding.
+    The decoded blocks concatenate to the rows, top-down, packed: width*3 bytes each
+    (BIT_24: B, G, R), or width*4 (BIT_32: B, G, R, x).
     """
-    payload = bytearray((1, BitmapFormat.BIT_32))
+    payload = bytearray((1, fmt))
     for block in blocks:
         payload += U32_BE.pack(len(block))
         payload += block
