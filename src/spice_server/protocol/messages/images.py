@@ -31,19 +31,14 @@ def pack_bitmap_image(
 
 
 def pack_lz4_image(
-    image_id: int,
-    width: int,
-    height: int,
-    blocks: list[bytes],
-    flags: int = 0,
-    fmt: BitmapFormat = BitmapFormat.BIT_24,
+    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0
 ) -> bytes:
     """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
 
-    The decoded blocks concatenate to the rows, top-down, packed: width*3 bytes each
-    (BIT_24: B, G, R), or width*4 (BIT_32: B, G, R, x).
+    The decoded blocks concatenate to 24-bit rows (B, G, R: width*3 bytes), top-down,
+    packed; the client aligns them itself.
     """
-    payload = bytearray((1, fmt))
+    payload = bytearray((1, BitmapFormat.BIT_24))
     for block in blocks:
         payload += U32_BE.pack(len(block))
         payload += block
