@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from test_link import busy_link
 
+from spice_server.channels.context import ClientLink
 from spice_server.channels.display import DisplayChannel
+from spice_server.channels.display.client import JPEG_LANDS_S
 from spice_server.channels.main import MM_TIME_DELTA_MS
+from spice_server.channels.session import Session
 from spice_server.display.adaptation import HEADROOM, TARGET_FPS, StreamQuality
 from spice_server.display.framebuffer import Damage
 from spice_server.display.images import ImageKind
@@ -40,7 +43,7 @@ from spice_server.protocol.messages.display import (
 from spice_server.protocol.messages.images import BITMAP_HEADER, IMAGE_CACHE_ME, unpack_image
 from spice_server.protocol.rect import Rect
 
-from fakes import FakeContext, link
+from fakes import FakeContext, FakeTransport, link
 
 GTK_CAPS = frozenset(
     {
@@ -238,6 +241,36 @@ def test_a_stream_ends_with_a_second_repaint_for_spice_html5() -> None:
     # The screen is kept only after the second repaint (it may have shown a JPEG frame).
     (snapshot,) = [m for m in messages if isinstance(m, MsgDisplayDrawCopy) and m.surface_id]
     assert messages.index(snapshot) > messages.index(repaint[-1])
+
+
+@pytest.mark.parametrize(
+    ("websocket", "least", "most"), [(None, 0.0, 0.5), (object(), JPEG_LANDS_S - 0.02, 1.5)]
+)
+def test_spice_html5_gets_its_second_repaint_once_the_last_frames_surely_landed(
+    websocket, least, most
+) -> None:
+    """Over its WebSocket, spice-html5 draws a stream's MJPEG frames once its browser has
+    loaded them, which a loaded machine may take long for: the second repaint of a stream
+    that ended waits JPEG_LANDS_S, not only for the screen to be still."""
+    html5 = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
+    context = FakeContext(streaming_video="all")
+    display = Display(256, 192)
+    channel = DisplayChannel(context, display)
+    transport = FakeTransport(channel.type, context.clock)
+    transport.websocket = websocket
+    channel.connect(Session(0x1234), transport, ClientLink(frozenset(), html5)).start()
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    paint(context, display, channel, transport, STREAK + 2)
+    assert transport.take_of(MsgDisplayStreamCreate)
+    repaints: list[float] = []  # when (clock) each draw of the whole area came
+    until = context.clock.now() + 5.0
+    while len(repaints) < 2 and context.clock.now() < until:
+        context.core.advance(0.02)
+        ack_all(transport)
+        draws = primary_draws(transport.take())
+        repaints += [context.clock.now() for m in draws if m.box == AREA]
+    assert len(repaints) == 2, repaints
+    assert least <= repaints[1] - repaints[0] <= most, repaints
 
 
 def test_streaming_off_never_streams() -> None:
