@@ -273,10 +273,13 @@ def link(
     common_caps: frozenset[int] = frozenset(),
     session: Session | None = None,
     start: bool = True,
+    websocket: object | None = None,
 ) -> tuple[ChannelClient, FakeTransport]:
-    """Connect a client to ``channel`` as the admission does after a good handshake."""
+    """Connect a client to ``channel`` as the admission does after a good handshake;
+    ``websocket``: the client came over WebSocket (spice-html5), as the channel sees it."""
     session = session or Session(0x1234)
     transport = FakeTransport(channel.type, channel.context.clock)
+    transport.websocket = websocket
     client = channel.connect(session, transport, ClientLink(common_caps, caps))
     if start:
         client.start()

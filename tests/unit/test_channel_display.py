@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from test_link import busy_link
 
-from spice_server.channels.context import ClientLink
 from spice_server.channels.display import DisplayChannel
 from spice_server.channels.display.client import JPEG_LANDS_S
 from spice_server.channels.main import MM_TIME_DELTA_MS
-from spice_server.channels.session import Session
 from spice_server.display.adaptation import HEADROOM, TARGET_FPS, StreamQuality
 from spice_server.display.framebuffer import Damage
 from spice_server.display.images import ImageKind
@@ -43,7 +41,7 @@ from spice_server.protocol.messages.display import (
 from spice_server.protocol.messages.images import BITMAP_HEADER, IMAGE_CACHE_ME, unpack_image
 from spice_server.protocol.rect import Rect
 
-from fakes import FakeContext, FakeTransport, link
+from fakes import FakeContext, link
 
 GTK_CAPS = frozenset(
     {
@@ -256,9 +254,7 @@ def test_spice_html5_gets_its_second_repaint_once_the_last_frames_surely_landed(
     context = FakeContext(streaming_video="all")
     display = Display(256, 192)
     channel = DisplayChannel(context, display)
-    transport = FakeTransport(channel.type, context.clock)
-    transport.websocket = websocket
-    channel.connect(Session(0x1234), transport, ClientLink(frozenset(), html5)).start()
+    _client, transport = link(channel, caps=html5, websocket=websocket)
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
     paint(context, display, channel, transport, STREAK + 2)
     assert transport.take_of(MsgDisplayStreamCreate)

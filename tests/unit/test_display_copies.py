@@ -12,9 +12,7 @@ import numpy as np
 from test_channel_display import RAW, ClientScreen, ack_all, setup
 from test_motion import WORLD
 
-from spice_server.channels.context import ClientLink
 from spice_server.channels.display.client import JPEG_LANDS_S, MOVING_S
-from spice_server.channels.session import Session
 from spice_server.protocol.constants import ImageType
 from spice_server.protocol.messages.display import (
     MsgcDisplayInit,
@@ -23,7 +21,7 @@ from spice_server.protocol.messages.display import (
 )
 from spice_server.protocol.messages.images import unpack_image
 
-from fakes import FakeTransport
+from fakes import link
 
 W, H = 320, 240
 BAR = np.s_[10:26, 20:200]
@@ -71,10 +69,7 @@ def test_a_browser_client_gets_no_draw_before_a_copy() -> None:
     _context, display, channel, _client, _transport = setup(
         frozenset(), size=(W, H), image_compression=RAW
     )
-    transport = FakeTransport(channel.type, channel.context.clock)
-    transport.websocket = object()
-    client = channel.connect(Session(0x1234), transport, ClientLink(frozenset(), frozenset()))
-    client.start()
+    _client, transport = link(channel, websocket=object())
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
     screen = ClientScreen(W, H, honours_clips=False)
     screen.apply(show(0, display, channel, transport))
@@ -113,25 +108,22 @@ def test_spice_html5_gets_no_copy_just_after_a_jpeg_nor_a_jpeg_just_after_a_copy
     context, display, channel, _client, _transport = setup(
         frozenset(), size=(W, H), jpeg_compression="always"
     )
-    transport = FakeTransport(channel.type, channel.context.clock)
-    transport.websocket = object()
-    client = channel.connect(Session(0x1234), transport, ClientLink(frozenset(), frozenset()))
-    client.start()
+    _client, transport = link(channel, websocket=object())
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
 
-    assert ImageType.JPEG in primary_draws(show(0, display, channel, transport))
+    assert ImageType.JPEG in primary_kinds(show(0, display, channel, transport))
     context.core.advance(0.016)
-    after_jpeg = primary_draws(show(1, display, channel, transport))
+    after_jpeg = primary_kinds(show(1, display, channel, transport))
     assert "copy" not in after_jpeg and ImageType.JPEG not in after_jpeg, after_jpeg
     context.core.advance(JPEG_LANDS_S * 0.75)  # a loaded browser may not have drawn it yet
-    still_landing = primary_draws(show(2, display, channel, transport))
+    still_landing = primary_kinds(show(2, display, channel, transport))
     assert "copy" not in still_landing and ImageType.JPEG not in still_landing, still_landing
     context.core.advance(JPEG_LANDS_S * 0.25)  # no JPEG since: copies again, and draws not JPEG
     for number in range(3, 7):
         context.core.advance(MOVING_S / 2)
         ack_all(transport)
         transport.take()  # repaints meanwhile: of draws a late JPEG may overdraw, and more
-        moving = primary_draws(show(number, display, channel, transport))
+        moving = primary_kinds(show(number, display, channel, transport))
         assert moving[0] == "copy" and ImageType.JPEG not in moving, moving
 
 
@@ -144,9 +136,7 @@ def test_spice_html5_gets_a_jpeg_repainted_once_its_browser_surely_drew_it() -> 
         context, display, channel, _client, _transport = setup(
             frozenset(), size=(W, H), jpeg_compression="always"
         )
-        transport = FakeTransport(channel.type, channel.context.clock)
-        transport.websocket = websocket
-        channel.connect(Session(0x1234), transport, ClientLink(frozenset(), frozenset())).start()
+        _client, transport = link(channel, websocket=websocket)
         transport.feed(MsgcDisplayInit(1, 0, 1, 0))
         show(0, display, channel, transport)
         context.core.advance(3.0)  # the first screen repainted, and kept
@@ -154,19 +144,19 @@ def test_spice_html5_gets_a_jpeg_repainted_once_its_browser_surely_drew_it() -> 
         display.update(frame(0)[::-1].copy())  # new content, a photograph: JPEG
         channel.distribute()
         ack_all(transport)
-        assert ImageType.JPEG in primary_draws(transport.take())
+        assert ImageType.JPEG in primary_kinds(transport.take())
         sent = context.clock.now()
         repaint = []
         while not repaint and context.clock.now() < sent + 3.0:
             context.core.advance(0.05)
             channel.distribute()
             ack_all(transport)
-            repaint = primary_draws(transport.take())
+            repaint = primary_kinds(transport.take())
         assert repaint and ImageType.JPEG not in repaint, repaint
         assert least <= context.clock.now() - sent <= most, (websocket, context.clock.now() - sent)
 
 
-def primary_draws(messages: list) -> list[object]:
+def primary_kinds(messages: list) -> list[object]:
     """What draws the primary surface: "copy", or the image type of a draw."""
     return [
         "copy" if isinstance(m, MsgDisplayCopyBits) else unpack_image(m.image).type
