@@ -161,7 +161,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for row in rows:
         exact = row["exact_after_s"]
-        shown = "not within 4 s" if exact is None else f"{exact:.2f} s"
+        shown = f"not within {EXACT_WITHIN_S:g} s" if exact is None else f"{exact:.2f} s"
         print(
             f"| {row['server']} | {row['display_mb']:.1f} | {row['display_mb_per_s']:.2f}"
             f" | {row['cpu_s']:.1f} | {shown} |"
