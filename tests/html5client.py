@@ -110,15 +110,17 @@ class Browsers:
         password: str | None = None,
         page_host: str = LOCAL_HOST,
         image_delay_ms: int = 0,
+        image_jitter_ms: int = 0,
     ) -> Html5Client:
         """spice_auto.html from ``http://page_host:web_port``, connecting to ``port``;
         ``image_delay_ms``: images (spice-html5's JPEG) load that much later, as on a
-        loaded machine."""
+        loaded machine; ``image_jitter_ms``: each up to that much later again, at random,
+        so that they land in another order than sent, as a loaded browser's may."""
         query: dict[str, Any] = {"host": "127.0.0.1", "port": port}
         if password is not None:
             query["password"] = password
         url = f"{self.scheme}://{page_host}:{self.web_port}/spice_auto.html?{urlencode(query)}"
-        return Html5Client(self.browser, url, image_delay_ms)
+        return Html5Client(self.browser, url, image_delay_ms, image_jitter_ms)
 
     def close(self) -> None:
         if hasattr(self, "browser"):
@@ -128,7 +130,8 @@ class Browsers:
         self._web.server_close()
 
 
-# Every image's onload handler runs that much later: spice-html5 draws a JPEG from one.
+# Every image's onload handler runs that much later, and up to JITTER_MS more at random:
+# spice-html5 draws a JPEG from one.
 _DELAY_IMAGES = """
 (() => {
     const onload = Object.getOwnPropertyDescriptor(HTMLElement.prototype, "onload");
@@ -137,7 +140,7 @@ _DELAY_IMAGES = """
         get() { return onload.get.call(this); },
         set(handler) {
             const late = handler && function (event) {
-                setTimeout(() => handler.call(this, event), DELAY_MS);
+                setTimeout(() => handler.call(this, event), DELAY_MS + JITTER_MS * Math.random());
             };
             onload.set.call(this, late);
         },
@@ -149,11 +152,14 @@ _DELAY_IMAGES = """
 class Html5Client:
     """One spice_auto.html page in a fresh browser context; its canvas and keyboard."""
 
-    def __init__(self, browser: Browser, url: str, image_delay_ms: int = 0) -> None:
+    def __init__(
+        self, browser: Browser, url: str, image_delay_ms: int = 0, image_jitter_ms: int = 0
+    ) -> None:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page: Page = self.context.new_page()
-        if image_delay_ms:
-            self.page.add_init_script(_DELAY_IMAGES.replace("DELAY_MS", str(image_delay_ms)))
+        if image_delay_ms or image_jitter_ms:
+            script = _DELAY_IMAGES.replace("DELAY_MS", str(image_delay_ms))
+            self.page.add_init_script(script.replace("JITTER_MS", str(image_jitter_ms)))
         self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(message.text))
         self.page.on("pageerror", self._page_error)

@@ -10,6 +10,7 @@ images of another frame inside either, no stream over the still screen between t
 Each window is measured at the client against the frame it shows (PSNR_DB, 35 dB, for
 every sample); when the first stops, its stream alone ends and its window is exact at
 the client while the second goes on streaming; when that stops, it is exact too.
+spice-html5's JPEGs land here late and in another order than sent, as a loaded browser's may.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ PSNR_DB = 35.0
 MOVING_S = 5.0
 SAMPLE_EVERY_S = 0.5  # reading the client's framebuffer stalls it a moment: not too often
 ENDS_WITHIN_S = 1.5  # a still window's stream ends 0.25-0.4 s after its last frame
+IMAGE_JITTER_MS = 400  # spice-html5's JPEGs land up to this much later, at random
 
 one_core = pytest.mark.parametrize("core_kind", ["asyncio"])
 
@@ -121,7 +123,10 @@ def test_spice_gtk_sees_two_moving_windows_as_two_streams(exported, make_client,
 @one_core
 def test_spice_html5_sees_two_moving_windows_as_two_streams(exported, browsers):
     x, harness = exported(SCREEN, video_codecs=("mjpeg",))
-    page = browsers.open(harness.port)
+    # Its JPEGs land in another order than sent, as a loaded browser's may: a frame sent
+    # in bands showed pieces of several frames, and a stopped window's last frames landed
+    # over its repaint while the other played on.
+    page = browsers.open(harness.port, image_jitter_ms=IMAGE_JITTER_MS)
     try:
         wait_until(lambda: page.canvas() is not None, timeout=20, what="spice-html5's canvas")
         # Reading spice-html5's canvas takes longer than spice-gtk's framebuffer: longer,

@@ -755,6 +755,33 @@ def test_a_large_area_goes_in_bands_of_equal_height_without_a_sliver() -> None:
     assert sum(heights) == 194 and max(heights) - min(heights) <= 1, heights
 
 
+def test_a_photograph_larger_than_a_draw_goes_whole_as_jpeg_other_content_in_bands() -> None:
+    """A video's frame went in bands, read one after the other: they showed different
+    frames, and spice-html5, which draws each JPEG once loaded, drew them in any order. A
+    photograph going as JPEG goes whole, if its JPEG fits in the link's budget; what goes
+    losslessly, or would not fit, still goes in bands."""
+    context, display, channel, _client, transport = setup(size=(640, 480))
+    busy_link(context.clock, transport.link, 600_000, 0.4, rtt=0.080)  # slow: JPEG
+    context.clock.time += 2
+    transport.take()
+    budget = transport.link.budget()
+    assert 400 * 300 * 4 < 10 * budget < 560 * 400 * 4, budget
+    y, x = np.mgrid[0:400, 0:560]
+    photo = ((x % 256) << 16 | (y % 256) << 8 | rng.integers(0, 64, (400, 560))).astype(np.uint32)
+    text = np.where((x // 3 + y // 5) % 7 == 0, 0x202020, 0xF0F0F0).astype(np.uint32)
+    cases = ((photo[:300, :400], ImageType.JPEG), (text[:300, :400], ImageType.LZ4))
+    for pixels, kind in (*cases, (photo, ImageType.JPEG)):
+        display.update(pixels, 40, 60)
+        channel.distribute()
+        for _ in range(10):
+            ack_all(transport)
+        draws = transport.take_of(MsgDisplayDrawCopy)
+        assert {unpack_image(d.image).type for d in draws} == {kind}
+        assert sum(d.box.area for d in draws) == pixels.size
+        whole = kind is ImageType.JPEG and pixels.size * 4 <= 10 * budget
+        assert (len(draws) == 1) == whole, [d.box for d in draws]
+
+
 def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
     """An echo may use up to twice the budget: it does not wait behind the frames that
     fill the link; a large change waits for room."""
@@ -835,6 +862,30 @@ def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
     assert client.streams.areas() == [second]
     late = [m for m in messages if isinstance(m, MsgDisplayStreamData)]
     assert late and {m.id for m in late[-10:]} == {by_area[second]}
+
+
+def test_spice_html5_gets_the_second_repaint_of_a_stopped_video_while_another_plays() -> None:
+    """The second repaint (see above) waited for the whole screen to be still: beside a
+    video playing on, a stopped one stayed as its last frames, loaded late, left it."""
+    html5 = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
+    context = FakeContext(streaming_video="all")
+    display = Display(512, 192)
+    channel = DisplayChannel(context, display)
+    _client, transport = link(channel, caps=html5, websocket=object())
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    second = Rect.from_size(320, 48, 128, 96)
+    repainted = 0  # pixels of AREA drawn since the stream over it ended
+    for frame in range(STREAK + 6 + int((IDLE_S + JPEG_LANDS_S + 0.5) / 0.016)):
+        for area in (AREA, second) if frame < STREAK + 6 else (second,):
+            pixels = rng.integers(0, 1 << 24, (area.height, area.width), dtype=np.uint32)
+            display.update(pixels, area.left, area.top)
+        channel.distribute()
+        ack_all(transport)
+        context.core.advance(0.016)
+        messages = transport.take()
+        if frame >= STREAK + 6:
+            repainted += sum(m.box.intersect(AREA).area for m in primary_draws(messages))
+    assert repainted == 2 * AREA.area
 
 
 def test_streams_share_the_link_by_their_area() -> None:

@@ -48,7 +48,7 @@ from .stream import PRIMARY_SURFACE, CodecChoice, Encode, StreamSender
 
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
-REFINE_AFTER_S = 0.1  # lossy areas go losslessly once no JPEG-sized change came this long
+REFINE_AFTER_S = 0.1  # lossy goes lossless once no JPEG-sized change outside streams came this long
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
 JPEG_LANDS_S = 1.0  # how late spice-html5 may draw a JPEG (see _jpeg_landing)
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
@@ -151,8 +151,6 @@ class DisplayChannelClient(OffloadingClient):
         self._moves_taken = max(self._moves_taken, damage.moves)
         self._changes_taken = max(self._changes_taken, damage.changes)
         ops = damage.ops if damage.changes > self._changes_shown else []
-        if any(isinstance(op, CopyOp) or may_go_lossy(op.width, op.height) for op in ops):
-            self._last_change = self.clock.now()
         for area in self.streams.follow(streams):  # it paints all its area: stills = seams
             for region in (self._dirty, self._echoes, self._uncached, self._refine, self._lossy):
                 region.remove(area)
@@ -162,11 +160,15 @@ class DisplayChannelClient(OffloadingClient):
         for rect in ops:
             if isinstance(rect, CopyOp):
                 self._copy(rect)
-            else:
-                parts = self.streams.take(rect)
-                self._dirty.update(parts)
-                if size <= URGENT_PIXELS:
-                    self._echoes.update(parts)
+                self._last_change = self.clock.now()
+                continue
+            parts = self.streams.take(rect)
+            self._dirty.update(parts)
+            if size <= URGENT_PIXELS:
+                self._echoes.update(parts)
+            # A video playing on does not keep the rest of the screen lossy (see repaint).
+            if any(may_go_lossy(part.width, part.height) for part in parts):
+                self._last_change = self.clock.now()
 
     def _copy(self, op: CopyOp) -> None:
         """Move pixels on the client as they moved here, and what was stale moves along.
@@ -179,12 +181,8 @@ class DisplayChannelClient(OffloadingClient):
         if op.serial <= self._moves_shown:
             return  # the whole screen sent since already showed it moved
         self._moved_at = self.clock.now()
-        if (
-            self._generation != self.display.framebuffer.generation
-            or self._copies.full()
-            or self.streams.overlaps(src.union(dest))
-            or self._jpeg_landing()
-        ):
+        cannot = self._generation != self.display.framebuffer.generation or self._copies.full()
+        if cannot or self.streams.overlaps(src.union(dest)) or self._jpeg_landing():
             self._dirty.add(dest)
             return
         self._dirty = self._dirty.moved(src, dest)
@@ -383,16 +381,12 @@ class DisplayChannelClient(OffloadingClient):
         # meanwhile would move pixels the JPEG had not drawn yet, and it lands unmoved.
         unordered = self._late_jpeg and self.clock.now() - self._moved_at < MOVING_S
         policy = self.stills.policy(self.link_full_at, lossless or unordered)
-        rows = max(1, self.stills.draw_bytes(policy) // (rect.width * 4))
-        if rect.height > rows and not whole:
-            # Send the top band now and leave the rest dirty: a later pass reads newer pixels.
-            # Bands of equal height: a sliver left at the bottom (a flat bar's rows) would
-            # be judged alone, as not photographic, and go as something else.
-            bands = -(-rect.height // rows)
-            rows = -(-rect.height // bands)
-            rest = Rect(rect.left, rect.top + rows, rect.right, rect.bottom)
+        # A large area goes in bands, unless it is a photograph going as JPEG (see
+        # may_go_whole): then it goes whole, so it is read whole and judged first.
+        band, rest = self.stills.cut(policy, rect) if not whole else (rect, None)
+        if rest is not None and not self.stills.may_go_whole(policy, rect):
             self._pending(lossless, cached).add(rest)
-            rect = Rect(rect.left, rect.top, rect.right, rect.top + rows)
+            rect, rest = band, None
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
         if whole:  # copies up to this one, and changes up to these, are in these pixels
             self._moves_shown, self._changes_shown = moves, changes
@@ -403,10 +397,14 @@ class DisplayChannelClient(OffloadingClient):
             return
         if generation != self._generation:
             return  # resized meanwhile; the next pump re-creates the surface
+        kind = choose_image(pixels, policy) if rest is not None else None
+        if rest is not None and kind is not ImageKind.JPEG:
+            self._pending(lossless, cached).add(rest)
+            rect, kind, pixels = band, None, pixels[: band.height]
         draw = functools.partial(MsgDisplayDrawCopy, PRIMARY_SURFACE, rect)
         if cached and not whole and self._from_reference(rect, pixels, lossless):
             return
-        kind = choose_image(pixels, policy)
+        kind = kind or choose_image(pixels, policy)
         if kind is ImageKind.JPEG:
             self._lossy.add(rect)
             self._jpeg_at = self.clock.now()

@@ -14,12 +14,14 @@ import functools
 from ...config import ServerConfig
 from ...core.clock import Clock
 from ...display.encoding import encode_lz4, lz4_max_level
-from ...display.images import ImagePolicy, image_policy
+from ...display.images import ImagePolicy, image_policy, may_go_lossy
 from ...net.link import LinkEstimate
+from ...protocol.rect import Rect
 from .stream import Encode
 
 JPEG_QUALITY = 85  # for photographic still images
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
+JPEG_SHRINKS = 10  # a photograph's JPEG is about this many times smaller than its pixels
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 SLOW_LINK_RATE = 1_250_000  # bytes/s (10 Mbit/s): slower, always; libspice's "low bandwidth"
 
@@ -59,7 +61,19 @@ class StillImages:
         spent, link = self.clock.now() - pump_began, self.link
         return functools.partial(encode_lz4, max_level=lz4_max_level(spent, link.rtt, link.rate))
 
-    def draw_bytes(self, policy: ImagePolicy) -> int:
+    def cut(self, policy: ImagePolicy, rect: Rect) -> tuple[Rect, Rect | None]:
+        """``rect`` as the band to draw now and the rest (None if it fits in one draw),
+        which a later pass reads: newer pixels by then. Bands of equal height: a sliver
+        left at the bottom (a flat bar's rows) would be judged alone, as not
+        photographic, and go as something else."""
+        rows = max(1, self._draw_bytes(policy) // (rect.width * 4))
+        if rect.height <= rows:
+            return rect, None
+        split = rect.top + -(-rect.height // -(-rect.height // rows))  # equal bands' rows
+        now = Rect(rect.left, rect.top, rect.right, split)
+        return now, Rect(rect.left, split, rect.right, rect.bottom)
+
+    def _draw_bytes(self, policy: ImagePolicy) -> int:
         """Raw pixel bytes per draw: MAX_DRAW_BYTES, and where images go losslessly (ten
         times JPEG's size or more) no more than the link's budget, so that several are on
         their way at once: a draw larger than the budget goes alone, and the link idled a
@@ -67,3 +81,15 @@ class StillImages:
         if policy.lossy:
             return MAX_DRAW_BYTES
         return min(MAX_DRAW_BYTES, self.link.budget())
+
+    def may_go_whole(self, policy: ImagePolicy, rect: Rect) -> bool:
+        """Whether ``rect``, larger than a draw, may go in one draw if it is a photograph:
+        as JPEG, whose bytes fit in what may be on the link at once (the link's budget),
+        so a change typed meanwhile still goes soon. Bands read one after the other show
+        different frames of a video, torn, and spice-html5 draws each JPEG once it has
+        loaded, in any order, not as sent: one draw shows one frame."""
+        return (
+            policy.lossy
+            and rect.area * 4 <= JPEG_SHRINKS * self.link.budget()
+            and may_go_lossy(rect.width, rect.height)
+        )
