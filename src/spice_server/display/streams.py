@@ -190,6 +190,13 @@ class StreamDetector:
         self.streams = [s for s in self.streams if now <= s.ends_at()]
         return list(self.streams)
 
+    def changing(self, rect: Rect) -> bool:
+        """Whether ``rect`` is on a region that changed in the last batches one after the
+        other, or on a stream: a video, whose pixels may change while they are sent."""
+        regions = [c.rect for c in self.candidates if c.streak > 1]
+        regions += [s.rect for s in self.streams]
+        return any(not rect.intersect(region).is_empty() for region in regions)
+
     def _follow(self, stream: Stream, rects: list[Rect], now: float, bounds: Rect | None) -> None:
         """Damage on the stream: a frame of it, and maybe a reason to grow it."""
         if covered_area(rects, stream.rect) >= FRAME_SHARE * stream.rect.area:

@@ -381,10 +381,11 @@ class DisplayChannelClient(OffloadingClient):
         # meanwhile would move pixels the JPEG had not drawn yet, and it lands unmoved.
         unordered = self._late_jpeg and self.clock.now() - self._moved_at < MOVING_S
         policy = self.stills.policy(self.link_full_at, lossless or unordered)
-        # A large area goes in bands, unless it is a photograph going as JPEG (see
-        # may_go_whole): then it goes whole, so it is read whole and judged first.
+        # A large area goes in bands (its top shows first), unless it keeps changing and
+        # goes as JPEG (see may_go_whole): then it goes whole, so it is read whole first.
         band, rest = self.stills.cut(policy, rect) if not whole else (rect, None)
-        if rest is not None and not self.stills.may_go_whole(policy, rect):
+        video = self.detector.changing(rect) and self.stills.may_go_whole(policy, rect)
+        if rest is not None and not video:
             self._pending(lossless, cached).add(rest)
             rect, rest = band, None
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)

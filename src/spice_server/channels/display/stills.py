@@ -83,11 +83,11 @@ class StillImages:
         return min(MAX_DRAW_BYTES, self.link.budget())
 
     def may_go_whole(self, policy: ImagePolicy, rect: Rect) -> bool:
-        """Whether ``rect``, larger than a draw, may go in one draw if it is a photograph:
-        as JPEG, whose bytes fit in what may be on the link at once (the link's budget),
-        so a change typed meanwhile still goes soon. Bands read one after the other show
-        different frames of a video, torn, and spice-html5 draws each JPEG once it has
-        loaded, in any order, not as sent: one draw shows one frame."""
+        """Whether ``rect`` of a video, larger than a draw, may go in one if it is a
+        photograph: as JPEG, whose bytes fit in what may be on the link at once (the
+        link's budget), so a change typed meanwhile still goes soon. Bands read one after
+        the other show different frames of a video, torn, and spice-html5 draws each JPEG
+        once it has loaded, in any order, not as sent: one draw shows one frame."""
         return (
             policy.lossy
             and rect.area * 4 <= JPEG_SHRINKS * self.link.budget()
