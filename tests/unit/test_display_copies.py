@@ -156,6 +156,35 @@ def test_spice_html5_gets_a_jpeg_repainted_once_its_browser_surely_drew_it() -> 
         assert least <= context.clock.now() - sent <= most, (websocket, context.clock.now() - sent)
 
 
+def test_a_kept_screen_drawn_over_a_landing_jpeg_is_repainted_once_it_surely_landed() -> None:
+    """What shows a screen spice-html5 keeps is drawn from it at once, but a JPEG sent
+    just before may land over that draw: the area stays lossy, and is repainted
+    losslessly once the JPEG surely landed, not taken as exact."""
+    context, display, channel, _client, _transport = setup(
+        frozenset(), size=(W, H), jpeg_compression="always"
+    )
+    _client, transport = link(channel, websocket=object())
+    transport.feed(MsgcDisplayInit(1, 0, 1, 0))
+    show(0, display, channel, transport)
+    context.core.advance(3.0)  # the first screen repainted, and kept
+    show(0, display, channel, transport)
+    display.update(frame(0)[::-1].copy())  # new content, a photograph: JPEG
+    channel.distribute()
+    ack_all(transport)
+    assert ImageType.JPEG in primary_kinds(transport.take())
+    sent = context.clock.now()
+    context.core.advance(0.05)
+    assert primary_kinds(show(0, display, channel, transport)) == [ImageType.SURFACE]
+    repaint = []
+    while not repaint and context.clock.now() < sent + 3.0:
+        context.core.advance(0.05)
+        channel.distribute()
+        ack_all(transport)
+        repaint = primary_kinds(transport.take())
+    assert repaint and ImageType.JPEG not in repaint, repaint
+    assert JPEG_LANDS_S <= context.clock.now() - sent <= JPEG_LANDS_S + 0.3
+
+
 def primary_kinds(messages: list) -> list[object]:
     """What draws the primary surface: "copy", or the image type of a draw."""
     return [
