@@ -384,8 +384,8 @@ class DisplayChannelClient(OffloadingClient):
         # A large area goes in bands (its top shows first), unless it keeps changing and
         # goes as JPEG (see may_go_whole): then it goes whole, so it is read whole first.
         band, rest = self.stills.cut(policy, rect) if not whole else (rect, None)
-        video = self.detector.changing(rect) and self.stills.may_go_whole(policy, rect)
-        if rest is not None and not video:
+        may_go_whole = rest is not None and self.stills.may_go_whole(policy, rect)
+        if rest is not None and not (may_go_whole and self.detector.changing(rect)):
             self._pending(lossless, cached).add(rest)
             rect, rest = band, None
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
