@@ -166,7 +166,7 @@ class DisplayChannelClient(OffloadingClient):
             self._dirty.update(parts)
             if size <= URGENT_PIXELS:
                 self._echoes.update(parts)
-            # A video playing on does not keep the rest of the screen lossy (see repaint).
+            # A stream's frames (its area is repainted as it ends) hold no repaint back.
             if any(may_go_lossy(part.width, part.height) for part in parts):
                 self._last_change = self.clock.now()
 
@@ -384,8 +384,8 @@ class DisplayChannelClient(OffloadingClient):
         # A large area goes in bands (its top shows first), unless it keeps changing and
         # goes as JPEG (see may_go_whole): then it goes whole, so it is read whole first.
         band, rest = self.stills.cut(policy, rect) if not whole else (rect, None)
-        may_go_whole = rest is not None and self.stills.may_go_whole(policy, rect)
-        if rest is not None and not (may_go_whole and self.detector.changing(rect)):
+        could_go_whole = rest is not None and self.stills.may_go_whole(policy, rect)
+        if rest is not None and not (could_go_whole and self.detector.changing(rect)):
             self._pending(lossless, cached).add(rest)
             rect, rest = band, None
         generation, moves, changes, pixels = self.display.framebuffer.read_with_moves(rect)
