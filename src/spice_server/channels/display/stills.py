@@ -21,7 +21,6 @@ from .stream import Encode
 
 JPEG_QUALITY = 85  # for photographic still images
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
-JPEG_SHRINKS = 10  # a photograph's JPEG is about this many times smaller than its pixels
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 SLOW_LINK_RATE = 1_250_000  # bytes/s (10 Mbit/s): slower, always; libspice's "low bandwidth"
 
@@ -84,12 +83,9 @@ class StillImages:
 
     def may_go_whole(self, policy: ImagePolicy, rect: Rect) -> bool:
         """Whether ``rect`` of a video, larger than a draw, may go in one if it is a
-        photograph: as JPEG, whose bytes fit in what may be on the link at once (the
-        link's budget), so a change typed meanwhile still goes soon. Bands read one after
-        the other show different frames of a video, torn, and spice-html5 draws each JPEG
-        once it has loaded, in any order, not as sent: one draw shows one frame."""
-        return (
-            policy.lossy
-            and rect.area * 4 <= JPEG_SHRINKS * self.link.budget()
-            and may_go_lossy(rect.width, rect.height)
-        )
+        photograph: as JPEG. Bands read one after the other show different frames of a
+        video, torn, and spice-html5 draws each JPEG once it has loaded, in any order,
+        not as sent: one draw shows one frame. Such a draw is no larger than the video's
+        stream frames will be (whole too), so it is not held to the link's budget: on a
+        link measured slow because its browser read slowly, bands came back."""
+        return policy.lossy and may_go_lossy(rect.width, rect.height)
