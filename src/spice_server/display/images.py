@@ -61,6 +61,12 @@ class ImagePolicy:
     min_lossy_pixels: int = MIN_JPEG_PIXELS
     quic: bool = False
 
+    def allows_jpeg(self, width: int, height: int) -> bool:
+        """Whether an area this size may go as JPEG, if photographic."""
+        return (
+            self.lossy and width * height >= self.min_lossy_pixels and may_go_lossy(width, height)
+        )
+
 
 def image_policy(
     setting: ImageCompression,
@@ -109,7 +115,7 @@ def choose_image(pixels: np.ndarray, policy: ImagePolicy) -> ImageKind:
     if (pixels == first).all():
         return ImageKind.FILL
     height, width = pixels.shape
-    lossy = policy.lossy and pixels.size >= policy.min_lossy_pixels and may_go_lossy(width, height)
+    lossy = policy.allows_jpeg(width, height)
     if (lossy or policy.quic) and is_photographic(pixels):
         return ImageKind.JPEG if lossy else ImageKind.QUIC
     if policy.lz4:

@@ -381,10 +381,11 @@ class DisplayChannelClient(OffloadingClient):
         # meanwhile would move pixels the JPEG had not drawn yet, and it lands unmoved.
         unordered = self._late_jpeg and self.clock.now() - self._moved_at < MOVING_S
         policy = self.stills.policy(self.link_full_at, lossless or unordered)
-        # A large area goes in bands (its top shows first), unless it keeps changing and
-        # goes as JPEG (see may_go_whole): then it goes whole, so it is read whole first.
+        # A large area goes in bands (its top first), but a video's frame going as JPEG is
+        # read and sent whole, as its stream's will be: bands read in turn show different
+        # frames, and spice-html5 draws JPEGs as they load, in any order.
         band, rest = self.stills.cut(policy, rect) if not whole else (rect, None)
-        could_go_whole = rest is not None and self.stills.may_go_whole(policy, rect)
+        could_go_whole = rest is not None and policy.allows_jpeg(rect.width, rect.height)
         if rest is not None and not (could_go_whole and self.detector.changing(rect)):
             self._pending(lossless, cached).add(rest)
             rect, rest = band, None

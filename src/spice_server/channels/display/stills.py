@@ -14,7 +14,7 @@ import functools
 from ...config import ServerConfig
 from ...core.clock import Clock
 from ...display.encoding import encode_lz4, lz4_max_level
-from ...display.images import ImagePolicy, image_policy, may_go_lossy
+from ...display.images import ImagePolicy, image_policy
 from ...net.link import LinkEstimate
 from ...protocol.rect import Rect
 from .stream import Encode
@@ -80,12 +80,3 @@ class StillImages:
         if policy.lossy:
             return MAX_DRAW_BYTES
         return min(MAX_DRAW_BYTES, self.link.budget())
-
-    def may_go_whole(self, policy: ImagePolicy, rect: Rect) -> bool:
-        """Whether ``rect`` of a video, larger than a draw, may go in one if it is a
-        photograph: as JPEG. Bands read one after the other show different frames of a
-        video, torn, and spice-html5 draws each JPEG once it has loaded, in any order,
-        not as sent: one draw shows one frame. Such a draw is no larger than the video's
-        stream frames will be (whole too), so it is not held to the link's budget: on a
-        link measured slow because its browser read slowly, bands came back."""
-        return policy.lossy and may_go_lossy(rect.width, rect.height)
