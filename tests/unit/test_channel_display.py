@@ -54,6 +54,8 @@ GTK_CAPS = frozenset(
     }
 )
 VP8_FIRST = (VideoCodec.VP8, VideoCodec.MJPEG)
+# What spice-html5 advertises of the display channel.
+HTML5_CAPS = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
 AREA = Rect(16, 16, 16 + 128, 16 + 96)
 rng = np.random.default_rng(7)
 
@@ -227,8 +229,7 @@ def test_a_stream_idle_for_a_second_ends_and_is_repainted_losslessly() -> None:
 def test_a_stream_ends_with_a_second_repaint_for_spice_html5() -> None:
     """spice-html5 draws a JPEG frame once it has loaded, which can be after the first
     repaint; so it gets the area again once the screen is still."""
-    html5 = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
-    context, display, channel, _client, transport = setup(html5, streaming_video="all")
+    context, display, channel, _client, transport = setup(HTML5_CAPS, streaming_video="all")
     paint(context, display, channel, transport, STREAK + 2)
     assert transport.take_of(MsgDisplayStreamCreate)
     context.core.advance(IDLE_S + 0.3)
@@ -250,11 +251,10 @@ def test_spice_html5_gets_its_second_repaint_once_the_last_frames_surely_landed(
     """Over its WebSocket, spice-html5 draws a stream's MJPEG frames once its browser has
     loaded them, which a loaded machine may take long for: the second repaint of a stream
     that ended waits JPEG_LANDS_S, not only for the screen to be still."""
-    html5 = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
     context = FakeContext(streaming_video="all")
     display = Display(256, 192)
     channel = DisplayChannel(context, display)
-    _client, transport = link(channel, caps=html5, websocket=websocket)
+    _client, transport = link(channel, caps=HTML5_CAPS, websocket=websocket)
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
     paint(context, display, channel, transport, STREAK + 2)
     assert transport.take_of(MsgDisplayStreamCreate)
@@ -757,7 +757,7 @@ def test_a_large_area_goes_in_bands_of_equal_height_without_a_sliver() -> None:
 
 def test_a_video_larger_than_a_draw_goes_whole_as_jpeg_other_content_in_bands() -> None:
     """A video's frame went in bands, read one after the other: they showed different
-    frames, and spice-html5, which draws each JPEG once loaded, drew them in any order.
+    frames, and spice-HTML5_CAPS, which draws each JPEG once loaded, drew them in any order.
     An area that keeps changing goes whole as JPEG, even beyond the link's budget (its
     stream frames will too); a photograph shown once goes in bands (its top shows first),
     and so does what goes losslessly."""
@@ -885,11 +885,10 @@ def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
 def test_spice_html5_gets_the_second_repaint_of_a_stopped_video_while_another_plays() -> None:
     """The second repaint (see above) waited for the whole screen to be still: beside a
     video playing on, a stopped one stayed as its last frames, loaded late, left it."""
-    html5 = frozenset({DisplayCap.MULTI_CODEC, DisplayCap.STREAM_REPORT, DisplayCap.CODEC_MJPEG})
     context = FakeContext(streaming_video="all")
     display = Display(512, 192)
     channel = DisplayChannel(context, display)
-    _client, transport = link(channel, caps=html5, websocket=object())
+    _client, transport = link(channel, caps=HTML5_CAPS, websocket=object())
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
     second = Rect.from_size(320, 48, 128, 96)
     repainted = 0  # pixels of AREA drawn since the stream over it ended
