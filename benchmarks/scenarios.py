@@ -222,6 +222,16 @@ def typing_pan(display: str, size: tuple[int, int], cache: Path, seconds: float)
     return setup
 
 
+def typing_video(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
+    setup = video(display, size, cache, seconds)
+    try:
+        setup.typing = typed_xterm(display, f"80x8+0+{size[1] - 138}", setup)
+    except Exception:
+        setup.stop()
+        raise
+    return setup
+
+
 def flood(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
     setup = Setup(prelude_s=3.0, output_log=cache / f"flood-{display.lstrip(':')}.log")
     setup.output_log.unlink(missing_ok=True)
@@ -279,6 +289,12 @@ WORKLOADS = {
         Workload("flood", "xterm flooding (ls -lR), keys typed into a second xterm", flood),
         Workload("typing", "keys typed into an xterm running cat, nothing else moving", typing),
         Workload("typing-pan", "keys typed into an xterm beside the 60 fps pan", typing_pan),
+        Workload(
+            "typing-video",
+            "keys typed into an xterm over the full-screen video",
+            typing_video,
+            False,
+        ),
         Workload("drag", "a 320x240 textured window dragged with button 1 held", drag),
         Workload("scroll", "xterm-like text scrolling 60 lines a second", scroll),
         Workload("windows", "two photo windows raised in turn, twice a second", windows),

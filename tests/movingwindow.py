@@ -105,6 +105,7 @@ def stream_areas(harness) -> list[list[Rect]]:
 
     def areas() -> list[list[Rect]]:
         clients = harness.server.channel_clients(ChannelType.DISPLAY)
-        return [sorted(c.streams.areas(), key=lambda r: (r.top, r.left)) for c in clients]
+        rects = [[s.rect for s in c.streams.active.values()] for c in clients]
+        return [sorted(found, key=lambda r: (r.top, r.left)) for found in rects]
 
     return harness.call(areas)

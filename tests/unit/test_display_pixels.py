@@ -99,6 +99,24 @@ def test_framebuffer_write_diff_and_damage() -> None:
     assert not fb.write(patch, 100, 100, diff=True)
 
 
+def test_uncompared_writes_change_only_what_was_drawn_unmerged() -> None:
+    """In a stream's area (hot) pixels are not compared: the change is what the caller
+    says was drawn, kept as it is (a window over a video stays out of the video)."""
+    fb = Framebuffer(64, 48)
+    fb.take_damage()
+    fb.hot = (Rect(0, 0, 64, 48),)
+    around = [Rect(0, 0, 64, 30), Rect(20, 30, 64, 48)]  # a window at (0, 30)-(20, 48)
+    frame = np.full((48, 64), 0x123456, dtype=np.uint32)
+    assert fb.write(frame, 0, 0, diff=True, drawn=around)
+    assert sorted(fb.take_damage().ops) == sorted(around)
+    assert fb.snapshot()[40, 10] == 0x123456  # all of it is written all the same
+    assert fb.write(frame + 1, 0, 0, diff=True)  # nothing said: all of it
+    assert fb.take_damage().ops == [Rect(0, 0, 64, 48)]
+    fb.hot = ()
+    assert fb.write(frame, 0, 0, diff=True, drawn=around)  # compared: what differs
+    assert fb.take_damage().ops == [Rect(0, 0, 64, 48)]
+
+
 def test_framebuffer_resize_and_invalidate() -> None:
     fb = Framebuffer(10, 10)
     fb.resize(20, 5)

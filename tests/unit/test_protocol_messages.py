@@ -48,6 +48,8 @@ from spice_server.protocol.messages.display import (
     MsgDisplayMark,
     MsgDisplayMonitorsConfig,
     MsgDisplayReset,
+    MsgDisplayStreamClip,
+    MsgDisplayStreamCreate,
     MsgDisplaySurfaceCreate,
     MsgDisplaySurfaceDestroy,
 )
@@ -139,6 +141,18 @@ SERVER_MESSAGES = [
         struct.pack("<I4iBI4i", 0, 20, 10, 220, 110, 1, 1, 20, 10, 30, 110)
         + struct.pack("<ii", 10, 40),
     ),
+    (  # a stream's clip: uint32 id, then the clip as in a draw's base
+        MsgDisplayStreamClip(3, (Rect(0, 0, 64, 32), Rect(0, 32, 16, 48))),
+        124,
+        struct.pack("<IBI8i", 3, 1, 2, 0, 0, 32, 64, 32, 0, 48, 16),
+    ),
+    (MsgDisplayStreamClip(3), 124, struct.pack("<IB", 3, 0)),
+    (  # the clip is the last field of a stream's creation
+        MsgDisplayStreamCreate(0, 1, 1, 64, 48, Rect(8, 8, 72, 56), clip=(Rect(8, 8, 72, 40),)),
+        122,
+        struct.pack("<IIBBQIIII4iBI", 0, 1, 1, 1, 0, 64, 48, 64, 48, 8, 8, 56, 72, 1, 1)
+        + struct.pack("<4i", 8, 8, 40, 72),
+    ),
     (MsgInputsInit(4), 101, struct.pack("<H", 4)),
     (MsgInputsKeyModifiers(6), 102, struct.pack("<H", 6)),
     (MsgInputsMouseMotionAck(), 111, b""),
@@ -228,6 +242,10 @@ def test_variable_messages_refuse_short_bodies() -> None:
         MsgDisplayCopyBits.unpack(clipped)
     with pytest.raises(RemoteProtocolError, match="clip type 7"):
         MsgDisplayCopyBits.unpack(struct.pack("<I4iB", 0, 20, 10, 220, 110, 7) + bytes(8))
+    with pytest.raises(RemoteProtocolError, match="MsgDisplayStreamClip"):
+        MsgDisplayStreamClip.unpack(struct.pack("<IBI", 3, 1, 2) + bytes(16))  # 1 rect of 2
+    with pytest.raises(RemoteProtocolError, match="MsgDisplayStreamClip"):
+        MsgDisplayStreamClip.unpack(struct.pack("<I", 3))  # no clip
     with pytest.raises(LocalProtocolError, match="MsgMainUuid"):
         MsgMainUuid(b"short")
 

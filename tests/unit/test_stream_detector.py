@@ -9,13 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from spice_server.display.streams import (
+    CLIP_BACK,
+    CLIP_FRAMES,
     GROW_EVERY_S,
     IDLE_S,
+    MAX_CLIP_RECTS,
     MAX_STREAMS,
     STREAK,
     Stream,
     StreamDetector,
     _even,
+    clip_of,
     covered_area,
 )
 from spice_server.protocol.rect import Rect
@@ -255,3 +259,66 @@ def test_no_more_streams_than_the_limit_and_none_over_another() -> None:
     assert len(seen[-1]) == MAX_STREAMS
     rects = [s.rect for s in seen[-1]]
     assert all(a.intersect(b).is_empty() for a in rects for b in rects if a is not b)
+
+
+# A window over the video's lower left: X reports the video's drawing around it.
+OVER = Rect(WINDOW.left - 40, WINDOW.top + 300, WINDOW.left + 200, WINDOW.bottom + 20)
+AROUND = [
+    Rect(WINDOW.left, WINDOW.top, WINDOW.right, OVER.top),
+    Rect(OVER.right, OVER.top, WINDOW.right, WINDOW.bottom),
+]
+ECHO = Rect.from_size(OVER.left + 50, OVER.top + 30, 7, 13)  # a key typed into the window
+
+
+def clips(detector: StreamDetector, batches, start: float) -> list[tuple[Rect, ...] | None]:
+    """Feed one batch per frame period; the one stream's clip after each (None: none)."""
+    seen = []
+    for i, batch in enumerate(batches):
+        stream = only(detector.observe(list(batch), start + i * FRAME, noise, SCREEN))
+        seen.append(None if stream is None else stream.clip)
+    return seen
+
+
+def test_a_window_over_a_stream_is_left_out_of_its_clip_and_an_echo_does_not_take_it_back() -> None:
+    detector = StreamDetector()
+    stream = feed(detector, [[WINDOW]] * STREAK)[-1]
+    assert stream is not None and stream.rect == WINDOW and stream.clip == ()
+    start = STREAK * FRAME
+    # The window appears: until CLIP_FRAMES frames drew around it, the clip stays whole.
+    seen = clips(detector, [AROUND] * CLIP_FRAMES, start)
+    assert seen[:-1] == [()] * (CLIP_FRAMES - 1)
+    clip = seen[-1]
+    assert clip is not None and covered_area(clip, WINDOW) == covered_area(AROUND, WINDOW)
+    assert all(r.intersect(OVER).is_empty() for r in clip), clip
+    assert detector.streams == [stream]  # the same stream: no new one for the clients
+    # A key's echo in the window, with a frame or alone: the clip does not take it in.
+    start += CLIP_FRAMES * FRAME
+    assert clips(detector, [[*AROUND, ECHO], [ECHO], AROUND, AROUND], start) == [clip] * 4
+    # The window goes: once CLIP_BACK frames drew there, the stream draws all its area.
+    start += 4 * FRAME
+    seen = clips(detector, [[WINDOW]] * CLIP_BACK, start)
+    assert seen == [clip] * (CLIP_BACK - 1) + [()]
+
+
+def test_a_clip_is_where_the_last_frames_drew_or_all_of_the_area() -> None:
+    area = Rect(0, 0, 100, 100)
+    top, bottom = Rect(0, 0, 100, 60), Rect(0, 60, 100, 100)
+    # Frames in bands (a capture took the top of one and the bottom of the next): all.
+    assert clip_of(area, [[top], [bottom], [top], [top, bottom]], ()) == ()
+    # Nothing left out, or nothing drawn: all of it.
+    assert clip_of(area, [[area]] * CLIP_FRAMES, ()) == ()
+    assert clip_of(area, [[]] * CLIP_FRAMES, ()) == ()
+    # A part no frame drew on is left out, exactly.
+    left_out = Rect(10, 70, 40, 90)
+    around = [Rect(0, 0, 100, 70), Rect(0, 70, 10, 90), Rect(40, 70, 100, 90)]
+    around.append(Rect(0, 90, 100, 100))
+    clip = clip_of(area, [around] * CLIP_FRAMES, ())
+    assert covered_area(clip, area) == area.area - left_out.area
+    assert all(r.intersect(left_out).is_empty() for r in clip)
+    # A part drawn on by fewer than CLIP_BACK of the last frames stays out.
+    again = [around] * (CLIP_FRAMES - CLIP_BACK + 1) + [[area]] * (CLIP_BACK - 1)
+    assert clip_of(area, again, clip) == clip
+    # Too many pieces to list: all of it. (Every other column of the last row drawn.)
+    comb = [Rect(0, 0, 100, 99)] + [Rect(x, 99, x + 1, 100) for x in range(0, 100, 2)]
+    assert len(comb) - 1 > MAX_CLIP_RECTS
+    assert clip_of(area, [comb] * CLIP_FRAMES, ()) == ()

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xcffib
 import xcffib.damage
 import xcffib.xfixes
 
 from spice_server.backends.x11.capture import FRAME_MS, INPUT_WINDOW_S, ScreenCapture
 from spice_server.backends.x11.connection import XConnection
+from spice_server.backends.x11.damage import Box
 from spice_server.interfaces.display import Display
 from spice_server.protocol.rect import Rect
 
@@ -165,15 +167,15 @@ def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
 
     capture.display.update = recording_update  # type: ignore[method-assign]
     large, echo = Rect.from_size(0, 0, 200, 200), Rect.from_size(280, 210, 10, 10)
-    rects = capture.damage.rects
+    boxes = capture.damage.boxes
 
-    def rects_then_echo(cookie: object) -> list[Rect]:
-        found = rects(cookie)
-        if not written and echo not in found:
+    def boxes_then_echo(cookie: xcffib.Cookie) -> list[Box]:
+        found = boxes(cookie)
+        if not written and echo not in [box.rect for box in found]:
             painter.fill(echo)  # after the large capture's region, before its pixels
         return found
 
-    capture.damage.rects = rects_then_echo  # type: ignore[method-assign]
+    capture.damage.boxes = boxes_then_echo  # type: ignore[method-assign]
     capture.input_injected()
     painter.fill(large)
     wait_until(

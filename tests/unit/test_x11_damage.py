@@ -11,7 +11,7 @@ import xcffib
 import xcffib.damage
 import xcffib.xfixes
 
-from spice_server.backends.x11.damage import MAX_TRIMMED, DamageRegion
+from spice_server.backends.x11.damage import MAX_TRIMMED, Box, DamageRegion
 from spice_server.protocol.rect import Rect
 
 from harness import wait_until
@@ -45,7 +45,7 @@ def drain(conn: xcffib.Connection, damage: DamageRegion) -> int:
 
 
 def take(damage: DamageRegion) -> list[Rect]:
-    return damage.rects(damage.request())
+    return [box.rect for box in damage.boxes(damage.request())]
 
 
 def covers(rects: list[Rect], rect: Rect) -> bool:
@@ -102,3 +102,26 @@ def test_a_box_of_tiles_is_trimmed_to_what_x_reported_in_it(x, watched):
         painter.fill(rect)
     wait_until(lambda: drain(conn, damage), what="a damage notify")
     assert sorted(take(damage), key=lambda r: r.left) == drawn
+
+
+def test_drawing_around_a_window_is_one_box_that_lists_what_was_drawn(x, watched):
+    """A video under a window is reported around it: one box to capture, with the parts
+    drawn, so that the window stays out of the video's stream (streams.py's clip)."""
+    conn, damage = watched
+    painter = Painter(x.name)
+    video, window = Rect.from_size(100, 100, 400, 300), Rect.from_size(80, 320, 150, 100)
+    around = [
+        Rect(video.left, video.top, video.right, window.top),
+        Rect(window.right, window.top, video.right, video.bottom),
+    ]
+    for rect in around:
+        painter.fill(rect)
+    wait_until(lambda: drain(conn, damage), what="a damage notify")
+    (box,) = damage.boxes(damage.request())
+    assert box.rect == video
+    assert sum(r.area for r in box.drawn) == sum(r.area for r in around)
+    assert all(covers(list(box.drawn), rect) for rect in around)
+    assert all(r.intersect(window).is_empty() for r in box.drawn)
+    painter.fill(video)  # all of it: nothing to list
+    wait_until(lambda: drain(conn, damage), what="a damage notify")
+    assert damage.boxes(damage.request()) == [Box(video)]

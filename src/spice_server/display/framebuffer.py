@@ -8,6 +8,7 @@ Every write records damage; the server takes the damage and spreads it to its cl
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +69,9 @@ class Framebuffer:
         self._lock = threading.Lock()
         self._pixels = np.zeros((height, width), dtype=np.uint32)
         self._damage = Region()  # since the last copy
+        # Uncompared writes (a video's area) as drawn, unmerged: where a video stream's
+        # frames draw, and where a window over it does not (streams.py, its clip).
+        self._drawn = Region(slack=1.0)
         self._ops: list[DamageOp] = []  # in order, up to that copy
         self.generation = 0  # bumped on every resize: clients re-create their surface
         # Where video streams run every pixel changes every frame: comparing is wasted.
@@ -88,8 +92,12 @@ class Framebuffer:
     def bounds(self) -> Rect:
         return Rect(0, 0, self.width, self.height)
 
-    def write(self, pixels: np.ndarray, x: int, y: int, *, diff: bool) -> bool:
-        """Copy ``pixels`` (h, w uint32) to (x, y), clipped; returns whether anything changed."""
+    def write(
+        self, pixels: np.ndarray, x: int, y: int, *, diff: bool, drawn: Sequence[Rect] = ()
+    ) -> bool:
+        """Copy ``pixels`` (h, w uint32) to (x, y), clipped; returns whether anything changed.
+        Uncompared (``diff`` false, or in a hot area), the change is the ``drawn`` parts
+        of the area (none given: all of it)."""
         with self._lock:
             target = Rect(x, y, x + pixels.shape[1], y + pixels.shape[0]).intersect(self.bounds)
             if target.is_empty():
@@ -100,12 +108,17 @@ class Framebuffer:
                 diff = False
             moved = self._find_motion(dst, src, target) if diff else None
             changed = dst != src if diff else None  # after the move, if there was one
-            rects = [target] if changed is None else marked_rects(changed, target.left, target.top)
+            if changed is not None:
+                rects = marked_rects(changed, target.left, target.top)
+            elif drawn:
+                rects = [part for r in drawn if not (part := r.intersect(target)).is_empty()]
+            else:
+                rects = [target]
             if moved is not None and changed is not None:
                 self._record_copy(*moved, holes=_changed_within(changed, target, rects, moved[0]))
             if rects:
                 dst[...] = src
-                self._damage.update(rects)
+                (self._damage if changed is not None else self._drawn).update(rects)
                 self.changes += 1
             return bool(rects)
 
@@ -133,8 +146,9 @@ class Framebuffer:
         """Record a move after the damage before it; the copy leaves ``holes`` alone."""
         pieces = difference(dest, holes, MAX_CLIP_RECTS)
         clip = () if not pieces or pieces == [dest] else tuple(pieces)
-        self._ops.extend(self._damage)
-        self._damage = Region()
+        self._ops.extend([*self._damage, *self._drawn])
+        self._damage.clear()
+        self._drawn.clear()
         self.moves += 1
         self.changes += 1
         self._ops.append(CopyOp(dest, src_x, src_y, self.moves, clip))
@@ -159,6 +173,7 @@ class Framebuffer:
             self.generation += 1
             self._ops.clear()
             self._damage.clear()
+            self._drawn.clear()
             self._damage.add(Rect(0, 0, width, height))
             self.changes += 1
 
@@ -170,10 +185,11 @@ class Framebuffer:
     def take_damage(self) -> Damage:
         """What changed since the last call, in order (see ``Damage``)."""
         with self._lock:
-            ops = [*self._ops, *self._damage]
+            ops = [*self._ops, *self._damage, *self._drawn]
             damage = Damage(self.generation, ops, self.moves, self.changes)
             self._ops.clear()
             self._damage.clear()
+            self._drawn.clear()
             return damage
 
     def read(self, rect: Rect, step: int = 1) -> tuple[int, np.ndarray]:

@@ -23,6 +23,12 @@ than the stream shows: a visible seam, which is why the area is the whole region
 Regions far apart (two videos side by side) are streams of their own, each for as long
 as it moves: one stream over both would send the still screen between them as video too.
 Streams never overlap; a stream that grows onto another's area takes it over.
+
+Within its area, a stream's clip is where its frames draw: a window over a video (a
+terminal, a chat) is left out once none of the last CLIP_FRAMES frames drew on it, so
+clients keep it exact instead of painting it from every lossy frame, and what is drawn in
+it goes as images. A part left out comes back when CLIP_BACK of those frames draw on it
+(the window closed), not for one key's echo.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ RECENT = 3  # batches whose damage must cover ...
 COVERED = 0.75  # ... this share of a candidate's area for it to become a stream
 FRAME_SHARE = 0.1  # damage on a stream counts as its frame from this share of its area
 GROW_EVERY_S = 1.0  # a stream's area grows at most this often
+CLIP_FRAMES = 4  # a stream's last frames that say where it draws
+CLIP_BACK = 3  # of those, how many must draw on a part left out to take it back in
+MAX_CLIP_RECTS = 16  # a clip of more pieces is not kept: the stream draws all its area
 
 _stream_ids = itertools.count(1)
 
@@ -134,17 +143,27 @@ class Stream:
     interval: float = MAX_GAP_S  # between its frames, smoothed
     since: float | None = None  # when its area was set (default: ``last``)
     grown: bool = False  # its area grew from an earlier stream's
+    clip: tuple[Rect, ...] = ()  # the parts of its area its frames draw on (none: all)
+    drawn: deque[list[Rect]] = field(default_factory=lambda: deque(maxlen=CLIP_FRAMES))
 
     def __post_init__(self) -> None:
         if self.since is None:
             self.since = self.last
 
-    def frame(self, now: float) -> None:
-        """A new frame at ``now``."""
+    @property
+    def parts(self) -> tuple[Rect, ...]:
+        """Where its frames draw: its clip, or all its area."""
+        return self.clip or (self.rect,)
+
+    def frame(self, now: float, drawn: list[Rect]) -> None:
+        """A new frame at ``now``, drawn on ``drawn``."""
         gap = min(now - self.last, IDLE_S)
         if gap > 0:
             self.interval += (gap - self.interval) / 4
         self.last = now
+        self.drawn.append(drawn)
+        if len(self.drawn) == CLIP_FRAMES:
+            self.clip = clip_of(self.rect, self.drawn, self.clip)
 
     def ends_at(self) -> float:
         """When it ends unless a frame comes before."""
@@ -200,7 +219,7 @@ class StreamDetector:
     def _follow(self, stream: Stream, rects: list[Rect], now: float, bounds: Rect | None) -> None:
         """Damage on the stream: a frame of it, and maybe a reason to grow it."""
         if covered_area(rects, stream.rect) >= FRAME_SHARE * stream.rect.area:
-            stream.frame(now)
+            stream.frame(now, rects)
         area = _even(_union([stream.rect, *rects]), bounds)
         assert stream.since is not None
         if area == stream.rect or now - stream.since < GROW_EVERY_S:
@@ -246,6 +265,52 @@ class StreamDetector:
                 self.streams.append(Stream(area, now, interval=interval))
         self.candidates = [c for c in self.candidates if now - c.last <= MAX_GAP_S]
         del self.candidates[:-MAX_CANDIDATES]
+
+
+def clip_of(area: Rect, frames: Iterable[list[Rect]], clip: tuple[Rect, ...]) -> tuple[Rect, ...]:
+    """The parts of ``area`` a stream's last ``frames`` (each the rectangles it drew on)
+    say it draws on, given its ``clip`` so far (none: all of it). A part in the clip stays
+    while any of them drew on it; a part left out comes back once CLIP_BACK did. None
+    (all of ``area``) when nothing would be left out, or it takes over MAX_CLIP_RECTS."""
+    batches = [[p for r in batch if not (p := r.intersect(area)).is_empty()] for batch in frames]
+    inside = clip or (area,)
+    every = [r for batch in batches for r in batch] + [*inside, area]
+    xs = sorted({x for r in every for x in (r.left, r.right)})
+    ys = sorted({y for r in every for y in (r.top, r.bottom)})
+    column = {x: i for i, x in enumerate(xs)}
+    row = {y: i for i, y in enumerate(ys)}
+
+    def cells(rects: Iterable[Rect]) -> np.ndarray:
+        mask = np.zeros((len(ys) - 1, len(xs) - 1), dtype=np.int32)
+        for r in rects:
+            mask[row[r.top] : row[r.bottom], column[r.left] : column[r.right]] = 1
+        return mask
+
+    drawn = cells(())
+    for batch in batches:
+        drawn += cells(batch)
+    keep = np.where(cells(inside) > 0, drawn >= 1, drawn >= CLIP_BACK)
+    if keep.all() or not keep.any():
+        return ()
+    rects = _cell_rects(keep, xs, ys)
+    return () if len(rects) > MAX_CLIP_RECTS else tuple(rects)
+
+
+def _cell_rects(keep: np.ndarray, xs: list[int], ys: list[int]) -> list[Rect]:
+    """The True cells of a grid (cell (j, i) spans xs[i]..xs[i+1], ys[j]..ys[j+1]) as
+    rectangles: each row's runs, a run carried down while the rows below repeat it."""
+    done: list[Rect] = []
+    open_runs: dict[tuple[int, int], int] = {}  # a run of cells -> the row it began on
+    for j in range(keep.shape[0] + 1):
+        runs: set[tuple[int, int]] = set()
+        if j < keep.shape[0]:
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], keep[j].astype(np.int8), [0]))))
+            runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
+        for run in [run for run in open_runs if run not in runs]:
+            done.append(Rect(xs[run[0]], ys[open_runs.pop(run)], xs[run[1]], ys[j]))
+        for run in runs - open_runs.keys():
+            open_runs[run] = j
+    return sorted(done, key=lambda r: (r.top, r.left))
 
 
 def _even(rect: Rect, bounds: Rect | None = None) -> Rect:

@@ -73,6 +73,7 @@ class Display(Interface):
         width: int | None = None,
         stride: int | None = None,
         diff: bool = True,
+        drawn: Sequence[Rect] = (),
     ) -> None:
         """Write pixels with their top-left corner at (x, y); what falls outside is clipped.
 
@@ -80,9 +81,13 @@ class Display(Interface):
         or bytes of such rows with ``width`` (and ``stride`` if rows are padded). With
         ``diff`` only pixels that really changed are sent, so a back end may pass whole
         frames; ``diff=False`` skips the comparison when the caller knows it all changed.
+        ``drawn``: the parts of the area the program drew (screen coordinates; none given:
+        all of it). Where pixels are not compared (``diff=False``, and in a video stream's
+        area, which changes whole every frame) only these count as changed: a window over
+        a video stays out of the video's frames.
         """
         array = as_pixels(pixels, width, stride)
-        if self.framebuffer.write(array, x, y, diff=diff):
+        if self.framebuffer.write(array, x, y, diff=diff, drawn=drawn):
             self._changed(PixelsChanged())
 
     def fill(self, x: int, y: int, width: int, height: int, color: int) -> None:

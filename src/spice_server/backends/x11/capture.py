@@ -33,7 +33,7 @@ from ...core.base import Core, Timer
 from ...interfaces.display import Display
 from ...protocol.rect import Rect
 from .connection import XConnection, XEvent
-from .damage import DamageRegion
+from .damage import Box, DamageRegion
 from .shm import ShmCapture
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ FRAME_MS = 16  # at most one capture per frame; damage in between is merged
 INPUT_WINDOW_S = 0.06  # after an input, how long captures skip their frame slot
 SMALL_PIXELS = 128 * 128  # rectangles up to this size go to the Display first
 
-Placed = list[tuple[Rect, int]]
-"""Rectangles to grab, each with its byte offset in the shared segment."""
+Placed = list[tuple[Box, int]]
+"""Areas to grab, each with its byte offset in the shared segment."""
 
 
 class ScreenCapture:
@@ -131,41 +131,42 @@ class ScreenCapture:
 
     def _region_in(self, cookie: xcffib.Cookie, generation: int) -> None:
         with self._ends_on_error():
-            rects = self.damage.rects(cookie)
-            if generation != self._generation or not rects:
+            boxes = self.damage.boxes(cookie)
+            if generation != self._generation or not boxes:
                 self._flush_rest()
                 self._fetched()
                 self._finish()
                 return
             # Behind what waits to be written in the segment, or once that is written.
-            placed = self._place(rects, self._rest_end())
+            placed = self._place(boxes, self._rest_end())
             if placed is None:
                 self._flush_rest()
                 # If they do not fit even so (boxes may overlap), their bounding box does.
-                placed = self._place(rects, 0) or [(functools.reduce(Rect.union, rects), 0)]
-            cookies = [self.shm.request(rect, offset) for rect, offset in placed]
+                whole = Box(functools.reduce(Rect.union, [box.rect for box in boxes]))
+                placed = self._place(boxes, 0) or [(whole, 0)]
+            cookies = [self.shm.request(box.rect, offset) for box, offset in placed]
             self.x.fence(lambda: self._pixels_in(placed, cookies, generation))
 
     def _pixels_in(self, placed: Placed, cookies: list[xcffib.Cookie], generation: int) -> None:
         grabbed: Placed = []
         with self._ends_on_error():
-            for (rect, offset), cookie in zip(placed, cookies, strict=True):
+            for (box, offset), cookie in zip(placed, cookies, strict=True):
                 try:
                     cookie.reply()
                 except xcffib.ConnectionException:
                     raise
                 except xcffib.XcffibException as exc:  # e.g. the screen shrank meanwhile
-                    log.debug("X refused a grab of %s: %s", rect, type(exc).__name__)
+                    log.debug("X refused a grab of %s: %s", box.rect, type(exc).__name__)
                     continue
-                grabbed.append((rect, offset))
+                grabbed.append((box, offset))
         self._fetched()
         follows = self._busy  # the next capture began: input is being answered
         rest = False
         try:
             if generation != self._generation:
                 return
-            grabbed.sort(key=lambda placed: placed[0].area)
-            small = [item for item in grabbed if item[0].area <= SMALL_PIXELS]
+            grabbed.sort(key=lambda placed: placed[0].rect.area)
+            small = [item for item in grabbed if item[0].rect.area <= SMALL_PIXELS]
             self._write(small)
             self._flush_rest()  # an earlier capture's, before these newer pixels
             large = grabbed[len(small) :]
@@ -183,8 +184,9 @@ class ScreenCapture:
                 self._finish()
 
     def _write(self, placed: Placed) -> None:
-        for rect, offset in placed:
-            self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top)
+        for box, offset in placed:
+            rect = box.rect
+            self.display.update(self.shm.pixels(rect, offset), rect.left, rect.top, drawn=box.drawn)
 
     def _write_rest(self) -> None:
         try:
@@ -202,7 +204,7 @@ class ScreenCapture:
         """Where in the segment the rectangles waiting to be written end (0: none)."""
         if not self._rest or self._rest_generation != self._generation:
             return 0
-        return max(offset + rect.area * 4 for rect, offset in self._rest)
+        return max(offset + box.rect.area * 4 for box, offset in self._rest)
 
     def _fetched(self) -> None:
         """X is done with this capture. While input is being answered the next one begins
@@ -232,11 +234,11 @@ class ScreenCapture:
             self._finish()
             raise
 
-    def _place(self, rects: list[Rect], start: int) -> Placed | None:
-        """Each rectangle at its own offset in the segment from ``start``; None if they
-        do not all fit there."""
+    def _place(self, boxes: list[Box], start: int) -> Placed | None:
+        """Each box at its own offset in the segment from ``start``; None if they do not
+        all fit there."""
         placed, offset = [], start
-        for rect in rects:
-            placed.append((rect, offset))
-            offset += rect.area * 4
+        for box in boxes:
+            placed.append((box, offset))
+            offset += box.rect.area * 4
         return placed if offset <= self.shm.size else None

@@ -9,7 +9,9 @@ pause (a terminal scrolling ``ls -lR``) sends them faster than they can be read.
 
 The reply's rectangles are read straight from its bytes with numpy, gathered into a tile
 map (a few numpy calls, however many there are) and captured as the boxes of its
-connected parts, trimmed to the rectangles in them. So a flooding terminal and the
+connected parts, trimmed to the rectangles in them. A box of a few rectangles lists them
+(``Box.drawn``): a video drawn around a window over it is one box, and the window in it
+is known not drawn (its pixels are not compared in a stream's area). So a flooding terminal and the
 terminal the user types into beside it are two boxes, not one around both: the echo is
 a small rectangle, which the capture hands on first (``capture``), and the comparison
 of the flood's box does not take in the screen between them. A reply of a few
@@ -18,6 +20,8 @@ would cost more than the rest of the capture's Python.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import xcffib
@@ -32,6 +36,16 @@ FEW_REPORTED = 16  # up to this many rectangles are grouped in Python, without t
 REPLY_HEADER = 32  # bytes before a FetchRegion reply's list of rectangles
 # xproto RECTANGLE in the connection's (native) byte order.
 RECTANGLE = np.dtype([("x", "=i2"), ("y", "=i2"), ("width", "=u2"), ("height", "=u2")])
+
+
+@dataclass(frozen=True)
+class Box:
+    """An area to capture, and the rectangles X reported drawn in it (none: too many to
+    list, take all of it). A video under a window is reported as the parts around the
+    window; its box holds the window too, which must not become part of the video."""
+
+    rect: Rect
+    drawn: tuple[Rect, ...] = ()
 
 
 class DamageRegion:
@@ -61,8 +75,8 @@ class DamageRegion:
         self.damage.Subtract(self.damage_id, 0, self.region)
         return self.xfixes.FetchRegion(self.region)
 
-    def rects(self, cookie: xcffib.Cookie) -> list[Rect]:
-        """The damage ``request`` asked for as rectangles to capture, clipped to the screen."""
+    def boxes(self, cookie: xcffib.Cookie) -> list[Box]:
+        """The damage ``request`` asked for as areas to capture, clipped to the screen."""
         reply = bytes(self.conn.wait_for_reply(cookie.sequence).buf)
         reported = np.frombuffer(reply, RECTANGLE, offset=REPLY_HEADER)
         if not len(reported):
@@ -72,14 +86,21 @@ class DamageRegion:
             rects = [
                 Rect.from_size(*map(int, item)).intersect(screen) for item in reported.tolist()
             ]
-            return tile_parts(rects, self.tiles.tile)
+            rects = [rect for rect in rects if not rect.is_empty()]
+            return [_with_drawn(box, rects) for box in tile_parts(rects, self.tiles.tile)]
         x, y = reported["x"].astype(np.int64), reported["y"].astype(np.int64)
         right, bottom = x + reported["width"], y + reported["height"]
         self.tiles.mark(x, y, reported["width"], reported["height"])
         boxes = self.tiles.take()
         if len(boxes) > MAX_TRIMMED:
-            return boxes
-        return [_tight(box, x, y, right, bottom) for box in boxes]
+            return [Box(box) for box in boxes]
+        return [Box(_tight(box, x, y, right, bottom)) for box in boxes]
+
+
+def _with_drawn(box: Rect, rects: list[Rect]) -> Box:
+    """``box`` with the reported rectangles inside it; none when one alone fills it."""
+    drawn = tuple(rect for rect in rects if rect.intersect(box) == rect)
+    return Box(box, () if box in drawn else drawn)
 
 
 def _tight(box: Rect, x: np.ndarray, y: np.ndarray, right: np.ndarray, bottom: np.ndarray) -> Rect:

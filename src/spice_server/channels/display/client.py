@@ -94,7 +94,8 @@ class DisplayChannelClient(OffloadingClient):
         self._cache = KeptScreens(lz4_client, self.clock, kept)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
         self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
-        # spice-html5 (the WebSocket client) draws JPEG late, and copies ignoring clips.
+        # spice-html5 (the WebSocket client) draws JPEG late, copies and stream frames
+        # ignoring clips, and converts colours exactly.
         self._late_jpeg = self.connection.websocket is not None
         self._copies = WaitingCopies(honours_clips=not self._late_jpeg)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
@@ -104,9 +105,9 @@ class DisplayChannelClient(OffloadingClient):
         # looked at for a snapshot (cache.py): nothing changed since, no need to look again.
         self._changes_taken = self._changes_looked_at = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
-        # spice-html5 (a browser, the one WebSocket client) converts colours exactly.
+        gtk = not self._late_jpeg
         self.streams = StreamSender(
-            self, display.framebuffer, self.clock, codecs, self.connection.websocket is None
+            self, display.framebuffer, self.clock, codecs, corrected_colours=gtk, honours_clips=gtk
         )
 
     def start(self) -> None:
@@ -125,8 +126,8 @@ class DisplayChannelClient(OffloadingClient):
     # -- StreamHost --------------------------------------------------------------------------
 
     def repaint(self, rect: Rect) -> None:
-        """A stream ended: its area goes losslessly now, and for spice-html5 (no LZ4) again
-        once the screen is still and its last frames surely drawn (once loaded, as JPEG)."""
+        """A stream ended, or its clip left ``rect`` out: that goes losslessly now, and for
+        spice-html5 (no LZ4) again once still and its last frames surely drawn (as JPEG)."""
         self._refine.add(rect)
         if DisplayCap.LZ4_COMPRESSION not in self.client_caps:
             self._lossy.add(rect)
@@ -151,11 +152,10 @@ class DisplayChannelClient(OffloadingClient):
         self._moves_taken = max(self._moves_taken, damage.moves)
         self._changes_taken = max(self._changes_taken, damage.changes)
         ops = damage.ops if damage.changes > self._changes_shown else []
-        for area in self.streams.follow(streams):  # it paints all its area: stills = seams
+        for area in self.streams.follow(streams):  # a new stream draws there: stills = seams
             for region in (self._dirty, self._echoes, self._uncached, self._refine, self._lossy):
                 region.remove(area)
-        # A change this small that moved nothing (a key's echo) goes ahead of the rest
-        # that waits for the link (a pan's edges beside it): see _produce.
+        # A change this small that moved nothing (an echo) goes ahead of the rest: _produce.
         size = sum(URGENT_PIXELS if isinstance(op, CopyOp) else op.area for op in ops)
         for rect in ops:
             if isinstance(rect, CopyOp):

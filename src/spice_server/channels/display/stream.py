@@ -23,7 +23,7 @@ from ...core.clock import Clock
 from ...core.ratelog import RateLimitedLog
 from ...display.adaptation import StreamQuality, StreamReport
 from ...display.framebuffer import Framebuffer
-from ...display.region import subtract
+from ...display.region import difference, subtract
 from ...display.stamping import FrameStamper
 from ...display.streams import Stream
 from ...display.video import LOWEST_LEVEL, VideoEncoder, create_encoder
@@ -32,6 +32,7 @@ from ...protocol.messages.codec import ServerMessage
 from ...protocol.messages.display import (
     MsgcDisplayStreamReport,
     MsgDisplayStreamActivateReport,
+    MsgDisplayStreamClip,
     MsgDisplayStreamCreate,
     MsgDisplayStreamData,
     MsgDisplayStreamDestroy,
@@ -46,6 +47,7 @@ STREAM_IDS = 64  # ids a client's streams take (spice-gtk grows its table to the
 REPORT_WINDOW_FRAMES = 1  # the client reports on every frame: each tells its arrival
 REPORT_TIMEOUT_MS = 1000
 HALF_SIZE_PIXELS = 1024 * 768  # streams larger than this are encoded at half size
+MAX_LEFT_OUT = 64  # pieces of a stream's area left out of its clip repainted one by one
 CODEC_CAPS = {
     VideoCodec.MJPEG: DisplayCap.CODEC_MJPEG,
     VideoCodec.VP8: DisplayCap.CODEC_VP8,
@@ -65,6 +67,12 @@ class ClientStream:
     stamper: FrameStamper  # its frames' stamps go forward, on the client's clock
     turn: int  # when it last sent a frame (or started), in the sender's count
     pending: bool = True
+    clip: tuple[Rect, ...] = ()  # what the client was told its frames draw on (none: all)
+
+    @property
+    def parts(self) -> tuple[Rect, ...]:
+        """Where the client draws its frames."""
+        return self.clip or (self.rect,)
 
     @staticmethod
     def step_for(rect: Rect) -> int:
@@ -182,9 +190,12 @@ class StreamSender:
         clock: Clock,
         codecs: CodecChoice,
         corrected_colours: bool = True,
+        honours_clips: bool = True,
     ) -> None:
         """``corrected_colours``: whether the client shows H.264 and VP8 through GStreamer's
-        conversion, which the encoders' YUV makes up for (display/yuv.py)."""
+        conversion, which the encoders' YUV makes up for (display/yuv.py).
+        ``honours_clips``: whether the client draws frames only within a stream's clip
+        (spice-html5 draws them whole: its streams cover all their area)."""
         # Weakly: the host owns this sender, and a cycle between the two would keep a gone
         # client, its buffers with it, until one of the garbage collector's rare full passes.
         # (Logs name it with %s: a proxy's %r is the proxy's own.)
@@ -193,6 +204,7 @@ class StreamSender:
         self.clock = clock
         self.codecs = codecs
         self.corrected_colours = corrected_colours
+        self.honours_clips = honours_clips
         self.active: dict[int, ClientStream] = {}  # by the display stream's serial
         self._report_ids = itertools.count(1)
         self._turns = itertools.count()  # frames sent: the stream waiting longest goes next
@@ -201,34 +213,48 @@ class StreamSender:
         self.quality = StreamQuality()
         self.stamper = FrameStamper(-MM_TIME_DELTA_MS, drops_late=True)
 
-    def areas(self) -> list[Rect]:
-        return [stream.rect for stream in self.active.values()]
-
     def overlaps(self, rect: Rect) -> bool:
         """Whether ``rect`` touches one of this client's streams."""
         return any(not rect.intersect(s.rect).is_empty() for s in self.active.values())
 
     def take(self, rect: Rect) -> list[Rect]:
-        """Damage ``rect``: a new frame for each stream it touches; the pieces outside
-        every stream are returned, to be sent as images."""
+        """Damage ``rect``: a new frame for each stream whose clip it touches; the pieces
+        outside them are returned, to be sent as images."""
         pieces = [rect]
         for stream in self.active.values():
-            if not rect.intersect(stream.rect).is_empty():
-                stream.pending = True
-                pieces = [piece for p in pieces for piece in subtract(p, stream.rect)]
+            for part in stream.parts:
+                if not rect.intersect(part).is_empty():
+                    stream.pending = True
+                    pieces = [piece for p in pieces for piece in subtract(p, part)]
         return pieces
 
     def follow(self, streams: list[Stream]) -> list[Rect]:
-        """Start, replace or end this client's streams to match the display's; the areas
-        of the streams that started."""
+        """Start, replace, clip or end this client's streams to match the display's; the
+        areas where the streams that started draw."""
         serials = {stream.serial for stream in streams}
         for serial in [s for s in self.active if s not in serials]:
             self._end(self.active[serial], repaint=True)
-        started = []
+        started: list[Rect] = []
         for stream in streams:
-            if stream.serial not in self.active and self._start(stream):
-                started.append(stream.rect)
+            client_stream = self.active.get(stream.serial)
+            if client_stream is not None:
+                self._clip(client_stream, stream.clip)
+            elif self._start(stream):
+                started.extend(self.active[stream.serial].parts)
         return started
+
+    def _clip(self, stream: ClientStream, clip: tuple[Rect, ...]) -> None:
+        """Tell the client where the stream's frames draw from now; what they no longer
+        draw on shows their lossy pixels: it is repainted."""
+        if not self.honours_clips or clip == stream.clip:
+            return
+        before, stream.clip = stream.parts, clip
+        self.host.send(MsgDisplayStreamClip(stream.id, clip))
+        self.host.count("stream-clip")
+        for rect in before:
+            left_out = difference(rect, stream.parts, MAX_LEFT_OUT)
+            for part in [rect] if left_out is None else left_out:
+                self.host.repaint(part)
 
     def _start(self, stream: Stream) -> bool:
         if not self._can_stream(stream):
@@ -248,13 +274,17 @@ class StreamSender:
         stream_id = next(i for i in range(STREAM_IDS) if i not in used)
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
         stamper = self.stamper.for_stream(drops_late=codec == VideoCodec.MJPEG)
+        clip = stream.clip if self.honours_clips else ()
         client_stream = ClientStream(
             stream_id, stream.serial, stream.rect, codec, encoder, stamper, next(self._turns)
         )
+        client_stream.clip = clip
         self.active[stream.serial] = client_stream
         host = self.host
         host.send(
-            MsgDisplayStreamCreate(PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect)
+            MsgDisplayStreamCreate(
+                PRIMARY_SURFACE, stream_id, codec, width, height, stream.rect, clip=clip
+            )
         )
         if DisplayCap.STREAM_REPORT in host.client_caps:
             host.send(

@@ -24,30 +24,47 @@ from ..rect import WIRE_RECT, Rect
 from .codec import ClientMessage, FixedMessage, ServerMessage, need
 
 DISPLAY_BASE = struct.Struct("<I16sB")  # surface_id, box, clip type
+SURFACE_BOX = struct.Struct("<I16s")  # the base before its clip
 QMASK_NONE = struct.pack("<BiiI", 0, 0, 0, 0)
 U32 = struct.Struct("<I")
 POINT = struct.Struct("<ii")
 
 
+def _pack_clip(clip: tuple[Rect, ...]) -> bytes:
+    """A SpiceClip: its type, then (RECTS) the count and rectangles inline; none: unclipped."""
+    if not clip:
+        return bytes((ClipType.NONE,))
+    rects = b"".join(rect.pack() for rect in clip)
+    return bytes((ClipType.RECTS,)) + U32.pack(len(clip)) + rects
+
+
+def _unpack_clip(body: bytes, at: int, what: str) -> tuple[tuple[Rect, ...], int]:
+    """The SpiceClip at ``at``: its rectangles (none: unclipped) and the offset after it."""
+    need(body, at + 1, what)
+    clip_type = body[at]
+    if clip_type not in (ClipType.NONE, ClipType.RECTS):
+        raise RemoteProtocolError(f"{what}: unknown clip type {clip_type}")
+    at += 1
+    if clip_type == ClipType.NONE:
+        return (), at
+    need(body, at + U32.size, what)
+    count = U32.unpack_from(body, at)[0]
+    at += U32.size
+    end = at + count * WIRE_RECT.size
+    need(body, end, what)
+    return tuple(Rect.unpack_from(body, offset) for offset in range(at, end, WIRE_RECT.size)), end
+
+
 def _pack_base(surface_id: int, box: Rect, clip: tuple[Rect, ...] = ()) -> bytes:
     """The draw's surface and box, and its clip: none, or the rectangles it may touch."""
-    if not clip:
-        return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.NONE)
-    rects = b"".join(rect.pack() for rect in clip)
-    return DISPLAY_BASE.pack(surface_id, box.pack(), ClipType.RECTS) + U32.pack(len(clip)) + rects
+    return SURFACE_BOX.pack(surface_id, box.pack()) + _pack_clip(clip)
 
 
 def _unpack_base(body: bytes, what: str) -> tuple[int, Rect, tuple[Rect, ...], int]:
     """Surface, box, clip rectangles (none: unclipped) and the offset after them."""
     need(body, DISPLAY_BASE.size + U32.size, what)  # no draw ends with its clip
-    surface_id, _, clip_type = DISPLAY_BASE.unpack_from(body)
-    if clip_type not in (ClipType.NONE, ClipType.RECTS):
-        raise RemoteProtocolError(f"{what}: unknown clip type {clip_type}")
-    count = U32.unpack_from(body, DISPLAY_BASE.size)[0] if clip_type == ClipType.RECTS else 0
-    at = DISPLAY_BASE.size + (U32.size if clip_type == ClipType.RECTS else 0)
-    end = at + count * WIRE_RECT.size
-    need(body, end, what)
-    clip = tuple(Rect.unpack_from(body, offset) for offset in range(at, end, WIRE_RECT.size))
+    surface_id = U32.unpack_from(body)[0]
+    clip, end = _unpack_clip(body, SURFACE_BOX.size, what)
     return surface_id, Rect.unpack_from(body, 4), clip, end
 
 
@@ -218,10 +235,11 @@ class MsgDisplayCopyBits(ServerMessage):
 
 @dataclass(frozen=True, slots=True)
 class MsgDisplayStreamCreate(ServerMessage):
-    """A video stream drawn into ``dest`` of a surface; frames follow as STREAM_DATA."""
+    """A video stream drawn into ``dest`` of a surface; frames follow as STREAM_DATA.
+    ``clip``: the parts of ``dest`` its frames may draw on (none: all of it)."""
 
     TYPE: ClassVar[int] = MsgDisplay.STREAM_CREATE
-    FIXED: ClassVar[struct.Struct] = struct.Struct("<IIBBQIIII16sB")
+    FIXED: ClassVar[struct.Struct] = struct.Struct("<IIBBQIIII16s")
     surface_id: int
     id: int
     codec: int
@@ -230,9 +248,10 @@ class MsgDisplayStreamCreate(ServerMessage):
     dest: Rect
     flags: int = StreamFlags.TOP_DOWN
     stamp: int = 0
+    clip: tuple[Rect, ...] = ()
 
     def encode(self) -> bytes:
-        return self.FIXED.pack(
+        fixed = self.FIXED.pack(
             self.surface_id,
             self.id,
             self.flags,
@@ -243,16 +262,36 @@ class MsgDisplayStreamCreate(ServerMessage):
             self.width,
             self.height,
             self.dest.pack(),
-            ClipType.NONE,
         )
+        return fixed + _pack_clip(self.clip)
 
     @classmethod
     def unpack(cls, body: bytes) -> Self:
         need(body, cls.FIXED.size, cls.__name__)
-        surface, sid, flags, codec, stamp, width, height, _sw, _sh, dest, _clip = (
-            cls.FIXED.unpack_from(body)
+        surface, sid, flags, codec, stamp, width, height, _sw, _sh, dest = cls.FIXED.unpack_from(
+            body
         )
-        return cls(surface, sid, codec, width, height, Rect.unpack_from(dest), flags, stamp)
+        clip, _ = _unpack_clip(body, cls.FIXED.size, cls.__name__)
+        dest_rect = Rect.unpack_from(dest)
+        return cls(surface, sid, codec, width, height, dest_rect, flags, stamp, clip)
+
+
+@dataclass(frozen=True, slots=True)
+class MsgDisplayStreamClip(ServerMessage):
+    """The parts of a stream's area its frames draw on from now (none: all of it)."""
+
+    TYPE: ClassVar[int] = MsgDisplay.STREAM_CLIP
+    id: int
+    clip: tuple[Rect, ...] = ()
+
+    def encode(self) -> bytes:
+        return U32.pack(self.id) + _pack_clip(self.clip)
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Self:
+        need(body, U32.size, cls.__name__)
+        clip, _ = _unpack_clip(body, U32.size, cls.__name__)
+        return cls(U32.unpack_from(body)[0], clip)
 
 
 @dataclass(frozen=True, slots=True)
