@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_channel_display import AREA, GTK_CAPS, HTML5_CAPS, ack_all, setup
+from test_channel_display import GTK_CAPS, HTML5_CAPS, ack_all, setup
 
 from spice_server.channels.display import DisplayChannel
 from spice_server.display.streams import CLIP_FRAMES, STREAK
@@ -23,7 +23,9 @@ from spice_server.protocol.rect import Rect
 
 from fakes import FakeContext, link
 
-HOLE = Rect(AREA.left, AREA.top + 60, AREA.left + 50, AREA.bottom)  # the window's part
+SIZE = (512, 384)
+AREA = Rect.from_size(16, 16, 320, 240)  # large enough for its frames to be encoded off the loop
+HOLE = Rect(AREA.left, AREA.top + 160, AREA.left + 120, AREA.bottom)  # the window's part
 AROUND = (
     Rect(AREA.left, AREA.top, AREA.right, HOLE.top),
     Rect(HOLE.right, HOLE.top, AREA.right, AREA.bottom),
@@ -67,7 +69,7 @@ def test_spice_gtk_gets_a_window_over_a_stream_left_out_and_what_is_typed_there(
     """Whether the window was there when the stream began (its clip then comes after
     CLIP_FRAMES frames) or came over it later, the client is told the clip, the window's
     area is repainted losslessly after it, and a key's echo there goes as an image."""
-    context, display, channel, _client, transport = setup(GTK_CAPS, streaming_video="all")
+    context, display, channel, _client, transport = setup(GTK_CAPS, SIZE, streaming_video="all")
     play(context, display, channel, transport, STREAK + 2, window=window_first)
     (create,) = transport.take_of(MsgDisplayStreamCreate)
     assert create.clip == ()
@@ -93,7 +95,7 @@ def test_spice_gtk_gets_a_window_over_a_stream_left_out_and_what_is_typed_there(
 
 
 def test_a_client_linking_to_a_clipped_stream_gets_the_clip_with_it() -> None:
-    context, display, channel, _client, transport = setup(GTK_CAPS, streaming_video="all")
+    context, display, channel, _client, transport = setup(GTK_CAPS, SIZE, streaming_video="all")
     play(context, display, channel, transport, STREAK + CLIP_FRAMES + 2)
     assert transport.take_of(MsgDisplayStreamClip)
     _second, later = link(channel, caps=GTK_CAPS)
@@ -105,7 +107,7 @@ def test_a_client_linking_to_a_clipped_stream_gets_the_clip_with_it() -> None:
 
 def test_spice_html5_draws_frames_whole_so_its_streams_stay_unclipped() -> None:
     context = FakeContext(streaming_video="all")
-    display = Display(256, 192)
+    display = Display(*SIZE)
     channel = DisplayChannel(context, display)
     _client, transport = link(channel, caps=HTML5_CAPS, websocket=object())
     transport.feed(MsgcDisplayInit(1, 0, 1, 0))
@@ -116,3 +118,20 @@ def test_spice_html5_draws_frames_whole_so_its_streams_stay_unclipped() -> None:
     # What is typed into the window goes with the next frame, which draws over it anyway.
     type_echo(context, display, channel, transport)
     assert not drawn_on_screen(transport.take())
+
+
+def test_an_echo_in_the_window_passes_a_frame_being_encoded() -> None:
+    """A frame is encoded off the loop, and only an echo beside what it draws may go
+    meanwhile: one in the window over the video is (the frame does not draw there)."""
+    context, display, channel, _client, transport = setup(GTK_CAPS, SIZE, streaming_video="all")
+    play(context, display, channel, transport, STREAK + CLIP_FRAMES + 2)
+    context.core.advance(0.12)
+    ack_all(transport)
+    assert transport.take_of(MsgDisplayStreamClip)
+    context.offload_at_once = False
+    play(context, display, channel, transport, 1)
+    assert transport.take_of(MsgDisplayStreamData) == []  # being encoded
+    type_echo(context, display, channel, transport)
+    assert [m.box for m in drawn_on_screen(transport.take())] == [ECHO]
+    context.finish_offloaded()
+    assert len(transport.take_of(MsgDisplayStreamData)) == 1

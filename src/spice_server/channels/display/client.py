@@ -427,7 +427,7 @@ class DisplayChannelClient(OffloadingClient):
             encode = functools.partial(keeping, cache_id=cache_id)
         elif kind is not ImageKind.BITMAP:
             encode = self.stills.lz4(self._pump_began) if kind is ImageKind.LZ4 else encode_quic
-        self.encode(pixels, encode, draw, kind.value, rect)
+        self.encode(pixels, encode, draw, kind.value, (rect,))
 
     def _pending(self, lossless: bool, cached: bool) -> Region:
         """Where an area put back for later goes, so that it is sent the same way then."""

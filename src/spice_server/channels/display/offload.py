@@ -39,7 +39,8 @@ class OffloadingClient(ChannelClient):
         super().__init__(channel, session, transport, link)
         # Of the surface the client has: an encode for an older one is dropped.
         self._generation: int | None = None
-        self._encoding: Rect | None = None  # the area of an image or frame being encoded
+        # Where an image or frame being encoded draws (None: nothing is being encoded).
+        self._encoding: tuple[Rect, ...] | None = None
         self.images: Counter[str] = Counter()  # images sent, by encoding
 
     def count(self, kind: str) -> None:
@@ -51,11 +52,12 @@ class OffloadingClient(ChannelClient):
         encode: Encode,
         build: Build,
         kind: str,
-        area: Rect,
+        area: tuple[Rect, ...],
         still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Encode and send the pixels of ``area``: on the loop if small, else on the
-        encoder threads, sent when done if the surface and ``still_wanted()`` still are."""
+        """Encode and send the pixels that draw on ``area`` (a stream's frame: its clip):
+        on the loop if small, else on the encoder threads, sent when done if the surface
+        and ``still_wanted()`` still are."""
         if pixels.size > URGENT_PIXELS:
             self.connection.push()  # what is ready leaves before a costly encode
         if pixels.size < OFFLOAD_PIXELS:
@@ -92,6 +94,6 @@ class OffloadingClient(ChannelClient):
         """Whether an echo (``echoes``) may go now: past what fills the link's budget, and
         past an image or frame being encoded beside it, not under it."""
         busy = self._encoding
-        if busy is not None and any(not rect.intersect(busy).is_empty() for rect in echoes):
+        if busy is not None and any(not r.intersect(b).is_empty() for r in echoes for b in busy):
             return False
         return super().can_send_more(urgent=True)

@@ -157,7 +157,7 @@ class StreamHost(Protocol):
         encode: Encode,
         build: Build,
         kind: str,
-        area: Rect,
+        area: tuple[Rect, ...],
         still_wanted: Callable[[], bool],
     ) -> None: ...
 
@@ -387,6 +387,6 @@ class StreamSender:
             encoder.encode,
             frame,
             "frame",
-            stream.rect,
+            stream.parts,  # an echo beside them, in a window over the video, may pass
             lambda: self.active.get(stream.serial) is stream and stream.encoder is encoder,
         )
