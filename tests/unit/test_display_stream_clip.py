@@ -9,7 +9,7 @@ import pytest
 from test_channel_display import GTK_CAPS, HTML5_CAPS, ack_all, setup
 
 from spice_server.channels.display import DisplayChannel
-from spice_server.display.streams import CLIP_FRAMES, STREAK
+from spice_server.display.streams import CLIP_FRAMES, IDLE_S, STREAK
 from spice_server.interfaces.display import Display
 from spice_server.protocol.messages.display import (
     MsgcDisplayInit,
@@ -18,6 +18,7 @@ from spice_server.protocol.messages.display import (
     MsgDisplayStreamClip,
     MsgDisplayStreamCreate,
     MsgDisplayStreamData,
+    MsgDisplayStreamDestroy,
 )
 from spice_server.protocol.rect import Rect
 
@@ -92,6 +93,14 @@ def test_spice_gtk_gets_a_window_over_a_stream_left_out_and_what_is_typed_there(
     assert len([m for m in messages if isinstance(m, MsgDisplayStreamData)]) == 3
     assert not drawn_on_screen(messages)  # the window is left as it is
     assert not [m for m in messages if isinstance(m, MsgDisplayStreamClip)]
+    # The video stops: where its frames drew is repainted, the window (exact) is not.
+    context.core.advance(IDLE_S + 0.3)
+    ack_all(transport)
+    messages = transport.take()
+    assert MsgDisplayStreamDestroy(create.id) in messages
+    repaint = drawn_on_screen(messages)
+    assert all(m.box.intersect(HOLE).is_empty() for m in repaint), repaint
+    assert sum(m.box.area for m in repaint) == AREA.area - HOLE.area
 
 
 def test_a_client_linking_to_a_clipped_stream_gets_the_clip_with_it() -> None:

@@ -9,14 +9,14 @@ pause (a terminal scrolling ``ls -lR``) sends them faster than they can be read.
 
 The reply's rectangles are read straight from its bytes with numpy, gathered into a tile
 map (a few numpy calls, however many there are) and captured as the boxes of its
-connected parts, trimmed to the rectangles in them. A box of a few rectangles lists them
-(``Box.drawn``): a video drawn around a window over it is one box, and the window in it
-is known not drawn (its pixels are not compared in a stream's area). So a flooding terminal and the
+connected parts, trimmed to the rectangles in them. So a flooding terminal and the
 terminal the user types into beside it are two boxes, not one around both: the echo is
 a small rectangle, which the capture hands on first (``capture``), and the comparison
 of the flood's box does not take in the screen between them. A reply of a few
 rectangles (an echo, a dragged window) is grouped the same way without the map, which
-would cost more than the rest of the capture's Python.
+would cost more than the rest of the capture's Python; each box then lists them
+(``Box.drawn``): a video drawn around a window over it is one box, in which the window
+is known not drawn (in a stream's area pixels are not compared).
 """
 
 from __future__ import annotations

@@ -309,8 +309,9 @@ class StreamSender:
     def _end(self, stream: ClientStream, repaint: bool) -> None:
         del self.active[stream.serial]
         self.host.send(MsgDisplayStreamDestroy(stream.id))
-        if repaint:
-            self.host.repaint(stream.rect)  # nothing lossy stays on screen
+        if repaint:  # nothing lossy stays on screen (what its clip left out was repainted)
+            for part in stream.parts:
+                self.host.repaint(part)
 
     def report(self, message: MsgcDisplayStreamReport, detected: list[Stream]) -> None:
         """A client's report on one of its streams; ``detected``: the display's streams."""
