@@ -24,6 +24,7 @@ from spice_server import (
     KeyboardModifier,
     MouseMode,
 )
+from spice_server.channels.display import stills
 from spice_server.channels.display.cache import SEARCH_AGAIN_S, SNAPSHOT_EVERY_S
 from spice_server.protocol.constants import ChannelType
 
@@ -88,14 +89,19 @@ def test_channels_connect_and_channel_events(make_harness, make_client):
 
 
 @pytest.mark.parametrize(
-    ("compression", "encoding"),
+    ("compression", "encoding", "packed"),
     [
-        (ImageCompression.OFF, "bitmap"),
-        (ImageCompression.LZ4, "lz4"),
-        (ImageCompression.AUTO_LZ, "quic"),  # the pattern's gradients and noise: photographic
+        (ImageCompression.OFF, "bitmap", None),
+        (ImageCompression.LZ4, "lz4", None),  # loopback: 32-bit rows
+        (ImageCompression.LZ4, "lz4", True),  # 24-bit rows, as on a slow link
+        (ImageCompression.AUTO_LZ, "quic", None),  # the pattern's gradients and noise
     ],
 )
-def test_framebuffer_is_exact_after_updates(make_harness, make_client, compression, encoding):
+def test_framebuffer_is_exact_after_updates(
+    make_harness, make_client, monkeypatch, compression, encoding, packed
+):
+    if packed is not None:
+        monkeypatch.setattr(stills, "lz4_packs_rows", lambda rtt, rate: packed)
     harness, display, client = start(make_harness, make_client, image_compression=compression)
     client.wait_ready()
     client.wait_framebuffer(display.snapshot())

@@ -20,6 +20,7 @@ from spice_server.display.encoding import (
     encode_lz4,
     lz4_max_level,
     lz4_options,
+    lz4_packs_rows,
     packed_rgb,
 )
 from spice_server.display.framebuffer import Framebuffer, as_pixels
@@ -304,6 +305,20 @@ def test_lz4_level_follows_the_image_size_and_every_level_decodes() -> None:
     assert lz4_max_level(0.001, rtt=0.08, rate=2.5e6) == NEAR  # far but fast enough
     assert lz4_max_level(0.001, rtt=0.08, rate=None) == BEST  # far, rate unknown
     assert lz4_max_level(0.005, rtt=0.003, rate=None) == FAST  # the pump spent its time
+
+
+def test_lz4_packs_its_rows_to_24_bits_only_where_bytes_cost() -> None:
+    assert not lz4_packs_rows(rtt=0.0002, rate=None)  # loopback, a LAN: the client's time
+    assert not lz4_packs_rows(rtt=0.004, rate=12.5e6)  # 100 Mbit/s
+    assert lz4_packs_rows(rtt=0.02, rate=2.5e6)  # 20 Mbit/s
+    assert lz4_packs_rows(rtt=0.003, rate=0.6e6)  # near but slow
+    assert lz4_packs_rows(rtt=0.08, rate=None)  # far, rate unknown
+    pixels = np.random.default_rng(5).integers(0, 1 << 32, (17, 23), dtype=np.uint32)
+    for packed, fmt, size in ((True, 7, 3), (False, 8, 4)):
+        image = unpack_image(encode_lz4(pixels, packed=packed))
+        assert image.payload[4:6] == bytes([1, fmt])  # top-down, 24- or 32-bit
+        rows = lz4.block.decompress(image.payload[10:], uncompressed_size=pixels.size * size)
+        assert rows == (packed_rgb(pixels).tobytes() if packed else pixels.tobytes())
     text = np.zeros((64, 256), dtype=np.uint32)
     text[np.arange(64) % 8 < 5, ::3] = 0xFFFFFF  # repetitive, like lines of glyphs
     sizes = {}

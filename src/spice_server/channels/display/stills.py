@@ -13,7 +13,7 @@ import functools
 
 from ...config import ServerConfig
 from ...core.clock import Clock
-from ...display.encoding import encode_lz4, lz4_max_level
+from ...display.encoding import encode_lz4, lz4_max_level, lz4_packs_rows
 from ...display.images import ImagePolicy, image_policy
 from ...net.link import LinkEstimate
 from ...protocol.rect import Rect
@@ -56,9 +56,13 @@ class StillImages:
         )
 
     def lz4(self, pump_began: float) -> Encode:
-        """The LZ4 encoder at the level worth its time in a pump begun at ``pump_began``."""
+        """The LZ4 encoder at the level worth its time in a pump begun at ``pump_began``,
+        in the rows the link is worth (``lz4_packs_rows``)."""
         spent, link = self.clock.now() - pump_began, self.link
-        return functools.partial(encode_lz4, max_level=lz4_max_level(spent, link.rtt, link.rate))
+        level = lz4_max_level(spent, link.rtt, link.rate)
+        return functools.partial(
+            encode_lz4, max_level=level, packed=lz4_packs_rows(link.rtt, link.rate)
+        )
 
     def cut(self, policy: ImagePolicy, rect: Rect) -> tuple[Rect, Rect | None]:
         """``rect`` as the band to draw now and the rest (None if it fits in one draw),

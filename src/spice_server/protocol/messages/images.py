@@ -31,14 +31,14 @@ def pack_bitmap_image(
 
 
 def pack_lz4_image(
-    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0
+    image_id: int, width: int, height: int, blocks: list[bytes], flags: int = 0, packed: bool = True
 ) -> bytes:
     """A SpiceImage of type LZ4: top-down flag, format, then blocks with big-endian lengths.
 
-    The decoded blocks concatenate to 24-bit rows (B, G, R: width*3 bytes), top-down,
-    packed; the client aligns them itself.
+    The decoded blocks concatenate to rows, top-down: 24-bit (``packed``: B, G, R, width*3
+    bytes, which the client aligns itself) or 32-bit (B, G, R, x).
     """
-    payload = bytearray((1, BitmapFormat.BIT_24))
+    payload = bytearray((1, BitmapFormat.BIT_24 if packed else BitmapFormat.BIT_32))
     for block in blocks:
         payload += U32_BE.pack(len(block))
         payload += block
