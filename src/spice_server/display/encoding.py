@@ -65,9 +65,15 @@ HC_SPENT_S = 0.004  # LZ4's slower, smaller levels while one pump has spent less
 # bottleneck), a short round trip says the link is near, and likely fast.
 SLOW_RATE = 1_000_000  # bytes/s
 NEAR_RTT_S = 0.010
-
-
 PACK_RATE = 6_000_000  # bytes/s: on a slower link, LZ4 goes as 24-bit rows
+
+
+def _slower_than(limit: float, rtt: float, rate: float | None) -> bool:
+    """Whether a link of that round trip and rate (None: not measured) carries less than
+    ``limit`` bytes a second; unmeasured, a far one is taken for slow, a near one not."""
+    if rate is not None:
+        return rate < limit
+    return rtt >= NEAR_RTT_S
 
 
 def lz4_packs_rows(rtt: float, rate: float | None) -> bool:
@@ -78,9 +84,7 @@ def lz4_packs_rows(rtt: float, rate: float | None) -> bool:
     terminal keeps busy: there a key's echo came later (p50, later in 11 of 14 pairs of
     runs, by 4 ms at the median). So only where bytes cost: a link slower than
     PACK_RATE, or far, its rate unknown."""
-    if rate is not None:
-        return rate < PACK_RATE
-    return rtt >= NEAR_RTT_S
+    return _slower_than(PACK_RATE, rtt, rate)
 
 
 def lz4_max_level(spent: float, rtt: float, rate: float | None) -> int:
@@ -89,9 +93,7 @@ def lz4_max_level(spent: float, rtt: float, rate: float | None) -> int:
     HC_SPENT_S (a flood costs no long wakeup); BEST on a slow or far link; else NEAR."""
     if spent >= HC_SPENT_S:
         return FAST
-    if rate is not None:
-        return BEST if rate < SLOW_RATE else NEAR
-    return NEAR if rtt < NEAR_RTT_S else BEST
+    return BEST if _slower_than(SLOW_RATE, rtt, rate) else NEAR
 
 
 def encode_lz4(

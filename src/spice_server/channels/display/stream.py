@@ -275,10 +275,10 @@ class StreamSender:
         # spice-gtk's built-in MJPEG decoder drops late frames; its GStreamer path not.
         stamper = self.stamper.for_stream(drops_late=codec == VideoCodec.MJPEG)
         clip = stream.clip if self.honours_clips else ()
+        turn = next(self._turns)
         client_stream = ClientStream(
-            stream_id, stream.serial, stream.rect, codec, encoder, stamper, next(self._turns)
+            stream_id, stream.serial, stream.rect, codec, encoder, stamper, turn, clip=clip
         )
-        client_stream.clip = clip
         self.active[stream.serial] = client_stream
         host = self.host
         host.send(
