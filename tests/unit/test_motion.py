@@ -49,6 +49,20 @@ def test_a_terminal_scroll_is_found() -> None:
     assert find_motion(page[:200], page[16:216]) == Motion(0, -16)
 
 
+def test_a_scroll_after_a_scroll_is_found_by_row_fingerprints_alone(monkeypatch) -> None:
+    """A flooding terminal scrolls by another amount at each capture, new lines half of
+    what changed: probes in text match everywhere and decide nothing, so after a scroll
+    they are not searched when the rows tell the new one (they cost half the search)."""
+    from spice_server.display import motion
+
+    def no_probes(*args: object) -> list[tuple[int, int]]:
+        raise AssertionError("probes searched")
+
+    page = text_like(400)
+    monkeypatch.setattr(motion, "segment_matches", no_probes)
+    assert find_motion(page[:200], page[96:296], Motion(0, -16)) == Motion(0, -96)
+
+
 def test_new_content_unchanged_content_and_small_areas_are_not_motion() -> None:
     old = WORLD[:300, :400]
     assert find_motion(old, landscape(300, 400, seed=9)) is None

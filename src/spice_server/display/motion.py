@@ -9,7 +9,7 @@ in a window of the old frame around their own place; every place where a probe m
 proposes a motion. The most proposed motions (with the one found last time, since pans and
 drags keep their speed, and a vertical scroll found by row fingerprints) are scored on a
 sample of rows: the share of the changed pixels each explains. The best wins if that share
-is a fair part.
+is a fair part. After a vertical scroll the row fingerprints go first, and settle it.
 A wrong guess costs only efficiency: after the copy the pixels are compared again, and
 whatever the copy got wrong is sent as usual.
 """
@@ -77,6 +77,17 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     consider([(hint.dx, hint.dy)])  # pans and drags keep their speed
     if best_score >= GOOD_ENOUGH:
         return best
+    # A terminal or page that scrolled last time most likely scrolled again, by another
+    # amount: row fingerprints find it, where probes in text match in too many places
+    # (in a flooding terminal they cost half the search, and decided nothing). A shift
+    # the fingerprints find is one nearly every row it overlaps agrees with: it stands
+    # even where the new lines are most of the change.
+    scrolled = hint.dx == 0 and hint.dy != 0
+    if scrolled:
+        shift = vertical_shift(old, new)
+        consider([(0, -shift)])
+        if shift and best == Motion(0, -shift):
+            return best
     votes: Counter[tuple[int, int]] = Counter()
     tried = {(hint.dx, hint.dy)}
     for found in _probes(old, new, changed, hint):
@@ -94,7 +105,7 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     # Text repeats itself, so probes in a terminal match in too many places to tell; row
     # fingerprints find its vertical scrolls. Where nearly everything changed and no probe
     # matched (video), there is no scroll to find and the fingerprints are not worth it.
-    if votes or changed_count < 0.9 * changed.size:
+    if not scrolled and (votes or changed_count < 0.9 * changed.size):
         consider([(0, -vertical_shift(old, new))])
     return best
 
