@@ -53,6 +53,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
         time.sleep(0.02)
 
 
+def difference(got: np.ndarray, want: np.ndarray) -> str:
+    """How two pictures differ: their shapes, or how many pixels and within which box."""
+    if got.shape != want.shape:
+        return f"shape {got.shape} against {want.shape}"
+    ys, xs = np.nonzero(got != want)
+    if not ys.size:
+        return "none"
+    box = f"x {xs.min()}-{xs.max()}, y {ys.min()}-{ys.max()}"
+    return f"{ys.size} pixels, within {box}"
+
+
 class Recorder:
     """A thread-safe list of calls made by the server into a back end."""
 
@@ -401,15 +412,24 @@ class GtkClient:
 
     def wait_framebuffer(self, expected: np.ndarray, timeout: float = 15.0) -> np.ndarray:
         """Poll the client's framebuffer until it equals ``expected`` (RGB bits) exactly."""
-        want = expected & 0x00FFFFFF
+        return self.wait_screen(lambda: expected, timeout, "the server's")
+
+    def wait_screen(
+        self, screen: Callable[[], np.ndarray], timeout: float = 15.0, what: str = "the screen"
+    ) -> np.ndarray:
+        """Poll the client's framebuffer until it equals ``screen()`` (RGB bits) exactly,
+        read again each time (a live X screen); on timeout say how many pixels differ and
+        where, which tells a lost update from an area never refined."""
         deadline = time.monotonic() + timeout
         while True:
-            got = self.framebuffer()
+            got, want = self.framebuffer(), screen() & 0x00FFFFFF
             if got.shape == want.shape and np.array_equal(got, want):
                 return got
             if time.monotonic() > deadline:
-                diff = "shape" if got.shape != want.shape else int((got != want).sum())
-                raise AssertionError(f"client framebuffer differs from the server's: {diff}")
+                raise AssertionError(
+                    f"client framebuffer differs from {what} after {timeout} s: "
+                    + difference(got, want)
+                )
             time.sleep(0.1)
 
     def stderr_tail(self) -> str:

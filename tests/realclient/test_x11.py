@@ -178,11 +178,7 @@ def test_typing_reaches_an_xterm_and_the_screen_matches(xvfb_session, tmp_path):
     type_keys(s.client, HELLO_WORLD)
     wait_until(lambda: typed.read_text() == "Hello world\n", what="the text in the xterm")
     # What the client shows is what the X server has, pixel for pixel.
-    wait_until(
-        lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
-        timeout=15,
-        what="client framebuffer equal to the X screen",
-    )
+    s.client.wait_screen(lambda: x_screen(s.x.name), what="the X screen")
 
 
 def test_arrows_and_right_ctrl_are_the_keys_x_expects(xvfb_session, tmp_path):
@@ -303,10 +299,7 @@ def test_client_resize_resizes_the_x_screen(dummy_session):
             what=f"a {width}x{height} surface at the client",
         )
         assert x_screen(s.x.name).shape == (height, width)
-        wait_until(
-            lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
-            what="the resized screen at the client",
-        )
+        s.client.wait_screen(lambda: x_screen(s.x.name), 10, "the resized X screen")
 
 
 def test_x_server_going_away_ends_sessions_but_not_the_server(xvfb_session):
@@ -410,10 +403,7 @@ def test_mit_shm_drawing_in_a_child_window_is_captured(xvfb_session):
                 0,
             )
             conn.core.GetInputFocus().reply()
-            wait_until(
-                lambda: np.array_equal(s.client.framebuffer(), x_screen(s.x.name)),
-                what=f"MIT-SHM frame {seed} at the client",
-            )
+            s.client.wait_screen(lambda: x_screen(s.x.name), 10, f"MIT-SHM frame {seed}")
         segment.close()
     finally:
         conn.disconnect()
