@@ -82,14 +82,15 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     # (in a flooding terminal they cost half the search, and decided nothing). A shift
     # the fingerprints find is one nearly every row it overlaps agrees with: it stands
     # even where the new lines are much of the change (up to 70 %).
+    tried = {(hint.dx, hint.dy)}
     scrolled = hint.dx == 0 and hint.dy != 0
     if scrolled:
         shift = vertical_shift(old, new)
         consider([(0, -shift)])
         if shift and best == Motion(0, -shift):
             return best
+        tried.add((0, -shift))
     votes: Counter[tuple[int, int]] = Counter()
-    tried = {(hint.dx, hint.dy)}
     for found in _probes(old, new, changed, hint):
         votes.update(found)
         # A probe found in one or two places is decisive enough to score at once: a
