@@ -16,6 +16,7 @@ import pytest
 
 from spice_server import ChannelEvent, ChannelEventFlags, Display
 from spice_server.net.certificates import SelfSigned, self_signed
+from spice_server.protocol.constants import ChannelType
 
 from harness import RecordingKeyboard, wait_until
 from html5client import Browsers
@@ -55,6 +56,12 @@ def test_spice_html5_over_wss(make_harness, browsers, state_dir):
     page = browsers.open(harness.tls_port)
     try:
         page.wait_canvas(display.snapshot())
+        # The page draws as soon as the display channel is up; its inputs channel may link
+        # a moment later, and spice-html5 drops the keys pressed before it has.
+        wait_until(
+            lambda: harness.call(harness.server.channel_clients, ChannelType.INPUTS),
+            what=f"the inputs channel\n{page}",
+        )
         page.press("a")
         wait_until(lambda: keyboard.scancodes() == [0x1E, 0x9E], what=f"a key\n{page}")
     finally:

@@ -268,6 +268,11 @@ def test_idle_desktop_sends_nothing(xvfb_session):
         s.client.send(cmd="state")
         return s.client.next_event(lambda e: e["event"] == "state")["bytes"]["display"]
 
+    def settled_bytes() -> int | None:
+        time.sleep(0.3)  # polls spaced past the settled screen's snapshot (sent once)
+        return display_bytes()
+
+    wait_until(steady(settled_bytes, times=4), what="the display channel quiet")
     before = display_bytes()
     time.sleep(IDLE_SECONDS)  # the span observed, not a wait for something to happen
     assert display_bytes() == before
