@@ -54,15 +54,34 @@ def test_the_gaps_between_lines_of_text_do_not_count() -> None:
     rect = Rect(0, 0, 100, 200)
     assert reference.matching_rows(rect, text) == []
     # A few runs, such as the strips a moved window uncovers, do count.
-    uncovered = screen()
-    uncovered[:10] = uncovered[190:] = 0
+    wallpaper = screen()
+    reference = ReferenceImage(0, wallpaper.copy())
+    uncovered = screen() + 1
+    uncovered[:10], uncovered[190:] = wallpaper[:10], wallpaper[190:]
     assert reference.matching_rows(rect, uncovered) == [(0, 10), (190, 200)]
     # Shorter runs than MIN_RUN_ROWS never do.
-    uncovered[10 : 10 + MIN_RUN_ROWS] = 0
-    uncovered[:10] = 1
+    uncovered[10 : 10 + MIN_RUN_ROWS] = wallpaper[10 : 10 + MIN_RUN_ROWS]
+    uncovered[:10] += 1
     assert reference.matching_rows(rect, uncovered) == [(10, 10 + MIN_RUN_ROWS), (190, 200)]
-    uncovered[10 + MIN_RUN_ROWS - 1] = 1
+    uncovered[10 + MIN_RUN_ROWS - 1] += 1
     assert reference.matching_rows(rect, uncovered) == [(190, 200)]
+
+
+def test_rows_of_one_colour_do_not_count() -> None:
+    """A band of one colour matches any earlier screen with such a band there (the blank
+    rows between a flooding terminal's lines, a page's margin) and a fill draws it in a
+    few bytes: drawing it from a kept screen would only cut the area into more images."""
+    first = screen()
+    first[60:80] = 0x202020
+    reference = ReferenceImage(0, first.copy())
+    now = screen() + 1
+    now[60:80] = 0x202020  # blank, as it was
+    now[120:140] = first[120:140]  # a picture, as it was
+    rect = Rect(0, 0, 100, 200)
+    assert reference.matching_rows(rect, now) == [(120, 140)]
+    # Blank rows within a run of the picture's stay in it.
+    now[40:60] = first[40:60]
+    assert reference.matching_rows(rect, now) == [(40, 80), (120, 140)]
 
 
 def test_a_rectangle_outside_the_reference_matches_nothing() -> None:

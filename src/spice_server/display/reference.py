@@ -57,7 +57,11 @@ class ReferenceImage:
     ) -> list[tuple[int, int]]:
         """Runs (first, end) of rows of ``rect`` (relative to its top) whose ``pixels`` are
         exactly the reference's moved by ``motion``; runs shorter than MIN_RUN_ROWS left
-        out, and none at all when there are more than MAX_RUNS."""
+        out, and those whose sampled rows (every MIN_RUN_ROWS-th of ``rect``) are each of
+        one colour: a fill draws such a band in a few bytes, and it matches any earlier
+        screen with a band there (under a flooding terminal, the blank rows between its
+        lines, which would cut it into more images). None at all when more than MAX_RUNS
+        are left."""
         source = rect.translated(-motion.dx, -motion.dy)
         if source.intersect(self.bounds) != source:
             return []
@@ -65,16 +69,21 @@ class ReferenceImage:
         if cached.shape != pixels.shape:
             return []
         # Every run of MIN_RUN_ROWS rows holds one of every MIN_RUN_ROWS-th row: when none
-        # of those matches, no row is worth comparing (most parts, against most pictures).
-        if not (cached[::MIN_RUN_ROWS] == pixels[::MIN_RUN_ROWS]).all(axis=1).any():
+        # of those matches with more than one colour, no row is worth comparing (most
+        # parts, against most pictures; a terminal's blank rows against any text screen).
+        sampled = pixels[::MIN_RUN_ROWS]
+        telling = (cached[::MIN_RUN_ROWS] == sampled).all(axis=1)
+        telling &= (sampled != sampled[:, :1]).any(axis=1)
+        if not telling.any():
             return []
         same = (cached == pixels).all(axis=1)
-        if not same.any():
-            return []
         edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         runs = [
-            (int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= MIN_RUN_ROWS
+            (int(a), int(b))
+            for a, b in zip(starts, ends, strict=True)
+            if b - a >= MIN_RUN_ROWS
+            and telling[-(-a // MIN_RUN_ROWS) : -(-b // MIN_RUN_ROWS)].any()
         ]
         return runs if len(runs) <= MAX_RUNS else []
 
