@@ -268,7 +268,7 @@ def test_idle_desktop_sends_nothing(xvfb_session):
         s.client.send(cmd="state")
         return s.client.next_event(lambda e: e["event"] == "state")["bytes"]["display"]
 
-    def settled_bytes() -> int | None:
+    def settled_bytes() -> int:
         time.sleep(0.3)  # polls spaced past the settled screen's snapshot (sent once)
         return display_bytes()
 

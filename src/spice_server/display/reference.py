@@ -79,7 +79,7 @@ class ReferenceImage:
         same = (cached == pixels).all(axis=1)
         edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        runs = [
+        runs = [  # a run's sampled rows: from the first at or below its top (ceilings)
             (int(a), int(b))
             for a, b in zip(starts, ends, strict=True)
             if b - a >= MIN_RUN_ROWS

@@ -169,23 +169,25 @@ class ScreenCapture:
             small = [item for item in grabbed if item[0].rect.area <= SMALL_PIXELS]
             self._write(small)
             large = grabbed[len(small) :]
-            if small and self._rest and self._rest_timer is not None and self.core is not None:
-                # An earlier capture's large rectangles wait (the echo's capture followed
-                # it): written in the next turn of the loop, these after them, so that
-                # the clients are sent the echo first.
-                if self._rest_generation != generation:
-                    self._rest = []
-                self._rest, self._rest_generation, rest = self._rest + large, generation, True
+            if self._rest_generation != generation:
+                self._rest = []  # from before a resize: never written
+            waiting = self._rest + large  # an earlier capture's first: older pixels
+            if (
+                small
+                and waiting
+                and (self._rest or not follows)
+                and self.core is not None
+                and self._rest_timer is not None
+            ):
+                # Written in the next turn of the loop, once the clients are sent the small
+                # ones (an echo); the segment keeps their pixels until then.
+                self._rest, self._rest_generation, rest = waiting, generation, True
                 self.core.timer_start(self._rest_timer, 0)
                 return
-            self._flush_rest()  # an earlier capture's, before these newer pixels
+            self._flush_rest()
             if large and follows:
                 # The next capture writes them after its own small rectangles (an echo).
                 self._rest, self._rest_generation = large, generation
-            elif small and large and self.core is not None and self._rest_timer is not None:
-                # The segment keeps these pixels until the next capture, which waits.
-                self._rest, self._rest_generation, rest = large, generation, True
-                self.core.timer_start(self._rest_timer, 0)
             else:
                 self._write(large)
         finally:
