@@ -10,7 +10,7 @@ import pytest
 from test_link import busy_link
 
 from spice_server.channels.display import DisplayChannel
-from spice_server.channels.display.client import JPEG_LANDS_S
+from spice_server.channels.display.client import JPEG_LANDS_S, PUMP_SLICE_S
 from spice_server.channels.main import MM_TIME_DELTA_MS
 from spice_server.display.adaptation import HEADROOM, TARGET_FPS, StreamQuality
 from spice_server.display.framebuffer import Damage
@@ -753,6 +753,31 @@ def test_a_large_area_goes_in_bands_of_equal_height_without_a_sliver() -> None:
         ack_all(transport)
     heights = [d.box.height for d in transport.take_of(MsgDisplayDrawCopy)]
     assert sum(heights) == 194 and max(heights) - min(heights) <= 1, heights
+
+
+def test_a_pump_gives_the_loop_back_after_its_slice_and_goes_on_in_the_next_turn() -> None:
+    """Under a flooding terminal one pump encoded and sent the terminal's bands for 15 ms
+    of the loop at once, while a capture (and the echo in it) waited. A pump stops once
+    it has worked PUMP_SLICE_S and goes on in the next turn of the loop. (Bands this
+    small are encoded on the loop; larger ones are encoded off it, one per turn.)"""
+    context, display, channel, client, transport = setup(size=(480, 768))
+    transport.take()
+    y, x = np.mgrid[0:768, 0:480]
+    display.update((x << 16 | y // 3 << 8 | (x + y) % 256).astype(np.uint32))
+    send_rect = client._send_rect
+
+    def costly_send_rect(*args: object, **kwargs: object) -> None:
+        context.clock.time += PUMP_SLICE_S * 0.4  # each band takes 40 % of a slice
+        send_rect(*args, **kwargs)
+
+    client._send_rect = costly_send_rect
+    channel.distribute()
+    turns = [len(transport.take_of(MsgDisplayDrawCopy))]
+    while sum(turns) < 6 and len(turns) < 20:
+        context.core.advance(0)  # the next turn of the loop: due timers fire
+        turns.append(len(transport.take_of(MsgDisplayDrawCopy)))
+    assert sum(turns) == 6, turns  # 768 rows in bands of 128
+    assert max(turns) <= 3, turns
 
 
 def test_a_video_larger_than_a_draw_goes_whole_as_jpeg_other_content_in_bands() -> None:

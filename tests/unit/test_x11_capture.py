@@ -192,3 +192,46 @@ def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
     assert large_when_echo == [False]
     assert written[0].intersect(echo) == echo and written[0].area < large.area, written
     assert any(r.intersect(large) == large for r in written[1:]), written
+
+
+def test_pixels_left_waiting_are_not_written_once_a_newer_grab_holds_them(setup):
+    """Under a flooding terminal a capture's box was left waiting in the segment (input
+    was being answered, the next capture had begun), and the next capture grabbed the
+    same box again: both were written, one after the other, 10 ms of the loop each, the
+    older for nothing. A newer grab that holds the waiting box replaces it."""
+    server, x, capture, _core, _clock = setup
+    core = capture.core
+    assert isinstance(core, HandCore)
+    painter = Painter(server.name)
+
+    first_capture(x, core, capture, painter)
+    written: list[Rect] = []
+    update = capture.display.update
+
+    def recording_update(pixels: np.ndarray, x: int = 0, y: int = 0, **kw: object) -> None:
+        written.append(Rect.from_size(x, y, pixels.shape[1], pixels.shape[0]))
+        update(pixels, x, y, **kw)
+
+    capture.display.update = recording_update  # type: ignore[method-assign]
+    large = Rect.from_size(0, 0, 200, 200)
+    boxes = capture.damage.boxes
+    regions: list[list[Box]] = []
+
+    def boxes_then_drawn_again(cookie: xcffib.Cookie) -> list[Box]:
+        found = boxes(cookie)
+        if not regions:
+            painter.fill(large)  # drawn again while this capture's pixels are fetched
+        regions.append(found)
+        return found
+
+    capture.damage.boxes = boxes_then_drawn_again  # type: ignore[method-assign]
+    capture.input_injected()
+    painter.fill(large)
+    wait_until(
+        lambda: loop_turn(x, core) or (len(regions) >= 2 and painted(capture, large)),
+        what="two captures of the large box",
+    )
+    for _ in range(5):
+        loop_turn(x, core)
+    assert [box.rect for box in regions[0]] == [large] == [box.rect for box in regions[1]]
+    assert written == [large]

@@ -47,6 +47,7 @@ from .stills import JPEG_QUALITY, StillImages
 from .stream import PRIMARY_SURFACE, CodecChoice, Encode, StreamSender
 
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
+PUMP_SLICE_S = 0.004  # the most one turn of the loop spends producing for one client
 INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_INIT
 REFINE_AFTER_S = 0.1  # lossy goes lossless once no JPEG-sized change outside streams came this long
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
@@ -221,7 +222,7 @@ class DisplayChannelClient(OffloadingClient):
             self.ping_after_writes()
 
     def _produce(self) -> None:
-        """Send what is due, most urgent first, while the link has room."""
+        """Send what is due, most urgent first, while the link has room (a slice a turn)."""
         framebuffer = self.display.framebuffer
         self._pump_began = self.clock.now()
         # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
@@ -237,6 +238,9 @@ class DisplayChannelClient(OffloadingClient):
                 self._send_rect(rect)
             self._echoes.clear()
         while self.can_send_more():
+            if self.clock.now() - self._pump_began > PUMP_SLICE_S:
+                self._pump_in(0)  # the loop's other work first (a capture, an echo, input)
+                return
             self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
             if self._generation != framebuffer.generation:
                 self._create_surface()
@@ -326,7 +330,7 @@ class DisplayChannelClient(OffloadingClient):
     def _pump_in(self, seconds: float) -> None:
         if self._wake_timer is None:
             self._wake_timer = self.context.core.timer_add(lambda _: self.pump())
-        self.context.core.timer_start(self._wake_timer, int(seconds * 1000) + 1)
+        self.context.core.timer_start(self._wake_timer, int(seconds * 1000) + 1 if seconds else 0)
 
     def on_closed(self) -> None:
         for timer in (self._wake_timer, self._init_timer):
@@ -349,17 +353,13 @@ class DisplayChannelClient(OffloadingClient):
             self.send(MsgDisplaySurfaceDestroy(PRIMARY_SURFACE))
         self._generation = framebuffer.generation
         self._surface = Rect(0, 0, width, height)
-        self.send(
-            MsgDisplaySurfaceCreate(
-                PRIMARY_SURFACE, width, height, SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
-            )
-        )
+        pixel_format, flags = SurfaceFormat.XRGB32, SurfaceFlags.PRIMARY
+        self.send(MsgDisplaySurfaceCreate(PRIMARY_SURFACE, width, height, pixel_format, flags))
         self._send_monitors()
         # The first image is the whole surface in one draw, as libspice sends it: simple
         # clients (spicy-screenshot) take the first draw after the surface as "the screen".
-        self._dirty.clear()
-        self._echoes.clear()
-        self._uncached.clear()
+        for region in (self._dirty, self._echoes, self._uncached):
+            region.clear()
         self._send_rect(self._surface, whole=True)
         self._need_mark = True
 
