@@ -69,6 +69,29 @@ def first_capture(x: XConnection, core: HandCore, capture: ScreenCapture, painte
     )
 
 
+def recorded_writes(capture: ScreenCapture) -> list[Rect]:
+    """The areas the capture writes to its Display from now on, in order."""
+    written: list[Rect] = []
+    update = capture.display.update
+
+    def recording_update(pixels: np.ndarray, x: int = 0, y: int = 0, **kw: object) -> None:
+        written.append(Rect.from_size(x, y, pixels.shape[1], pixels.shape[0]))
+        update(pixels, x, y, **kw)
+
+    capture.display.update = recording_update  # type: ignore[method-assign]
+    return written
+
+
+def recording_after_a_first_capture(
+    setup: tuple[XServer, XConnection, ScreenCapture, HandCore, Clock],
+) -> tuple[XConnection, HandCore, ScreenCapture, Painter, list[Rect]]:
+    """A first capture made; the areas written to the Display from then on, in order."""
+    server, x, capture, core, _clock = setup
+    painter = Painter(server.name)
+    first_capture(x, core, capture, painter)
+    return x, core, capture, painter, recorded_writes(capture)
+
+
 def test_drawing_reaches_the_display_one_capture_per_frame_on_a_steady_beat(setup):
     server, x, capture, core, clock = setup
     painter = Painter(server.name)
@@ -154,20 +177,7 @@ def test_an_echo_drawn_during_a_large_capture_is_written_before_it(setup):
     comparison took 4 ms of the loop, and the echo waited for it), and in a later turn
     of the loop, once the clients have been sent the echo (under a flooding terminal
     the echo waited for the terminal's comparison there)."""
-    server, x, capture, _core, _clock = setup
-    core = capture.core
-    assert isinstance(core, HandCore)
-    painter = Painter(server.name)
-
-    first_capture(x, core, capture, painter)
-    written: list[Rect] = []
-    update = capture.display.update
-
-    def recording_update(pixels: np.ndarray, x: int = 0, y: int = 0, **kw: object) -> None:
-        written.append(Rect.from_size(x, y, pixels.shape[1], pixels.shape[0]))
-        update(pixels, x, y, **kw)
-
-    capture.display.update = recording_update  # type: ignore[method-assign]
+    x, core, capture, painter, written = recording_after_a_first_capture(setup)
     large, echo = Rect.from_size(0, 0, 200, 200), Rect.from_size(280, 210, 10, 10)
     boxes = capture.damage.boxes
 
@@ -199,20 +209,7 @@ def test_pixels_left_waiting_are_not_written_once_a_newer_grab_holds_them(setup)
     was being answered, the next capture had begun), and the next capture grabbed the
     same box again: both were written, one after the other, 10 ms of the loop each, the
     older for nothing. A newer grab that holds the waiting box replaces it."""
-    server, x, capture, _core, _clock = setup
-    core = capture.core
-    assert isinstance(core, HandCore)
-    painter = Painter(server.name)
-
-    first_capture(x, core, capture, painter)
-    written: list[Rect] = []
-    update = capture.display.update
-
-    def recording_update(pixels: np.ndarray, x: int = 0, y: int = 0, **kw: object) -> None:
-        written.append(Rect.from_size(x, y, pixels.shape[1], pixels.shape[0]))
-        update(pixels, x, y, **kw)
-
-    capture.display.update = recording_update  # type: ignore[method-assign]
+    x, core, capture, painter, written = recording_after_a_first_capture(setup)
     large = Rect.from_size(0, 0, 200, 200)
     boxes = capture.damage.boxes
     regions: list[list[Box]] = []
