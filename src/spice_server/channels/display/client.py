@@ -94,9 +94,9 @@ class DisplayChannelClient(OffloadingClient):
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
         self._cache = KeptScreens(lz4_client, self.clock, kept)
         self.stills = StillImages(self.context.config, lz4_client, transport.link, self.clock)
-        self._pump_began = 0.0  # when (clock) the running pump began: bounds its LZ4 effort
-        # spice-html5 (the WebSocket client) draws JPEG late, copies and stream frames
-        # ignoring clips, and converts colours exactly.
+        # When (clock) the burst began (bounds its LZ4 effort); a pump cut short continues it.
+        self._pump_began, self._sliced = 0.0, False
+        # spice-html5 (WebSocket) draws JPEG late, ignores clips, converts colours exactly.
         self._late_jpeg = self.connection.websocket is not None
         self._copies = WaitingCopies(honours_clips=not self._late_jpeg)
         # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
@@ -113,8 +113,7 @@ class DisplayChannelClient(OffloadingClient):
 
     def start(self) -> None:
         super().start()
-        # Clients send DISPLAY_INIT (their image cache's size) right after linking; the
-        # first screen waits for it a little, so that it can go to that cache.
+        # The first screen waits a little for DISPLAY_INIT: it may go to the client's cache.
         self._init_timer = self.context.core.timer_add(lambda _: self._init_done())
         self.context.core.timer_start(self._init_timer, INIT_WAIT_MS)
 
@@ -223,8 +222,8 @@ class DisplayChannelClient(OffloadingClient):
 
     def _produce(self) -> None:
         """Send what is due, most urgent first, while the link has room (a slice a turn)."""
-        framebuffer = self.display.framebuffer
-        self._pump_began = self.clock.now()
+        framebuffer, began = self.display.framebuffer, self.clock.now()
+        self._pump_began, self._sliced = self._pump_began if self._sliced else began, False
         # Copies (left waiting, repaints) and an echo may overdraw the budget (can_send_more).
         moved = bool(self._copies)
         while self._copies and self.can_send_more(urgent=True):
@@ -238,8 +237,9 @@ class DisplayChannelClient(OffloadingClient):
                 self._send_rect(rect)
             self._echoes.clear()
         while self.can_send_more():
-            if self.clock.now() - self._pump_began > PUMP_SLICE_S:
+            if self.clock.now() - began > PUMP_SLICE_S:
                 self._pump_in(0)  # the loop's other work first (a capture, an echo, input)
+                self._sliced = True
                 return
             self.ping_after_writes(at_least=PING_EVERY_BYTES)  # confirmations within bursts
             if self._generation != framebuffer.generation:

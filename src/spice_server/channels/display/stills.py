@@ -56,7 +56,7 @@ class StillImages:
         )
 
     def lz4(self, pump_began: float) -> Encode:
-        """The LZ4 encoder at the level worth its time in a pump begun at ``pump_began``,
+        """The LZ4 encoder at the level worth its time in a burst begun at ``pump_began``,
         in the rows the link is worth (``lz4_packs_rows``)."""
         spent, link = self.clock.now() - pump_began, self.link
         level = lz4_max_level(spent, link.rtt, link.rate)
