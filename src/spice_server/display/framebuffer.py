@@ -15,7 +15,7 @@ import numpy as np
 
 from ..protocol.rect import Rect
 from .damage import marked_rects
-from .motion import MotionFinder, explained_box
+from .motion import STILL, explained_box, find_motion
 from .region import Region, difference
 
 MAX_CLIP_RECTS = 16  # a copy whose unwritten holes need more pieces writes all its box
@@ -76,7 +76,7 @@ class Framebuffer:
         self.generation = 0  # bumped on every resize: clients re-create their surface
         # Where video streams run every pixel changes every frame: comparing is wasted.
         self.hot: tuple[Rect, ...] = ()
-        self._motions = MotionFinder()
+        self._motion = STILL  # the last motion found: pans and drags keep their speed
         self.moves = 0  # CopyOps recorded so far
         self.changes = 0  # changes of any kind recorded so far
 
@@ -127,9 +127,10 @@ class Framebuffer:
     ) -> tuple[Rect, int, int] | None:
         """If the new pixels are largely the old ones moved, move ours; returns where to
         (the copy's destination) and from where (its source's top left)."""
-        motion = self._motions.find(dst, src, target)
+        motion = find_motion(dst, src, self._motion)
         if motion is None:
             return None
+        self._motion = motion
         dx, dy = motion.dx, motion.dy
         # Only what moved: a dragged window's box also holds the desktop around it, which
         # stays put, and moving it too would make it a change to send again.

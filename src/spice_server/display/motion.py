@@ -11,9 +11,7 @@ drags keep their speed, and a vertical scroll found by row fingerprints) are sco
 sample of rows: the share of the changed pixels each explains. The best wins if that share
 is a fair part. After a vertical scroll the row fingerprints go first, and settle it.
 A wrong guess costs only efficiency: after the copy the pixels are compared again, and
-whatever the copy got wrong is sent as usual. Text rewritten in place (a terminal that
-takes in output faster than it is shown) gives such guesses at every capture, for half a
-capture's time: an area whose searches keep telling nothing is searched less often.
+whatever the copy got wrong is sent as usual.
 """
 
 from __future__ import annotations
@@ -37,8 +35,6 @@ MIN_CHANGED = 256  # changed pixels (of the sampled rows) below which no search 
 MAX_SCORED = 6  # the most proposed motions scored, besides the last one and a scroll
 GOOD_ENOUGH = 0.8  # a motion explaining this share of the changes ends the search
 SCAN_LINES = 8  # the first lines explained_box compares from each side (then twice as many)
-MAX_SKIPPED = 8  # searches of an area skipped at most after searches that told nothing
-MAX_AREAS = 16  # areas whose untold searches are remembered
 
 
 @dataclass(frozen=True)
@@ -56,36 +52,17 @@ class Motion:
 STILL = Motion(0, 0)
 
 
-@dataclass(frozen=True)
-class Search:
-    """What one search for motion found, and whether it was worth its cost.
-
-    ``motion``: one that explains a fair part of what changed, or None. ``telling``: no
-    search was made (too small an area, too little changed), or it found a motion that
-    the row fingerprints confirm or that explains most of the change (``GOOD_ENOUGH``).
-    Finding nothing, or only a motion explaining a third to two thirds of the change,
-    tells little: that is what text rewritten in place gives, where similar lines line
-    up by chance at some shift.
-    """
-
-    motion: Motion | None
-    telling: bool
-
-
-NOT_SEARCHED = Search(None, True)
-
-
-def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Search:
+def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motion | None:
     """How the content of ``old`` moved to become ``new`` (two (h, w) uint32 arrays), if
-    it did: a motion that explains a good part of what changed."""
+    it did: a motion that explains a good part of what changed, else None."""
     height, width = old.shape
     if height < MIN_SIZE or width < MIN_SIZE:
-        return NOT_SEARCHED
+        return None
     rows = slice(0, height, SAMPLE_STEP)
     changed = old[rows] != new[rows]
     changed_count = int(np.count_nonzero(changed))
     if changed_count < MIN_CHANGED:
-        return NOT_SEARCHED  # too little changed to be worth a copy
+        return None  # too little changed to be worth a copy
     best, best_score = None, MIN_EXPLAINED
 
     def consider(candidates: list[tuple[int, int]]) -> None:
@@ -97,12 +74,9 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Searc
             if score > best_score:
                 best, best_score = Motion(dx, dy), score
 
-    def found() -> Search:
-        return Search(best, best_score >= GOOD_ENOUGH)
-
     consider([(hint.dx, hint.dy)])  # pans and drags keep their speed
     if best_score >= GOOD_ENOUGH:
-        return found()
+        return best
     # A terminal or page that scrolled last time most likely scrolled again, by another
     # amount: row fingerprints find it, where probes in text match in too many places
     # (in a flooding terminal they cost half the search, and decided nothing). A shift
@@ -114,70 +88,27 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Searc
         shift = vertical_shift(old, new)
         consider([(0, -shift)])
         if shift and best == Motion(0, -shift):
-            return Search(best, True)
+            return best
         tried.add((0, -shift))
     votes: Counter[tuple[int, int]] = Counter()
-    for matches in _probes(old, new, changed, hint):
-        votes.update(matches)
+    for found in _probes(old, new, changed, hint):
+        votes.update(found)
         # A probe found in one or two places is decisive enough to score at once: a
         # dragged window is usually settled by its first probe, and the rest are spared.
-        if 0 < len(matches) <= 2:
-            consider([motion for motion in matches if motion not in tried])
-            tried.update(matches)
+        if 0 < len(found) <= 2:
+            consider([motion for motion in found if motion not in tried])
+            tried.update(found)
             if best_score >= GOOD_ENOUGH:
-                return found()
+                return best
     consider([motion for motion, _ in votes.most_common(MAX_SCORED) if motion not in tried])
     if best_score >= GOOD_ENOUGH:
-        return found()
+        return best
     # Text repeats itself, so probes in a terminal match in too many places to tell; row
     # fingerprints find its vertical scrolls. Where nearly everything changed and no probe
     # matched (video), there is no scroll to find and the fingerprints are not worth it.
     if not scrolled and (votes or changed_count < 0.9 * changed.size):
-        shift = vertical_shift(old, new)
-        consider([(0, -shift)])
-        if shift and best == Motion(0, -shift):
-            return Search(best, True)
-    return found()
-
-
-class MotionFinder:
-    """Finds motion in one display's writes, one after another: the last motion found
-    is tried first (pans and drags keep their speed), and an area whose searches keep
-    telling nothing (see ``Search``) is searched less often.
-
-    A terminal that takes in output faster than it is shown (``ls -lR``) has its whole
-    text rewritten between two captures: nothing moved, yet a search finds a chance
-    motion nearly every time, and costs half the capture's time on the loop. After two
-    searches of the same area in a row that told nothing, the next one is skipped, after
-    a third the next two, then four, up to ``MAX_SKIPPED``; a telling search ends that.
-    A pan, a drag or a scroll tells at once, so it is never skipped while it goes on; a
-    skip costs at most bytes for a few frames, never pixels (they are compared anyway).
-    """
-
-    def __init__(self) -> None:
-        self.last = STILL  # the last motion found
-        # Per area searched lately (a capture's boxes recur): how many searches of it in
-        # a row told nothing, and how many of its next searches to skip.
-        self._untold: dict[Rect, tuple[int, int]] = {}
-
-    def find(self, old: np.ndarray, new: np.ndarray, area: Rect) -> Motion | None:
-        """The motion from ``old`` to ``new``, the pixels of ``area``, if one is found."""
-        untold, skips = self._untold.pop(area, (0, 0))
-        if skips:
-            self._remember(area, untold, skips - 1)
-            return None
-        search = find_motion(old, new, self.last)
-        if not search.telling:
-            untold = min(untold + 1, MAX_SKIPPED)  # enough to count up to the longest skip
-            self._remember(area, untold, min(MAX_SKIPPED, 1 << untold - 2) if untold > 1 else 0)
-        if search.motion is not None:
-            self.last = search.motion
-        return search.motion
-
-    def _remember(self, area: Rect, untold: int, skips: int) -> None:
-        self._untold[area] = (untold, skips)
-        if len(self._untold) > MAX_AREAS:
-            del self._untold[next(iter(self._untold))]  # the one searched longest ago
+        consider([(0, -vertical_shift(old, new))])
+    return best
 
 
 def _explained(old: np.ndarray, new: np.ndarray, changed: np.ndarray, dx: int, dy: int) -> int:
