@@ -275,6 +275,21 @@ def test_vertical_shift_finds_scrolls_and_nothing_else() -> None:
     assert vertical_shift(page[:30], page[8:38]) == 0  # too small to bother
 
 
+def test_row_fingerprints_are_the_weighted_sums_modulo_2_to_the_64() -> None:
+    """The fingerprint is computed as a matrix product; it must wrap as the sum of the
+    products does (numpy's integer products wrap, whatever the platform's BLAS)."""
+    from spice_server.display.damage import _WEIGHTS, _row_signatures
+
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 1 << 32, (5, 301), dtype=np.uint32)
+    rows[0] = 0xFFFFFFFF  # the largest products, summed
+    expected = [
+        sum(int(p) * int(w) for p, w in zip(row[::3], _WEIGHTS, strict=False)) % (1 << 64)
+        for row in rows
+    ]
+    assert _row_signatures(rows).tolist() == expected
+
+
 def test_framebuffer_records_a_scroll_as_a_copy_in_order() -> None:
     from spice_server.display.framebuffer import CopyOp
 
