@@ -276,8 +276,9 @@ def test_vertical_shift_finds_scrolls_and_nothing_else() -> None:
 
 
 def test_row_fingerprints_are_the_weighted_sums_modulo_2_to_the_64() -> None:
-    """The fingerprint is computed as a matrix product; it must wrap as the sum of the
-    products does (numpy's integer products wrap, whatever the platform's BLAS)."""
+    """The fingerprint is computed as a matrix product of unsigned 64-bit integers
+    (numpy's own loop, not a float library): it must wrap modulo 2**64 as the weighted
+    sum it stands for does, the largest pixels too."""
     from spice_server.display.damage import _WEIGHTS, _row_signatures
 
     rng = np.random.default_rng(7)
