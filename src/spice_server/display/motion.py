@@ -170,17 +170,24 @@ def segment_matches(
     if right <= left:
         return []
     window = old[top:bottom, left : right + PROBE - 1]
-    # Looked for by a pixel that is not of the segment's commonest colour: text on a
-    # background that starts the segment would match most of the window.
-    values, counts = np.unique(segment, return_counts=True)
-    anchor = int(np.argmax(segment != values[np.argmax(counts)]))
-    ys, xs = np.nonzero(window[:, anchor : anchor + right - left] == segment[anchor])
-    if ys.size > MAX_CANDIDATES * 16:
+    # Looked for by a pixel that is not of the segment's commonest colour (the lowest
+    # value of those as common): text on a background that starts the segment would
+    # match most of the window. Sixteen pixels are counted faster as Python ints.
+    pixels = segment.tolist()
+    counts = Counter(pixels)
+    most = max(counts.values())
+    common = min(value for value, count in counts.items() if count == most)
+    anchor = next((k for k, value in enumerate(pixels) if value != common), 0)
+    hits = window[:, anchor : anchor + right - left] == pixels[anchor]
+    # Counted before they are listed: in text the anchor's colour is everywhere, and
+    # listing thousands of places (to give up on them) cost four times the rest.
+    if np.count_nonzero(hits) > MAX_CANDIDATES * 16:
         return []
+    ys, xs = np.nonzero(hits)
     for k in range(PROBE):
         if k == anchor:
             continue
-        keep = window[ys, xs + k] == segment[k]
+        keep = window[ys, xs + k] == pixels[k]
         ys, xs = ys[keep], xs[keep]
         if ys.size == 0:
             return []
