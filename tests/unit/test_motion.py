@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spice_server.display.framebuffer import CopyOp, Framebuffer
-from spice_server.display.motion import Motion, explained_box, find_motion
+from spice_server.display.motion import PROBE, Motion, explained_box, find_motion, segment_matches
 from spice_server.display.region import Region
 from spice_server.protocol.rect import Rect
 
@@ -207,3 +207,23 @@ def test_a_page_scrolled_in_a_column_under_a_fixed_animation_is_found(dy: int) -
     it. (Captured from a browser, most frames of such a page went whole, as images.)"""
     old, new = web_page(300, 0), web_page(300 + dy, 1)
     assert find_motion(old, new) == Motion(0, -dy)
+
+
+def test_a_probe_finds_its_places_and_gives_up_where_it_shows_everywhere() -> None:
+    """A probe segment is found at every place near the hint where it shows; it is
+    looked for by a pixel that is not of its commonest colour (one that starts with
+    background would match everywhere); and a segment that shows in too many places (a
+    repeating pattern, text) says nothing."""
+    old = WORLD[:300, :400]
+    segment = old[150, 200 : 200 + PROBE].copy()
+    assert segment_matches(old, segment, 205, 147, Motion(0, 0)) == [(5, -3)]
+    assert segment_matches(old, segment, 205, 147, Motion(4, -4)) == [(5, -3)]
+
+    desktop = np.full((300, 400), 0x2E3440, dtype=np.uint32)
+    word = np.full(PROBE, 0x2E3440, dtype=np.uint32)
+    word[9:13] = [0xFFFFFF, 0xE0E0E0, 0xFFFFFF, 0xD0D0D0]  # background first, then text
+    desktop[100, 50 : 50 + PROBE] = word
+    assert segment_matches(desktop, word, 60, 110, Motion(0, 0)) == [(10, 10)]
+
+    pattern = np.tile(landscape(1, PROBE, seed=2), (300, 400 // PROBE))
+    assert segment_matches(pattern, pattern[150, :PROBE], 96, 150, Motion(0, 0)) == []
