@@ -141,10 +141,11 @@ class ScreenCapture:
                 return
             # Behind what waits to be written in the segment, or once that is written;
             # what a box of this capture grabs anew waits no more (its pixels are older).
+            anew = [box.rect for box in boxes if not box.drawn]
             self._rest = [
                 (old, offset)
                 for old, offset in self._rest
-                if not any(not box.drawn and box.rect.union(old.rect) == box.rect for box in boxes)
+                if not any(old.rect.intersect(rect) == old.rect for rect in anew)
             ]
             placed = self._place(boxes, self._rest_end())
             if placed is None:
