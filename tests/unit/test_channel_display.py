@@ -871,6 +871,32 @@ def test_an_echo_goes_ahead_of_a_larger_change_that_waits_for_the_link() -> None
     assert sum(box.area for box in drawn) == 150 * 200
 
 
+def test_an_echo_leaves_before_the_changes_waiting_beside_it_are_encoded() -> None:
+    """A pump sends what it produced in one go at its end; an echo that went ahead of a
+    pan's edges (each a small image, encoded on the loop) waited in it for their
+    encodes. Now it is handed to the socket first."""
+    context, display, channel, _client, transport = setup(size=(512, 384))
+    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
+    budget = transport.link.budget()
+    transport.take()
+    transport.confirm(transport.sent)
+    transport.sent += budget + 1000  # frames the client has not confirmed yet
+    for top in range(0, 384, 32):  # the edges: thin strips, together not small
+        display.update(rng.integers(0, 1 << 24, (3, 500), dtype=np.uint32), 0, top)
+    channel.distribute()
+    assert transport.take_of(MsgDisplayDrawCopy) == []  # they wait for room
+    pushed: list[list[Rect]] = []
+    transport.push = lambda: pushed.append([d.box for d in transport.take_of(MsgDisplayDrawCopy)])
+    transport.confirm(transport.sent)  # room again, as the echo comes
+    display.update(rng.integers(0, 1 << 24, (13, 8), dtype=np.uint32), 502, 300)
+    channel.distribute()
+    assert pushed[0] == [Rect(502, 300, 510, 313)]
+    edges = [box for boxes in pushed[1:] for box in boxes] + [
+        d.box for d in transport.take_of(MsgDisplayDrawCopy)
+    ]
+    assert sum(box.area for box in edges) == 12 * 3 * 500
+
+
 def test_two_areas_moving_at_once_are_two_streams_that_end_apart() -> None:
     """Two videos far apart: a stream each (ids of their own), frames for both in turn,
     no still image inside either; the one that stops ends alone and is repainted exact."""

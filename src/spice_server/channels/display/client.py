@@ -228,14 +228,14 @@ class DisplayChannelClient(OffloadingClient):
         moved = bool(self._copies)
         while self._copies and self.can_send_more(urgent=True):
             self._send_copy()
-        if moved and not self._copies:  # what moved shows at once, what it uncovered after
-            self.connection.push()
         echo = bool(self._echoes) or self._small_change()
         if echo and not self._copies and self._echo_may_go(self._echoes or self._dirty):
             for rect in self._echoes or [self._dirty.pop()]:
                 self._dirty.remove(rect)
                 self._send_rect(rect)
             self._echoes.clear()
+        if (moved or echo) and not self._copies:  # they show at once, what is uncovered after
+            self.connection.push()
         while self.can_send_more():
             if self.clock.now() - began > PUMP_SLICE_S:
                 self._pump_in(0)  # the loop's other work first (a capture, an echo, input)
