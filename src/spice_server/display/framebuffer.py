@@ -16,7 +16,7 @@ import numpy as np
 from ..protocol.rect import Rect
 from .damage import marked_rects
 from .motion import STILL, explained_box, find_motion
-from .region import Region, difference, subtract
+from .region import Region, difference
 
 MAX_CLIP_RECTS = 16  # a copy whose unwritten holes need more pieces writes all its box
 
@@ -108,9 +108,7 @@ class Framebuffer:
                 diff = False
             moved = self._find_motion(dst, src, target) if diff else None
             changed = dst != src if diff else None  # after the move, if there was one
-            if changed is not None and moved is not None:
-                rects = _marked_apart(changed, target, moved[0])
-            elif changed is not None:
+            if changed is not None:
                 rects = marked_rects(changed, target.left, target.top)
             elif drawn:
                 rects = [part for r in drawn if not (part := r.intersect(target)).is_empty()]
@@ -218,21 +216,6 @@ class Framebuffer:
     def snapshot(self) -> np.ndarray:
         with self._lock:
             return self._pixels.copy()
-
-
-def _marked_apart(changed: np.ndarray, target: Rect, dest: Rect) -> list[Rect]:
-    """The rectangles of ``changed`` (over ``target``) inside a copy's ``dest`` and, apart,
-    in each piece of ``target`` around it: the edges a pan uncovers are thin, and cut in
-    bands together with a change near them inside (a fixed bar, a counter) they made one
-    box of the corner, most of it drawn rightly by the copy. Sent again, that cost an
-    image of it every frame, and on a slow link, where such a box goes as JPEG, it spoilt
-    the photograph the copies then carried across the view."""
-    rects = []
-    for piece in (dest, *subtract(target, dest)):
-        rows = slice(piece.top - target.top, piece.bottom - target.top)
-        cols = slice(piece.left - target.left, piece.right - target.left)
-        rects.extend(marked_rects(changed[rows, cols], piece.left, piece.top))
-    return rects
 
 
 def _changed_within(changed: np.ndarray, target: Rect, rects: list[Rect], dest: Rect) -> list[Rect]:
