@@ -8,6 +8,7 @@ import pytest
 from spice_server.display.framebuffer import CopyOp, Framebuffer
 from spice_server.display.motion import PROBE, Motion, explained_box, find_motion, segment_matches
 from spice_server.display.region import Region
+from spice_server.display.streams import covered_area
 from spice_server.protocol.rect import Rect
 
 from test_display_pixels import text_like
@@ -227,3 +228,32 @@ def test_a_probe_finds_its_places_and_gives_up_where_it_shows_everywhere() -> No
 
     pattern = np.tile(landscape(1, PROBE, seed=2), (300, 400 // PROBE))
     assert segment_matches(pattern, pattern[150, :PROBE], 96, 150, Motion(0, 0)) == []
+
+
+def test_the_edges_a_pan_uncovers_go_apart_from_a_bar_near_them() -> None:
+    """A bar close to the view's corner changes beside the new edges: found together, in
+    bands, they made one box of the corner, most of it photograph drawn rightly by the
+    copy, and on a slow link a box that size goes as JPEG, spoiling it. The edges are
+    found apart from what changed inside the copy, each no thicker than the move."""
+
+    def view(left: int, top: int, number: int) -> np.ndarray:
+        pixels = WORLD[top : top + 600, left : left + 800].copy()
+        pixels[8:24, 8:308] = 0xE0E0E0
+        pixels[10:22, 10 + 12 * (number % 20) : 18 + 12 * (number % 20)] = 0x202020
+        return pixels
+
+    fb = Framebuffer(800, 600)
+    fb.write(view(104, 100, 0), 0, 0, diff=False)
+    fb.take_damage()
+    fb.write(view(100, 97, 1), 0, 0, diff=True)  # moved 4 right, 3 down
+    damage = fb.take_damage()
+    (copy,) = [op for op in damage.ops if isinstance(op, CopyOp)]
+    assert copy.dest == Rect(4, 3, 800, 600)
+    edges = [Rect(0, 0, 800, 3), Rect(0, 3, 4, 600)]
+    bar = Rect(8, 8, 308, 24).union(Rect(12, 11, 312, 27))  # the bar and its ghost
+    for rect in (op for op in damage.ops if isinstance(op, Rect)):
+        assert any(rect.intersect(part) == rect for part in [*edges, bar]), rect
+    assert (fb.snapshot() == view(100, 97, 1)).all()
+    # The stream detector still sees the changes cut in bands: the corner as one box.
+    corner = Rect(0, 0, 312, 27)
+    assert covered_area(damage.seen, corner) == corner.area

@@ -16,7 +16,7 @@ import numpy as np
 from ..protocol.rect import Rect
 from .damage import marked_rects
 from .motion import STILL, explained_box, find_motion
-from .region import Region, difference
+from .region import Region, difference, subtract
 
 MAX_CLIP_RECTS = 16  # a copy whose unwritten holes need more pieces writes all its box
 
@@ -52,13 +52,16 @@ class Damage:
     ``moves`` is the framebuffer's count of moves when it was taken: pixels read later
     that show more moves than that are ahead of the damage a client was given.
     ``changes`` counts every change so far: damage no newer than a whole screen a client
-    was sent is in that screen already.
+    was sent is in that screen already. ``seen``: what the moves' writes changed, cut in
+    bands as other writes are, for the stream detector (the rectangles sent are cut
+    apart around each copy; see ``Framebuffer.write``).
     """
 
     generation: int
     ops: list[DamageOp]
     moves: int
     changes: int
+    seen: list[Rect] = field(default_factory=list)
 
 
 class Framebuffer:
@@ -73,6 +76,7 @@ class Framebuffer:
         # frames draw, and where a window over it does not (streams.py, its clip).
         self._drawn = Region(slack=1.0)
         self._ops: list[DamageOp] = []  # in order, up to that copy
+        self._seen = Region()  # moved writes' changes cut in bands: see write()
         self.generation = 0  # bumped on every resize: clients re-create their surface
         # Where video streams run every pixel changes every frame: comparing is wasted.
         self.hot: tuple[Rect, ...] = ()
@@ -108,7 +112,14 @@ class Framebuffer:
                 diff = False
             moved = self._find_motion(dst, src, target) if diff else None
             changed = dst != src if diff else None  # after the move, if there was one
-            if changed is not None:
+            if changed is not None and moved is not None:
+                rects, banded = _marked_apart(changed, target, moved[0])
+                # The stream detector judges a moving region by how much of it changes,
+                # and streams one whose changes, cut in bands, cover most of it: a fast
+                # pan with a bar in its corner, whose copies' edges would outrun a slow
+                # link. It is shown the cut in bands, as before the edges went apart.
+                self._seen.update(banded)
+            elif changed is not None:
                 rects = marked_rects(changed, target.left, target.top)
             elif drawn:
                 rects = [part for r in drawn if not (part := r.intersect(target)).is_empty()]
@@ -172,6 +183,7 @@ class Framebuffer:
             self._pixels = new
             self.generation += 1
             self._ops.clear()
+            self._seen.clear()
             self._damage.clear()
             self._drawn.clear()
             self._damage.add(Rect(0, 0, width, height))
@@ -186,7 +198,8 @@ class Framebuffer:
         """What changed since the last call, in order (see ``Damage``)."""
         with self._lock:
             ops = [*self._ops, *self._damage, *self._drawn]
-            damage = Damage(self.generation, ops, self.moves, self.changes)
+            damage = Damage(self.generation, ops, self.moves, self.changes, [*self._seen])
+            self._seen.clear()
             self._ops.clear()
             self._damage.clear()
             self._drawn.clear()
@@ -216,6 +229,28 @@ class Framebuffer:
     def snapshot(self) -> np.ndarray:
         with self._lock:
             return self._pixels.copy()
+
+
+def _marked_apart(changed: np.ndarray, target: Rect, dest: Rect) -> tuple[list[Rect], list[Rect]]:
+    """The rectangles of ``changed`` (over ``target``) cut apart at the border of a copy's
+    ``dest``, and as cut in bands over all of ``target``. The edges a pan uncovers are
+    thin, and cut in bands together with a change near them inside (a fixed bar, a
+    counter) they made one box of the corner, most of it drawn rightly by the copy: sent
+    again, that cost an image of it every frame, and on a slow link, where such a box
+    goes as JPEG, it spoilt the photograph the copies then carried across the view. A
+    band's rectangle that crosses the border is cut again on each side of it."""
+    banded = marked_rects(changed, target.left, target.top)
+    rects = []
+    for rect in banded:
+        inside = rect.intersect(dest)
+        if inside == rect or inside.is_empty():
+            rects.append(rect)
+            continue
+        for piece in (inside, *subtract(rect, dest)):
+            rows = slice(piece.top - target.top, piece.bottom - target.top)
+            cols = slice(piece.left - target.left, piece.right - target.left)
+            rects.extend(marked_rects(changed[rows, cols], piece.left, piece.top))
+    return rects, banded
 
 
 def _changed_within(changed: np.ndarray, target: Rect, rects: list[Rect], dest: Rect) -> list[Rect]:

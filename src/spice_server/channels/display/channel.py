@@ -71,7 +71,7 @@ class DisplayChannel(Channel):
         damage = self.display.framebuffer.take_damage()
         streams: list[Stream] = []
         if self.context.config.streaming_video != "off":
-            rects = [op for op in damage.ops if isinstance(op, Rect)]
+            rects = [op for op in damage.ops if isinstance(op, Rect)] + damage.seen
             now, bounds = self.context.clock.now(), self.display.framebuffer.bounds
             streams = self.detector.observe(rects, now, self._read, bounds)
             if streams:
