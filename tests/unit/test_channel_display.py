@@ -830,15 +830,22 @@ def test_a_video_larger_than_a_draw_goes_whole_as_jpeg_other_content_in_bands() 
         assert counts[0] > 1 and (counts[1:] == [1, 1]) == whole, (kind, size, counts)
 
 
-def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
-    """An echo may use up to twice the budget: it does not wait behind the frames that
-    fill the link; a large change waits for room."""
-    context, display, channel, _client, transport = setup()
-    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
+def budget_spent(size: tuple[int, int] = (256, 192)):
+    """A client whose link's budget (100 kB, at 2.5 MB/s) is spent on frames it has not
+    confirmed yet."""
+    context, display, channel, _client, transport = setup(size=size)
+    busy_link(context.clock, transport.link, 2_500_000, 0.4)
     budget = transport.link.budget()
     transport.take()
     transport.confirm(transport.sent)
-    transport.sent += budget + 1000  # a frame the client has not confirmed yet
+    transport.sent += budget + 1000
+    return display, channel, transport
+
+
+def test_a_small_change_goes_while_frames_fill_the_budget() -> None:
+    """An echo may use up to twice the budget: it does not wait behind the frames that
+    fill the link; a large change waits for room."""
+    display, channel, transport = budget_spent()
     display.update(rng.integers(0, 1 << 24, (20, 20), dtype=np.uint32), 5, 5)  # an echo
     channel.distribute()
     assert [d.box for d in transport.take_of(MsgDisplayDrawCopy)] == [Rect(5, 5, 25, 25)]
@@ -851,12 +858,7 @@ def test_an_echo_goes_ahead_of_a_larger_change_that_waits_for_the_link() -> None
     """A pan's edges wait for room on the link; a key's echo beside them went only once
     they had gone (the dirty area was no longer small): 15-28 ms later at 20 Mbit/s. Now
     a small change that came without a copy goes at once, within twice the budget."""
-    context, display, channel, _client, transport = setup(size=(512, 384))
-    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
-    budget = transport.link.budget()
-    transport.take()
-    transport.confirm(transport.sent)
-    transport.sent += budget + 1000  # frames the client has not confirmed yet
+    display, channel, transport = budget_spent(size=(512, 384))
     edges = rng.integers(0, 1 << 24, (150, 200), dtype=np.uint32)
     display.update(edges, 30, 30)
     channel.distribute()
@@ -875,12 +877,7 @@ def test_an_echo_leaves_before_the_changes_waiting_beside_it_are_encoded() -> No
     """A pump sends what it produced in one go at its end; an echo that went ahead of a
     pan's edges (each a small image, encoded on the loop) waited in it for their
     encodes. Now it is handed to the socket first."""
-    context, display, channel, _client, transport = setup(size=(512, 384))
-    busy_link(context.clock, transport.link, 2_500_000, 0.4)  # a budget of 100 kB
-    budget = transport.link.budget()
-    transport.take()
-    transport.confirm(transport.sent)
-    transport.sent += budget + 1000  # frames the client has not confirmed yet
+    display, channel, transport = budget_spent(size=(512, 384))
     for top in range(0, 384, 32):  # the edges: thin strips, together not small
         display.update(rng.integers(0, 1 << 24, (3, 500), dtype=np.uint32), 0, top)
     channel.distribute()
