@@ -117,7 +117,7 @@ class Framebuffer:
                 # The stream detector judges a moving region by how much of it changes,
                 # and streams one whose changes, cut in bands, cover most of it: a fast
                 # pan with a bar in its corner, whose copies' edges would outrun a slow
-                # link. It is shown the cut in bands, as before the edges went apart.
+                # link. It is shown the changes cut in bands over the whole write.
                 self._seen.update(banded)
             elif changed is not None:
                 rects = marked_rects(changed, target.left, target.top)
