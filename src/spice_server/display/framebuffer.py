@@ -247,9 +247,7 @@ def _marked_apart(changed: np.ndarray, target: Rect, dest: Rect) -> tuple[list[R
             rects.append(rect)
             continue
         for piece in (inside, *subtract(rect, dest)):
-            rows = slice(piece.top - target.top, piece.bottom - target.top)
-            cols = slice(piece.left - target.left, piece.right - target.left)
-            rects.extend(marked_rects(changed[rows, cols], piece.left, piece.top))
+            rects.extend(marked_rects(_part(changed, target, piece), piece.left, piece.top))
     return rects, banded
 
 
@@ -263,15 +261,19 @@ def _changed_within(changed: np.ndarray, target: Rect, rects: list[Rect], dest: 
         inside = rect.intersect(dest)
         if inside.is_empty():
             continue
-        rows = slice(inside.top - target.top, inside.bottom - target.top)
-        cols = slice(inside.left - target.left, inside.right - target.left)
-        area = changed[rows, cols]
+        area = _part(changed, target, inside)
         ys, xs = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
         if ys.size:
             left, top = inside.left + int(xs[0]), inside.top + int(ys[0])
             right, bottom = inside.left + int(xs[-1]) + 1, inside.top + int(ys[-1]) + 1
             holes.append(Rect(left, top, right, bottom))
     return holes
+
+
+def _part(mask: np.ndarray, target: Rect, rect: Rect) -> np.ndarray:
+    """The entries of ``mask`` (laid over ``target``) that lie in ``rect`` (within it)."""
+    rows = slice(rect.top - target.top, rect.bottom - target.top)
+    return mask[rows, rect.left - target.left : rect.right - target.left]
 
 
 def _check_size(width: int, height: int) -> None:
