@@ -10,7 +10,8 @@ import pytest
 from test_link import busy_link
 
 from spice_server.channels.display import DisplayChannel
-from spice_server.channels.display.client import JPEG_LANDS_S, PUMP_SLICE_S
+from spice_server.channels.display.cache import SNAPSHOT_STILL_S
+from spice_server.channels.display.client import JPEG_LANDS_S, PUMP_SLICE_S, REFINE_AFTER_S
 from spice_server.channels.main import MM_TIME_DELTA_MS
 from spice_server.display.adaptation import HEADROOM, TARGET_FPS, StreamQuality
 from spice_server.display.framebuffer import Damage
@@ -706,6 +707,36 @@ def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
             if d.box.intersect(Rect(10, 20, 106, 84)) == d.box
         ]
     assert refined == [ImageType.QUIC]
+
+
+def test_a_screen_refined_late_is_kept_once_still_since_its_change() -> None:
+    """On a slow link a raised window goes as JPEG and its lossless repaint follows; the
+    screen counts as settled from the change, not from the repaint. Counted from the
+    repaint, a window raised twice a second at 5 Mbit/s was never kept: each raise went
+    as JPEG and losslessly again (105 kB), where a kept screen draws it in 80 bytes."""
+    y, x = np.mgrid[0:64, 0:96]
+    photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
+    context, display, channel, _client, transport = setup()
+    busy_link(context.clock, transport.link, 600_000, 0.4, rtt=0.080)
+    context.clock.time += 2
+    transport.take()
+    display.update(photo, 10, 20)
+    channel.distribute()
+    changed = context.clock.now()
+    (jpeg,) = transport.take_of(MsgDisplayDrawCopy)
+    assert unpack_image(jpeg.image).type == ImageType.JPEG
+    refined_at = kept_at = None
+    while kept_at is None and context.clock.now() < changed + 1:
+        context.core.advance(0.01)
+        ack_all(transport)
+        messages = transport.take()
+        if primary_draws(messages):
+            refined_at = context.clock.now()
+        if any(isinstance(m, MsgDisplayDrawCopy) and m.surface_id for m in messages):
+            kept_at = context.clock.now()
+    assert refined_at is not None and kept_at is not None
+    assert refined_at - changed >= REFINE_AFTER_S
+    assert kept_at - changed == pytest.approx(SNAPSHOT_STILL_S, abs=0.015)
 
 
 def test_on_a_slow_link_a_lossless_refinement_goes_in_draws_within_the_budget() -> None:

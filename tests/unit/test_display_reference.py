@@ -228,16 +228,17 @@ def test_a_settled_screen_is_kept_on_a_snapshot_surface_and_drawn_from() -> None
     kept = cached_screen(first, clock)
     raised = first.copy()
     raised[50:150] = screen(100, 100) + 5  # a window over half the screen
-    assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_STILL_S)  # changed now
+    changed = clock.now()
+    assert kept.snapshot_in(changed) == pytest.approx(SNAPSHOT_STILL_S)  # changed now
     clock.time += SNAPSHOT_STILL_S
-    assert kept.snapshot_in(changes=1) == 0
+    assert kept.snapshot_in(changed) == 0
     create, copy = kept.snapshot(0, raised.copy())
     assert create == MsgDisplaySurfaceCreate(1, 100, 200, SurfaceFormat.XRGB32, 0)
     assert isinstance(copy, MsgDisplayDrawCopy)
     assert (copy.surface_id, copy.box, copy.src_area) == (1, Rect(0, 0, 100, 200), None)
     source = unpack_image(copy.image)
     assert (source.type, source.payload) == (ImageType.SURFACE, (0).to_bytes(4, "little"))
-    assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_EVERY_S)  # looked at now
+    assert kept.snapshot_in(changed) == pytest.approx(SNAPSHOT_EVERY_S)  # looked at now
     # The window raised again over something else: drawn from the snapshot.
     kind, (draw,), other = kept.draws(0, Rect(0, 50, 100, 150), raised[50:150])
     assert (kind, draw.box, draw.src_area, other) == ("kept", Rect(0, 50, 100, 150), draw.box, [])
@@ -277,10 +278,11 @@ def test_clients_without_lz4_get_snapshots_but_no_cached_first_screen() -> None:
     """spice-html5 (no LZ4): its draws from its image cache are not tested, its draws
     from other surfaces are."""
     first = screen()
-    kept = KeptScreens(lz4_client=False, clock=FakeClock(), budget=KeptBudget())
+    clock = FakeClock()
+    kept = KeptScreens(lz4_client=False, clock=clock, budget=KeptBudget())
     kept.room = first.size
     assert not kept.may_keep(first)
-    assert kept.snapshot_in(changes=1) == pytest.approx(SNAPSHOT_STILL_S)
+    assert kept.snapshot_in(clock.now()) == pytest.approx(SNAPSHOT_STILL_S)
     assert [type(m) for m in kept.snapshot(0, first)] == [
         MsgDisplaySurfaceCreate,
         MsgDisplayDrawCopy,

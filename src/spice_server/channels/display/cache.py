@@ -114,8 +114,6 @@ class KeptScreens:
         self._kept: list[_Kept] = []  # the newest first
         self._surfaces: set[int] = set()  # the snapshot surfaces the client has
         self._looked_at = -SNAPSHOT_EVERY_S  # (clock) the last look for a snapshot
-        self._changes = 0  # the framebuffer's changes that the client shows...
-        self._changed_at = 0.0  # ...since then (clock)
 
     def may_keep(self, pixels: np.ndarray) -> bool:
         """Whether ``pixels``, the whole screen about to be sent, may go to the client's
@@ -190,14 +188,13 @@ class KeptScreens:
         ]
         return Found(best.kind, draws, other)
 
-    def snapshot_in(self, changes: int) -> float:
-        """Seconds until the screen, which the client shows exactly with ``changes`` (the
-        framebuffer's count), may be looked at for a snapshot."""
-        now = self._clock.now()
-        if changes != self._changes:
-            self._changes, self._changed_at = changes, now
-        due = max(self._changed_at + SNAPSHOT_STILL_S, self._looked_at + SNAPSHOT_EVERY_S)
-        return max(0.0, due - now)
+    def snapshot_in(self, changed_at: float) -> float:
+        """Seconds until the screen, which the client shows exactly and which last changed
+        at ``changed_at`` (clock), may be looked at for a snapshot. Still since the change,
+        not since the client caught up: on a slow link the lossless repaint of a window
+        raised twice a second lands just before the next raise, and was never kept."""
+        due = max(changed_at + SNAPSHOT_STILL_S, self._looked_at + SNAPSHOT_EVERY_S)
+        return max(0.0, due - self._clock.now())
 
     def snapshot(self, generation: int, pixels: np.ndarray) -> list[ServerMessage]:
         """The client shows ``pixels``, the whole screen, exactly: keep it on a snapshot

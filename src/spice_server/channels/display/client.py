@@ -86,7 +86,8 @@ class DisplayChannelClient(OffloadingClient):
         # Where the client shows JPEG, and what of it is being repainted losslessly.
         self._lossy = PixelSet(display.width, display.height)
         self._refine = _repaint()
-        self._last_change = 0.0
+        # (clock) The last JPEG-sized change, the last change (the first screen is one).
+        self._last_change, self._changed_at = 0.0, self.clock.now()
         self._moved_at = self._jpeg_at = -JPEG_LANDS_S  # (clock) content last moved, a JPEG went
         self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
@@ -99,11 +100,9 @@ class DisplayChannelClient(OffloadingClient):
         # spice-html5 (WebSocket) draws JPEG late, ignores clips, converts colours exactly.
         self._late_jpeg = self.connection.websocket is not None
         self._copies = WaitingCopies(honours_clips=not self._late_jpeg)
-        # The framebuffer's moves (CopyOp.serial) handed to this client, and its moves and
-        # changes that the last whole screen sent showed already.
+        # Moves (CopyOp.serial) handed to this client; moves, changes the last screen sent showed.
         self._moves_taken = self._moves_shown = self._changes_shown = 0
-        # The framebuffer's changes in the damage taken, and when the screen was last
-        # looked at for a snapshot (cache.py): nothing changed since, no need to look again.
+        # The framebuffer's changes taken, and those when last looked at for a snapshot.
         self._changes_taken = self._changes_looked_at = 0
         codecs = CodecChoice(self.context.config.video_codecs, self.client_caps)
         gtk = not self._late_jpeg
@@ -150,7 +149,8 @@ class DisplayChannelClient(OffloadingClient):
     def damage(self, damage: Damage, streams: list[Stream]) -> None:
         """Take the channel's new damage (that of a whole screen sent since is in it)."""
         self._moves_taken = max(self._moves_taken, damage.moves)
-        self._changes_taken = max(self._changes_taken, damage.changes)
+        if damage.changes > self._changes_taken:  # the screen is not settled (a snapshot)
+            self._changes_taken, self._changed_at = damage.changes, self.clock.now()
         ops = damage.ops if damage.changes > self._changes_shown else []
         for area in self.streams.follow(streams):  # a new stream draws there: stills = seams
             for region in (self._dirty, self._echoes, self._uncached, self._refine, self._lossy):
@@ -313,7 +313,7 @@ class DisplayChannelClient(OffloadingClient):
         changes = max(self._changes_taken, self._changes_shown)
         if self._lossy or self.streams.active or changes == self._changes_looked_at:
             return
-        wait = self._cache.snapshot_in(changes)
+        wait = self._cache.snapshot_in(self._changed_at)
         if wait > 0:
             self._pump_in(wait)
             return
