@@ -106,10 +106,20 @@ class Candidate:
     last: float = 0.0
     first: float = 0.0  # when its streak began
     batch: list[Rect] = field(default_factory=list)  # this batch's rects on it
+    # The union of boxes and batch, kept: each rect of a batch asks each candidate for it.
+    _rect: Rect | None = field(default=None, repr=False)
 
     @property
     def rect(self) -> Rect:
-        return _union([*self.boxes, *self.batch])
+        if self._rect is None:
+            self._rect = _union([*self.boxes, *self.batch])
+        return self._rect
+
+    def claim(self, rect: Rect) -> None:
+        """Count ``rect`` in this batch."""
+        self.batch.append(rect)
+        if self._rect is not None:
+            self._rect = self._rect.union(rect)
 
     def take_batch(self, now: float) -> None:
         """Count the rects of this batch as one more change of the region."""
@@ -120,7 +130,7 @@ class Candidate:
             self.first = now
         self.boxes.append(_union(self.batch))
         self.recent.append(self.batch)
-        self.batch = []
+        self.batch, self._rect = [], None
         self.streak += 1
         self.last = now
 
@@ -248,7 +258,7 @@ class StreamDetector:
             if owner is None:
                 owner = Candidate(first=now)
                 self.candidates.append(owner)
-            owner.batch.append(rect)
+            owner.claim(rect)
         for candidate in [c for c in self.candidates if c.batch]:
             candidate.take_batch(now)
             if candidate.streak < STREAK or len(self.streams) >= MAX_STREAMS:
