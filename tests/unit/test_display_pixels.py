@@ -82,6 +82,33 @@ def test_region_merges_neighbours_and_stays_short() -> None:
     assert not region and region.area == 0
 
 
+def test_a_full_region_merges_the_first_pair_that_wastes_least() -> None:
+    """The pair merged when a region has too many rectangles: of all pairs, the one whose
+    union covers least beyond the two, the first in order on a tie (many rectangles of a
+    terminal's lines waste alike); here against every pair tried one by one."""
+
+    def expected(rects: list[Rect]) -> list[Rect]:
+        pairs = [(i, j) for i in range(len(rects)) for j in range(i + 1, len(rects))]
+        i, j = min(
+            pairs,
+            key=lambda p: rects[p[0]].union(rects[p[1]]).area - rects[p[0]].area - rects[p[1]].area,
+        )
+        return [r for k, r in enumerate(rects) if k not in (i, j)] + [rects[i].union(rects[j])]
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        region = Region(max_rects=int(rng.integers(1, 20)), slack=0.0)  # no merge on adding
+        rects: list[Rect] = []
+        for _ in range(int(rng.integers(2, 40))):
+            left, top = (int(v) for v in rng.integers(0, 300, 2) // (16 if trial % 2 else 1))
+            rect = Rect(left, top, left + int(rng.integers(1, 50)), top + int(rng.integers(1, 20)))
+            rects.append(rect)
+            while len(rects) > region.max_rects:
+                rects = expected(rects)
+            region.add(rect)
+            assert list(region) == rects
+
+
 def test_framebuffer_write_diff_and_damage() -> None:
     fb = Framebuffer(64, 32)
     taken = fb.take_damage()
