@@ -7,10 +7,9 @@ Nothing here blocks and nothing runs on another thread, except what back ends ca
 interfaces (pixels, LEDs), which reaches the loop through the dispatch's doorbell.
 
 The server is also the channels' :class:`~spice_server.channels.context.ChannelContext`
-and the agents' context: they see it only through those protocols. The jobs behind the
-facade live in their own modules: ``config`` (settings), ``listening`` (the ports and who
-may reach them), ``admission`` (handshakes and sessions), ``dispatch`` (threads to loop),
-``interfaces.registry`` (devices) and ``policy`` (mouse mode, agent, monitors).
+and the agents' context, seen only through those protocols. The jobs behind the facade
+have their own modules: ``config``, ``listening`` (ports, who may reach them), ``admission``
+(handshakes), ``dispatch`` (threads to loop), ``interfaces.registry``, ``policy``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -126,16 +126,14 @@ class Server:
         file_transfer: bool = True,
         file_transfer_dir: str | os.PathLike[str] | None = None,
         file_transfer_max_size: int = DEFAULT_MAX_FILE_SIZE,
+        switch_interval: float | None = 0.001,
         clock: Clock | None = None,
     ) -> None:
-        """Configure; nothing is opened until ``init``. What each setting means is said
-        where it is kept, ``config.ServerConfig``; besides those: ``password`` and
-        ``ticket_lifetime`` (the ticket, see ``net.auth``), ``tls`` (QEMU's x509 files;
-        without them a self-signed set-up is made once in ``state_dir``, see
-        ``tls_setup``), ``tls_ciphers`` (an OpenSSL cipher list), ``sasl`` (mechanisms and
-        a credentials back end, replacing the ticket) and ``clock`` (replaces the
-        machine's monotonic clock, for tests and simulations).
-        """
+        """Configure; nothing opens until ``init``. The settings are explained where they
+        are kept, ``config.ServerConfig``; besides: ``password``, ``ticket_lifetime`` (the
+        ticket, ``net.auth``), ``tls`` (QEMU's x509 files, else a self-signed set-up made
+        once in ``state_dir``: ``tls_setup``), ``tls_ciphers`` (OpenSSL's list), ``sasl``
+        (mechanisms and credentials instead of the ticket), ``clock`` (for tests)."""
         secure, plain, all_secure = channel_security_setting(tls_channels, plaintext_channels)
         self.config = ServerConfig(
             tls_port=tls_port,
@@ -162,6 +160,7 @@ class Server:
             file_transfer=file_transfer_setting(
                 file_transfer, file_transfer_dir, file_transfer_max_size
             ),
+            switch_interval=switch_interval,
         )
         self._clock = clock or SystemClock()
         self.auth = TicketAuthority(password, ticket_lifetime, self._clock)
@@ -200,6 +199,8 @@ class Server:
             password=self._admission.authenticates,
         )
         self._core = core
+        if (interval := self.config.switch_interval) and interval < sys.getswitchinterval():
+            sys.setswitchinterval(interval)  # the host's threads take turns with the loop
         self._dispatch.open(core)
         self._main = MainChannel(self)
         self._inputs = InputsChannel(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import ClassVar
 
 import pytest
@@ -153,6 +154,28 @@ def test_an_open_address_needs_a_password_or_an_explicit_flag() -> None:
     ):
         server.init(core)
         assert server.address[1] > 0
+        server.destroy()
+    core.close()
+
+
+@pytest.fixture
+def switch_interval():
+    """Python's thread switch interval, put back after the test."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # CPython's default
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.mark.usefixtures("switch_interval")
+def test_init_lowers_the_thread_switch_interval_unless_told_not_to() -> None:
+    """The host's other threads take turns with a busy loop within a millisecond or so
+    (see ServerConfig.switch_interval); None leaves the host's choice alone."""
+    core = SelectorCore()
+    for interval, after in ((None, 0.005), (0.01, 0.005), (0.001, 0.001), (0.002, 0.001)):
+        server = Server(port=None, switch_interval=interval)
+        server.init(core)
+        assert sys.getswitchinterval() == pytest.approx(after)
         server.destroy()
     core.close()
 
