@@ -16,7 +16,8 @@ unmodified spice-gtk 0.42 client measures through the same emulated link:
   shows (the workload's frames are rebuilt), so a picture that mixes frames scores low;
 - once the workload stops moving, the client's framebuffer against the X screen
   (GetImage): wrong pixels and PSNR 1 s later, and how long until it is exact;
-- key→echo and pointer→window latencies where the workload has inputs; for the flood,
+- key→echo (the typed glyph, or the cursor moved on: see clients/display_client.py)
+  and pointer→window latencies where the workload has inputs; for the flood,
   connect→first update and →whole screen, and pixels refreshed per second: counted
   once per 60 Hz frame (what a monitor can show), and as invalidated (overdraw too: a
   server that sends every X drawing operation redraws a pixel several times a frame),

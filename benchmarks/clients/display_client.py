@@ -14,7 +14,11 @@ a line on stdin, with one JSON line each on stdout:
   pixels that differ from the sample before counted, so that a redraw of pixels that
   stay the same does not count;
 - ``type``: click at ``click``, then press a key every ``interval`` s until ``until`` and
-  time each from the key's sending to the first change of the pixels in ``area``;
+  time each from the key's sending to its echo in ``area`` (an xterm running cat): the
+  glyph in the cell the cursor was in, or the cursor's block in the next cell, whichever
+  shows first (cells found from the cursor's block before the first key). A server may
+  send the two as separate draws, and the later one can land after the next key was
+  sent: counted as a change of the area, it passed for that key's echo;
 - ``drag``: hold button 1 and move the pointer along ``path``, one point every
   ``interval`` s, and time each point from its sending to the moment the dragged window's
   marker shows at that point plus ``offset``;
@@ -49,10 +53,23 @@ TILE = 32  # the grid on which "the whole screen has been drawn once" is tracked
 KEY_X = 0x2D  # PC scancode of the x key
 BUTTON_LEFT, LEFT_MASK = 1, 1
 INPUT_TIMEOUT_S = 5.0
+# A cell with at least this share of dark pixels is the cursor's block, one with fewer
+# (but some) a glyph. Dark: every channel under 128, so a lossy picture's noise is not ink.
+BLOCK_INK = 0.6
+EDGE = 3  # the xterm window's border and inner border, where no cell is
+CORNER = 40  # the square where the cursor of an empty xterm is looked for
 
 
 def overlaps(a, b):
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def dark_pixels(row):
+    """For each pixel of a row of B, G, R, X bytes, whether it is dark (ink)."""
+    return [
+        b < 128 and g < 128 and r < 128
+        for b, g, r in zip(row[0::4], row[1::4], row[2::4], strict=True)
+    ]
 
 
 class Measurer:
@@ -197,6 +214,9 @@ class Measurer:
         typing = self.typing
         if typing is None or time.monotonic() > typing["until"]:
             return False
+        if "cell" not in typing:
+            typing["cell"], typing["keys"] = self.cursor_cell(typing["area"]), 0
+        typing["keys"] += 1
         typing["before"] = self.area_pixels(typing["area"])
         typing["sent"] = time.monotonic()
         self.inputs.key_press_and_release(KEY_X)
@@ -205,9 +225,49 @@ class Measurer:
 
     def check_echo(self, now):
         typing = self.typing
-        if self.area_pixels(typing["area"]) != typing["before"]:
+        if self.echoed(typing):
             self.keys.append([typing["sent"], now - typing["sent"]])
             self.next_key()
+
+    def echoed(self, typing):
+        """Whether the echo of the last key shows (see ``type`` above); where no cursor
+        block was found, or the line is full, any change of the area counts."""
+        cell, keys = typing["cell"], typing["keys"]
+        if cell is not None:
+            x, y, width, height = cell
+            area_x, _, area_width, _ = typing["area"]
+            if x + (keys + 1) * width <= area_x + area_width - EDGE:
+                glyph = self.ink(x + (keys - 1) * width, y, width, height)
+                block = self.ink(x + keys * width, y, width, height)
+                return 0 < glyph < BLOCK_INK or block >= BLOCK_INK
+        return self.area_pixels(typing["area"]) != typing["before"]
+
+    def ink(self, x, y, width, height):
+        """The share of dark pixels in the cell at (x, y)."""
+        dark = sum(sum(dark_pixels(row)) for row in self.rows(x, y, width, range(height)))
+        return dark / (width * height)
+
+    def cursor_cell(self, area):
+        """The cell of the xterm's cursor, the only ink in the top left corner of an empty
+        focused xterm (the pointer, in its middle, may be drawn into the picture): (x, y,
+        width, height), or None if what is dark there is no block."""
+        x, y, width, height = area
+        inner = (x + EDGE, y + EDGE, min(CORNER, width - 2 * EDGE), min(CORNER, height - 2 * EDGE))
+        rows = self.rows(inner[0], inner[1], inner[2], range(inner[3]))
+        dark = [
+            (col, line)
+            for line, row in enumerate(rows)
+            for col, is_dark in enumerate(dark_pixels(row))
+            if is_dark
+        ]
+        if not dark:
+            return None
+        cols, lines = [c for c, _ in dark], [r for _, r in dark]
+        left, top = min(cols), min(lines)
+        cell = (inner[0] + left, inner[1] + top, max(cols) - left + 1, max(lines) - top + 1)
+        if cell[2] > 24 or cell[3] > 40 or len(dark) < BLOCK_INK * cell[2] * cell[3]:
+            return None
+        return cell
 
     def key_timeout(self, sent):
         if self.typing is not None and self.typing["sent"] == sent:
