@@ -678,12 +678,9 @@ def test_on_a_link_measured_slow_photographs_go_as_jpeg_and_are_refined_later() 
             assert refined == []
 
 
-@pytest.mark.parametrize("size", [(16, 8), (6, 240)], ids=["glyph", "thin line"])
-def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
-    """The screen counts as still through echoes: keys typed every 0.05 s beside a
-    photograph sent as JPEG kept its lossless repaint from starting for as long as they
-    came; it starts REFINE_AFTER_S after the last change that could go as JPEG. A line
-    too thin for JPEG's blocks (a progress bar, a ticker) is no such change either."""
+def photograph_on_a_slow_link():
+    """A client on a link measured at 600 kB/s, and a photograph just sent to it as JPEG
+    (at 10, 20, 96x64), to be repainted losslessly later."""
     y, x = np.mgrid[0:64, 0:96]
     photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
     context, display, channel, _client, transport = setup()
@@ -694,6 +691,16 @@ def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
     channel.distribute()
     (draw,) = transport.take_of(MsgDisplayDrawCopy)
     assert unpack_image(draw.image).type == ImageType.JPEG
+    return context, display, channel, transport
+
+
+@pytest.mark.parametrize("size", [(16, 8), (6, 240)], ids=["glyph", "thin line"])
+def test_typing_elsewhere_does_not_hold_the_lossless_repaint_back(size) -> None:
+    """The screen counts as still through echoes: keys typed every 0.05 s beside a
+    photograph sent as JPEG kept its lossless repaint from starting for as long as they
+    came; it starts REFINE_AFTER_S after the last change that could go as JPEG. A line
+    too thin for JPEG's blocks (a progress bar, a ticker) is no such change either."""
+    context, display, channel, transport = photograph_on_a_slow_link()
     refined: list[ImageType] = []
     for key in range(10):  # a glyph echoed every 0.05 s in the terminal beside the photograph
         glyph = np.full(size, 0xFFFFFF if key % 2 else 0x202020, dtype=np.uint32)
@@ -714,17 +721,8 @@ def test_a_screen_refined_late_is_kept_once_still_since_its_change() -> None:
     screen counts as settled from the change, not from the repaint. Counted from the
     repaint, a window raised twice a second at 5 Mbit/s was never kept: each raise went
     as JPEG and losslessly again (105 kB), where a kept screen draws it in 80 bytes."""
-    y, x = np.mgrid[0:64, 0:96]
-    photo = ((x * 2) << 16 | (y * 3) << 8 | rng.integers(0, 64, (64, 96))).astype(np.uint32)
-    context, display, channel, _client, transport = setup()
-    busy_link(context.clock, transport.link, 600_000, 0.4, rtt=0.080)
-    context.clock.time += 2
-    transport.take()
-    display.update(photo, 10, 20)
-    channel.distribute()
+    context, _display, _channel, transport = photograph_on_a_slow_link()
     changed = context.clock.now()
-    (jpeg,) = transport.take_of(MsgDisplayDrawCopy)
-    assert unpack_image(jpeg.image).type == ImageType.JPEG
     refined_at = kept_at = None
     while kept_at is None and context.clock.now() < changed + 1:
         context.core.advance(0.01)
