@@ -142,6 +142,8 @@ class ServerConfig:
             raise ConfigurationError("channels required over TLS need a TLS port (--tls-port)")
         if self.tls_channels & self.plaintext_channels:
             raise ConfigurationError("a channel cannot be both TLS-only and plaintext-only")
+        if self.switch_interval is not None and not self.switch_interval > 0:
+            raise ConfigurationError(f"switch interval {self.switch_interval} is not above 0")
         if self.streaming_video not in STREAMING_VIDEO:
             raise ConfigurationError(
                 f"streaming_video {self.streaming_video!r}: filter, all or off"

@@ -178,6 +178,8 @@ def test_init_lowers_the_thread_switch_interval_unless_told_not_to() -> None:
         assert sys.getswitchinterval() == pytest.approx(after)
         server.destroy()
     core.close()
+    with pytest.raises(ConfigurationError, match="switch interval 0 is not above 0"):
+        Server(port=None, switch_interval=0)
 
 
 def test_errors_in_back_end_callbacks_are_contained(server, caplog) -> None:
