@@ -58,6 +58,7 @@ INPUT_TIMEOUT_S = 5.0
 BLOCK_INK = 0.6
 EDGE = 3  # the xterm window's border and inner border, where no cell is
 CORNER = 40  # the square where the cursor of an empty xterm is looked for
+MAX_CELL_WIDTH = 24  # ink wider than this in that corner is no cursor's block
 
 
 def overlaps(a, b):
@@ -252,11 +253,11 @@ class Measurer:
         focused xterm (the pointer, in its middle, may be drawn into the picture): (x, y,
         width, height), or None if what is dark there is no block."""
         x, y, width, height = area
-        inner = (x + EDGE, y + EDGE, min(CORNER, width - 2 * EDGE), min(CORNER, height - 2 * EDGE))
-        rows = self.rows(inner[0], inner[1], inner[2], range(inner[3]))
+        x, y = x + EDGE, y + EDGE
+        width, height = min(CORNER, width - 2 * EDGE), min(CORNER, height - 2 * EDGE)
         dark = [
             (col, line)
-            for line, row in enumerate(rows)
+            for line, row in enumerate(self.rows(x, y, width, range(height)))
             for col, is_dark in enumerate(dark_pixels(row))
             if is_dark
         ]
@@ -264,10 +265,10 @@ class Measurer:
             return None
         cols, lines = [c for c, _ in dark], [r for _, r in dark]
         left, top = min(cols), min(lines)
-        cell = (inner[0] + left, inner[1] + top, max(cols) - left + 1, max(lines) - top + 1)
-        if cell[2] > 24 or cell[3] > 40 or len(dark) < BLOCK_INK * cell[2] * cell[3]:
+        width, height = max(cols) - left + 1, max(lines) - top + 1
+        if width > MAX_CELL_WIDTH or len(dark) < BLOCK_INK * width * height:
             return None
-        return cell
+        return x + left, y + top, width, height
 
     def key_timeout(self, sent):
         if self.typing is not None and self.typing["sent"] == sent:
