@@ -64,6 +64,36 @@ def test_a_scroll_after_a_scroll_is_found_by_row_fingerprints_alone(monkeypatch)
     assert find_motion(page[:200], page[96:296], Motion(0, -16)) == Motion(0, -96)
 
 
+def terminal_page(lines: int, seed: int, columns: int = 80) -> np.ndarray:
+    """Black 6x13 glyphs of one font (40 of them) on white, in lines of ragged length:
+    what a terminal that lists files shows."""
+    font = np.random.default_rng(7).random((40, 13, 6)) < 0.2
+    font[:, :, 5] = font[:, 11:, :] = False  # the gaps between cells
+    rng = np.random.default_rng(seed)
+    page = np.full((lines * 13, columns * 6), 0xFFFFFF, dtype=np.uint32)
+    for line in range(lines):
+        for column in range(int(rng.integers(10, columns))):
+            cell = page[line * 13 : line * 13 + 13, column * 6 : column * 6 + 6]
+            cell[font[rng.integers(0, 40)]] = 0
+    return page
+
+
+@pytest.mark.parametrize("hint", [Motion(0, 0), Motion(0, -13)])
+def test_a_terminal_filled_with_new_text_is_no_motion(hint: Motion) -> None:
+    """Most of a terminal is background, and background lands on background under any
+    shift: shifts that matched only that were copied at nearly every capture of a
+    flooding terminal (33 of these 40 pages), and made the images after them larger."""
+    for seed in range(20):
+        assert find_motion(terminal_page(50, seed), terminal_page(50, 100 + seed), hint) is None
+
+
+@pytest.mark.parametrize("lines", [1, 3, 10, 30])
+def test_a_terminal_scrolled_by_up_to_most_of_its_height_is_found(lines: int) -> None:
+    text = terminal_page(100, seed=1)
+    old, new = text[:650], text[lines * 13 : lines * 13 + 650]
+    assert find_motion(old, new) == find_motion(old, new, Motion(0, -13)) == Motion(0, -13 * lines)
+
+
 def test_new_content_unchanged_content_and_small_areas_are_not_motion() -> None:
     old = WORLD[:300, :400]
     assert find_motion(old, landscape(300, 400, seed=9)) is None
