@@ -61,7 +61,8 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
         return None
     rows = slice(0, height, SAMPLE_STEP)
     changed = old[rows] != new[rows]
-    if np.count_nonzero(changed) < MIN_CHANGED:
+    changed_count = int(np.count_nonzero(changed))
+    if changed_count < MIN_CHANGED:
         return None  # too little changed to be worth a copy
     counted = _on_edges(changed, new[rows])
     counted_count = int(np.count_nonzero(counted))
@@ -108,7 +109,7 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     # Text repeats itself, so probes in a terminal match in too many places to tell; row
     # fingerprints find its vertical scrolls. Where nearly everything changed and no probe
     # matched (video), there is no scroll to find and the fingerprints are not worth it.
-    if not scrolled and (votes or np.count_nonzero(changed) < 0.9 * changed.size):
+    if not scrolled and (votes or changed_count < 0.9 * changed.size):
         consider([(0, -vertical_shift(old, new))])
     return best
 
