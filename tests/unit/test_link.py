@@ -201,6 +201,33 @@ def test_a_channel_keeps_less_in_flight_for_a_second_after_input() -> None:
     assert client.can_send_more()
 
 
+def test_holds_under_the_interactive_budget_do_not_measure_the_link() -> None:
+    """The bandwidth-delay product alone leaves the link idle part of each round trip:
+    what it delivers then is less than the link carries, and if that measured it, the
+    budget taken from it would shrink and deliver less again (a terminal's flood beside
+    keys typed at 20 Mbit/s: read as 2.0, then 1.1 MB/s after 4 s). A hold under the
+    full budget still measures it."""
+    context = FakeContext()
+    channel = CursorChannel(context, Display(64, 64))
+    client, transport = link(channel)
+    busy_link(context.clock, transport.link, 2_500_000, 0.5)  # 1.25 MB confirmed
+    transport.pending = MAX_BUDGET  # at or over either budget
+    delivered = 1_250_000.0
+    for typing, rate in ((True, 1_200_000), (False, 2_000_000)):
+        for _ in range(300):
+            client.session.last_input = context.clock.now() if typing else -INTERACTIVE_S
+            assert not client.can_send_more()
+            context.clock.time += 0.01
+            delivered += rate * 0.01
+            transport.link.confirmed(int(delivered))
+        rate_read = transport.link.rate
+        assert rate_read is not None
+        if typing:  # not measured: the last reading stands (and rises slowly, see rate)
+            assert rate_read >= 2_500_000
+        else:
+            assert rate_read == pytest.approx(2_000_000, rel=0.01)
+
+
 def test_a_sender_with_little_to_send_is_not_taken_for_a_slow_link() -> None:
     """Bytes are always on their way to a far client; only spans in which the budget held
     the sender back say what the link carries."""

@@ -294,7 +294,7 @@ class ChannelClient:
         in_flight = max(connection.in_flight(), unconfirmed)
         excess = in_flight - connection.link.budget(interactive) * (2 if urgent else 1)
         if excess >= 0:
-            connection.link.held_back()
+            connection.link.held_back(interactive and not urgent)
             self._pace_later(self.connection.link.drain_time(excess))
             return False
         return True
