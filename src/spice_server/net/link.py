@@ -86,6 +86,7 @@ class LinkEstimate:
         self.clock = clock
         self._last: tuple[float, int] | None = None  # the last confirmation: time, delivered
         self._held = False  # the sender was held back since then
+        self._held_typing = False  # ... by the interactive budget (see held_back)
         self._span: tuple[float, int] | None = None  # start of the busy span, delivered then
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
         # Round trips, each smaller than every later one: the first is the window's least.
@@ -101,8 +102,11 @@ class LinkEstimate:
         trip, so what it delivered measured less than the link carries, the budget taken
         from that less again (a terminal flooding beside keys typed at 20 Mbit/s: the
         rate read fell from 2.0 to 1.1 MB/s in 4 s, the budget to its floor, 0.7 MB/s
-        delivered). Pings that waited in a queue still measure it then."""
-        if not interactive:
+        delivered). Pings that waited in a queue still measure it then; else the last
+        measurement stands, and does not age meanwhile (aged, it would rise: see rate)."""
+        if interactive:
+            self._held_typing = True
+        else:
             self._held = True
 
     def resumed(self, delivered: int) -> None:
@@ -141,10 +145,13 @@ class LinkEstimate:
                     self._span = (now, delivered)
             else:
                 self._span = None
+            if self._held_typing and self._rates and self._rates[-1][0] < now:
+                self._rates[-1] = (now, self._rates[-1][1])  # not measured: stands, unaged
             self._step = min(max(0, delivered - before), MAX_STEP)
         elif last is not None:
             return  # too close to the last one to say anything: it waits for the next
         self._last, self._held, self._filling, self._queued = (now, delivered), False, False, False
+        self._held_typing = False
         # The newest measurement stays when nothing newer came: a sender that keeps within
         # the budget is not held back, so nothing measures the link again. Forgetting it
         # would lift the budget to MAX_BUDGET, seconds of queue on a slow link.
