@@ -120,7 +120,7 @@ def _on_edges(changed: np.ndarray, new: np.ndarray) -> np.ndarray:
 
     In text most pixels are background, and most of the background is background in any
     shifted copy of the old text too: any shift "explained" 30-65 % of a flooding
-    terminal's changes, and one was copied at nearly every capture (a diagonal one,
+    terminal's changes, and one was copied at most captures (often a diagonal one,
     which made the images sent after it larger, not smaller). The edges of glyphs, of
     a photograph's grain or of a window's border are explained only by the true motion.
     """
