@@ -64,6 +64,19 @@ def test_a_scroll_after_a_scroll_is_found_by_row_fingerprints_alone(monkeypatch)
     assert find_motion(page[:200], page[96:296], Motion(0, -16)) == Motion(0, -96)
 
 
+@pytest.mark.parametrize("dx, dy", [(60, 30), (5, 3), (150, 100)])
+def test_a_plain_window_dragged_over_a_photograph_is_found(dx: int, dy: int) -> None:
+    """Its face is one colour: the changed pixels on edges are nearly all the photograph
+    it uncovers, so a motion judged by those (as once tried) lost it; judged by what it
+    puts right less what it spoils, the face counts."""
+    window = np.full((150, 200), 0xF0F0F0, dtype=np.uint32)
+    window[[0, -1], :] = window[:, [0, -1]] = 0x303030
+    old, new = WORLD[:400, :600].copy(), WORLD[:400, :600].copy()
+    old[100:250, 100:300] = window
+    new[100 + dy : 250 + dy, 100 + dx : 300 + dx] = window
+    assert find_motion(old, new, Motion(dx, dy)) == Motion(dx, dy)
+
+
 def terminal_page(lines: int, seed: int, columns: int = 80) -> np.ndarray:
     """Black 6x13 glyphs of one font (40 of them) on white, in lines of ragged length:
     what a terminal that lists files shows."""
