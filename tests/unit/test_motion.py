@@ -67,8 +67,8 @@ def test_a_scroll_after_a_scroll_is_found_by_row_fingerprints_alone(monkeypatch)
 @pytest.mark.parametrize("dx, dy", [(60, 30), (5, 3), (150, 100)])
 def test_a_plain_window_dragged_over_a_photograph_is_found(dx: int, dy: int) -> None:
     """Its face is one colour: the changed pixels on edges are nearly all the photograph
-    it uncovers, so a motion judged by those (as once tried) lost it; judged by what it
-    puts right less what it spoils, the face counts."""
+    it uncovers, so a motion judged by those alone lost it; judged by what it puts
+    right less what it spoils, the face counts."""
     window = np.full((150, 200), 0xF0F0F0, dtype=np.uint32)
     window[[0, -1], :] = window[:, [0, -1]] = 0x303030
     old, new = WORLD[:400, :600].copy(), WORLD[:400, :600].copy()

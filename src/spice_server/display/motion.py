@@ -8,11 +8,12 @@ The search is exact and cheap. A few short probe segments of the new frame are l
 in a window of the old frame around their own place; every place where a probe matches
 proposes a motion. The most proposed motions (with the one found last time, since pans and
 drags keep their speed, and a vertical scroll found by row fingerprints) are scored on a
-sample of rows: the share of the changed pixels each puts right, less the unchanged ones
-its copy would spoil. The best wins if that share is a fair part. After a vertical scroll
-the row fingerprints go first, and settle it. A wrong guess costs only efficiency: after
-the copy the pixels are compared again, and whatever the copy got wrong is sent as
-usual.
+sample of rows (see _explained): the share of the changed pixels each puts right, less
+the unchanged ones its copy would spoil, or the share of the changed pixels on edges it
+puts right, whichever is more. The best wins if that share is a fair part. After a
+vertical scroll the row fingerprints go first, and settle it. A wrong guess costs only
+efficiency: after the copy the pixels are compared again, and whatever the copy got
+wrong is sent as usual.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ PROBE = 16  # pixels per probe segment
 REACH = 64  # how far (pixels each way, around the last motion) a probe is looked for
 MAX_CANDIDATES = 64  # places one probe may match before it is judged uninformative
 SAMPLE_STEP = 4  # score on every this-many-th row
-MIN_EXPLAINED = 0.3  # net share of the changed pixels a motion must put right
+MIN_EXPLAINED = 0.3  # share of the changed pixels a motion must put right (see above)
 MIN_CHANGED = 256  # changed pixels (of the sampled rows) below which no search is made
+MIN_EDGES = 64  # changed pixels on edges below which their share is not judged
 MAX_SCORED = 6  # the most proposed motions scored, besides the last one and a scroll
 GOOD_ENOUGH = 0.8  # a motion explaining this share of the changes ends the search
 SCAN_LINES = 8  # the first lines explained_box compares from each side (then twice as many)
@@ -64,6 +66,10 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     changed_count = int(np.count_nonzero(changed))
     if changed_count < MIN_CHANGED:
         return None  # too little changed to be worth a copy
+    edges = changed.copy()  # the changed pixels that differ from their left neighbour (ink)
+    edges[:, 0] = False
+    edges[:, 1:] &= new[rows, 1:] != new[rows, :-1]
+    edge_count = int(np.count_nonzero(edges))
     best, best_score = None, MIN_EXPLAINED
 
     def consider(candidates: list[tuple[int, int]]) -> None:
@@ -71,7 +77,10 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
         for dx, dy in candidates:
             if (dx, dy) == (0, 0) or abs(dx) > width - MIN_SIZE or abs(dy) > height - MIN_SIZE:
                 continue
-            score = _explained(old, new, changed, dx, dy) / changed_count
+            net, on_edges = _explained(old, new, changed, edges, dx, dy)
+            score = net / changed_count
+            if edge_count >= MIN_EDGES:
+                score = max(score, on_edges / edge_count)
             if score > best_score:
                 best, best_score = Motion(dx, dy), score
 
@@ -112,34 +121,43 @@ def find_motion(old: np.ndarray, new: np.ndarray, hint: Motion = STILL) -> Motio
     return best
 
 
-def _explained(old: np.ndarray, new: np.ndarray, changed: np.ndarray, dx: int, dy: int) -> int:
-    """How many of the changed pixels (of the sampled rows) the motion (dx, dy) explains
-    (their new value is the old one from (x - dx, y - dy)), less the unchanged ones it
-    would spoil within the box of those (where its copy goes: see explained_box).
+def _explained(
+    old: np.ndarray, new: np.ndarray, changed: np.ndarray, edges: np.ndarray, dx: int, dy: int
+) -> tuple[int, int]:
+    """How many of the changed pixels (of the sampled rows) the motion (dx, dy) puts
+    right (their new value is the old one from (x - dx, y - dy)) less the unchanged ones
+    it would spoil within the box of those (where its copy goes: see explained_box); and
+    how many of the changed pixels on ``edges`` it puts right.
 
-    Counted alone, the explained ones made any shift a motion in text: most of it is
-    background, which lands on background under any shift, so a flooding terminal's
-    captures went as copies shifted by a line or diagonally (most of them), each putting
-    right 30-65 % of what changed and spoiling more of what had not, and the images sent
-    after them were larger. A window or a page that really moved spoils next to nothing
-    inside its box; a plain window dragged over a photograph is found by its flat face."""
+    Counted alone, the changed pixels put right made any shift a motion in text: most of
+    it is background, which lands on background under any shift, so most captures of a
+    flooding terminal went as copies shifted diagonally, each putting right 30-65 % of
+    what changed, spoiling more of what had not, and making the images sent after them
+    larger. Less what they spoil, such shifts count for nothing; so do a terminal's
+    shifts by whole lines, whose lines share their first columns, yet spoil mostly
+    pixels that are sent again anyway: their edges they put right (30-65 %), where a
+    diagonal shift puts right 6-28 %. A plain window dragged over a photograph puts
+    right its flat face and few edges (most changed edges are the photograph it
+    uncovers): it counts by the first measure.
+    """
     height, width = old.shape
     top, bottom = max(0, dy), min(height, height + dy)
     left, right = max(0, dx), min(width, width + dx)
     first = -(-top // SAMPLE_STEP) * SAMPLE_STEP  # the first sampled row at or below top
     rows = np.arange(first, bottom, SAMPLE_STEP)
     if rows.size == 0 or right <= left:
-        return 0
+        return 0, 0
     moved = old[rows - dy, left - dx : right - dx] == new[rows, left:right]
+    on_edges = int(np.count_nonzero(moved & edges[rows // SAMPLE_STEP, left:right]))
     unchanged = ~changed[rows // SAMPLE_STEP, left:right]
     explained = moved & ~unchanged
     hit_rows = np.flatnonzero(explained.any(axis=1))
     if hit_rows.size == 0:
-        return 0
+        return 0, on_edges
     hit_cols = np.flatnonzero(explained.any(axis=0))
     box = np.s_[hit_rows[0] : hit_rows[-1] + 1, hit_cols[0] : hit_cols[-1] + 1]
     spoiled = np.count_nonzero(unchanged[box] & ~moved[box])
-    return int(np.count_nonzero(explained)) - int(spoiled)
+    return int(np.count_nonzero(explained)) - int(spoiled), on_edges
 
 
 PROBE_PLACES = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))
