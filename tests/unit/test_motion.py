@@ -94,7 +94,7 @@ def terminal_page(lines: int, seed: int, columns: int = 80) -> np.ndarray:
 @pytest.mark.parametrize("hint", [Motion(0, 0), Motion(0, -13)])
 def test_a_terminal_filled_with_new_text_is_no_motion(hint: Motion) -> None:
     """Most of a terminal is background, and background lands on background under any
-    shift: shifts that matched only that were copied at nearly every capture of a
+    shift: shifts that matched only that were copied at most captures of a
     flooding terminal (33 of these 40 pages), and made the images after them larger."""
     for seed in range(20):
         assert find_motion(terminal_page(50, seed), terminal_page(50, 100 + seed), hint) is None

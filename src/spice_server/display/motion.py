@@ -148,15 +148,16 @@ def _explained(
     if rows.size == 0 or right <= left:
         return 0, 0
     moved = old[rows - dy, left - dx : right - dx] == new[rows, left:right]
-    on_edges = int(np.count_nonzero(moved & edges[rows // SAMPLE_STEP, left:right]))
-    unchanged = ~changed[rows // SAMPLE_STEP, left:right]
-    explained = moved & ~unchanged
+    sampled = np.s_[first // SAMPLE_STEP : first // SAMPLE_STEP + rows.size, left:right]
+    on_edges = int(np.count_nonzero(moved & edges[sampled]))
+    was_changed = changed[sampled]
+    explained = moved & was_changed
     hit_rows = np.flatnonzero(explained.any(axis=1))
     if hit_rows.size == 0:
         return 0, on_edges
     hit_cols = np.flatnonzero(explained.any(axis=0))
     box = np.s_[hit_rows[0] : hit_rows[-1] + 1, hit_cols[0] : hit_cols[-1] + 1]
-    spoiled = np.count_nonzero(unchanged[box] & ~moved[box])
+    spoiled = np.count_nonzero(~(moved[box] | was_changed[box]))  # unchanged, then wrong
     return int(np.count_nonzero(explained)) - int(spoiled), on_edges
 
 
