@@ -153,8 +153,8 @@ def test_a_link_that_idled_until_the_sender_resumed_is_not_measured_slow() -> No
         assert estimate.rate is not None
         if resumes:  # nothing measured yet: the old figure stands (rising a little)
             assert estimate.rate >= 2_500_000
-        else:  # the whole wait read as the link's pace
-            assert estimate.rate < 200_000
+        else:  # the wait read as the link's pace (lifted by what the stream delivered)
+            assert estimate.rate < 1_250_000
 
 
 def test_a_channel_over_budget_waits_and_pumps_when_the_link_has_drained() -> None:
@@ -242,6 +242,25 @@ def test_holds_under_the_interactive_budget_do_not_measure_the_link() -> None:
         assert rate_read is not None
         # Not measured while typing: the last reading stands, and does not rise with age.
         assert rate_read == pytest.approx(2_500_000 if typing else 2_000_000, rel=0.01)
+
+
+def test_a_rate_read_low_rises_to_what_the_link_carried_while_the_user_types() -> None:
+    """A rate read while the client decoded its first screen (0.4 MB/s here), then keys
+    typed beside a flood: the interactive budget's holds measure nothing and the reading
+    stands, so nothing raised it, and the flood got no more than that budget let through
+    for as long as keys came. What the link carried (1 MB/s, the budget's growth between
+    confirmations) raises it; less never lowers it."""
+    clock = FakeClock()
+    estimate = LinkEstimate(clock)
+    busy_link(clock, estimate, 400_000, 0.5)
+    delivered = 200_000.0
+    for rate, expected in ((1_000_000, 1_000_000), (300_000, 1_000_000)):
+        for _ in range(150):
+            estimate.held_back(interactive=True)
+            clock.time += 0.01
+            delivered += rate * 0.01
+            estimate.confirmed(int(delivered))
+        assert estimate.rate == pytest.approx(expected, rel=0.02)
 
 
 def test_a_sender_with_little_to_send_is_not_taken_for_a_slow_link() -> None:

@@ -16,10 +16,12 @@ RATE_SPAN_S, so that a proxy or router draining its queue in bursts is averaged 
 a sender with little to send is not taken for a slow link; the best of the last seconds
 is kept, so idle moments do not read as a slow link either; with none measured in that
 time the last measurement stays, rising slowly (to twice itself at most) until the link
-is measured again. On a near link (loopback, a LAN) confirmations come at the pace the
-client decodes, not the link's: its rate stays unknown. A client that confirmed nothing
-for a while was busy or suspended, not on a slow link: that span measures nothing
-(measured, it held a fast link's budget and stream quality down).
+is measured again. Whatever held the sender, the link carried what any span of
+FLOOR_SPAN_S delivered: a known rate lower than that rises to it. On a near link
+(loopback, a LAN) confirmations come at the pace the client decodes, not the link's: its
+rate stays unknown. A client that confirmed nothing for a while was busy or suspended,
+not on a slow link: that span measures nothing (measured, it held a fast link's budget
+and stream quality down).
 
 The round trip is the least a ping took of late: pings follow every burst of frames, so
 it is the path's own plus at most a frame's time (correcting it by the time the bytes
@@ -59,6 +61,7 @@ RATE_PROBE = 0.25  # how fast (per second) an older measurement rises...
 MAX_PROBE_GAIN = 2.0  # ... up to this many times itself
 RATE_SPAN_S = 0.25  # busy spans this long (or 3 round trips) measure the link, not its bursts
 SPAN_RTTS = 3
+FLOOR_SPAN_S = 0.5  # any span this long raises a lower rate (longer: a client's lag weighs less)
 MIN_INTERVAL_S = 0.002
 NEAR_RTT_S = 0.008  # a link with a shorter round trip is never measured (see ``confirmed``)
 STALL_S = 0.5  # no confirmation for this long (or this many round trips), with less than
@@ -92,6 +95,7 @@ class LinkEstimate:
         self._held = False  # the sender was held back since then
         self._held_typing = False  # ... by the interactive budget (see held_back)
         self._span: tuple[float, int] | None = None  # start of the busy span, delivered then
+        self._carried: tuple[float, int] | None = None  # that of any span (a floor: confirmed)
         self._rates: deque[tuple[float, float]] = deque()  # (time, bytes/s) of busy intervals
         # Round trips, each smaller than every later one: the first is the window's least.
         self._rtts: deque[tuple[float, float]] = deque()
@@ -120,7 +124,7 @@ class LinkEstimate:
         not, also waited for the pipe to fill. Neither measures the link (a refinement
         after a stream's last frame, held back at once, read a 20 Mbit/s link as 3.5)."""
         self._last, self._held, self._span = (self.clock.now(), delivered), False, None
-        self._filling = True
+        self._filling, self._carried = True, None
 
     def confirmed(self, delivered: int) -> None:
         """The client confirmed it has ``delivered`` bytes in all (a PONG)."""
@@ -150,6 +154,22 @@ class LinkEstimate:
                     self._span = (now, delivered)
             else:
                 self._span = None
+            # Held back or not, the link carried what was delivered: a rate read lower
+            # (while the client decoded a first screen, say) rises to that. Under the
+            # interactive budget nothing else would raise it: its holds measure nothing,
+            # and the reading stands unaged. Never a first reading: a sender with little
+            # to send is no slow link.
+            if rate is not None and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
+                if self._carried is None:
+                    self._carried = (then, before)
+                start, at_start = self._carried
+                if now - start >= FLOOR_SPAN_S:
+                    carried = (delivered - at_start) / (now - start)
+                    if carried > rate:
+                        self._rates.append((now, carried))
+                    self._carried = (now, delivered)
+            else:
+                self._carried = None
             if self._held_typing and self._rates and self._rates[-1][0] < now:
                 self._rates[-1] = (now, self._rates[-1][1])  # not measured: stands, unaged
             self._step = min(max(0, delivered - before), MAX_STEP)
