@@ -85,6 +85,17 @@ def unacknowledged(sock: socket.socket) -> int:
         return 0
 
 
+def _extended(
+    span: tuple[float, int], now: float, delivered: int, length: float
+) -> tuple[tuple[float, int], float | None]:
+    """A span (its start: time, delivered then) extended to ``now``: once it is ``length``
+    long, the rate it delivered, and a new span from now; else no rate yet."""
+    start, at_start = span
+    if now - start < length:
+        return span, None
+    return (now, delivered), (delivered - at_start) / (now - start)
+
+
 class LinkEstimate:
     """Delivery rate and round trip of one connection, from the client's confirmations
     (PONGs) and the round trips of its pings."""
@@ -141,17 +152,16 @@ class LinkEstimate:
                 and gap > max(STALL_S, STALL_RTTS * self.rtt)
                 and delivered - before < STALL_SHARE * rate * gap
             )
-            # Held back since the last confirmation: the link set the pace. On a near link
-            # (loopback, a LAN) it is the client's own pace that confirmations show (a
-            # first screen it decodes a while): the rate stays unknown there.
-            full = self._held or self._queued
-            if full and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
-                if self._span is None:
-                    self._span = (then, before)
-                start, at_start = self._span
-                if now - start >= max(RATE_SPAN_S, SPAN_RTTS * self.rtt):
-                    self._rates.append((now, (delivered - at_start) / (now - start)))
-                    self._span = (now, delivered)
+            # On a near link (loopback, a LAN) it is the client's own pace that
+            # confirmations show (a first screen it decodes a while): the rate stays
+            # unknown there.
+            measurable = self.rtt >= NEAR_RTT_S and not stalled and not self._filling
+            # Held back since the last confirmation: the link set the pace.
+            if measurable and (self._held or self._queued):
+                span_length = max(RATE_SPAN_S, SPAN_RTTS * self.rtt)
+                self._span, busy = _extended(self._span or last, now, delivered, span_length)
+                if busy is not None:
+                    self._rates.append((now, busy))
             else:
                 self._span = None
             # Held back or not, the link carried what was delivered: a rate read lower
@@ -159,15 +169,12 @@ class LinkEstimate:
             # interactive budget nothing else would raise it: its holds measure nothing,
             # and the reading stands unaged. Never a first reading: a sender with little
             # to send is no slow link.
-            if rate is not None and self.rtt >= NEAR_RTT_S and not stalled and not self._filling:
-                if self._carried is None:
-                    self._carried = (then, before)
-                start, at_start = self._carried
-                if now - start >= FLOOR_SPAN_S:
-                    carried = (delivered - at_start) / (now - start)
-                    if carried > rate:
-                        self._rates.append((now, carried))
-                    self._carried = (now, delivered)
+            if measurable and rate is not None:
+                self._carried, carried = _extended(
+                    self._carried or last, now, delivered, FLOOR_SPAN_S
+                )
+                if carried is not None and carried > rate:
+                    self._rates.append((now, carried))
             else:
                 self._carried = None
             if self._held_typing and self._rates and self._rates[-1][0] < now:
