@@ -1,4 +1,4 @@
-"""The one compiled part, the QUIC image encoder; everything else is in pyproject.toml."""
+"""The compiled parts, the QUIC and LZ image encoders; everything else is in pyproject.toml."""
 
 from setuptools import Extension, setup
 
@@ -8,6 +8,11 @@ setup(
             "spice_server.display._quic",
             sources=["src/spice_server/display/_quic.c"],
             extra_compile_args=["-O3", "-std=c99"],
-        )
+        ),
+        Extension(
+            "spice_server.display._lz",
+            sources=["src/spice_server/display/_lz.c"],
+            extra_compile_args=["-O3", "-std=c99"],
+        ),
     ]
 )

@@ -1,4 +1,4 @@
-"""Still-image encoders side by side: bytes and encode speed of QUIC, LZ4 and JPEG.
+"""Still-image encoders side by side: bytes and encode speed of QUIC, LZ4, LZ palette and JPEG.
 
 The pictures are the benchmarks' landscape (with a camera's grain and without), a
 terminal-like text screen, a flat desktop, and the strips a pan brings in each frame (a
@@ -22,8 +22,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from spice_server.display import _lz
 from spice_server.display.content import is_photographic
-from spice_server.display.encoding import FAST, encode_jpeg_image, encode_lz4, encode_quic
+from spice_server.display.encoding import (
+    FAST,
+    encode_jpeg_image,
+    encode_lz4,
+    encode_lz_palette,
+    encode_quic,
+)
 
 sys.path.insert(0, str(Path(__file__).parent / "workloads"))
 from scenery import landscape
@@ -33,6 +40,7 @@ ENCODERS: dict[str, Encoder] = {
     "QUIC": encode_quic,
     "LZ4 (server's level)": encode_lz4,
     "LZ4 fast": lambda pixels: encode_lz4(pixels, max_level=FAST),
+    "LZ palette": encode_lz_palette,  # 256 colours at most
     "JPEG q85": lambda pixels: encode_jpeg_image(pixels, 85),
 }
 
@@ -47,6 +55,18 @@ def text_screen(width: int, height: int) -> np.ndarray:
         draw.text((6, top), line, fill=(200, 220, 200) if row % 5 else (120, 180, 255))
     rgb = np.asarray(image, dtype=np.uint32)
     return rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
+
+
+def terminal_page(width: int, height: int) -> np.ndarray:
+    """Lines of a listing in a bitmap font, black on white: an xterm's two colours."""
+    image = Image.new("1", (width, height), 1)
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"  # no anti-aliasing
+    for row, top in enumerate(range(2, height - 12, 13)):
+        line = f"-rw-r--r-- 1 root root {row * 7919 % 100000:6d} Dec  7 file{row}.txt"
+        draw.text((2, top), line, fill=0)
+    ink = np.asarray(image, dtype=bool)
+    return np.where(ink, 0xFFFFFF, 0x000000).astype(np.uint32)
 
 
 def desktop(width: int, height: int) -> np.ndarray:
@@ -66,6 +86,7 @@ def pictures() -> dict[str, np.ndarray]:
         "landscape 1024x768, no grain": landscape(1024, 768, grain=0.0),
         "landscape 1920x1080, grain": landscape(1920, 1080),
         "text screen 1024x768": text_screen(1024, 768),
+        "terminal page 480x650, 2 colours": terminal_page(480, 650),
         "desktop UI 1024x768": desktop(1024, 768),
         "pan strip 8x768 (landscape)": np.ascontiguousarray(grainy[:, -8:]),
         "pan strip 1x768 (landscape)": np.ascontiguousarray(grainy[:, -1:]),
@@ -95,6 +116,9 @@ def main() -> None:
     for title, pixels in pictures().items():
         cells = []
         for name in names:
+            if name == "LZ palette" and not _lz.fits_palette(pixels):
+                cells.append("-")  # more than 256 colours
+                continue
             seconds, size = cpu_seconds(ENCODERS[name], pixels, args.repeat)
             mpixels = pixels.size / max(seconds, 1e-9) / 1e6
             share = 100 * size / pixels.nbytes

@@ -26,6 +26,7 @@ from spice_server import (
 )
 from spice_server.channels.display import stills
 from spice_server.channels.display.cache import SEARCH_AGAIN_S, SNAPSHOT_EVERY_S
+from spice_server.display import encoding
 from spice_server.protocol.constants import ChannelType
 
 from harness import RecordingKeyboard, RecordingMouse, RecordingTablet, display_images, wait_until
@@ -131,6 +132,43 @@ def test_framebuffer_is_exact_after_updates(
     )
     assert images[encoding] > 0 and images["fill"] > 0, images
     assert set(images) - {"cached"} == {encoding, "fill"}, images  # cached: parts shown before
+
+
+def test_palette_images_of_each_depth_are_exact(make_harness, make_client, monkeypatch):
+    """spice-gtk decodes our LZ palette images: 1, 4 and 8 bits a pixel, rows of odd
+    widths (padded to whole bytes), runs, and copies from more than 8 kB back."""
+    depths = set()  # the LZ image types coded (2: 1 bit, 4: 4 bits, 5: 8 bits)
+    encode_palette = encoding._lz.encode_palette
+
+    def recording(pixels: np.ndarray) -> tuple[bytes, tuple[int, ...]] | None:
+        coded = encode_palette(pixels)
+        if coded is not None:
+            depths.add(int.from_bytes(coded[0][8:12], "big"))
+        return coded
+
+    monkeypatch.setattr(encoding._lz, "encode_palette", recording)
+    background = 0xF8F8F0
+    harness = make_harness()
+    display = Display(WIDTH, HEIGHT)
+    display.update(np.full((HEIGHT, WIDTH), background, dtype=np.uint32))
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    client.wait_framebuffer(display.snapshot())
+    # Glyph-like patterns on the background, not noise (which goes as QUIC, as
+    # photographs do), in bands of rows apart (the screen may be sent again in bands).
+    y, x = np.mgrid[0:121, 0:201]
+    text = np.where((x // 3 + y // 5) % 7 == 0, 0x101010, background).astype(np.uint32)
+    sixteen = (x // 4 + y // 3 * 5) % 16
+    sixteen = np.where(sixteen == 0, background, sixteen * 0x0F0E0D).astype(np.uint32)[:53, :97]
+    y, x = np.mgrid[0:60, 0:150]
+    block = (((x // 2 * 7 + y // 3 * 13) % 200) * 0x010203).astype(np.uint32)
+    other = (((x // 5 * 3 + y * 11) % 200) * 0x010203).astype(np.uint32)
+    repeated = np.concatenate([block, other, block])  # 9,000 bytes of indices each
+    for pixels, left, top in ((text, 301, 251), (sixteen, 11, 13), (repeated, 400, 70)):
+        display.update(pixels, left, top, diff=False)
+        client.wait_framebuffer(display.snapshot())
+    assert depths >= {2, 4, 5}, depths
 
 
 def test_resize_recreates_the_surface(make_harness, make_client):

@@ -119,9 +119,10 @@ def transport_heads(width: int, height: int) -> tuple[MonitorHead, ...]:
     return (MonitorHead(0, 0, width, height),)
 
 
-def test_damage_goes_as_lz4_to_lz4_clients_as_quic_to_others_and_raw_if_asked() -> None:
+def test_damage_goes_as_lz_to_lz4_clients_as_quic_to_others_and_raw_if_asked() -> None:
     for caps, setting, kind in (
-        (GTK_CAPS, ImageCompression.AUTO_LZ, "lz4"),
+        (GTK_CAPS, ImageCompression.AUTO_LZ, "lz-palette"),  # 32 colours
+        (GTK_CAPS, ImageCompression.LZ4, "lz4"),
         (frozenset(), ImageCompression.AUTO_LZ, "quic"),  # spice-html5's
         (frozenset(), ImageCompression.OFF, "bitmap"),
     ):
@@ -800,9 +801,9 @@ def test_a_pump_gives_the_loop_back_after_its_slice_and_goes_on_in_the_next_turn
         send_rect(*args, **kwargs)
 
     client._send_rect = costly_send_rect
-    bursts: list[float] = []  # when the burst each LZ4 image is part of began
-    lz4 = client.stills.lz4
-    client.stills.lz4 = lambda began: bursts.append(began) or lz4(began)
+    bursts: list[float] = []  # when the burst each image is part of began
+    encoder = client.stills.encoder
+    client.stills.encoder = lambda kind, began: bursts.append(began) or encoder(kind, began)
     channel.distribute()
     turns = [len(transport.take_of(MsgDisplayDrawCopy))]
     while sum(turns) < 6 and len(turns) < 20:
@@ -837,7 +838,7 @@ def test_a_video_larger_than_a_draw_goes_whole_as_jpeg_other_content_in_bands() 
 
     for content, kind, size in (
         (photo, ImageType.JPEG, (300, 400)),
-        (text, ImageType.LZ4, (300, 400)),
+        (text, ImageType.LZ_PLT, (300, 400)),
         (photo, ImageType.JPEG, (400, 560)),
     ):
         counts = []

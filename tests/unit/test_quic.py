@@ -150,21 +150,22 @@ TEXT[np.arange(80) % 10 < 6, ::3] = 0xFFFFFF
 @pytest.mark.parametrize(
     ("setting", "lz4", "photo", "text"),
     [
-        (ImageCompression.AUTO_LZ, True, ImageKind.QUIC, ImageKind.LZ4),
-        (ImageCompression.AUTO_GLZ, True, ImageKind.QUIC, ImageKind.LZ4),
-        (ImageCompression.QUIC, True, ImageKind.QUIC, ImageKind.LZ4),
+        (ImageCompression.AUTO_LZ, True, ImageKind.QUIC, ImageKind.LZ_PALETTE),
+        (ImageCompression.AUTO_GLZ, True, ImageKind.QUIC, ImageKind.LZ_PALETTE),
+        (ImageCompression.QUIC, True, ImageKind.QUIC, ImageKind.LZ_PALETTE),
         (ImageCompression.AUTO_LZ, False, ImageKind.QUIC, ImageKind.QUIC),  # spice-html5
         (ImageCompression.LZ4, True, ImageKind.LZ4, ImageKind.LZ4),
         (ImageCompression.LZ4, False, ImageKind.BITMAP, ImageKind.BITMAP),
-        (ImageCompression.GLZ, True, ImageKind.LZ4, ImageKind.LZ4),
+        (ImageCompression.GLZ, True, ImageKind.LZ4, ImageKind.LZ_PALETTE),
         (ImageCompression.OFF, True, ImageKind.BITMAP, ImageKind.BITMAP),
     ],
 )
 def test_photos_go_as_quic_under_the_automatic_and_quic_settings(
     setting: ImageCompression, lz4: bool, photo: ImageKind, text: ImageKind
 ) -> None:
-    """Text goes as LZ4 where the client decodes it, else as QUIC where the setting
-    allows (its runs beat raw pixels on text and flat UI by far), else raw."""
+    """Text goes as an LZ palette image where the client decodes LZ4 (as LZ4 under the
+    LZ4 setting), else as QUIC where the setting allows (its runs beat raw pixels on
+    text and flat UI by far), else raw."""
     assert choose_image(PHOTO, policy(setting, lz4)) is photo
     assert choose_image(TEXT, policy(setting, lz4)) is text
 

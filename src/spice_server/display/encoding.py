@@ -1,9 +1,12 @@
 """Image encoders: turn a rectangle of pixels into a SpiceImage.
 
 Lossless: uncompressed BITMAP (every client decodes it), LZ4 (spice-gtk, when it
-advertised DISPLAY_CAP_LZ4_COMPRESSION) and QUIC (every client; for photographic
+advertised DISPLAY_CAP_LZ4_COMPRESSION), LZ of palette indices (spice-gtk; for 256
+colours or fewer, from the C extension ``_lz``) and QUIC (every client; for photographic
 pixels, which LZ4 barely shrinks). LZ4 goes as one independent block of 24-bit rows per
 image, which the client's streaming decoder accepts; QUIC comes from the C extension ``_quic``.
+Every image is drawn by a DRAW_COPY, where it starts at a fixed offset: an LZ palette
+image points to its palette by the offset in the message.
 Lossy: JPEG (libjpeg-turbo through simplejpeg), for photographic images and MJPEG stream
 frames; every client decodes it.
 """
@@ -11,19 +14,23 @@ frames; every client decodes it.
 from __future__ import annotations
 
 import itertools
+from typing import Protocol
 
 import lz4.block
 import numpy as np
 import simplejpeg
 
+from ..protocol.messages.display import MsgDisplayDrawCopy
 from ..protocol.messages.images import (
     IMAGE_CACHE_ME,
     pack_bitmap_image,
     pack_jpeg_image,
     pack_lz4_image,
+    pack_lz_plt_image,
     pack_quic_image,
 )
-from . import _quic
+from . import _lz, _quic
+from .images import ImageKind
 
 _image_ids = itertools.count(1)
 
@@ -110,6 +117,20 @@ def encode_lz4(
     return pack_lz4_image(image_id, width, height, [block], flags, packed)
 
 
+def encode_lz_palette(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
+    """LZ of the pixels' palette indices (256 colours at most: ``_lz.fits_palette``), for
+    a DRAW_COPY; with ``cache_id`` the client keeps the image under that id. The encoder
+    lets other threads run while it works."""
+    height, width = pixels.shape
+    coded = _lz.encode_palette(np.ascontiguousarray(pixels, dtype=np.uint32))
+    if coded is None:
+        raise ValueError("an LZ palette image of more than 256 colours")
+    lz_data, palette = coded
+    image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
+    at = MsgDisplayDrawCopy.IMAGE_OFFSET
+    return pack_lz_plt_image(image_id, width, height, lz_data, palette, at, flags)
+
+
 def encode_quic(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
     """QUIC (lossless, for photographic pixels); with ``cache_id`` the client keeps the
     image under that id. The encoder lets other threads run while it works."""
@@ -146,3 +167,15 @@ def packed_rgb(pixels: np.ndarray) -> np.ndarray:
     for channel in range(3):
         packed[:, channel] = channels[:, channel]
     return packed.reshape(-1)
+
+
+class LosslessEncoder(Protocol):
+    def __call__(self, pixels: np.ndarray, cache_id: int | None = None) -> bytes: ...
+
+
+LOSSLESS_ENCODERS: dict[ImageKind, LosslessEncoder] = {
+    ImageKind.LZ4: encode_lz4,
+    ImageKind.LZ_PALETTE: encode_lz_palette,
+    ImageKind.QUIC: encode_quic,
+}
+"""The lossless encoders by kind; each takes the pixels and, optionally, a ``cache_id``."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ...core.base import Timer
-from ...display.encoding import encode_bitmap, encode_jpeg_image, encode_lz4, encode_quic
+from ...display.encoding import LOSSLESS_ENCODERS, encode_bitmap, encode_jpeg_image
 from ...display.framebuffer import CopyOp, Damage
 from ...display.images import ImageKind, choose_image, may_go_lossy
 from ...display.pixelset import PixelSet
@@ -53,7 +53,6 @@ REFINE_AFTER_S = 0.1  # lossy goes lossless once no JPEG-sized change outside st
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
 JPEG_LANDS_S = 1.0  # how late spice-html5 may draw a JPEG (see _jpeg_landing)
 REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
-LOSSLESS_ENCODERS = {ImageKind.LZ4: encode_lz4, ImageKind.QUIC: encode_quic}
 
 
 class DisplayChannelClient(OffloadingClient):
@@ -425,8 +424,8 @@ class DisplayChannelClient(OffloadingClient):
             cache_id = self._cache.keep(self._generation or 0, pixels)
             keeping = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             encode = functools.partial(keeping, cache_id=cache_id)
-        elif kind is not ImageKind.BITMAP:
-            encode = self.stills.lz4(self._pump_began) if kind is ImageKind.LZ4 else encode_quic
+        else:
+            encode = self.stills.encoder(kind, self._pump_began)
         self.encode(pixels, encode, draw, kind.value, (rect,))
 
     def _pending(self, lossless: bool, cached: bool) -> Region:

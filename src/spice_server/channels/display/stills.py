@@ -13,8 +13,14 @@ import functools
 
 from ...config import ServerConfig
 from ...core.clock import Clock
-from ...display.encoding import encode_lz4, lz4_max_level, lz4_packs_rows
-from ...display.images import ImagePolicy, image_policy
+from ...display.encoding import (
+    LOSSLESS_ENCODERS,
+    encode_bitmap,
+    encode_lz4,
+    lz4_max_level,
+    lz4_packs_rows,
+)
+from ...display.images import ImageKind, ImagePolicy, image_policy
 from ...net.link import LinkEstimate
 from ...protocol.rect import Rect
 from .stream import Encode
@@ -54,6 +60,12 @@ class StillImages:
             congested=congested,
             lossless=lossless,
         )
+
+    def encoder(self, kind: ImageKind, pump_began: float) -> Encode:
+        """The encoder of a lossless ``kind`` (LZ4's, see ``lz4``), or of plain bitmaps."""
+        if kind is ImageKind.LZ4:
+            return self.lz4(pump_began)
+        return LOSSLESS_ENCODERS.get(kind, encode_bitmap)
 
     def lz4(self, pump_began: float) -> Encode:
         """The LZ4 encoder at the level worth its time in a burst begun at ``pump_began``,

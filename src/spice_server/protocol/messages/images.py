@@ -49,6 +49,32 @@ def pack_lz4_image(
     )
 
 
+LZ_PLT_HEADER = struct.Struct("<BII")  # palette flags, data size, palette offset
+PALETTE_HEADER = struct.Struct("<QH")  # unique id, entries
+
+
+def pack_lz_plt_image(
+    image_id: int,
+    width: int,
+    height: int,
+    lz_data: bytes,
+    palette: tuple[int, ...],
+    at: int,
+    flags: int = 0,
+) -> bytes:
+    """A SpiceImage of type LZ_PLT: LZ data of palette indices, then the palette
+    (0x00RRGGBB entries) it points to. Its pointer counts from the start of the message
+    body, so the image must know where in it it goes: at offset ``at``."""
+    palette_at = at + IMAGE_DESCRIPTOR.size + LZ_PLT_HEADER.size + len(lz_data)
+    return (
+        IMAGE_DESCRIPTOR.pack(image_id, ImageType.LZ_PLT, flags, width, height)
+        + LZ_PLT_HEADER.pack(0, len(lz_data), palette_at)
+        + lz_data
+        + PALETTE_HEADER.pack(0, len(palette))
+        + struct.pack(f"<{len(palette)}I", *palette)
+    )
+
+
 def pack_quic_image(image_id: int, width: int, height: int, stream: bytes, flags: int = 0) -> bytes:
     """A SpiceImage of type QUIC: the size of the QUIC stream, then the stream, whose own
     header repeats the width and height (RGB32: B, G, R, and the x byte not sent)."""
