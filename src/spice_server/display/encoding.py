@@ -170,6 +170,9 @@ def packed_rgb(pixels: np.ndarray) -> np.ndarray:
 
 
 class LosslessEncoder(Protocol):
+    """What every lossless encoder takes: the pixels, and the id under which the client
+    keeps the image (a kept screen), if it does."""
+
     def __call__(self, pixels: np.ndarray, cache_id: int | None = None) -> bytes: ...
 
 
