@@ -5,12 +5,11 @@ bound on its output, the SpiceImage in a DRAW_COPY, and when it is chosen."""
 from __future__ import annotations
 
 import struct
-import threading
-import time
 
 import numpy as np
 import pytest
 from lz_decoder import HEADER, decode, decompress
+from threads import ticks_during
 
 from spice_server.display import _lz
 from spice_server.display.encoding import encode_lz_palette
@@ -111,27 +110,22 @@ def test_a_terminal_page_is_a_fraction_of_its_raw_bits() -> None:
     assert len(lz_data) < page.size / 8 / 4
 
 
+def test_anything_but_a_2d_array_of_uint32_pixels_is_refused() -> None:
+    for function in (_lz.fits_palette, _lz.encode_palette):
+        with pytest.raises(TypeError):
+            function("pixels")
+        for wrong in (
+            np.zeros((4, 4), np.uint8),
+            np.zeros(16, np.uint32),
+            np.zeros((0, 4), np.uint32),
+        ):
+            with pytest.raises(ValueError):
+                function(wrong)
+
+
 def test_other_threads_run_while_it_encodes() -> None:
     picture = np.ascontiguousarray(np.tile(coloured(256, 256, 256), (8, 8)))  # 4 Mpixel
-    ticks = 0
-    done = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            time.sleep(0)
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
-        time.sleep(0.01)
-        before = ticks
-        _lz.encode_palette(picture)
-        during = ticks - before
-    finally:
-        done.set()
-        counter.join()
+    during = ticks_during(lambda: _lz.encode_palette(picture))
     assert during > 100  # a GIL held for the whole encode would leave a switch's worth
 
 

@@ -4,12 +4,11 @@ from the format, edge sizes, content kinds, and that it lets other threads run."
 from __future__ import annotations
 
 import struct
-import threading
-import time
 
 import numpy as np
 import pytest
 from quic_decoder import decode
+from threads import ticks_during
 
 from spice_server.display import _quic
 from spice_server.display.encoding import encode_quic
@@ -100,27 +99,7 @@ def test_wrong_buffers_are_refused_with_clear_errors() -> None:
 
 def test_other_threads_run_while_it_encodes() -> None:
     picture = np.ascontiguousarray(np.tile(landscape(256, 256), (8, 8)))  # 4 Mpixel
-    ticks = 0
-    done = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            time.sleep(0)
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
-        time.sleep(0.01)
-        before = ticks
-        _quic.encode(picture)
-        during = ticks - before
-    finally:
-        done.set()
-        counter.join()
-    # Holding the GIL for the whole encode (tens of ms) would leave the counter at most
-    # a switch interval's worth of ticks.
+    during = ticks_during(lambda: _quic.encode(picture))
     assert during > 100
 
 
