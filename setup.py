@@ -7,11 +7,13 @@ setup(
         Extension(
             "spice_server.display._quic",
             sources=["src/spice_server/display/_quic.c"],
+            depends=["src/spice_server/display/_pixels.h"],
             extra_compile_args=["-O3", "-std=c99"],
         ),
         Extension(
             "spice_server.display._lz",
             sources=["src/spice_server/display/_lz.c"],
+            depends=["src/spice_server/display/_pixels.h"],
             extra_compile_args=["-O3", "-std=c99"],
         ),
     ]

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_pixels.h"
+
 #define MAX_PIXELS (1u << 26) /* 64 Mpixel: far beyond any screen */
 #define MAX_COLOURS 256
 
@@ -84,23 +86,8 @@ static int palette_index(Palette *palette, uint32_t colour)
     }
 }
 
-/* Whether the pixels have 256 colours at most (stops at the 257th). */
-static int colours_fit(const uint32_t *pixels, size_t count, Palette *palette)
-{
-    memset(palette->slot, 0xff, sizeof palette->slot);
-    palette->count = 0;
-    uint32_t last = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t colour = pixels[i] & 0xffffffu;
-        if ((i == 0 || colour != last) && palette_index(palette, colour) < 0) {
-            return 0;
-        }
-        last = colour;
-    }
-    return 1;
-}
-
-/* Each pixel's index, or 0 if there are more than 256 colours. */
+/* Each pixel's index into ``indices`` (NULL: only whether they fit), or 0 at the 257th
+ * colour. */
 static int index_pixels(const uint32_t *pixels, size_t count, Palette *palette, uint8_t *indices)
 {
     memset(palette->slot, 0xff, sizeof palette->slot);
@@ -116,7 +103,9 @@ static int index_pixels(const uint32_t *pixels, size_t count, Palette *palette, 
             }
             last = colour;
         }
-        indices[i] = (uint8_t)last_index;
+        if (indices) {
+            indices[i] = (uint8_t)last_index;
+        }
     }
     return 1;
 }
@@ -329,30 +318,11 @@ static int encode(const uint32_t *pixels, unsigned width, unsigned height, Resul
 
 /* -- Python ------------------------------------------------------------------ */
 
-/* Views ``arg`` as (height, width) uint32 pixels; 0 with an exception set if it is not. */
-static int get_pixels(PyObject *arg, Py_buffer *view)
-{
-    if (PyObject_GetBuffer(arg, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        return 0;
-    }
-    if (view->ndim != 2 || view->itemsize != 4 || !view->format ||
-        strchr("IL", view->format[strlen(view->format) - 1]) == NULL) {
-        PyErr_SetString(PyExc_ValueError, "LZ needs a (height, width) array of uint32 pixels");
-    } else if (view->shape[0] <= 0 || view->shape[1] <= 0 ||
-               (unsigned long long)view->shape[0] * (unsigned long long)view->shape[1] > MAX_PIXELS) {
-        PyErr_Format(PyExc_ValueError, "LZ cannot code a %zdx%zd image", view->shape[1], view->shape[0]);
-    } else {
-        return 1;
-    }
-    PyBuffer_Release(view);
-    return 0;
-}
-
 static PyObject *lz_fits_palette(PyObject *module, PyObject *arg)
 {
     (void)module;
     Py_buffer view;
-    if (!get_pixels(arg, &view)) {
+    if (!view_pixels(arg, &view, "LZ", MAX_PIXELS)) {
         return NULL;
     }
     Palette *palette = malloc(sizeof *palette);
@@ -360,7 +330,8 @@ static PyObject *lz_fits_palette(PyObject *module, PyObject *arg)
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
-    int fits = colours_fit((const uint32_t *)view.buf, (size_t)(view.shape[0] * view.shape[1]), palette);
+    size_t count = (size_t)view.shape[0] * (size_t)view.shape[1];
+    int fits = index_pixels((const uint32_t *)view.buf, count, palette, NULL);
     free(palette);
     PyBuffer_Release(&view);
     return PyBool_FromLong(fits);
@@ -370,7 +341,7 @@ static PyObject *lz_encode_palette(PyObject *module, PyObject *arg)
 {
     (void)module;
     Py_buffer view;
-    if (!get_pixels(arg, &view)) {
+    if (!view_pixels(arg, &view, "LZ", MAX_PIXELS)) {
         return NULL;
     }
     PyObject *value = NULL;

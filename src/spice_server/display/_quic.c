@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_pixels.h"
+
 /* The stream's header: magic "QUIC", version 0.0, image type RGB32. */
 #define QUIC_MAGIC 0x43495551u
 #define QUIC_VERSION 0u
@@ -426,20 +428,11 @@ static PyObject *quic_encode(PyObject *module, PyObject *arg)
 {
     (void)module;
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+    if (!view_pixels(arg, &view, "QUIC", MAX_PIXELS)) {
         return NULL;
     }
     PyObject *result = NULL;
-    if (view.ndim != 2 || view.itemsize != 4 || !view.format ||
-        strchr("IL", view.format[strlen(view.format) - 1]) == NULL) {
-        PyErr_SetString(PyExc_ValueError, "QUIC needs a (height, width) array of uint32 pixels");
-        goto done;
-    }
     Py_ssize_t height = view.shape[0], width = view.shape[1];
-    if (width <= 0 || height <= 0 || (unsigned long long)width * (unsigned long long)height > MAX_PIXELS) {
-        PyErr_Format(PyExc_ValueError, "QUIC cannot code a %zdx%zd image", width, height);
-        goto done;
-    }
     BitWriter out = {0};
     out.capacity = ((size_t)width * (size_t)height + 16) * 4;
     out.data = malloc(out.capacity);
