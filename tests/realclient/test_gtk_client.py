@@ -445,6 +445,27 @@ def test_scrolled_content_goes_as_copies(make_harness, make_client):
     assert images["copy"] >= 20, images
 
 
+def test_content_that_only_moved_shows_moved(make_harness, make_client):
+    """A page scrolled back down a few pixels, the rows it uncovers the background they
+    were: the move is all that changed, sent as a copy alone (a browser's page scrolled
+    to its top stayed shifted on the client until something else changed)."""
+    rng = np.random.default_rng(5)
+    page = np.full((HEIGHT, WIDTH), 0xF8F8F8, dtype=np.uint32)
+    for top in range(64, HEIGHT - 64, 16):  # lines of "glyphs" with blank margins
+        page[top + 2 : top + 14, 40:600][rng.random((12, 560)) < 0.3] = 0x202020
+    harness = make_harness()
+    display = Display(WIDTH, HEIGHT)
+    display.update(page)
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    client.wait_framebuffer(page)
+    moved = np.roll(page, 6, axis=0)  # what rolls round is the bottom margin's background
+    display.update(moved)
+    client.wait_framebuffer(moved, timeout=5)
+    assert display_images(harness)["copy"] == 1
+
+
 def test_what_shows_again_is_drawn_from_the_clients_image_cache(make_harness, make_client):
     """A window covers the screen and moves away: what it uncovers is the first screen's
     pixels, which spice-gtk kept in its image cache; it is drawn from there, exactly."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spice_server import Display
 from spice_server.display.framebuffer import CopyOp, Framebuffer
 from spice_server.display.motion import PROBE, Motion, explained_box, find_motion, segment_matches
 from spice_server.display.region import Region
 from spice_server.display.streams import covered_area
+from spice_server.interfaces.events import Change, PixelsChanged
 from spice_server.protocol.rect import Rect
 
 from test_display_pixels import text_like
@@ -141,6 +143,39 @@ def test_the_framebuffer_sends_a_pan_as_a_copy_and_the_new_strip() -> None:
     assert ops[0] == CopyOp(Rect(0, 0, 795, 600), 5, 0)
     assert ops[1:] == [Rect(795, 0, 800, 600)]
     assert (fb.snapshot() == WORLD[:600, 5:805]).all()
+
+
+def page_moved_with_nothing_new() -> tuple[np.ndarray, np.ndarray]:
+    """A page of text scrolled back down by 6 px, on a background of its own colour,
+    its first and last lines blank: the rows it uncovers show what they showed, so the
+    move is the whole change (a browser's page scrolled to its top does this)."""
+    page = text_like(200, 360)
+    page[:8] = page[-8:] = page[0, 0]
+    before = np.full((300, 400), page[0, 0], dtype=np.uint32)
+    after = before.copy()
+    before[40:240, 20:380] = page
+    after[46:246, 20:380] = page
+    return before, after
+
+
+def test_content_that_only_moved_is_a_change_told_with_its_copy() -> None:
+    """Nothing is left to draw after the copy, and the write is still a change: untold,
+    its copy waited for the next change elsewhere (the page stayed shifted on clients)."""
+    before, after = page_moved_with_nothing_new()
+    fb = Framebuffer(400, 300)
+    fb.write(before, 0, 0, diff=False)
+    fb.take_damage()
+    assert fb.write(after, 0, 0, diff=True)
+    (copy,) = fb.take_damage().ops
+    assert isinstance(copy, CopyOp)
+    assert (copy.src_x, copy.src_y) == (copy.dest.left, copy.dest.top - 6)
+    assert (fb.snapshot() == after).all()
+    display = Display(400, 300)
+    display.update(before, diff=False)
+    changes: list[Change] = []
+    display._notify = lambda instance, change: changes.append(change)  # as if added to a server
+    display.update(after)
+    assert changes == [PixelsChanged()]
 
 
 def test_a_dragged_window_is_copied_without_the_desktop_around_it() -> None:

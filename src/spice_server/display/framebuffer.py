@@ -101,7 +101,9 @@ class Framebuffer:
     ) -> bool:
         """Copy ``pixels`` (h, w uint32) to (x, y), clipped; returns whether anything changed.
         Uncompared (``diff`` false, or in a hot area), the change is the ``drawn`` parts
-        of the area (none given: all of it)."""
+        of the area (none given: all of it). Content that only moved is a change too: a
+        page scrolled by a few pixels, whose rows uncovered are the background they
+        were, is its copy alone, and clients must be told of it."""
         with self._lock:
             target = Rect(x, y, x + pixels.shape[1], y + pixels.shape[0]).intersect(self.bounds)
             if target.is_empty():
@@ -131,7 +133,7 @@ class Framebuffer:
                 dst[...] = src
                 (self._damage if changed is not None else self._drawn).update(rects)
                 self.changes += 1
-            return bool(rects)
+            return bool(rects) or moved is not None
 
     def _find_motion(
         self, dst: np.ndarray, src: np.ndarray, target: Rect
