@@ -3,14 +3,18 @@
 Real work rather than a synthetic workload: Chromium (software rendering, as on a desktop
 without GL) shows a long page of text in a column with wide margins, photographs between
 paragraphs, a fixed animation over it all and its own scroll bar, and scrolls it down
-for --seconds, then stops. Chromium redraws the page in parts, so a capture often comes
-between two of them; the animation and the scroll bar make whole rows differ. Each server
-in turn exports a 1024x768 X display to an unmodified spice-gtk client (through the same
-emulated link); the figures are the display channel's bytes from Chromium's start to a
-second after the scroll stops, the server's CPU over that time, and how long after the
-stop the client's screen equals the X screen (read every 0.1 s for up to 4 s).
+for --seconds, then stops; with --back it then glides back to the top as a wheel scroll
+does (Chromium's smooth scrolling, whose last steps move the page by a few pixels and
+uncover only its margin: moves with nothing new beside them). Chromium redraws the page
+in parts, so a capture often comes between two of them; the animation and the scroll bar
+make whole rows differ. Each server in turn exports a 1024x768 X display to an
+unmodified spice-gtk client (through the same emulated link); the figures are the
+display channel's bytes from Chromium's start to a second after the scroll stops, the
+server's CPU over that time, and how long after the stop the client's screen equals the
+X screen (read every 0.1 s for up to 4 s).
 
-    .venv/bin/python benchmarks/browser.py [--seconds 12] [--link 20mbit-10ms] [--servers both]
+    .venv/bin/python benchmarks/browser.py [--seconds 12] [--back] [--link 20mbit-10ms]
+        [--servers both]
 """
 
 from __future__ import annotations
@@ -63,7 +67,10 @@ function step(now) {{
   t0 = t0 ?? now;
   const t = now - t0;
   if (t < {ms}) {{ window.scrollTo(0, t / {ms} * {distance}); requestAnimationFrame(step); }}
-  else {{ document.getElementById("spin").style.animation = "none"; }}
+  else {{
+    document.getElementById("spin").style.animation = "none";
+    if ({back}) window.scrollTo({{ top: 0, behavior: "smooth" }});
+  }}
 }}
 setTimeout(() => requestAnimationFrame(step), {wait_ms});
 </script></body></html>
@@ -86,7 +93,9 @@ def still(display: str) -> float:
     raise RuntimeError("the page never stopped moving")
 
 
-def run(name: str, tmp: Path, link_name: str, seconds: float) -> dict[str, float | str | None]:
+def run(
+    name: str, tmp: Path, link_name: str, seconds: float, back: bool
+) -> dict[str, float | str | None]:
     server: ServerUnderTest = start(name, tmp, WIDTH, HEIGHT)
     browser = None
     try:
@@ -96,7 +105,12 @@ def run(name: str, tmp: Path, link_name: str, seconds: float) -> dict[str, float
                 client.ready()
                 page = tmp / f"page-{name}.html"
                 page.write_text(
-                    PAGE.format(ms=int(seconds * 1000), distance=9000, wait_ms=int(LOAD_S * 1000))
+                    PAGE.format(
+                        ms=int(seconds * 1000),
+                        distance=9000,
+                        wait_ms=int(LOAD_S * 1000),
+                        back=str(back).lower(),
+                    )
                 )
                 before = client.ask({"cmd": "mark"})["display_bytes"]
                 cpu = cpu_seconds(server.server_pid)
@@ -148,6 +162,9 @@ def run(name: str, tmp: Path, link_name: str, seconds: float) -> dict[str, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="how long it scrolls")
+    parser.add_argument(
+        "--back", action="store_true", help="then glide back to the top, as a wheel does"
+    )
     parser.add_argument("--link", choices=sorted(LINKS), default="loopback")
     parser.add_argument("--servers", choices=("ours", "xspice", "both"), default="both")
     args = parser.parse_args()
@@ -155,8 +172,9 @@ def main() -> None:
         sys.exit("Chromium is missing: apt-get install chromium")
     names = ("ours", "xspice") if args.servers == "both" else (args.servers,)
     with tempfile.TemporaryDirectory() as workdir:
-        rows = [run(name, Path(workdir), args.link, args.seconds) for name in names]
-    print(f"Chromium scrolling a page for {args.seconds:g} s, {args.link}, spice-gtk 0.42\n")
+        rows = [run(name, Path(workdir), args.link, args.seconds, args.back) for name in names]
+    back = ", then back to the top" if args.back else ""
+    print(f"Chromium scrolling a page for {args.seconds:g} s{back}, {args.link}, spice-gtk 0.42\n")
     print("| server | display MB | MB/s | server CPU s | exact after the stop |")
     print("|---|---|---|---|---|")
     for row in rows:
