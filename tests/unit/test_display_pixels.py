@@ -63,6 +63,22 @@ def test_changed_rects_cover_exactly_the_changes_in_bands() -> None:
     assert changed_rects(old, old.copy()) == []
 
 
+def test_lines_of_text_a_few_rows_apart_come_out_as_one_rectangle() -> None:
+    """A terminal's new lines, ragged and with blank rows between them (here across the
+    bands' borders), are one change: sent as a dozen strips they cost more bytes and
+    work than as one image whose blank rows compress to nothing."""
+    old = np.zeros((200, 480), dtype=np.uint32)
+    new = old.copy()
+    for top in range(3, 190, 13):  # lines of glyph rows 11 high, 2 blank rows between
+        new[top : top + 11, 3 : 3 + 300 + (top * 7) % 170] = 0xFFFFFF
+    rects = changed_rects(old, new)
+    assert covered(rects, old.shape)[old != new].all()
+    assert len(rects) <= 2
+    far = old.copy()  # the same two lines, far apart, stay two changes
+    far[0:11, 3:300] = far[100:111, 3:300] = 0xFFFFFF
+    assert len(changed_rects(old, far)) == 2
+
+
 def test_region_merges_neighbours_and_stays_short() -> None:
     region = Region()
     region.add(Rect(0, 0, 10, 10))

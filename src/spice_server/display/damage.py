@@ -9,6 +9,7 @@ from ..protocol.rect import Rect
 
 BAND_ROWS = 16
 COLUMN_GAP = 32  # unchanged columns between two changes that keep them apart
+ROW_GAP = 8  # unchanged rows between two bands' changes that may still join them
 MERGE_SLACK = 1.3  # how much unchanged area one rectangle over two changes may add
 MAX_RUNS = 512  # tile runs a TileMap turns into boxes one by one (see TileMap.take)
 
@@ -19,8 +20,9 @@ def changed_rects(old: np.ndarray, new: np.ndarray, x: int = 0, y: int = 0) -> l
     Both are (height, width) uint32 arrays. The frame is cut in bands of BAND_ROWS rows;
     in each band that changed, every run of changed columns (runs closer than COLUMN_GAP
     count as one) yields a rectangle over its changed rows. A band's rectangle that sits
-    under one of the band above continues it when the two together add little unchanged
-    area: the lines of one change (a scrolled text area, ragged as it is) come out as one
+    under one of the band above, at most ROW_GAP unchanged rows below it, continues it
+    when the two together add little unchanged area: the lines of one change (a
+    terminal's text, ragged and with blank rows between its lines) come out as one
     rectangle, while the two edges a pan uncovers stay apart.
     """
     return marked_rects(old != new, x, y)
@@ -80,17 +82,17 @@ def marked_rects(
             current.append(rect)
         run += count
         done.extend(open_rects)
-        open_rects = [r for r in current if r[3] == top + BAND_ROWS]
-        done.extend(r for r in current if r[3] != top + BAND_ROWS)
+        open_rects = [r for r in current if r[3] >= top + BAND_ROWS - ROW_GAP]
+        done.extend(r for r in current if r[3] < top + BAND_ROWS - ROW_GAP)
     done.extend(open_rects)
     return [Rect(x + r[0], y + r[1], x + r[2], y + r[3]) for r in done]
 
 
 def _continues(above: list[int], below: list[int], slack: float) -> bool:
-    """Whether ``below`` carries on ``above`` (both [left, top, right, bottom]): touching
-    it, and the two together cover little that neither does (a narrow edge under a wide
-    one does not continue it)."""
-    if above[3] != below[1] or above[0] > below[2] or below[0] > above[2]:
+    """Whether ``below`` carries on ``above`` (both [left, top, right, bottom]): under
+    some of its columns, at most ROW_GAP rows below it, and the two together cover
+    little that neither does (a narrow edge under a wide one does not continue it)."""
+    if below[1] - above[3] > ROW_GAP or above[0] > below[2] or below[0] > above[2]:
         return False
     union = (max(above[2], below[2]) - min(above[0], below[0])) * (below[3] - above[1])
     areas = (above[2] - above[0]) * (above[3] - above[1]) + (below[2] - below[0]) * (
