@@ -185,7 +185,6 @@ class ChannelClient:
         self._ping_sent: dict[int, float] = {}
         self._ping_written: dict[int, int] = {}  # bytes written up to each ping, itself included
         self._pinged_written = 0  # that of the last ping
-        self._last_ping: float | None = None
         self.round_trip_ms: float | None = None
         transport.handler = self
 
@@ -374,7 +373,6 @@ class ChannelClient:
         now = self.clock.now()
         self._ping_id += 1
         self._ping_sent[self._ping_id] = now
-        self._last_ping = now
         while len(self._ping_sent) > MAX_PINGS_OUT:
             oldest = min(self._ping_sent)
             del self._ping_sent[oldest]
@@ -390,7 +388,3 @@ class ChannelClient:
         if self.connection.written - self._pinged_written >= at_least and not self.closed:
             self.ping()
 
-    @property
-    def last_ping(self) -> float | None:
-        """When the newest ping went out (clock seconds), if one did."""
-        return self._last_ping
