@@ -232,3 +232,20 @@ def test_pixels_left_waiting_are_not_written_once_a_newer_grab_holds_them(setup)
         loop_turn(x, core)
     assert [box.rect for box in regions[0]] == [large] == [box.rect for box in regions[1]]
     assert written == [large]
+
+
+def test_a_size_the_screen_left_before_it_was_read_changes_nothing(setup, caplog):
+    """xrandr called in a loop: the screen's event said 400x300, but it shrank again
+    before the capture read it at that size, and X refuses the read."""
+    server, x, capture, core, _clock = setup
+    painter = Painter(server.name)
+    first_capture(x, core, capture, painter)
+
+    with caplog.at_level("INFO"):
+        capture.resize(400, 300)  # the screen is 320x240
+
+    assert (capture.display.width, capture.display.height) == (320, 240)
+    assert "left 400x300 before it was read" in caplog.text
+    later = Rect.from_size(200, 200, 30, 30)
+    painter.fill(later)
+    wait_until(lambda: loop_turn(x, core) or painted(capture, later), what="a later capture")

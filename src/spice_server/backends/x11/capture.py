@@ -100,12 +100,29 @@ class ScreenCapture:
             self.core.timer_start(self._timer, 0)
 
     def resize(self, width: int, height: int) -> None:
-        """The X screen changed size: a new segment, and the whole new screen (waits for X)."""
+        """The X screen changed size: a new segment, and the whole new screen (waits for X).
+
+        A screen that shrank again before this reads it (xrandr called in a loop) refuses
+        the read: then nothing changes here, and the event of the newer size follows.
+        The refusal went up to the event pump, a warning in the log and the rest of the
+        event's handling left undone.
+        """
+        shm = ShmCapture(self.x.conn, self.x.root, width, height)
+        try:
+            pixels = shm.grab(Rect(0, 0, width, height))
+        except xcffib.ConnectionException:
+            raise
+        except xcffib.XcffibException as exc:
+            shm.close()
+            log.info(
+                "the X screen left %dx%d before it was read (%s)", width, height, type(exc).__name__
+            )
+            return
         self._generation += 1
         self.shm.close()
-        self.shm = ShmCapture(self.x.conn, self.x.root, width, height)
+        self.shm = shm
         self.damage.resize(width, height)
-        self.display.resize(width, height, self.shm.grab(Rect(0, 0, width, height)))
+        self.display.resize(width, height, pixels)
 
     # -- one capture, in three steps ------------------------------------------------------
 
