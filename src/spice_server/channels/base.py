@@ -387,4 +387,3 @@ class ChannelClient:
         their way for good)."""
         if self.connection.written - self._pinged_written >= at_least and not self.closed:
             self.ping()
-
