@@ -35,6 +35,9 @@ from scenery import cached_landscape  # noqa: E402
 
 THROUGHPUT = PROGRAMS / "throughput.py"  # counts what a terminal takes in
 FLOOD = "while :; do ls -lR /usr/share; done"
+# Antialiased, as the terminals of a desktop draw text (Debian fonts-dejavu-core): dozens
+# of colours where a bitmap font has two, and glyphs X composites instead of copying.
+TRUETYPE = ("-fa", "DejaVu Sans Mono", "-fs", "9")
 
 # The dragged window (workloads/drag.py): its size, where the pointer holds it, and the
 # marker the client looks for.
@@ -130,9 +133,11 @@ def program(name: str, display: str, cache: Path, *args: str) -> tuple[LineProce
     return proc, ready
 
 
-def xterm(display: str, title: str, geometry: str, command: str) -> subprocess.Popen:
+def xterm(
+    display: str, title: str, geometry: str, command: str, font: tuple[str, ...] = ()
+) -> subprocess.Popen:
     return subprocess.Popen(
-        ["xterm", "-title", title, "-geometry", geometry, "-e", "sh", "-c", command],
+        ["xterm", *font, "-title", title, "-geometry", geometry, "-e", "sh", "-c", command],
         env=environment(display),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -233,14 +238,24 @@ def typing_video(display: str, size: tuple[int, int], cache: Path, seconds: floa
 
 
 def flood(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
+    return flooding(display, cache, "80x50+0+0", (), "60x20+520+40")
+
+
+def flood_tt(display: str, size: tuple[int, int], cache: Path, seconds: float) -> Setup:
+    return flooding(display, cache, "110x45+0+0", TRUETYPE, "40x20+770+40")
+
+
+def flooding(display: str, cache: Path, geometry: str, font: tuple[str, ...], typing: str) -> Setup:
+    """An xterm of ``geometry`` and ``font`` flooding, its intake counted; keys typed into
+    a second xterm (a bitmap font) at ``typing``."""
     setup = Setup(prelude_s=3.0, output_log=cache / f"flood-{display.lstrip(':')}.log")
     setup.output_log.unlink(missing_ok=True)
     counted = f"{FLOOD} | {shlex.quote(sys.executable)} {shlex.quote(str(THROUGHPUT))} "
     counted += shlex.quote(str(setup.output_log))
-    setup.others.append(xterm(display, "flood", "80x50+0+0", counted))
+    setup.others.append(xterm(display, "flood", geometry, counted, font))
     try:
         window_area(display, "flood")
-        setup.typing = typed_xterm(display, "60x20+520+40", setup)
+        setup.typing = typed_xterm(display, typing, setup)
     except Exception:
         setup.stop()
         raise
@@ -287,6 +302,12 @@ WORKLOADS = {
         Workload("pan", "800x600 photograph panning at 60 fps (MIT-SHM PutImage)", pan),
         Workload("video", "full-screen video-like content, 60 fps, every pixel changes", video),
         Workload("flood", "xterm flooding (ls -lR), keys typed into a second xterm", flood),
+        Workload(
+            "flood-tt",
+            "the flood in an antialiased TrueType font (DejaVu Sans Mono 9, 110x45)",
+            flood_tt,
+            False,
+        ),
         Workload("typing", "keys typed into an xterm running cat, nothing else moving", typing),
         Workload("typing-pan", "keys typed into an xterm beside the 60 fps pan", typing_pan),
         Workload(
