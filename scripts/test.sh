@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
     gir1.2-spiceclientglib-2.0 python3-gi spice-client-gtk
     xvfb xserver-xorg-core xserver-xorg-video-dummy xterm x11-utils xclip virt-viewer
+    gir1.2-gtk-3.0
     gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad gstreamer1.0-libav
     chromium spice-html5 openssl libsasl2-modules pulseaudio pulseaudio-utils x11-xkb-utils

@@ -9,8 +9,10 @@ targets it offers, grab the matching SPICE types for the clients, and convert th
 selection when a client asks for the data.
 
 Text travels as UTF-8 (UTF8_STRING, text/plain;charset=utf-8, STRING, TEXT) and images
-as PNG (image/png). Transfers are whole properties: the INCR protocol for data larger
-than one X request is not implemented, so such data is refused with a log line.
+as PNG (image/png). An X program may send a selection in parts (the ICCCM's INCR: GTK
+does above 256 kB); they are gathered, up to MAX_INCOMING bytes, each part asked for by
+deleting the one before. To X programs data goes as one property: more than one X
+request (16 MB with BIG-REQUESTS) is refused with a log line.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ import xcffib.xfixes
 import xcffib.xproto as xp
 
 from ...interfaces.clipboard import ClipboardInterface
-from ...protocol.agent import ClipboardSelection, ClipboardType
+from ...protocol.agent import DEFAULT_MAX_CLIPBOARD, ClipboardSelection, ClipboardType
 from .connection import XConnection, x_call
 
 log = logging.getLogger(__name__)
 
 TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
 PNG_TARGET = "image/png"
-REQUEST_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 5.0  # for a client's answer, and between the parts of an X program's
+MAX_INCOMING = DEFAULT_MAX_CLIPBOARD  # bytes of a selection sent in parts that are gathered
 SELECTIONS = {ClipboardSelection.CLIPBOARD: "CLIPBOARD", ClipboardSelection.PRIMARY: "PRIMARY"}
 
 
@@ -46,6 +49,17 @@ class PendingPaste:
     asked: float
 
 
+@dataclass
+class Incoming:
+    """A selection an X program sends in parts, for a client that asked for it."""
+
+    selection: ClipboardSelection
+    clip_type: ClipboardType
+    parts: list[bytes]
+    size: int
+    last: float  # when the last part came (x.clock)
+
+
 class XClipboard(ClipboardInterface):
     description = "X selections"
 
@@ -55,7 +69,18 @@ class XClipboard(ClipboardInterface):
         atom = x.atom
         self.window = conn.generate_id()
         conn.core.CreateWindow(
-            0, self.window, x.root, -10, -10, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
+            0,
+            self.window,
+            x.root,
+            -10,
+            -10,
+            1,
+            1,
+            0,
+            xp.WindowClass.InputOnly,
+            0,
+            xp.CW.EventMask,
+            [xp.EventMask.PropertyChange],  # the parts of a selection sent in parts
         )
         self.xfixes = conn(xcffib.xfixes.key)
         mask = (
@@ -69,11 +94,13 @@ class XClipboard(ClipboardInterface):
         self.text_targets = [atom(name) for name in TEXT_TARGETS]
         self.png_target = atom(PNG_TARGET)
         self.targets_atom = atom("TARGETS")
+        self.incr_atom = atom("INCR")
         self.property = atom("SPICE_SERVER_CLIPBOARD")
         self.max_bytes = conn.get_maximum_request_length() * 4 - 64
         self.client_types: dict[int, list[ClipboardType]] = {}  # what clients offer, by selection
         self.pastes: list[PendingPaste] = []
         self.conversions: dict[int, ClipboardType] = {}  # selection -> type being converted
+        self.incoming: Incoming | None = None
         conn.flush()
 
     def _selection_of(self, atom: int) -> ClipboardSelection | None:
@@ -111,6 +138,8 @@ class XClipboard(ClipboardInterface):
             self.send_data(selection, clip_type, b"")
             return
         target = self.png_target if clip_type == ClipboardType.IMAGE_PNG else self.text_targets[0]
+        if self.incoming is not None:  # its parts would come to the same property
+            self._give_up("another request came first")
         self.conversions[selection] = clip_type
         self.conn.core.ConvertSelection(
             self.window, self.selection_atoms[selection], target, self.property, xp.Time.CurrentTime
@@ -137,6 +166,9 @@ class XClipboard(ClipboardInterface):
             self._selection_notify(event)
         elif isinstance(event, xcffib.xfixes.SelectionNotifyEvent):
             self._owner_changed(event)
+        elif isinstance(event, xp.PropertyNotifyEvent) and event.window == self.window:
+            if event.atom == self.property and event.state == xp.Property.NewValue:
+                self._part_in()
         elif isinstance(event, xp.SelectionClearEvent):
             selection = self._selection_of(event.selection)
             if selection is not None:
@@ -153,6 +185,8 @@ class XClipboard(ClipboardInterface):
             self.pastes.remove(paste)
             log.info("a client did not answer a clipboard request in time")
             self._answer(paste, None)
+        if self.incoming is not None and now - self.incoming.last > REQUEST_TIMEOUT_S:
+            self._give_up("the X program stopped sending it")
         self.conn.flush()
 
     def _selection_request(self, event: xp.SelectionRequestEvent) -> None:
@@ -235,13 +269,44 @@ class XClipboard(ClipboardInterface):
         selection = self._selection_of(event.selection)
         if selection is None:
             return
-        data = self._take_property() if event.property else None
+        kind, data = self._take_property() if event.property else (0, None)
         if event.target == self.targets_atom:
-            self._offer(selection, data)
+            self._offer(selection, data if kind != self.incr_atom else None)
             return
         clip_type = self.conversions.pop(selection, None)
-        if clip_type is not None:
-            self.send_data(selection, clip_type, data or b"")
+        if clip_type is None:
+            return
+        if kind == self.incr_atom:
+            # Deleting the property (done) asks for the first part; an empty one ends.
+            self.incoming = Incoming(selection, clip_type, [], 0, self.x.clock())
+            return
+        self.send_data(selection, clip_type, data or b"")
+
+    def _part_in(self) -> None:
+        incoming = self.incoming
+        if incoming is None:
+            return  # a whole property, or the first of a transfer, read on its notify
+        _, data = self._take_property()
+        if data is None:
+            self._give_up("a part of it could not be read")
+            return
+        if not data:
+            self.incoming = None
+            self.send_data(incoming.selection, incoming.clip_type, b"".join(incoming.parts))
+            return
+        incoming.size += len(data)
+        if incoming.size > MAX_INCOMING:
+            self._give_up(f"it is larger than {MAX_INCOMING} bytes")
+            return
+        incoming.parts.append(bytes(data))
+        incoming.last = self.x.clock()
+
+    def _give_up(self, why: str) -> None:
+        """End the selection being received in parts: the client that asked gets nothing."""
+        incoming, self.incoming = self.incoming, None
+        if incoming is not None:
+            log.info("clipboard data sent in parts dropped: %s", why)
+            self.send_data(incoming.selection, incoming.clip_type, b"")
 
     def _offer(self, selection: ClipboardSelection, data: bytes | None) -> None:
         if data is None:
@@ -256,14 +321,16 @@ class XClipboard(ClipboardInterface):
             self.client_types.pop(selection, None)
             self.grab(selection, types)
 
-    def _take_property(self) -> bytes | None:
+    def _take_property(self) -> tuple[int, bytes | None]:
+        """Our property's type and value, deleted (which asks for the next part of a
+        selection sent in parts); no value if it is larger than one X reply."""
         reply = self.conn.core.GetProperty(
             True, self.window, self.property, xp.Atom.Any, 0, self.max_bytes // 4
         ).reply()
         if reply.bytes_after:
             log.info("clipboard data larger than one X request is not supported; dropped")
-            return None
-        return reply.value.buf()
+            return reply.type, None
+        return reply.type, reply.value.buf()
 
     def close(self) -> None:
         try:

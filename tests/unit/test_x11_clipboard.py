@@ -1,0 +1,167 @@
+"""The x11 back end's clipboard on a real Xvfb: a selection an X program sends in parts.
+
+The owner here is an X client of the test's own that speaks the ICCCM's INCR protocol
+part by part as the test says, so that a stalled or oversized transfer can be staged
+(GTK's real one is in tests/realclient/test_x11.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import xcffib
+import xcffib.xfixes
+import xcffib.xproto as xp
+
+from spice_server.backends.x11 import clipboard as clipboard_module
+from spice_server.backends.x11.clipboard import REQUEST_TIMEOUT_S, XClipboard
+from spice_server.backends.x11.connection import XConnection
+from spice_server.protocol.agent import ClipboardSelection, ClipboardType
+
+from harness import wait_until
+from xserver import XServer
+
+CLIPBOARD = ClipboardSelection.CLIPBOARD
+TEXT = ClipboardType.UTF8_TEXT
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class InParts:
+    """An X program owning CLIPBOARD that answers UTF8_STRING with INCR, then sends the
+    parts it is given, each once the requestor deleted the one before."""
+
+    def __init__(self, name: str, parts: list[bytes]) -> None:
+        self.conn = xcffib.connect(display=name)
+        self.parts = list(parts)
+        root = self.conn.get_setup().roots[0].root
+        self.window = self.conn.generate_id()
+        self.conn.core.CreateWindow(
+            0, self.window, root, 0, 0, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
+        )
+        atom = lambda name: self.conn.core.InternAtom(False, len(name), name).reply().atom  # noqa: E731
+        self.clipboard, self.incr = atom("CLIPBOARD"), atom("INCR")
+        self.utf8, self.targets = atom("UTF8_STRING"), atom("TARGETS")
+        self.requestor = self.property = 0
+        self.conn.core.SetSelectionOwner(self.window, self.clipboard, xp.Time.CurrentTime)
+        self.conn.flush()
+
+    def step(self) -> None:
+        while (event := self.conn.poll_for_event()) is not None:
+            if isinstance(event, xp.SelectionRequestEvent):
+                self._request(event)
+            elif (
+                isinstance(event, xp.PropertyNotifyEvent)
+                and event.window == self.requestor
+                and event.atom == self.property
+                and event.state == xp.Property.Delete
+                and self.parts
+            ):
+                part = self.parts.pop(0)
+                self._set(self.utf8, 8, part)
+        self.conn.flush()
+
+    def _request(self, event: xp.SelectionRequestEvent) -> None:
+        self.requestor, self.property = event.requestor, event.property
+        if event.target == self.targets:
+            self._set(xp.Atom.ATOM, 32, [self.targets, self.utf8])
+        else:
+            self.conn.core.ChangeWindowAttributes(
+                event.requestor, xp.CW.EventMask, [xp.EventMask.PropertyChange]
+            )
+            self._set(self.incr, 32, [sum(len(part) for part in self.parts)])
+        notify = xp.SelectionNotifyEvent.synthetic(
+            event.time, event.requestor, event.selection, event.target, event.property
+        )
+        self.conn.core.SendEvent(False, event.requestor, 0, notify.pack())
+
+    def _set(self, kind: int, fmt: int, values: bytes | list[int]) -> None:
+        """Bytes for format 8, numbers for 32 (xcffib packs a list of numbers as 32 bits)."""
+        self.conn.core.ChangeProperty(
+            xp.PropMode.Replace, self.requestor, self.property, kind, fmt, len(values), values
+        )
+
+    def close(self) -> None:
+        self.conn.disconnect()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, XClipboard, Clock, list]]:
+    server = XServer(tmp_path, width=320, height=240)
+    clock = Clock()
+    x = XConnection(server.name, clock)
+    x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
+    clipboard = XClipboard(x)
+    x.handlers.append(clipboard.handle_event)
+    sent: list[tuple[ClipboardSelection, ClipboardType, bytes]] = []
+    clipboard.send_data = lambda *args: sent.append(args)  # type: ignore[method-assign]
+    clipboard.grab = lambda *args: sent.append(("grab", *args))  # type: ignore[method-assign]
+    yield server, x, clipboard, clock, sent
+    x.close()
+    server.kill()
+
+
+def run_until(x: XConnection, owner: InParts, condition: Callable[[], object], what: str) -> None:
+    wait_until(lambda: owner.step() or x.pump_events() or condition(), what=what)
+
+
+def offered(x: XConnection, owner: InParts, sent: list) -> None:
+    """Let the clipboard learn what the new owner offers (its TARGETS) and grab for the
+    clients, before a client asks for the data."""
+    run_until(x, owner, lambda: sent, "the grab for the clients")
+    assert sent == [("grab", CLIPBOARD, [TEXT])]
+    sent.clear()
+
+
+def test_a_selection_sent_in_parts_goes_to_the_client_whole(setup):
+    server, x, clipboard, _clock, sent = setup
+    parts = [b"first part, ", "second ✓, ".encode(), b"and the last", b""]
+    owner = InParts(server.name, parts)
+    offered(x, owner, sent)
+    clipboard.client_request(CLIPBOARD, TEXT)
+    run_until(x, owner, lambda: sent, "the data")
+    assert sent == [(CLIPBOARD, TEXT, b"".join(parts))]
+    assert clipboard.incoming is None
+    owner.close()
+
+
+def test_a_transfer_that_stops_gives_the_client_nothing_after_a_while(setup, caplog):
+    server, x, clipboard, clock, sent = setup
+    owner = InParts(server.name, [b"a first part"])  # and never the end
+    offered(x, owner, sent)
+    clipboard.client_request(CLIPBOARD, TEXT)
+    run_until(x, owner, lambda: not owner.parts and clipboard.incoming, "the first part")
+    clipboard.expire()
+    assert sent == []  # not yet
+    clock.now += REQUEST_TIMEOUT_S + 0.1
+    with caplog.at_level("INFO"):
+        clipboard.expire()
+    assert sent == [(CLIPBOARD, TEXT, b"")]
+    assert clipboard.incoming is None
+    assert "stopped sending it" in caplog.text
+    owner.close()
+
+
+def test_a_transfer_larger_than_the_limit_is_dropped_at_the_part_past_it(
+    setup, caplog, monkeypatch
+):
+    server, x, clipboard, _clock, sent = setup
+    monkeypatch.setattr(clipboard_module, "MAX_INCOMING", 1000)
+    owner = InParts(server.name, [b"x" * 600, b"y" * 600, b"z" * 600, b""])
+    offered(x, owner, sent)
+    with caplog.at_level("INFO"):
+        clipboard.client_request(CLIPBOARD, TEXT)
+        run_until(x, owner, lambda: sent, "the refusal")
+    assert sent == [(CLIPBOARD, TEXT, b"")]
+    assert clipboard.incoming is None
+    assert "larger than 1000 bytes" in caplog.text
+    assert len(owner.parts) == 2  # the third was never asked for
+    owner.close()
