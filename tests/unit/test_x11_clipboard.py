@@ -36,22 +36,25 @@ class Clock:
 
 
 class InParts:
-    """An X program owning CLIPBOARD that answers UTF8_STRING with INCR, then sends the
-    parts it is given, each once the requestor deleted the one before."""
+    """An X program owning ``selection`` that answers UTF8_STRING with INCR, then sends
+    the parts it is given, each once the requestor deleted the one before (and, while
+    ``paused``, once that is over)."""
 
-    def __init__(self, name: str, parts: list[bytes]) -> None:
+    def __init__(self, name: str, parts: list[bytes], selection: str = "CLIPBOARD") -> None:
         self.conn = xcffib.connect(display=name)
         self.parts = list(parts)
+        self.paused = False
+        self.asked = False  # the requestor deleted the last part: the next is due
         root = self.conn.get_setup().roots[0].root
         self.window = self.conn.generate_id()
         self.conn.core.CreateWindow(
             0, self.window, root, 0, 0, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
         )
         atom = lambda name: self.conn.core.InternAtom(False, len(name), name).reply().atom  # noqa: E731
-        self.clipboard, self.incr = atom("CLIPBOARD"), atom("INCR")
+        self.selection, self.incr = atom(selection), atom("INCR")
         self.utf8, self.targets = atom("UTF8_STRING"), atom("TARGETS")
         self.requestor = self.property = 0
-        self.conn.core.SetSelectionOwner(self.window, self.clipboard, xp.Time.CurrentTime)
+        self.conn.core.SetSelectionOwner(self.window, self.selection, xp.Time.CurrentTime)
         self.conn.flush()
 
     def step(self) -> None:
@@ -63,10 +66,11 @@ class InParts:
                 and event.window == self.requestor
                 and event.atom == self.property
                 and event.state == xp.Property.Delete
-                and self.parts
             ):
-                part = self.parts.pop(0)
-                self._set(self.utf8, 8, part)
+                self.asked = True
+        if self.asked and self.parts and not self.paused:
+            self.asked = False
+            self._set(self.utf8, 8, self.parts.pop(0))
         self.conn.flush()
 
     def _request(self, event: xp.SelectionRequestEvent) -> None:
@@ -164,4 +168,28 @@ def test_a_transfer_larger_than_the_limit_is_dropped_at_the_part_past_it(
     assert clipboard.incoming is None
     assert "larger than 1000 bytes" in caplog.text
     assert len(owner.parts) == 2  # the third was never asked for
+    owner.close()
+
+
+def test_a_new_owner_of_primary_leaves_a_transfer_of_the_clipboard_alone(setup):
+    """Text selected in an X program (PRIMARY changes hands, and its TARGETS are asked
+    for) while a large copy of CLIPBOARD comes in parts."""
+    server, x, clipboard, _clock, sent = setup
+    parts = [b"one, ", b"two, ", b"three", b""]
+    owner = InParts(server.name, parts)
+    offered(x, owner, sent)
+    owner.paused = True
+    clipboard.client_request(CLIPBOARD, TEXT)
+    run_until(x, owner, lambda: owner.asked and clipboard.incoming, "the transfer begun")
+    selected = InParts(server.name, [], selection="PRIMARY")
+    wait_until(
+        lambda: selected.step() or owner.step() or x.pump_events() or sent,
+        what="PRIMARY's grab for the clients",
+    )
+    assert sent == [("grab", ClipboardSelection.PRIMARY, [TEXT])]
+    sent.clear()
+    owner.paused = False
+    run_until(x, owner, lambda: sent, "the data")
+    assert sent == [(CLIPBOARD, TEXT, b"".join(parts))]
+    selected.close()
     owner.close()

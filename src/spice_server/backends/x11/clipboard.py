@@ -95,7 +95,9 @@ class XClipboard(ClipboardInterface):
         self.png_target = atom(PNG_TARGET)
         self.targets_atom = atom("TARGETS")
         self.incr_atom = atom("INCR")
-        self.property = atom("SPICE_SERVER_CLIPBOARD")
+        # Where each selection's conversions land: one for both, and a new owner of
+        # PRIMARY (any text selected) would write its TARGETS into a transfer of CLIPBOARD.
+        self.properties = {sel: atom(f"SPICE_SERVER_{name}") for sel, name in SELECTIONS.items()}
         self.max_bytes = conn.get_maximum_request_length() * 4 - 64
         self.client_types: dict[int, list[ClipboardType]] = {}  # what clients offer, by selection
         self.pastes: list[PendingPaste] = []
@@ -142,7 +144,11 @@ class XClipboard(ClipboardInterface):
             self._give_up("another request came first")
         self.conversions[selection] = clip_type
         self.conn.core.ConvertSelection(
-            self.window, self.selection_atoms[selection], target, self.property, xp.Time.CurrentTime
+            self.window,
+            self.selection_atoms[selection],
+            target,
+            self.properties[selection],
+            xp.Time.CurrentTime,
         )
         self.conn.flush()
 
@@ -167,8 +173,8 @@ class XClipboard(ClipboardInterface):
         elif isinstance(event, xcffib.xfixes.SelectionNotifyEvent):
             self._owner_changed(event)
         elif isinstance(event, xp.PropertyNotifyEvent) and event.window == self.window:
-            if event.atom == self.property and event.state == xp.Property.NewValue:
-                self._part_in()
+            if event.state == xp.Property.NewValue:
+                self._part_in(event.atom)
         elif isinstance(event, xp.SelectionClearEvent):
             selection = self._selection_of(event.selection)
             if selection is not None:
@@ -261,15 +267,21 @@ class XClipboard(ClipboardInterface):
             return
         # Ask the new owner what it offers; the answer comes as a SelectionNotify.
         self.conversions.pop(selection, None)
+        if self.incoming is not None and self.incoming.selection == selection:
+            self._give_up("another program took the selection")
         self.conn.core.ConvertSelection(
-            self.window, event.selection, self.targets_atom, self.property, event.timestamp
+            self.window,
+            event.selection,
+            self.targets_atom,
+            self.properties[selection],
+            event.timestamp,
         )
 
     def _selection_notify(self, event: xp.SelectionNotifyEvent) -> None:
         selection = self._selection_of(event.selection)
         if selection is None:
             return
-        kind, data = self._take_property() if event.property else (0, None)
+        kind, data = self._take_property(event.property) if event.property else (0, None)
         if event.target == self.targets_atom:
             self._offer(selection, data if kind != self.incr_atom else None)
             return
@@ -282,11 +294,11 @@ class XClipboard(ClipboardInterface):
             return
         self.send_data(selection, clip_type, data or b"")
 
-    def _part_in(self) -> None:
+    def _part_in(self, prop: int) -> None:
         incoming = self.incoming
-        if incoming is None:
+        if incoming is None or prop != self.properties[incoming.selection]:
             return  # a whole property, or the first of a transfer, read on its notify
-        _, data = self._take_property()
+        _, data = self._take_property(prop)
         if data is None:
             self._give_up("a part of it could not be read")
             return
@@ -321,11 +333,11 @@ class XClipboard(ClipboardInterface):
             self.client_types.pop(selection, None)
             self.grab(selection, types)
 
-    def _take_property(self) -> tuple[int, bytes | None]:
-        """Our property's type and value, deleted (which asks for the next part of a
-        selection sent in parts); no value if it is larger than one X reply."""
+    def _take_property(self, prop: int) -> tuple[int, bytes | None]:
+        """The type and value of our property ``prop``, deleted (which asks for the next
+        part of a selection sent in parts); no value if it is larger than one X reply."""
         reply = self.conn.core.GetProperty(
-            True, self.window, self.property, xp.Atom.Any, 0, self.max_bytes // 4
+            True, self.window, prop, xp.Atom.Any, 0, self.max_bytes // 4
         ).reply()
         if reply.bytes_after:
             log.info("clipboard data larger than one X request is not supported; dropped")
