@@ -95,8 +95,9 @@ class XClipboard(ClipboardInterface):
         self.png_target = atom(PNG_TARGET)
         self.targets_atom = atom("TARGETS")
         self.incr_atom = atom("INCR")
-        # Where each selection's conversions land: one for both, and a new owner of
-        # PRIMARY (any text selected) would write its TARGETS into a transfer of CLIPBOARD.
+        # Each selection's conversions land in a property of its own: with one for both,
+        # a new owner of PRIMARY (any text selected) wrote its TARGETS into a transfer of
+        # CLIPBOARD.
         self.properties = {sel: atom(f"SPICE_SERVER_{name}") for sel, name in SELECTIONS.items()}
         self.max_bytes = conn.get_maximum_request_length() * 4 - 64
         self.client_types: dict[int, list[ClipboardType]] = {}  # what clients offer, by selection
@@ -140,8 +141,8 @@ class XClipboard(ClipboardInterface):
             self.send_data(selection, clip_type, b"")
             return
         target = self.png_target if clip_type == ClipboardType.IMAGE_PNG else self.text_targets[0]
-        if self.incoming is not None:  # its parts would come to the same property
-            self._give_up("another request came first")
+        if self.incoming is not None:  # one selection comes in parts at a time
+            self._give_up("a client asked for another")
         self.conversions[selection] = clip_type
         self.conn.core.ConvertSelection(
             self.window,
