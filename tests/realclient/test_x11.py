@@ -486,3 +486,21 @@ def test_a_copy_gtk_sends_in_parts_reaches_the_client_whole(xvfb_session, tmp_pa
         what="GTK's text",
     )
     assert bytes.fromhex(data["data"]).decode() == text
+
+
+def test_text_an_x_program_offers_as_latin_1_reaches_the_client_as_utf_8(xvfb_session):
+    """xclip -t STRING offers STRING alone (Latin-1, as older toolkits do) and answers a
+    request for UTF8_STRING with the same Latin-1 bytes: the client gets UTF-8."""
+    s = xvfb_session
+    s.x.run(
+        "sh", "-c", "printf 'caf\\351 \\340 la cr\\350me' | xclip -i -selection clipboard -t STRING"
+    )
+    s.client.wait_for(
+        lambda e: e["event"] == "clipboard_grab" and e["selection"] == 0 and 1 in e["types"],
+        what="xclip's grab at the client",
+    )
+    s.client.send(cmd="clipboard_request", selection=0, type=1)
+    data = s.client.wait_for(
+        lambda e: e["event"] == "clipboard_data" and e["selection"] == 0, what="xclip's text"
+    )
+    assert bytes.fromhex(data["data"]).decode() == "café à la crème"

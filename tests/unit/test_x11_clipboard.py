@@ -36,11 +36,13 @@ class Clock:
 
 
 class InParts:
-    """An X program owning ``selection`` that answers UTF8_STRING with INCR, then sends
-    the parts it is given, each once the requestor deleted the one before (and, while
-    ``paused``, once that is over)."""
+    """An X program owning ``selection`` that offers text as ``text`` and answers with
+    INCR, then sends the parts it is given, each once the requestor deleted the one
+    before (and, while ``paused``, once that is over)."""
 
-    def __init__(self, name: str, parts: list[bytes], selection: str = "CLIPBOARD") -> None:
+    def __init__(
+        self, name: str, parts: list[bytes], selection: str = "CLIPBOARD", text: str = "UTF8_STRING"
+    ) -> None:
         self.conn = xcffib.connect(display=name)
         self.parts = list(parts)
         self.paused = False
@@ -50,12 +52,14 @@ class InParts:
         self.conn.core.CreateWindow(
             0, self.window, root, 0, 0, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
         )
-        atom = lambda name: self.conn.core.InternAtom(False, len(name), name).reply().atom  # noqa: E731
-        self.selection, self.incr = atom(selection), atom("INCR")
-        self.utf8, self.targets = atom("UTF8_STRING"), atom("TARGETS")
+        self.selection, self.incr = self._atom(selection), self._atom("INCR")
+        self.text, self.targets = self._atom(text), self._atom("TARGETS")
         self.requestor = self.property = 0
         self.conn.core.SetSelectionOwner(self.window, self.selection, xp.Time.CurrentTime)
         self.conn.flush()
+
+    def _atom(self, name: str) -> int:
+        return self.conn.core.InternAtom(False, len(name), name).reply().atom
 
     def step(self) -> None:
         while (event := self.conn.poll_for_event()) is not None:
@@ -70,13 +74,13 @@ class InParts:
                 self.asked = True
         if self.asked and self.parts and not self.paused:
             self.asked = False
-            self._set(self.utf8, 8, self.parts.pop(0))
+            self._set(self.text, 8, self.parts.pop(0))
         self.conn.flush()
 
     def _request(self, event: xp.SelectionRequestEvent) -> None:
         self.requestor, self.property = event.requestor, event.property
         if event.target == self.targets:
-            self._set(xp.Atom.ATOM, 32, [self.targets, self.utf8])
+            self._set(xp.Atom.ATOM, 32, [self.targets, self.text])
         else:
             self.conn.core.ChangeWindowAttributes(
                 event.requestor, xp.CW.EventMask, [xp.EventMask.PropertyChange]
@@ -192,4 +196,14 @@ def test_a_new_owner_of_primary_leaves_a_transfer_of_the_clipboard_alone(setup):
     run_until(x, owner, lambda: sent, "the data")
     assert sent == [(CLIPBOARD, TEXT, b"".join(parts))]
     selected.close()
+    owner.close()
+
+
+def test_latin_1_text_sent_in_parts_goes_to_the_client_as_utf_8(setup):
+    server, x, clipboard, _clock, sent = setup
+    owner = InParts(server.name, ["café, ".encode("latin-1"), b"fin", b""], text="STRING")
+    offered(x, owner, sent)
+    clipboard.client_request(CLIPBOARD, TEXT)
+    run_until(x, owner, lambda: sent, "the data")
+    assert sent == [(CLIPBOARD, TEXT, "café, fin".encode())]
     owner.close()

@@ -9,10 +9,13 @@ targets it offers, grab the matching SPICE types for the clients, and convert th
 selection when a client asks for the data.
 
 Text travels as UTF-8 (UTF8_STRING, text/plain;charset=utf-8, STRING, TEXT) and images
-as PNG (image/png). An X program may send a selection in parts (the ICCCM's INCR: GTK
-does above 256 kB); they are gathered, up to MAX_INCOMING bytes, each part asked for by
-deleting the one before. To X programs data goes as one property: more than one X
-request (16 MB with BIG-REQUESTS) is refused with a log line.
+as PNG (image/png). From X, text is asked for in the first of those the owner offers: a
+program that offers STRING alone (Latin-1, as older toolkits do) may refuse UTF8_STRING,
+or answer it in Latin-1 all the same; its text is made UTF-8 here. An X program may send
+a selection in parts (the ICCCM's INCR: GTK does above 256 kB); they are gathered, up to
+MAX_INCOMING bytes, each part asked for by deleting the one before. To X programs data
+goes as one property: more than one X request (16 MB with BIG-REQUESTS) is refused with
+a log line.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Incoming:
     parts: list[bytes]
     size: int
     last: float  # when the last part came (x.clock)
+    kind: int = 0  # the parts' type (STRING: Latin-1 text)
 
 
 class XClipboard(ClipboardInterface):
@@ -101,6 +105,7 @@ class XClipboard(ClipboardInterface):
         self.properties = {sel: atom(f"SPICE_SERVER_{name}") for sel, name in SELECTIONS.items()}
         self.max_bytes = conn.get_maximum_request_length() * 4 - 64
         self.client_types: dict[int, list[ClipboardType]] = {}  # what clients offer, by selection
+        self.text_target: dict[int, int] = {}  # by selection: the owner's first text target
         self.pastes: list[PendingPaste] = []
         self.conversions: dict[int, ClipboardType] = {}  # selection -> type being converted
         self.incoming: Incoming | None = None
@@ -140,7 +145,10 @@ class XClipboard(ClipboardInterface):
         if selection not in self.selection_atoms:
             self.send_data(selection, clip_type, b"")
             return
-        target = self.png_target if clip_type == ClipboardType.IMAGE_PNG else self.text_targets[0]
+        if clip_type == ClipboardType.IMAGE_PNG:
+            target = self.png_target
+        else:
+            target = self.text_target.get(selection, self.text_targets[0])
         if self.incoming is not None:  # one selection comes in parts at a time
             self._give_up("a client asked for another")
         self.conversions[selection] = clip_type
@@ -293,26 +301,27 @@ class XClipboard(ClipboardInterface):
             # Deleting the property (done) asks for the first part; an empty one ends.
             self.incoming = Incoming(selection, clip_type, [], 0, self.x.clock())
             return
-        self.send_data(selection, clip_type, data or b"")
+        self.send_data(selection, clip_type, _as_utf8(kind, data or b""))
 
     def _part_in(self, prop: int) -> None:
         incoming = self.incoming
         if incoming is None or prop != self.properties[incoming.selection]:
             return  # a whole property, or the first of a transfer, read on its notify
-        _, data = self._take_property(prop)
+        kind, data = self._take_property(prop)
         if data is None:
             self._give_up("a part of it could not be read")
             return
         if not data:
             self.incoming = None
-            self.send_data(incoming.selection, incoming.clip_type, b"".join(incoming.parts))
+            whole = b"".join(incoming.parts)
+            self.send_data(incoming.selection, incoming.clip_type, _as_utf8(incoming.kind, whole))
             return
         incoming.size += len(data)
         if incoming.size > MAX_INCOMING:
             self._give_up(f"it is larger than {MAX_INCOMING} bytes")
             return
         incoming.parts.append(bytes(data))
-        incoming.last = self.x.clock()
+        incoming.last, incoming.kind = self.x.clock(), kind
 
     def _give_up(self, why: str) -> None:
         """End the selection being received in parts: the client that asked gets nothing."""
@@ -326,7 +335,9 @@ class XClipboard(ClipboardInterface):
             return
         atoms = set(memoryview(data).cast("I").tolist()) if len(data) % 4 == 0 else set()
         types = []
-        if atoms & set(self.text_targets):
+        offered = [target for target in self.text_targets if target in atoms]
+        if offered:
+            self.text_target[selection] = offered[0]
             types.append(ClipboardType.UTF8_TEXT)
         if self.png_target in atoms:
             types.append(ClipboardType.IMAGE_PNG)
@@ -351,3 +362,8 @@ class XClipboard(ClipboardInterface):
             self.conn.flush()
         except xcffib.ConnectionException:
             pass
+
+
+def _as_utf8(kind: int, data: bytes) -> bytes:
+    """Text X sent as ``kind``, in UTF-8: STRING is Latin-1 (ICCCM), the rest already is."""
+    return bytes(data).decode("latin-1").encode() if kind == xp.Atom.STRING else bytes(data)
