@@ -504,3 +504,17 @@ def test_text_an_x_program_offers_as_latin_1_reaches_the_client_as_utf_8(xvfb_se
         lambda e: e["event"] == "clipboard_data" and e["selection"] == 0, what="xclip's text"
     )
     assert bytes.fromhex(data["data"]).decode() == "café à la crème"
+
+
+def test_a_client_text_asked_for_as_string_is_latin_1(xvfb_session):
+    """An older X program pastes STRING, which the ICCCM defines as Latin-1."""
+    s = xvfb_session
+    s.client.send(cmd="clipboard_set", selection=0, type=1, data="café ✓".encode().hex())
+
+    def x_paste() -> bytes | None:
+        try:
+            return s.x.output("xclip", "-o", "-selection", "clipboard", "-t", "STRING", timeout=8)
+        except subprocess.CalledProcessError:
+            return None
+
+    wait_until(lambda: x_paste() == b"caf\xe9 ?", what="the client's text pasted as STRING")

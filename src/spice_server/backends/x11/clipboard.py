@@ -11,11 +11,13 @@ selection when a client asks for the data.
 Text travels as UTF-8 (UTF8_STRING, text/plain;charset=utf-8, STRING, TEXT) and images
 as PNG (image/png). From X, text is asked for in the first of those the owner offers: a
 program that offers STRING alone (Latin-1, as older toolkits do) may refuse UTF8_STRING,
-or answer it in Latin-1 all the same; its text is made UTF-8 here. An X program may send
-a selection in parts (the ICCCM's INCR: GTK does above 256 kB); they are gathered, up to
-MAX_INCOMING bytes, each part asked for by deleting the one before. To X programs data
-goes as one property: more than one X request (16 MB with BIG-REQUESTS) is refused with
-a log line.
+or answer it in Latin-1 all the same; its text is made UTF-8 here. A client's text asked
+for as STRING is given in Latin-1.
+
+An X program may send a selection in parts (the ICCCM's INCR: GTK does above 256 kB);
+they are gathered, up to MAX_INCOMING bytes, each part asked for by deleting the one
+before. To X programs data goes as one property: more than one X request (16 MB with
+BIG-REQUESTS) is refused with a log line.
 """
 
 from __future__ import annotations
@@ -248,8 +250,11 @@ class XClipboard(ClipboardInterface):
         if data is None:
             self._send_selection_notify(paste, 0)
             return
-        # The property's type is the target asked for; TEXT is answered as UTF8_STRING.
+        # The property's type is the target asked for; TEXT is answered as UTF8_STRING,
+        # STRING in Latin-1 (what it cannot write becomes "?").
         kind = self.text_targets[0] if paste.target == self.text_targets[3] else paste.target
+        if kind == xp.Atom.STRING:
+            data = data.decode("utf-8", "replace").encode("latin-1", "replace")
         self.conn.core.ChangeProperty(
             xp.PropMode.Replace, paste.requestor, paste.property, kind, 8, len(data), data
         )
