@@ -3,8 +3,7 @@
 
 Run by Debian's /usr/bin/python3 (gir1.2-gtk-3.0) on the test's X server: a real
 toolkit's selection owner. GTK answers a request for more than 256 kB in parts (the
-INCR protocol of the ICCCM), as desktop programs built on it do. Prints "owned" once it
-holds the selection, then runs until killed.
+INCR protocol of the ICCCM), as desktop programs built on it do. Runs until killed.
 """
 
 import sys
@@ -18,5 +17,4 @@ from gi.repository import Gdk, Gtk  # noqa: E402
 with open(sys.argv[1], encoding="utf-8") as source:
     text = source.read()
 Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).set_text(text, -1)
-print("owned", flush=True)
 Gtk.main()

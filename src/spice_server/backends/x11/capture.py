@@ -104,8 +104,8 @@ class ScreenCapture:
 
         A screen that shrank again before this reads it (xrandr called in a loop) refuses
         the read: then nothing changes here, and the event of the newer size follows.
-        The refusal went up to the event pump, a warning in the log and the rest of the
-        event's handling left undone.
+        (Before, the refusal went up to the event pump: a warning in the log, and the
+        rest of the event's handling left undone.)
         """
         shm = ShmCapture(self.x.conn, self.x.root, width, height)
         try:
