@@ -17,23 +17,18 @@ from spice_server.backends.x11.damage import Box
 from spice_server.interfaces.display import Display
 from spice_server.protocol.rect import Rect
 
+from fakes import FakeClock
 from harness import wait_until
 from xserver import HandCore, Painter, XServer
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, ScreenCapture, HandCore, Clock]]:
+def setup(
+    tmp_path: Path,
+) -> Iterator[tuple[XServer, XConnection, ScreenCapture, HandCore, FakeClock]]:
     server = XServer(tmp_path, width=320, height=240)
-    clock, core = Clock(), HandCore()
-    x = XConnection(server.name, clock)
+    clock, core = FakeClock(100.0), HandCore()
+    x = XConnection(server.name, clock.now)
     x.conn(xcffib.damage.key).QueryVersion(1, 1).reply()
     x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
     capture = ScreenCapture(x, Display(320, 240))
@@ -83,7 +78,7 @@ def recorded_writes(capture: ScreenCapture) -> list[Rect]:
 
 
 def recording_after_a_first_capture(
-    setup: tuple[XServer, XConnection, ScreenCapture, HandCore, Clock],
+    setup: tuple[XServer, XConnection, ScreenCapture, HandCore, FakeClock],
 ) -> tuple[XConnection, HandCore, ScreenCapture, Painter, list[Rect]]:
     """A first capture made; the areas written to the Display from then on, in order."""
     server, x, capture, core, _clock = setup
@@ -107,7 +102,7 @@ def test_drawing_reaches_the_display_one_capture_per_frame_on_a_steady_beat(setu
     painter.fill(second)
     wait_until(lambda: x.pump_events() or core.started, what="the next capture scheduled")
     assert list(core.started.values()) == [FRAME_MS]
-    clock.now += FRAME_MS / 1000 + 0.002  # the loop was busy: it begins 2 ms late
+    clock.time += FRAME_MS / 1000 + 0.002  # the loop was busy: it begins 2 ms late
     wait_until(
         lambda: loop_turn(x, core) or painted(capture, second), what="the second drawing captured"
     )
@@ -133,7 +128,7 @@ def test_after_input_captures_skip_their_frame_slot_for_a_while(setup):
     painter.fill(echo)
     wait_until(lambda: x.pump_events() or core.started, what="the echo's capture scheduled")
     assert list(core.started.values()) == [0]
-    clock.now += INPUT_WINDOW_S  # the window closes: frame pacing again
+    clock.time += INPUT_WINDOW_S  # the window closes: frame pacing again
     wait_until(lambda: loop_turn(x, core) or painted(capture, echo), what="the echo captured")
     painter.fill(Rect.from_size(200, 100, 20, 20))
     wait_until(lambda: x.pump_events() or core.started, what="a later capture scheduled")

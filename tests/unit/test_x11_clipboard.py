@@ -20,19 +20,12 @@ from spice_server.backends.x11.clipboard import REQUEST_TIMEOUT_S, XClipboard
 from spice_server.backends.x11.connection import XConnection
 from spice_server.protocol.agent import ClipboardSelection, ClipboardType
 
+from fakes import FakeClock
 from harness import wait_until
 from xserver import XServer
 
 CLIPBOARD = ClipboardSelection.CLIPBOARD
 TEXT = ClipboardType.UTF8_TEXT
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class InParts:
@@ -102,10 +95,10 @@ class InParts:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, XClipboard, Clock, list]]:
+def setup(tmp_path: Path) -> Iterator[tuple[XServer, XConnection, XClipboard, FakeClock, list]]:
     server = XServer(tmp_path, width=320, height=240)
-    clock = Clock()
-    x = XConnection(server.name, clock)
+    clock = FakeClock(100.0)
+    x = XConnection(server.name, clock.now)
     x.conn(xcffib.xfixes.key).QueryVersion(5, 0).reply()
     clipboard = XClipboard(x)
     x.handlers.append(clipboard.handle_event)
@@ -149,7 +142,7 @@ def test_a_transfer_that_stops_gives_the_client_nothing_after_a_while(setup, cap
     run_until(x, owner, lambda: not owner.parts and clipboard.incoming, "the first part")
     clipboard.expire()
     assert sent == []  # not yet
-    clock.now += REQUEST_TIMEOUT_S + 0.1
+    clock.time += REQUEST_TIMEOUT_S + 0.1
     with caplog.at_level("INFO"):
         clipboard.expire()
     assert sent == [(CLIPBOARD, TEXT, b"")]
