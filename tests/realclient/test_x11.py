@@ -199,36 +199,42 @@ def test_arrows_and_right_ctrl_are_the_keys_x_expects(xvfb_session, tmp_path):
     assert names == ["Up", "Control_R", "KP_Enter", "a"]
 
 
+def x_paste(s: Exported, selection: str, target: str) -> bytes | None:
+    """What an X program pasting ``selection`` as ``target`` gets (xclip); None if refused."""
+    try:
+        return s.x.output("xclip", "-o", "-selection", selection, "-t", target, timeout=8)
+    except subprocess.CalledProcessError:
+        return None
+
+
+def text_at_client(s: Exported, number: int, owner: str) -> str:
+    """The text X's ``owner`` holds in selection ``number``, as the client gets it: wait
+    for the grab, ask, decode the UTF-8."""
+    s.client.wait_for(
+        lambda e: e["event"] == "clipboard_grab" and e["selection"] == number and 1 in e["types"],
+        what=f"{owner}'s grab at the client",
+    )
+    s.client.send(cmd="clipboard_request", selection=number, type=1)
+    data = s.client.wait_for(
+        lambda e: e["event"] == "clipboard_data" and e["selection"] == number,
+        what=f"{owner}'s text",
+    )
+    return bytes.fromhex(data["data"]).decode()
+
+
 def test_clipboard_from_client_to_x_and_back(xvfb_session):
     s = xvfb_session
     text = "from the client ✓"
     s.client.send(cmd="clipboard_set", selection=0, type=1, data=text.encode().hex())
-
-    def x_paste(selection: str) -> str | None:
-        try:
-            return s.x.output(
-                "xclip", "-o", "-selection", selection, "-t", "UTF8_STRING", timeout=8
-            ).decode()
-        except subprocess.CalledProcessError:
-            return None
-
-    wait_until(lambda: x_paste("clipboard") == text, what="the client's text pasted in X")
+    wait_until(
+        lambda: x_paste(s, "clipboard", "UTF8_STRING") == text.encode(),
+        what="the client's text pasted in X",
+    )
 
     for selection, number in (("clipboard", 0), ("primary", 1)):
         x_text = f"from X, {selection} ✓"
         s.x.run("sh", "-c", f"printf '%s' '{x_text}' | xclip -i -selection {selection}")
-        s.client.wait_for(
-            lambda e, n=number: (
-                e["event"] == "clipboard_grab" and e["selection"] == n and 1 in e["types"]
-            ),
-            what=f"X's {selection} grab at the client",
-        )
-        s.client.send(cmd="clipboard_request", selection=number, type=1)
-        data = s.client.wait_for(
-            lambda e, n=number: e["event"] == "clipboard_data" and e["selection"] == n,
-            what=f"X's {selection} text",
-        )
-        assert bytes.fromhex(data["data"]).decode() == x_text
+        assert text_at_client(s, number, f"X's {selection}") == x_text
 
 
 def test_cursor_shape_follows_x(xvfb_session):
@@ -476,16 +482,7 @@ def test_a_copy_gtk_sends_in_parts_reaches_the_client_whole(xvfb_session, tmp_pa
     source.write_text(text, encoding="utf-8")
     assert len(text.encode()) > 600_000
     s.x.run("/usr/bin/python3", str(GTK_SELECTION), str(source))
-    s.client.wait_for(
-        lambda e: e["event"] == "clipboard_grab" and e["selection"] == 0 and 1 in e["types"],
-        what="GTK's grab at the client",
-    )
-    s.client.send(cmd="clipboard_request", selection=0, type=1)
-    data = s.client.wait_for(
-        lambda e: e["event"] == "clipboard_data" and e["selection"] == 0,
-        what="GTK's text",
-    )
-    assert bytes.fromhex(data["data"]).decode() == text
+    assert text_at_client(s, 0, "GTK") == text
 
 
 def test_text_an_x_program_offers_as_latin_1_reaches_the_client_as_utf_8(xvfb_session):
@@ -495,26 +492,14 @@ def test_text_an_x_program_offers_as_latin_1_reaches_the_client_as_utf_8(xvfb_se
     s.x.run(
         "sh", "-c", "printf 'caf\\351 \\340 la cr\\350me' | xclip -i -selection clipboard -t STRING"
     )
-    s.client.wait_for(
-        lambda e: e["event"] == "clipboard_grab" and e["selection"] == 0 and 1 in e["types"],
-        what="xclip's grab at the client",
-    )
-    s.client.send(cmd="clipboard_request", selection=0, type=1)
-    data = s.client.wait_for(
-        lambda e: e["event"] == "clipboard_data" and e["selection"] == 0, what="xclip's text"
-    )
-    assert bytes.fromhex(data["data"]).decode() == "café à la crème"
+    assert text_at_client(s, 0, "xclip") == "café à la crème"
 
 
 def test_a_client_text_asked_for_as_string_is_latin_1(xvfb_session):
     """An older X program pastes STRING, which the ICCCM defines as Latin-1."""
     s = xvfb_session
     s.client.send(cmd="clipboard_set", selection=0, type=1, data="café ✓".encode().hex())
-
-    def x_paste() -> bytes | None:
-        try:
-            return s.x.output("xclip", "-o", "-selection", "clipboard", "-t", "STRING", timeout=8)
-        except subprocess.CalledProcessError:
-            return None
-
-    wait_until(lambda: x_paste() == b"caf\xe9 ?", what="the client's text pasted as STRING")
+    wait_until(
+        lambda: x_paste(s, "clipboard", "STRING") == b"caf\xe9 ?",
+        what="the client's text pasted as STRING",
+    )
