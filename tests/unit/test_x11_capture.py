@@ -241,6 +241,7 @@ def test_a_size_the_screen_left_before_it_was_read_changes_nothing(setup, caplog
 
     assert (capture.display.width, capture.display.height) == (320, 240)
     assert "left 400x300 before it was read" in caplog.text
+    assert "is now 400x300" not in caplog.text
     later = Rect.from_size(200, 200, 30, 30)
     painter.fill(later)
     wait_until(lambda: loop_turn(x, core) or painted(capture, later), what="a later capture")

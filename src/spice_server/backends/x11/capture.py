@@ -123,6 +123,7 @@ class ScreenCapture:
         self.shm = shm
         self.damage.resize(width, height)
         self.display.resize(width, height, pixels)
+        log.info("the X screen is now %dx%d", width, height)
 
     # -- one capture, in three steps ------------------------------------------------------
 

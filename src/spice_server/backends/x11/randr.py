@@ -81,7 +81,6 @@ class ScreenSize:
                 # A layout sends one event per step: follow where it ended, once.
                 geometry = self.x.conn.core.GetGeometry(self.x.root).reply()
                 if (geometry.width, geometry.height) != self.size():
-                    log.info("the X screen is now %dx%d", geometry.width, geometry.height)
                     self.on_resized(geometry.width, geometry.height)
             self.report()
             return True
