@@ -98,7 +98,6 @@ class Connection:
         self._mask = EventMask.READ
         self.bytes_sent = 0
         self.link = LinkEstimate(clock or SystemClock())
-        self.bytes_received = 0
         self.on_closed: Callable[[Connection, str], None] | None = None
         self._closing: tuple[str, int] | None = None
         self._linger: Timer | None = None
@@ -331,7 +330,6 @@ class Connection:
                 )
                 self.close(f"client closed the connection{during}")
                 return
-            self.bytes_received += len(data)
             budget -= len(data)
             self._received_wire(data)
 
