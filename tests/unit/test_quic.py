@@ -7,11 +7,12 @@ import struct
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 from quic_decoder import decode
 from threads import ticks_during
 
 from spice_server.display import _quic
-from spice_server.display.encoding import encode_quic
+from spice_server.display.encoding import LOSSLESS_ENCODERS, encode_quic
 from spice_server.display.images import ImageKind, choose_image, image_policy
 from spice_server.protocol.constants import ImageCompression, ImageType
 from spice_server.protocol.messages.images import IMAGE_CACHE_ME, unpack_image
@@ -122,6 +123,7 @@ def policy(setting: ImageCompression, lz4: bool = True, preferred: int | None = 
 
 
 PHOTO = landscape(120, 80)
+FONT = ImageFont.load_default(size=12)  # FreeType's rendering of Pillow's own font
 TEXT = np.full((80, 120), 0x202020, dtype=np.uint32)
 TEXT[np.arange(80) % 10 < 6, ::3] = 0xFFFFFF
 
@@ -153,6 +155,29 @@ def test_the_clients_preferred_compression_wins() -> None:
     assert choose_image(PHOTO, policy(ImageCompression.AUTO_LZ, preferred=7)) is ImageKind.LZ4
     assert choose_image(PHOTO, policy(ImageCompression.LZ4, preferred=4)) is ImageKind.QUIC
     assert choose_image(PHOTO, policy(ImageCompression.AUTO_LZ, preferred=1)) is ImageKind.BITMAP
+
+
+def antialiased_text(width: int, height: int) -> np.ndarray:
+    """Dark text on white, antialiased by FreeType: a few grey levels, edges everywhere."""
+    canvas = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(canvas).text((0, 0), "ls -lR /usr/share/doc", font=FONT, fill=30)
+    grey = np.asarray(canvas, dtype=np.uint32)
+    return (grey << 16) | (grey << 8) | grey
+
+
+@pytest.mark.parametrize(("width", "height"), [(8, 15), (24, 15), (48, 15), (32, 32)])
+def test_a_few_glyphs_of_antialiased_text_go_losslessly_as_lz_not_quic(
+    width: int, height: int
+) -> None:
+    """LZ4 finds few repeats in so few pixels, which looked photographic: a typed glyph
+    went as QUIC at nearly twice its size. Its few colours tell it from a photograph's
+    corner of the same size, which still goes as QUIC."""
+    glyphs = antialiased_text(width, height)
+    kind = choose_image(glyphs, policy(ImageCompression.AUTO_LZ))
+    assert kind in (ImageKind.LZ_PALETTE, ImageKind.LZ4)
+    assert len(LOSSLESS_ENCODERS[kind](glyphs)) < len(encode_quic(glyphs))
+    corner = np.ascontiguousarray(PHOTO[:height, :width])
+    assert choose_image(corner, policy(ImageCompression.AUTO_LZ)) is ImageKind.QUIC
 
 
 def test_jpeg_where_allowed_and_quic_for_the_lossless_repaint_and_thin_strips() -> None:
