@@ -485,6 +485,19 @@ def test_a_copy_gtk_sends_in_parts_reaches_the_client_whole(xvfb_session, tmp_pa
     assert text_at_client(s, 0, "GTK") == text
 
 
+def test_a_long_client_copy_reaches_an_x_program_whole(xvfb_session):
+    """A client's copy larger than an X request (16 MB with BIG-REQUESTS, where the agent
+    allows 32) goes to X in parts (INCR): xclip gets all of it. It was refused."""
+    s = xvfb_session
+    text = "\n".join(f"line {n:07d} of the client's copy ✓" for n in range(500_000)).encode()
+    assert len(text) > 16 * 1024 * 1024
+    s.client.send(cmd="clipboard_set", selection=0, type=1, data=text.hex())
+    wait_until(
+        lambda: x_paste(s, "clipboard", "UTF8_STRING") == text,
+        what="the client's long copy pasted in X",
+    )
+
+
 def test_text_an_x_program_offers_as_latin_1_reaches_the_client_as_utf_8(xvfb_session):
     """xclip -t STRING offers STRING alone (Latin-1, as older toolkits do) and answers a
     request for UTF8_STRING with the same Latin-1 bytes: the client gets UTF-8."""

@@ -1,8 +1,9 @@
-"""The x11 back end's clipboard on a real Xvfb: a selection an X program sends in parts.
+"""The x11 back end's clipboard on a real Xvfb: selections sent in parts, both ways.
 
-The owner here is an X client of the test's own that speaks the ICCCM's INCR protocol
-part by part as the test says, so that a stalled or oversized transfer can be staged
-(GTK's real one is in tests/realclient/test_x11.py).
+The X programs here (an owner, a program that pastes) are X clients of the test's own
+that speak the ICCCM's INCR protocol part by part as the test says, so that a stalled
+or oversized transfer can be staged (GTK's and xclip's real ones are in
+tests/realclient/test_x11.py).
 """
 
 from __future__ import annotations
@@ -200,3 +201,153 @@ def test_latin_1_text_sent_in_parts_goes_to_the_client_as_utf_8(setup):
     run_until(x, owner, lambda: sent, "the data")
     assert sent == [(CLIPBOARD, TEXT, "café, fin".encode())]
     owner.close()
+
+
+class Pasting:
+    """An X program that pastes ``selection`` as UTF8_STRING and takes the parts of an
+    INCR answer, deleting each once read (while ``paused``, not)."""
+
+    def __init__(self, name: str, selection: str = "CLIPBOARD") -> None:
+        self.conn = xcffib.connect(display=name)
+        root = self.conn.get_setup().roots[0].root
+        self.window = self.conn.generate_id()
+        self.conn.core.CreateWindow(
+            0,
+            self.window,
+            root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            xp.WindowClass.InputOnly,
+            0,
+            xp.CW.EventMask,
+            [xp.EventMask.PropertyChange],
+        )
+        self.property = self._atom("PASTED")
+        self.incr, self.utf8 = self._atom("INCR"), self._atom("UTF8_STRING")
+        self.paused = False
+        self.in_parts = False
+        self.refused = False
+        self.parts: list[bytes] = []
+        self.done: bytes | None = None
+        self.conn.core.ConvertSelection(
+            self.window, self._atom(selection), self.utf8, self.property, xp.Time.CurrentTime
+        )
+        self.conn.flush()
+
+    def _atom(self, name: str) -> int:
+        return self.conn.core.InternAtom(False, len(name), name).reply().atom
+
+    def step(self) -> None:
+        while (event := self.conn.poll_for_event()) is not None:
+            if isinstance(event, xp.SelectionNotifyEvent):
+                if event.property == 0:
+                    self.refused = True
+                    continue
+                kind, value = self._take()
+                if kind == self.incr:
+                    self.in_parts = True
+                else:
+                    self.done = value
+            elif (
+                isinstance(event, xp.PropertyNotifyEvent)
+                and event.atom == self.property
+                and event.state == xp.Property.NewValue
+                and self.in_parts
+                and not self.paused
+            ):
+                _kind, part = self._take()
+                if part:
+                    self.parts.append(part)
+                else:
+                    self.done = b"".join(self.parts)
+        self.conn.flush()
+
+    def _take(self) -> tuple[int, bytes]:
+        reply = self.conn.core.GetProperty(
+            True, self.window, self.property, xp.Atom.Any, 0, 1 << 24
+        ).reply()
+        return reply.type, reply.value.buf()
+
+    def close(self) -> None:
+        self.conn.disconnect()
+
+
+def client_owns(clipboard: XClipboard, x: XConnection, data: bytes) -> None:
+    """A client grabs CLIPBOARD, and answers X's requests for it with ``data``."""
+    clipboard.request = lambda selection, kind: clipboard.client_data(selection, kind, data)  # type: ignore[method-assign]
+    clipboard.client_grab(CLIPBOARD, [TEXT])
+    x.conn.core.GetInputFocus().reply()  # X has taken the grab
+
+
+def pasted(x: XConnection, paste: Pasting, what: str) -> None:
+    wait_until(lambda: paste.step() or x.pump_events() or paste.done is not None, what=what)
+
+
+def test_a_client_copy_larger_than_a_part_goes_to_x_in_parts(setup):
+    """An X program's paste of a long copy gets it whole, in parts of PART_BYTES."""
+    server, x, clipboard, _clock, _sent = setup
+    text = "".join(f"line {n:06d} ✓\n" for n in range(60000)).encode()
+    assert len(text) > 3 * clipboard_module.PART_BYTES
+    client_owns(clipboard, x, text)
+    paste = Pasting(server.name)
+    pasted(x, paste, "the whole copy")
+    assert paste.in_parts
+    assert paste.done == text
+    assert [len(part) for part in paste.parts[:-1]] == [clipboard_module.PART_BYTES] * (
+        len(paste.parts) - 1
+    )
+    assert clipboard.outgoing == []
+    paste.close()
+
+
+def test_a_client_copy_under_a_part_goes_to_x_whole(setup):
+    server, x, clipboard, _clock, _sent = setup
+    text = "a short copy ✓".encode()
+    client_owns(clipboard, x, text)
+    paste = Pasting(server.name)
+    pasted(x, paste, "the copy")
+    assert not paste.in_parts
+    assert paste.done == text
+    paste.close()
+
+
+def test_a_program_that_stops_taking_parts_is_dropped_after_a_while(setup, caplog):
+    server, x, clipboard, clock, _sent = setup
+    client_owns(clipboard, x, b"z" * (3 * clipboard_module.PART_BYTES))
+    paste = Pasting(server.name)
+    paste.paused = True
+    wait_until(lambda: paste.step() or x.pump_events() or paste.in_parts, what="the INCR")
+    wait_until(lambda: paste.step() or x.pump_events() or clipboard.outgoing[0].sent, what="a part")
+    clipboard.expire()
+    assert len(clipboard.outgoing) == 1  # not yet
+    clock.time += REQUEST_TIMEOUT_S + 0.1
+    with caplog.at_level("INFO"):
+        clipboard.expire()
+    assert clipboard.outgoing == []
+    assert "stopped taking it" in caplog.text
+    paste.close()
+
+
+def test_transfers_in_parts_past_the_limit_are_refused(setup, caplog, monkeypatch):
+    server, x, clipboard, _clock, _sent = setup
+    monkeypatch.setattr(clipboard_module, "MAX_OUTGOING", 2)
+    client_owns(clipboard, x, b"z" * (2 * clipboard_module.PART_BYTES))
+    pastes = [Pasting(server.name) for _ in range(3)]
+    for paste in pastes:
+        paste.paused = True
+
+    def third_refused() -> bool:
+        for paste in pastes:
+            paste.step()
+        x.pump_events()
+        return pastes[2].refused
+
+    with caplog.at_level("INFO"):
+        wait_until(third_refused, what="the third refused")
+    assert [p.in_parts for p in pastes] == [True, True, False]
+    assert "2 transfers in parts are under way" in caplog.text
+    for paste in pastes:
+        paste.close()

@@ -14,10 +14,13 @@ program that offers STRING alone (Latin-1, as older toolkits do) may refuse UTF8
 or answer it in Latin-1 all the same; its text is made UTF-8 here. A client's text asked
 for as STRING is given in Latin-1.
 
-An X program may send a selection in parts (the ICCCM's INCR: GTK does above 256 kB);
-they are gathered, up to MAX_INCOMING bytes, each part asked for by deleting the one
-before. To X programs data goes as one property: more than one X request (16 MB with
-BIG-REQUESTS) is refused with a log line.
+Data larger than PART_BYTES goes in parts both ways (the ICCCM's INCR, which GTK uses
+above 256 kB too). From X they are gathered, up to MAX_INCOMING bytes, each part asked
+for by deleting the one before. To X, each part is written when the X program has
+deleted the one before (we watch its window's properties meanwhile), at most
+MAX_OUTGOING transfers at once; one whose program stops taking parts is dropped after
+REQUEST_TIMEOUT_S. Before, a client's copy went as one property, and one of more than an
+X request (16 MB with BIG-REQUESTS, where the agent allows 32) was refused.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
 PNG_TARGET = "image/png"
 REQUEST_TIMEOUT_S = 5.0  # for a client's answer, and between the parts of an X program's
 MAX_INCOMING = DEFAULT_MAX_CLIPBOARD  # bytes of a selection sent in parts that are gathered
+PART_BYTES = 256 * 1024  # a client's data larger than this goes to X programs in parts
+MAX_OUTGOING = 8  # transfers in parts to X programs at once
 SELECTIONS = {ClipboardSelection.CLIPBOARD: "CLIPBOARD", ClipboardSelection.PRIMARY: "PRIMARY"}
 
 
@@ -64,6 +69,19 @@ class Incoming:
     size: int
     last: float  # when the last part came (x.clock)
     kind: int = 0  # the parts' type (STRING: Latin-1 text)
+
+
+@dataclass
+class Outgoing:
+    """A client's data going to an X program in parts: the next one is written when the
+    program deletes ``property`` from its window ``requestor``; an empty one ends."""
+
+    requestor: int
+    property: int
+    kind: int
+    data: bytes
+    sent: int  # bytes written so far
+    last: float  # when the program last took a part (x.clock)
 
 
 class XClipboard(ClipboardInterface):
@@ -111,6 +129,8 @@ class XClipboard(ClipboardInterface):
         self.pastes: list[PendingPaste] = []
         self.conversions: dict[int, ClipboardType] = {}  # selection -> type being converted
         self.incoming: Incoming | None = None
+        self.outgoing: list[Outgoing] = []
+        self.part_bytes = min(PART_BYTES, self.max_bytes)
         conn.flush()
 
     def _selection_of(self, atom: int) -> ClipboardSelection | None:
@@ -183,9 +203,12 @@ class XClipboard(ClipboardInterface):
             self._selection_notify(event)
         elif isinstance(event, xcffib.xfixes.SelectionNotifyEvent):
             self._owner_changed(event)
-        elif isinstance(event, xp.PropertyNotifyEvent) and event.window == self.window:
-            if event.state == xp.Property.NewValue:
-                self._part_in(event.atom)
+        elif isinstance(event, xp.PropertyNotifyEvent):
+            if event.window == self.window:
+                if event.state == xp.Property.NewValue:
+                    self._part_in(event.atom)
+            elif event.state == xp.Property.Delete:
+                self._part_out(event.window, event.atom)
         elif isinstance(event, xp.SelectionClearEvent):
             selection = self._selection_of(event.selection)
             if selection is not None:
@@ -204,6 +227,9 @@ class XClipboard(ClipboardInterface):
             self._answer(paste, None)
         if self.incoming is not None and now - self.incoming.last > REQUEST_TIMEOUT_S:
             self._give_up("the X program stopped sending it")
+        for transfer in [t for t in self.outgoing if now - t.last > REQUEST_TIMEOUT_S]:
+            log.info("clipboard data sent in parts dropped: the X program stopped taking it")
+            self._end(transfer)
         self.conn.flush()
 
     def _selection_request(self, event: xp.SelectionRequestEvent) -> None:
@@ -244,9 +270,6 @@ class XClipboard(ClipboardInterface):
         return None
 
     def _answer(self, paste: PendingPaste, data: bytes | None) -> None:
-        if data is not None and len(data) > self.max_bytes:
-            log.info("clipboard data of %d bytes is larger than one X request; refused", len(data))
-            data = None
         if data is None:
             self._send_selection_notify(paste, 0)
             return
@@ -255,10 +278,56 @@ class XClipboard(ClipboardInterface):
         kind = self.text_targets[0] if paste.target == self.text_targets[3] else paste.target
         if kind == xp.Atom.STRING:
             data = data.decode("utf-8", "replace").encode("latin-1", "replace")
+        if len(data) > self.part_bytes:
+            self._send_in_parts(paste, kind, data)
+            return
         self.conn.core.ChangeProperty(
             xp.PropMode.Replace, paste.requestor, paste.property, kind, 8, len(data), data
         )
         self._send_selection_notify(paste, paste.property)
+
+    def _send_in_parts(self, paste: PendingPaste, kind: int, data: bytes) -> None:
+        """Answer with INCR and the size; the parts follow as the X program deletes them."""
+        if len(self.outgoing) >= MAX_OUTGOING:
+            log.info("clipboard data refused: %d transfers in parts are under way", MAX_OUTGOING)
+            self._send_selection_notify(paste, 0)
+            return
+        # Watched before the INCR is written, or its deletion could come unseen.
+        self._watch(paste.requestor, True)
+        self.conn.core.ChangeProperty(
+            xp.PropMode.Replace, paste.requestor, paste.property, self.incr_atom, 32, 1, [len(data)]
+        )
+        self.outgoing.append(
+            Outgoing(paste.requestor, paste.property, kind, data, 0, self.x.clock())
+        )
+        self._send_selection_notify(paste, paste.property)
+
+    def _part_out(self, window: int, prop: int) -> None:
+        """The X program took the last part (or the INCR): write the next, or the empty
+        one that ends the transfer."""
+        transfer = next(
+            (t for t in self.outgoing if t.requestor == window and t.property == prop), None
+        )
+        if transfer is None:
+            return
+        part = transfer.data[transfer.sent : transfer.sent + self.part_bytes]
+        self.conn.core.ChangeProperty(
+            xp.PropMode.Replace, window, prop, transfer.kind, 8, len(part), part
+        )
+        transfer.sent += len(part)
+        transfer.last = self.x.clock()
+        if not part:
+            self._end(transfer)
+
+    def _end(self, transfer: Outgoing) -> None:
+        self.outgoing.remove(transfer)
+        if not any(t.requestor == transfer.requestor for t in self.outgoing):
+            self._watch(transfer.requestor, False)
+
+    def _watch(self, window: int, on: bool) -> None:
+        """Our own event mask on an X program's window (its own is not touched)."""
+        mask = xp.EventMask.PropertyChange if on else xp.EventMask.NoEvent
+        self.conn.core.ChangeWindowAttributes(window, xp.CW.EventMask, [mask])
 
     def _reply(self, paste: PendingPaste, kind: int, fmt: int, values: list[int]) -> None:
         self.conn.core.ChangeProperty(
