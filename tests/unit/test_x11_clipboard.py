@@ -26,6 +26,7 @@ from harness import wait_until
 from xserver import XServer
 
 CLIPBOARD = ClipboardSelection.CLIPBOARD
+PRIMARY = ClipboardSelection.PRIMARY
 TEXT = ClipboardType.UTF8_TEXT
 
 
@@ -131,7 +132,7 @@ def test_a_selection_sent_in_parts_goes_to_the_client_whole(setup):
     clipboard.client_request(CLIPBOARD, TEXT)
     run_until(x, owner, lambda: sent, "the data")
     assert sent == [(CLIPBOARD, TEXT, b"".join(parts))]
-    assert clipboard.incoming is None
+    assert clipboard.incoming == {}
     owner.close()
 
 
@@ -147,7 +148,7 @@ def test_a_transfer_that_stops_gives_the_client_nothing_after_a_while(setup, cap
     with caplog.at_level("INFO"):
         clipboard.expire()
     assert sent == [(CLIPBOARD, TEXT, b"")]
-    assert clipboard.incoming is None
+    assert clipboard.incoming == {}
     assert "stopped sending it" in caplog.text
     owner.close()
 
@@ -163,7 +164,7 @@ def test_a_transfer_larger_than_the_limit_is_dropped_at_the_part_past_it(
         clipboard.client_request(CLIPBOARD, TEXT)
         run_until(x, owner, lambda: sent, "the refusal")
     assert sent == [(CLIPBOARD, TEXT, b"")]
-    assert clipboard.incoming is None
+    assert clipboard.incoming == {}
     assert "larger than 1000 bytes" in caplog.text
     assert len(owner.parts) == 2  # the third was never asked for
     owner.close()
@@ -184,12 +185,46 @@ def test_a_new_owner_of_primary_leaves_a_transfer_of_the_clipboard_alone(setup):
         lambda: selected.step() or owner.step() or x.pump_events() or sent,
         what="PRIMARY's grab for the clients",
     )
-    assert sent == [("grab", ClipboardSelection.PRIMARY, [TEXT])]
+    assert sent == [("grab", PRIMARY, [TEXT])]
     sent.clear()
     owner.paused = False
     run_until(x, owner, lambda: sent, "the data")
     assert sent == [(CLIPBOARD, TEXT, b"".join(parts))]
     selected.close()
+    owner.close()
+
+
+def test_both_selections_come_in_parts_at_once(setup):
+    """A client asks for PRIMARY while CLIPBOARD comes in parts: each arrives whole (the
+    request for PRIMARY ended the other transfer, and its client got nothing)."""
+    server, x, clipboard, _clock, sent = setup
+    copied = [b"copied, ", b"in parts", b""]
+    selected = [b"selected, ", b"in parts too", b""]
+    owner = InParts(server.name, copied)
+    offered(x, owner, sent)
+    owner.paused = True
+    clipboard.client_request(CLIPBOARD, TEXT)
+    run_until(x, owner, lambda: owner.asked and clipboard.incoming, "CLIPBOARD's transfer begun")
+    other = InParts(server.name, selected, selection="PRIMARY")
+
+    def both() -> None:
+        other.step()
+        owner.step()
+        x.pump_events()
+
+    wait_until(lambda: both() or sent, what="PRIMARY's grab for the clients")
+    assert sent == [("grab", PRIMARY, [TEXT])]
+    sent.clear()
+    clipboard.client_request(PRIMARY, TEXT)
+    wait_until(lambda: both() or len(clipboard.incoming) == 2, what="both transfers under way")
+    owner.paused = False
+    wait_until(lambda: both() or len(sent) == 2, what="both selections")
+    assert sorted(sent) == [
+        (CLIPBOARD, TEXT, b"".join(copied)),
+        (PRIMARY, TEXT, b"".join(selected)),
+    ]
+    assert clipboard.incoming == {}
+    other.close()
     owner.close()
 
 

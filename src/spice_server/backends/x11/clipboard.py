@@ -16,7 +16,8 @@ for as STRING is given in Latin-1.
 
 Data larger than PART_BYTES goes in parts both ways (the ICCCM's INCR, which GTK uses
 above 256 kB too). From X they are gathered, up to MAX_INCOMING bytes, each part asked
-for by deleting the one before. To X, each part is written when the X program has
+for by deleting the one before (CLIPBOARD and PRIMARY can come at once: each lands in a
+property of its own). To X, each part is written when the X program has
 deleted the one before (we watch its window's properties meanwhile), at most
 MAX_OUTGOING transfers at once; one whose program stops taking parts is dropped after
 REQUEST_TIMEOUT_S. Before, a client's copy went as one property, and one of more than an
@@ -128,7 +129,7 @@ class XClipboard(ClipboardInterface):
         self.text_target: dict[int, int] = {}  # by selection: the owner's first text target
         self.pastes: list[PendingPaste] = []
         self.conversions: dict[int, ClipboardType] = {}  # selection -> type being converted
-        self.incoming: Incoming | None = None
+        self.incoming: dict[ClipboardSelection, Incoming] = {}  # one a selection at most
         self.outgoing: list[Outgoing] = []
         self.part_bytes = min(PART_BYTES, self.max_bytes)
         conn.flush()
@@ -171,8 +172,8 @@ class XClipboard(ClipboardInterface):
             target = self.png_target
         else:
             target = self.text_target.get(selection, self.text_targets[0])
-        if self.incoming is not None:  # one selection comes in parts at a time
-            self._give_up("a client asked for another")
+        if selection in self.incoming:
+            self._give_up(selection, "a client asked for it again")
         self.conversions[selection] = clip_type
         self.conn.core.ConvertSelection(
             self.window,
@@ -225,8 +226,8 @@ class XClipboard(ClipboardInterface):
             self.pastes.remove(paste)
             log.info("a client did not answer a clipboard request in time")
             self._answer(paste, None)
-        if self.incoming is not None and now - self.incoming.last > REQUEST_TIMEOUT_S:
-            self._give_up("the X program stopped sending it")
+        for incoming in [i for i in self.incoming.values() if now - i.last > REQUEST_TIMEOUT_S]:
+            self._give_up(incoming.selection, "the X program stopped sending it")
         for transfer in [t for t in self.outgoing if now - t.last > REQUEST_TIMEOUT_S]:
             log.info("clipboard data sent in parts dropped: the X program stopped taking it")
             self._end(transfer)
@@ -350,8 +351,8 @@ class XClipboard(ClipboardInterface):
             return
         # Ask the new owner what it offers; the answer comes as a SelectionNotify.
         self.conversions.pop(selection, None)
-        if self.incoming is not None and self.incoming.selection == selection:
-            self._give_up("another program took the selection")
+        if selection in self.incoming:
+            self._give_up(selection, "another program took the selection")
         self.conn.core.ConvertSelection(
             self.window,
             event.selection,
@@ -373,36 +374,39 @@ class XClipboard(ClipboardInterface):
             return
         if kind == self.incr_atom:
             # Deleting the property (done) asks for the first part; an empty one ends.
-            self.incoming = Incoming(selection, clip_type, [], 0, self.x.clock())
+            self.incoming[selection] = Incoming(selection, clip_type, [], 0, self.x.clock())
             return
         self.send_data(selection, clip_type, _as_utf8(kind, data or b""))
 
     def _part_in(self, prop: int) -> None:
-        incoming = self.incoming
-        if incoming is None or prop != self.properties[incoming.selection]:
+        incoming = next(
+            (i for i in self.incoming.values() if self.properties[i.selection] == prop), None
+        )
+        if incoming is None:
             return  # a whole property, or the first of a transfer, read on its notify
+        selection = incoming.selection
         kind, data = self._take_property(prop)
         if data is None:
-            self._give_up("a part of it could not be read")
+            self._give_up(selection, "a part of it could not be read")
             return
         if not data:
-            self.incoming = None
+            del self.incoming[selection]
             whole = b"".join(incoming.parts)
-            self.send_data(incoming.selection, incoming.clip_type, _as_utf8(incoming.kind, whole))
+            self.send_data(selection, incoming.clip_type, _as_utf8(incoming.kind, whole))
             return
         incoming.size += len(data)
         if incoming.size > MAX_INCOMING:
-            self._give_up(f"it is larger than {MAX_INCOMING} bytes")
+            self._give_up(selection, f"it is larger than {MAX_INCOMING} bytes")
             return
         incoming.parts.append(bytes(data))
         incoming.last, incoming.kind = self.x.clock(), kind
 
-    def _give_up(self, why: str) -> None:
+    def _give_up(self, selection: ClipboardSelection, why: str) -> None:
         """End the selection being received in parts: the client that asked gets nothing."""
-        incoming, self.incoming = self.incoming, None
+        incoming = self.incoming.pop(selection, None)
         if incoming is not None:
             log.info("clipboard data sent in parts dropped: %s", why)
-            self.send_data(incoming.selection, incoming.clip_type, b"")
+            self.send_data(selection, incoming.clip_type, b"")
 
     def _offer(self, selection: ClipboardSelection, data: bytes | None) -> None:
         if data is None:
