@@ -14,7 +14,7 @@ server's CPU over that time, and how long after the stop the client's screen equ
 X screen (read every 0.1 s for up to 4 s).
 
     .venv/bin/python benchmarks/browser.py [--seconds 12] [--back] [--link 20mbit-10ms]
-        [--servers both]
+        [--servers both] [--image-compression auto_glz ...]
 """
 
 from __future__ import annotations
@@ -94,9 +94,10 @@ def still(display: str) -> float:
 
 
 def run(
-    name: str, tmp: Path, link_name: str, seconds: float, back: bool
+    name: str, tmp: Path, link_name: str, seconds: float, back: bool, compression: str | None
 ) -> dict[str, float | str | None]:
-    server: ServerUnderTest = start(name, tmp, WIDTH, HEIGHT)
+    ours_args = ("--image-compression", compression) if compression else ()
+    server: ServerUnderTest = start(name, tmp, WIDTH, HEIGHT, ours_args)
     browser = None
     try:
         with LinkProcess(LINKS[link_name], server.port) as path:
@@ -151,7 +152,7 @@ def run(
             browser.wait(10)
         server.stop()
     return {
-        "server": name,
+        "server": f"{name} ({compression})" if compression else name,
         "display_mb": sent / 1e6,
         "display_mb_per_s": sent / 1e6 / elapsed,
         "cpu_s": cpu,
@@ -167,12 +168,25 @@ def main() -> None:
     )
     parser.add_argument("--link", choices=sorted(LINKS), default="loopback")
     parser.add_argument("--servers", choices=("ours", "xspice", "both"), default="both")
+    parser.add_argument(
+        "--image-compression",
+        action="append",
+        metavar="SETTING",
+        help="ours with this --image-compression (again: one run each), not its default",
+    )
     args = parser.parse_args()
     if shutil.which("chromium") is None:
         sys.exit("Chromium is missing: apt-get install chromium")
-    names = ("ours", "xspice") if args.servers == "both" else (args.servers,)
+    runs: list[tuple[str, str | None]] = []
+    if args.servers != "xspice":
+        runs += [("ours", setting) for setting in args.image_compression or [None]]
+    if args.servers != "ours":
+        runs.append(("xspice", None))
     with tempfile.TemporaryDirectory() as workdir:
-        rows = [run(name, Path(workdir), args.link, args.seconds, args.back) for name in names]
+        rows = [
+            run(name, Path(workdir), args.link, args.seconds, args.back, setting)
+            for name, setting in runs
+        ]
     back = ", then back to the top" if args.back else ""
     print(f"Chromium scrolling a page for {args.seconds:g} s{back}, {args.link}, spice-gtk 0.42\n")
     print("| server | display MB | MB/s | server CPU s | exact after the stop |")

@@ -24,6 +24,7 @@ log = logging.getLogger("spice_server.cli")
 
 COMPRESSIONS = {
     "auto": ImageCompression.AUTO_LZ,
+    "glz": ImageCompression.AUTO_GLZ,
     "lz4": ImageCompression.LZ4,
     "off": ImageCompression.OFF,
     "quic": ImageCompression.QUIC,
@@ -119,7 +120,8 @@ def _parser() -> argparse.ArgumentParser:
             choices=sorted(COMPRESSIONS),
             default="auto",
             help="lossless images: auto and quic (QUIC for photographs, LZ4 for text and UI), "
-            "lz4 (LZ4 only), off (plain bitmaps)",
+            "glz (as auto, but GLZ instead of LZ4 for spice-gtk: LZ against the images the "
+            "client keeps), lz4 (LZ4 only), off (plain bitmaps)",
         )
         sub.add_argument(
             "--jpeg",

@@ -24,7 +24,7 @@ from spice_server import (
     KeyboardModifier,
     MouseMode,
 )
-from spice_server.channels.display import stills
+from spice_server.channels.display import cache, glz, offload, stills
 from spice_server.channels.display.cache import SEARCH_AGAIN_S, SNAPSHOT_EVERY_S
 from spice_server.display import encoding
 from spice_server.protocol.constants import ChannelType
@@ -169,6 +169,62 @@ def test_palette_images_of_each_depth_are_exact(make_harness, make_client, monke
         display.update(pixels, left, top, diff=False)
         client.wait_framebuffer(display.snapshot())
     assert depths >= {2, 4, 5}, depths
+
+
+def tiles(width: int, height: int, seed: int) -> np.ndarray:
+    """Flat 8x8 tiles of random colours: past a palette, far from photographic (LZ4's)."""
+    colours = np.random.default_rng(seed).integers(0, 1 << 24, (height // 8 + 1, width // 8 + 1))
+    return np.repeat(np.repeat(colours, 8, axis=0), 8, axis=1)[:height, :width].astype(np.uint32)
+
+
+def test_glz_images_are_exact_and_copy_from_the_images_before(
+    make_harness, make_client, monkeypatch
+):
+    """spice-gtk decodes our GLZ images, coded on the loop and on the encoder threads,
+    and copies pixels from the images it keeps: content drawn again elsewhere costs a
+    fraction of its first image. An image that goes in a draw of nothing (for a surface
+    replaced while it was coded) is kept all the same: the client's window must stay
+    whole, or it would wait for ever for an image that a later one copies from."""
+    streams: list[tuple[int, int]] = []  # (pixels, bytes) of each GLZ image
+
+    def recording(dictionary, pixels: np.ndarray) -> bytes:
+        coded = encoding.encode_glz(dictionary, pixels)
+        streams.append((pixels.size, len(coded)))
+        return coded
+
+    monkeypatch.setattr(glz, "encode_glz", recording)
+    # No snapshot of the screen to draw the content shown again from: the GLZ window must.
+    monkeypatch.setattr(cache, "SNAPSHOT_EVERY_S", 3600.0)
+    background = 0xF8F8F0
+    harness = make_harness(image_compression=ImageCompression.AUTO_GLZ)
+    display = Display(WIDTH, HEIGHT)
+    display.update(np.full((HEIGHT, WIDTH), background, dtype=np.uint32))
+    harness.call(harness.server.add_interface, display)
+    client = make_client(harness.port)
+    client.wait_ready()
+    client.wait_framebuffer(display.snapshot())
+    first, other = tiles(201, 90, 1), tiles(300, 150, 2)
+    for pixels, left, top in ((first, 301, 5), (other, 10, 200), (first, 20, 110)):
+        display.update(pixels, left, top, diff=False)
+        client.wait_framebuffer(display.snapshot())
+    assert streams[-1][0] == first.size  # drawn again: copied from where it was first
+    assert streams[-1][1] < len(encoding.encode_lz4(first)) / 5, streams
+
+    monkeypatch.setattr(offload, "OFFLOAD_PIXELS", 1024)  # on the encoder threads from now
+    unseen = tiles(200, 100, 3)
+    begin = glz.GlzWindow.begin
+    monkeypatch.setattr(
+        glz.GlzWindow, "begin", lambda self, build: (lambda e, _, n: (e, n, n))(*begin(self, build))
+    )
+    coded = len(streams)
+    display.update(unseen, 400, 250, diff=False)
+    wait_until(lambda: len(streams) > coded, what="the image that shows nothing")
+    monkeypatch.setattr(glz.GlzWindow, "begin", begin)
+    display.update(unseen, 30, 270, diff=False)  # copied from the image not shown
+    display.fill(400, 250, 200, 100, background)  # where it was not shown
+    client.wait_framebuffer(display.snapshot())
+    assert streams[-1][1] < len(encoding.encode_lz4(unseen)) / 5, streams
+    assert display_images(harness)["glz"] >= 5
 
 
 def test_resize_recreates_the_surface(make_harness, make_client):

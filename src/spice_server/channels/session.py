@@ -35,6 +35,10 @@ class Session:
         #: When (clock seconds) the client last sent keyboard or pointer input: while the
         #: user interacts, its channels keep less in flight so that echoes come promptly.
         self.last_input = -math.inf
+        #: The client's GLZ window (channels/display/glz.py): the id of the next image it
+        #: gets, and which display client's GlzWindow sends them (one at a time).
+        self.glz_next_id = 0
+        self.glz_user: object | None = None
 
     def add(self, client: Member) -> None:
         self.clients.append(client)

@@ -2,9 +2,11 @@
 
 Lossless: uncompressed BITMAP (every client decodes it), LZ4 (spice-gtk, when it
 advertised DISPLAY_CAP_LZ4_COMPRESSION), LZ of palette indices (spice-gtk; for 256
-colours or fewer, from the C extension ``_lz``) and QUIC (every client; for photographic
-pixels, which LZ4 barely shrinks). LZ4 goes as one independent block of 24-bit rows per
-image, which the client's streaming decoder accepts; QUIC comes from the C extension ``_quic``.
+colours or fewer, from the C extension ``_lz``), GLZ (spice-gtk: LZ against the images
+the client keeps, from ``_glz``; see channels/display/glz.py) and QUIC (every client;
+for photographic pixels, which LZ4 barely shrinks). LZ4 goes as one independent block
+of 24-bit rows per image, which the client's streaming decoder accepts; QUIC comes from
+the C extension ``_quic``.
 Every image is drawn by a DRAW_COPY, where it starts at a fixed offset: an LZ palette
 image points to its palette by the offset in the message.
 Lossy: JPEG (libjpeg-turbo through simplejpeg), for photographic images and MJPEG stream
@@ -24,12 +26,13 @@ from ..protocol.messages.display import MsgDisplayDrawCopy
 from ..protocol.messages.images import (
     IMAGE_CACHE_ME,
     pack_bitmap_image,
+    pack_glz_image,
     pack_jpeg_image,
     pack_lz4_image,
     pack_lz_plt_image,
     pack_quic_image,
 )
-from . import _lz, _quic
+from . import _glz, _lz, _quic
 from .images import ImageKind
 
 _image_ids = itertools.count(1)
@@ -129,6 +132,15 @@ def encode_lz_palette(pixels: np.ndarray, cache_id: int | None = None) -> bytes:
     image_id, flags = (next(_image_ids), 0) if cache_id is None else (cache_id, IMAGE_CACHE_ME)
     at = MsgDisplayDrawCopy.IMAGE_OFFSET
     return pack_lz_plt_image(image_id, width, height, lz_data, palette, at, flags)
+
+
+def encode_glz(dictionary: _glz.Dictionary, pixels: np.ndarray) -> bytes:
+    """GLZ against the images ``dictionary`` keeps for one client (lossless); the client
+    must get it, and every GLZ image before it, in order. The encoder lets other threads
+    run while it works."""
+    height, width = pixels.shape
+    stream = dictionary.encode(np.ascontiguousarray(pixels, dtype=np.uint32))
+    return pack_glz_image(next(_image_ids), width, height, stream)
 
 
 def encode_quic(pixels: np.ndarray, cache_id: int | None = None) -> bytes:

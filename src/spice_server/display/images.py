@@ -48,6 +48,7 @@ LOSSLESS_COMPRESSIONS = frozenset(
 QUIC_COMPRESSIONS = frozenset(
     {ImageCompression.QUIC, ImageCompression.AUTO_LZ, ImageCompression.AUTO_GLZ}
 )
+GLZ_COMPRESSIONS = frozenset({ImageCompression.AUTO_GLZ, ImageCompression.GLZ})
 
 
 class ImageKind(enum.Enum):
@@ -55,6 +56,7 @@ class ImageKind(enum.Enum):
     JPEG = "jpeg"
     LZ4 = "lz4"
     LZ_PALETTE = "lz-palette"
+    GLZ = "glz"  # what would go as LZ4, to a client with a GLZ window (not chosen here)
     QUIC = "quic"
     BITMAP = "bitmap"
 
@@ -62,7 +64,8 @@ class ImageKind(enum.Enum):
 @dataclass(frozen=True)
 class ImagePolicy:
     """What one client may get: compression at all, LZ4, LZ palette images, lossy JPEG
-    (from what size), and QUIC for photographic areas that go losslessly."""
+    (from what size), QUIC for photographic areas that go losslessly, and GLZ instead of
+    LZ4 (where the client keeps a GLZ window)."""
 
     compress: bool
     lz4: bool
@@ -70,6 +73,7 @@ class ImagePolicy:
     min_lossy_pixels: int = MIN_JPEG_PIXELS
     quic: bool = False
     palette: bool = False
+    glz: bool = False
 
     def allows_jpeg(self, width: int, height: int) -> bool:
         """Whether an area this size may go as JPEG, if photographic."""
@@ -98,7 +102,9 @@ def image_policy(
     Photographs that go losslessly go as QUIC under the automatic settings and QUIC;
     the LZ4, LZ and GLZ settings mean LZ4 (or bitmaps). Other content goes as LZ4 where
     the client decodes it (as LZ palette images where they fit, unless the setting is
-    LZ4), else as QUIC where the setting allows, else as raw pixels.
+    LZ4), else as QUIC where the setting allows, else as raw pixels. Under the GLZ
+    settings (auto_glz, glz) what would go as LZ4 may go as GLZ (``glz``: to a client
+    that keeps a GLZ window, spice-gtk; channels/display/glz.py).
     """
     compression = setting
     if preferred == ImageCompression.OFF or preferred in LOSSLESS_COMPRESSIONS:
@@ -112,6 +118,7 @@ def image_policy(
         min_lossy_pixels=MIN_CONGESTED_JPEG_PIXELS if congested else MIN_JPEG_PIXELS,
         quic=compress and compression in QUIC_COMPRESSIONS,
         palette=compress and client_lz4 and compression != ImageCompression.LZ4,
+        glz=compress and client_lz4 and compression in GLZ_COMPRESSIONS,
     )
 
 

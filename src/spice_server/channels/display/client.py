@@ -10,7 +10,7 @@ surface, then MARK (spice-gtk shows nothing before MARK follows a primary surfac
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,10 +41,11 @@ from ..context import ClientLink
 from ..session import Session
 from .cache import KeptBudget, KeptScreens
 from .copies import WaitingCopies
+from .glz import GlzWindow
 from .monitors import monitors_config
 from .offload import URGENT_PIXELS, OffloadingClient
-from .stills import JPEG_QUALITY, StillImages
-from .stream import PRIMARY_SURFACE, CodecChoice, Encode, StreamSender
+from .stills import JPEG_QUALITY, StillImages, repaint_region
+from .stream import PRIMARY_SURFACE, Build, CodecChoice, Encode, StreamSender
 
 PING_EVERY_BYTES = 32 * 1024  # within a burst, a ping this often: confirmations to measure by
 PUMP_SLICE_S = 0.004  # the most one turn of the loop spends producing for one client
@@ -52,7 +53,6 @@ INIT_WAIT_MS = 250  # how long the first screen waits for the client's DISPLAY_I
 REFINE_AFTER_S = 0.1  # lossy goes lossless once no JPEG-sized change outside streams came this long
 MOVING_S = 0.5  # after a copy, how long spice-html5 gets no JPEG (see _send_rect)
 JPEG_LANDS_S = 1.0  # how late spice-html5 may draw a JPEG (see _jpeg_landing)
-REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 
 
 class DisplayChannelClient(OffloadingClient):
@@ -84,12 +84,13 @@ class DisplayChannelClient(OffloadingClient):
         self._uncached = Region()
         # Where the client shows JPEG, and what of it is being repainted losslessly.
         self._lossy = PixelSet(display.width, display.height)
-        self._refine = _repaint()
+        self._refine = repaint_region()
         # (clock) The last JPEG-sized change, the last change (the first screen is one).
         self._last_change, self._changed_at = 0.0, self.clock.now()
         self._moved_at = self._jpeg_at = -JPEG_LANDS_S  # (clock) content last moved, a JPEG went
         self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
+        self._glz = GlzWindow(session)  # the images the client keeps for GLZ
         self._need_mark = False
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
         self._cache = KeptScreens(lz4_client, self.clock, kept)
@@ -195,8 +196,9 @@ class DisplayChannelClient(OffloadingClient):
 
     def handle_message(self, message: ClientMessage) -> None:
         match message:
-            case MsgcDisplayInit(pixmap_cache_size=pixels):
+            case MsgcDisplayInit(pixmap_cache_size=pixels, glz_dictionary_window_size=window):
                 self._cache.room = max(0, pixels)
+                self._glz.open(window, DisplayCap.LZ4_COMPRESSION in self.client_caps)
                 self._init_done()
             case MsgcDisplayPreferredCompression(image_compression=compression):
                 self.stills.preferred = compression
@@ -297,7 +299,7 @@ class DisplayChannelClient(OffloadingClient):
         if wait > 0:
             self._pump_in(wait)
             return False
-        self._refine = _repaint(self._lossy.take())
+        self._refine = repaint_region(self._lossy.take())
         return True
 
     def _jpeg_landing(self) -> bool:
@@ -338,6 +340,7 @@ class DisplayChannelClient(OffloadingClient):
         # Its largest holdings go now, whoever still refers to it (an encoder thread).
         self.streams.end(repaint=False)
         self._cache.forget()
+        self._glz.close()
 
     def _create_surface(self) -> None:
         framebuffer = self.display.framebuffer
@@ -402,7 +405,7 @@ class DisplayChannelClient(OffloadingClient):
         if rest is not None and kind is not ImageKind.JPEG:
             self._pending(lossless, cached).add(rest)
             rect, kind, pixels = band, None, pixels[: band.height]
-        draw = functools.partial(MsgDisplayDrawCopy, PRIMARY_SURFACE, rect)
+        draw: Build = functools.partial(MsgDisplayDrawCopy, PRIMARY_SURFACE, rect)
         if cached and not whole and self._from_reference(rect, pixels, lossless):
             return
         kind = kind or choose_image(pixels, policy)
@@ -417,6 +420,7 @@ class DisplayChannelClient(OffloadingClient):
             self._send_built(MsgDisplayDrawFill(PRIMARY_SURFACE, rect, color), "fill")
             return
         encode: Encode = encode_bitmap
+        unwanted: Build | None = None  # a GLZ image's draw of nothing (glz.py)
         if kind is ImageKind.JPEG:
             encode = functools.partial(encode_jpeg_image, quality=JPEG_QUALITY)
         elif whole and self._cache.may_keep(pixels):
@@ -424,9 +428,11 @@ class DisplayChannelClient(OffloadingClient):
             cache_id = self._cache.keep(self._generation or 0, pixels)
             keeping = LOSSLESS_ENCODERS.get(kind, encode_bitmap)
             encode = functools.partial(keeping, cache_id=cache_id)
+        elif kind is ImageKind.LZ4 and policy.glz and self._glz.usable():
+            kind, (encode, draw, unwanted) = ImageKind.GLZ, self._glz.begin(draw)
         else:
             encode = self.stills.encoder(kind, self._pump_began)
-        self.encode(pixels, encode, draw, kind.value, (rect,))
+        self.encode(pixels, encode, draw, kind.value, (rect,), unwanted=unwanted)
 
     def _pending(self, lossless: bool, cached: bool) -> Region:
         """Where an area put back for later goes, so that it is sent the same way then."""
@@ -442,8 +448,3 @@ class DisplayChannelClient(OffloadingClient):
                 self._lossy.remove(draw.box)
         self._pending(lossless, cached=False).update(other)
         return bool(draws)
-
-
-def _repaint(rects: Iterable[Rect] = ()) -> Region:
-    """To repaint losslessly: what went lossy, merged only where that adds no pixel."""
-    return Region(rects, max_rects=REFINE_RECTS, slack=1.0)

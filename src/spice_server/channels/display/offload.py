@@ -54,10 +54,12 @@ class OffloadingClient(ChannelClient):
         kind: str,
         area: tuple[Rect, ...],
         still_wanted: Callable[[], bool] = lambda: True,
+        unwanted: Build | None = None,
     ) -> None:
         """Encode and send the pixels that draw on ``area`` (a stream's frame: its clip):
         on the loop if small, else on the encoder threads, sent when done if the surface
-        and ``still_wanted()`` still are."""
+        and ``still_wanted()`` still are (else as ``unwanted`` builds it, if given: an
+        image the client must get all the same)."""
         if pixels.size > URGENT_PIXELS:
             self.connection.push()  # what is ready leaves before a costly encode
         if pixels.size < OFFLOAD_PIXELS:
@@ -78,6 +80,8 @@ class OffloadingClient(ChannelClient):
                 return
             if generation == self._generation and still_wanted():
                 self._send_built(build(data), kind)
+            elif unwanted is not None:
+                self._send_built(unwanted(data), kind)
             self.pump()
 
         self.context.offload(functools.partial(encode, pixels), done)

@@ -10,6 +10,7 @@ pump has spent, and draws no larger than the link's budget where they go lossles
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from ...config import ServerConfig
 from ...core.clock import Clock
@@ -21,6 +22,7 @@ from ...display.encoding import (
     lz4_packs_rows,
 )
 from ...display.images import ImageKind, ImagePolicy, image_policy
+from ...display.region import Region
 from ...net.link import LinkEstimate
 from ...protocol.rect import Rect
 from .stream import Encode
@@ -29,6 +31,7 @@ JPEG_QUALITY = 85  # for photographic still images
 MAX_DRAW_BYTES = 256 * 1024  # raw pixels per DRAW_COPY; larger areas go in bands
 CONGESTED_S = 1.0  # a link that was full this recently gets JPEG for photographic areas
 SLOW_LINK_RATE = 1_250_000  # bytes/s (10 Mbit/s): slower, always; libspice's "low bandwidth"
+REFINE_RECTS = 256  # a lossless repaint's rectangles, not merged over exact pixels
 
 
 class StillImages:
@@ -96,3 +99,8 @@ class StillImages:
         if policy.lossy:
             return MAX_DRAW_BYTES
         return min(MAX_DRAW_BYTES, self.link.budget())
+
+
+def repaint_region(rects: Iterable[Rect] = ()) -> Region:
+    """To repaint losslessly: what went lossy, merged only where that adds no pixel."""
+    return Region(rects, max_rects=REFINE_RECTS, slack=1.0)
