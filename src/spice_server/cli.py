@@ -23,8 +23,8 @@ from .server import ConfigurationError, Server
 log = logging.getLogger("spice_server.cli")
 
 COMPRESSIONS = {
-    "auto": ImageCompression.AUTO_LZ,
-    "glz": ImageCompression.AUTO_GLZ,
+    "auto": ImageCompression.AUTO_GLZ,
+    "auto-lz": ImageCompression.AUTO_LZ,
     "lz4": ImageCompression.LZ4,
     "off": ImageCompression.OFF,
     "quic": ImageCompression.QUIC,
@@ -119,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
             "--image-compression",
             choices=sorted(COMPRESSIONS),
             default="auto",
-            help="lossless images: auto and quic (QUIC for photographs, LZ4 for text and UI), "
-            "glz (as auto, but GLZ instead of LZ4 for spice-gtk: LZ against the images the "
-            "client keeps), lz4 (LZ4 only), off (plain bitmaps)",
+            help="lossless images: auto (QUIC for photographs, LZ palette images for text "
+            "and UI of 256 colours at most, else GLZ for spice-gtk: LZ against the images the "
+            "client keeps, or LZ4), auto-lz (as auto, LZ4 instead of GLZ), quic (as auto-lz), "
+            "lz4 (LZ4 only), off (plain bitmaps)",
         )
         sub.add_argument(
             "--jpeg",

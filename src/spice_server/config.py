@@ -82,6 +82,10 @@ class ServerConfig:
     ``"filter"`` (photographic content only, the default), ``"all"`` or ``"off"``.
     ``video_codecs`` are the stream codecs in order of preference (``"mjpeg"``,
     ``"h264"``, ``"vp8"``); each client gets the first it decodes.
+    ``image_compression`` is libspice's setting of the lossless images: ``AUTO_GLZ`` (the
+    default) codes text and UI that a palette does not hold as GLZ for clients that keep
+    a GLZ window (spice-gtk: LZ against the images they keep), ``AUTO_LZ`` as LZ4
+    instead; photographs as QUIC under both (see README, How the display travels).
     ``jpeg_compression`` says when photographic still images may go as JPEG: ``"always"``,
     ``"never"``, or ``"auto"`` (the default): for clients that decode no LZ4, and while a
     client's link is measured as the bottleneck.
@@ -112,7 +116,7 @@ class ServerConfig:
     name: str | None = None
     uuid: bytes | None = None
     exclusive: bool = False
-    image_compression: ImageCompression = ImageCompression.AUTO_LZ
+    image_compression: ImageCompression = ImageCompression.AUTO_GLZ
     link_timeout: float = 10.0
     max_pending_links: int = 64
     builtin_agent: bool = True

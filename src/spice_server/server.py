@@ -105,7 +105,7 @@ class Server:
         name: str | None = None,
         uuid: bytes | None = None,
         exclusive: bool = False,
-        image_compression: ImageCompression = ImageCompression.AUTO_LZ,
+        image_compression: ImageCompression = ImageCompression.AUTO_GLZ,
         link_timeout: float = 10.0,
         max_pending_links: int = 64,
         builtin_agent: bool = True,
