@@ -79,6 +79,8 @@ class GlzWindow:
 
 
 class GlzImage(NamedTuple):
+    """One image's encoder, its draw, and its draw of nothing (``GlzWindow.begin``)."""
+
     encode: Encode
     build: Build
     nothing: Build
