@@ -13,13 +13,13 @@ setup(
         Extension(
             "spice_server.display._lz",
             sources=["src/spice_server/display/_lz.c"],
-            depends=["src/spice_server/display/_pixels.h"],
+            depends=["src/spice_server/display/_pixels.h", "src/spice_server/display/_out.h"],
             extra_compile_args=["-O3", "-std=c99"],
         ),
         Extension(
             "spice_server.display._glz",
             sources=["src/spice_server/display/_glz.c"],
-            depends=["src/spice_server/display/_pixels.h"],
+            depends=["src/spice_server/display/_pixels.h", "src/spice_server/display/_out.h"],
             extra_compile_args=["-O3", "-std=c99"],
         ),
     ]

@@ -51,10 +51,11 @@ def test_pattern(width: int = WIDTH, height: int = HEIGHT, seed: int = 1) -> np.
 test_pattern.__test__ = False  # type: ignore[attr-defined]
 
 
-def start(make_harness, make_client, **options):
+def start(make_harness, make_client, screen: np.ndarray | None = None, **options):
+    """A server showing ``screen`` (the test pattern unless given), and a client of it."""
     harness = make_harness(**options)
     display = Display(WIDTH, HEIGHT)
-    display.update(test_pattern())
+    display.update(test_pattern() if screen is None else screen)
     harness.call(harness.server.add_interface, display)
     client = make_client(harness.port, options.get("password"))
     return harness, display, client
@@ -148,11 +149,8 @@ def test_palette_images_of_each_depth_are_exact(make_harness, make_client, monke
 
     monkeypatch.setattr(encoding._lz, "encode_palette", recording)
     background = 0xF8F8F0
-    harness = make_harness()
-    display = Display(WIDTH, HEIGHT)
-    display.update(np.full((HEIGHT, WIDTH), background, dtype=np.uint32))
-    harness.call(harness.server.add_interface, display)
-    client = make_client(harness.port)
+    flat = np.full((HEIGHT, WIDTH), background, dtype=np.uint32)
+    _harness, display, client = start(make_harness, make_client, flat)
     client.wait_ready()
     client.wait_framebuffer(display.snapshot())
     # Glyph-like patterns on the background, not noise (which goes as QUIC, as
@@ -196,11 +194,8 @@ def test_glz_images_are_exact_and_copy_from_the_images_before(
     # No snapshot of the screen to draw the content shown again from: the GLZ window must.
     monkeypatch.setattr(cache, "SNAPSHOT_EVERY_S", 3600.0)
     background = 0xF8F8F0
-    harness = make_harness(image_compression=ImageCompression.AUTO_GLZ)
-    display = Display(WIDTH, HEIGHT)
-    display.update(np.full((HEIGHT, WIDTH), background, dtype=np.uint32))
-    harness.call(harness.server.add_interface, display)
-    client = make_client(harness.port)
+    flat = np.full((HEIGHT, WIDTH), background, dtype=np.uint32)
+    harness, display, client = start(make_harness, make_client, flat)  # GLZ: the default
     client.wait_ready()
     client.wait_framebuffer(display.snapshot())
     first, other = tiles(201, 90, 1), tiles(300, 150, 2)

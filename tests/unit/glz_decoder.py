@@ -13,8 +13,8 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+from lz_decoder import MAGIC, VERSION, longer
 
-MAGIC, VERSION = 0x20205A4C, 0x00010001
 RGB32, TOP_DOWN = 8, 0x10
 HEADER = struct.Struct(">IIBIIIQI")
 
@@ -51,12 +51,7 @@ class Window:
                 continue
             length, is_long, offset = control >> 5, control >> 4 & 1, control & 15
             if length == 7:
-                while True:
-                    more = stream[at]
-                    at += 1
-                    length += more
-                    if more != 255:
-                        break
+                length, at = longer(stream, at, length)
             offset += stream[at] << 4
             code = stream[at + 1]
             at += 2

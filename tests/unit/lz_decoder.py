@@ -17,6 +17,17 @@ NEAR = 8191
 HEADER = struct.Struct(">7I")
 
 
+def longer(stream: bytes, at: int, length: int) -> tuple[int, int]:
+    """A copy's length past its control byte's: bytes of 255 and one below, added (LZ
+    and GLZ alike); the length and where the stream goes on."""
+    while True:
+        more = stream[at]
+        at += 1
+        length += more
+        if more != 255:
+            return length, at
+
+
 def decompress(stream: bytes, size: int) -> bytes:
     """The ``size`` bytes that ``stream`` codes; raises if it codes more, or reads past
     its end, or leaves bytes over."""
@@ -31,12 +42,7 @@ def decompress(stream: bytes, size: int) -> bytes:
             continue
         length = (control >> 5) - 1
         if length == 6:
-            while True:
-                more = stream[at]
-                at += 1
-                length += more
-                if more != 255:
-                    break
+            length, at = longer(stream, at, length)
         low = stream[at]
         at += 1
         offset = ((control & 31) << 8) + low

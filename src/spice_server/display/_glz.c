@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_out.h"
 #include "_pixels.h"
 
 #define MAX_PIXELS (1u << 25) /* the long offset's 25 bits */
@@ -78,20 +79,6 @@ typedef struct {
 
 /* -- the output -------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *data;
-    size_t used, capacity;
-    int overflow;
-} Out;
-
-static void put(Out *out, uint8_t byte)
-{
-    if (out->used < out->capacity) {
-        out->data[out->used++] = byte;
-    } else {
-        out->overflow = 1;
-    }
-}
 
 static void put32(Out *out, uint32_t word)
 {

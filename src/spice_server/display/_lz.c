@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_out.h"
 #include "_pixels.h"
 
 #define MAX_PIXELS (1u << 26) /* 64 Mpixel: far beyond any screen */
@@ -128,20 +129,6 @@ static void pack_rows(const uint8_t *indices, unsigned width, unsigned height, u
 
 /* -- LZ77 -------------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *data;
-    size_t used, capacity;
-    int overflow; /* never, by the sizes below; checked all the same */
-} Out;
-
-static void put(Out *out, uint8_t byte)
-{
-    if (out->used < out->capacity) {
-        out->data[out->used++] = byte;
-    } else {
-        out->overflow = 1;
-    }
-}
 
 static void put_literals(Out *out, const uint8_t *from, size_t count)
 {

@@ -1,7 +1,7 @@
 /*
- * What the image encoders (_quic.c, _lz.c) take from Python: a C-contiguous
+ * What the image encoders (_quic.c, _lz.c, _glz.c) take from Python: a C-contiguous
  * (height, width) buffer of 32-bit 0xXXRRGGBB pixels, of at most ``max_pixels``.
- * One check for both, so that they refuse the same things with the same words.
+ * One check for all, so that they refuse the same things with the same words.
  */
 
 #ifndef SPICE_SERVER_PIXELS_H
