@@ -9,6 +9,7 @@ from glz_decoder import Window
 from test_channel_display import GTK_CAPS, HTML5_CAPS, ack_all
 
 from spice_server.channels.display import DisplayChannel
+from spice_server.channels.display.glz import MAX_WINDOW_PIXELS, TABLE_BYTES
 from spice_server.channels.session import Session
 from spice_server.interfaces.display import Display
 from spice_server.protocol.constants import ImageCompression, ImageType
@@ -20,6 +21,7 @@ from fakes import FakeContext, link
 
 BACKGROUND = 0xF8F8F0
 WINDOW = 3 * 1024 * 1024  # pixels: spice-gtk's 12 MB
+WINDOW_HELD = MAX_WINDOW_PIXELS * 4 + TABLE_BYTES  # what the server holds for it
 
 
 def tiles(width: int, height: int, seed: int, side: int = 8) -> np.ndarray:
@@ -173,3 +175,24 @@ def test_one_display_of_a_session_at_a_time_keeps_a_window() -> None:
     assert session.glz_user is client._glz and second._glz.dictionary is None
     draws = shown(other, other_channel, second_transport, tiles(200, 90, 1), 10, 10)
     assert draws and glz_streams(draws) == []
+
+
+def test_windows_take_from_the_display_budget_and_give_back_when_their_client_goes() -> None:
+    """A window costs up to 9.5 MB here: a display's clients' windows count against
+    the budget of the screens they keep, so that many clients cannot make the server
+    hold unbounded memory."""
+    _context, display, channel, first, _transport = setup(session=Session(1))
+    budget = channel._kept
+    held = budget.used
+    assert held >= WINDOW_HELD
+    budget.limit = held + WINDOW_HELD - 1  # room for another's kept screens, not a window
+    second, transport = link(channel, caps=GTK_CAPS, session=Session(2))
+    transport.feed(MsgcDisplayInit(1, 0, 1, WINDOW))
+    assert second._glz.dictionary is None
+    draws = shown(display, channel, transport, tiles(200, 90, 1), 10, 10)
+    assert draws and glz_streams(draws) == []
+    first.close("gone")
+    assert budget.used == held - WINDOW_HELD
+    third, transport = link(channel, caps=GTK_CAPS, session=Session(3))
+    transport.feed(MsgcDisplayInit(1, 0, 1, WINDOW))
+    assert third._glz.dictionary is not None

@@ -64,8 +64,9 @@ NEW_SHARE = 0.05
 
 @dataclass
 class KeptBudget:
-    """What the kept screens of all the clients of one display hold, in bytes: one
-    client's are bounded by KEPT_BYTES, theirs together by ``limit``."""
+    """What the kept screens of all the clients of one display hold, in bytes, and their
+    GLZ windows (glz.py): one client's screens are bounded by KEPT_BYTES, all together by
+    ``limit``."""
 
     limit: int = KEPT_BYTES_ALL
     used: int = 0

@@ -90,7 +90,7 @@ class DisplayChannelClient(OffloadingClient):
         self._moved_at = self._jpeg_at = -JPEG_LANDS_S  # (clock) content last moved, a JPEG went
         self._wake_timer: Timer | None = None  # pumps again: to refine, for a snapshot
         self._init_timer: Timer | None = None  # waiting for DISPLAY_INIT
-        self._glz = GlzWindow(session)  # the images the client keeps for GLZ
+        self._glz = GlzWindow(session, kept)  # the images the client keeps for GLZ
         self._need_mark = False
         lz4_client = DisplayCap.LZ4_COMPRESSION in self.client_caps
         self._cache = KeptScreens(lz4_client, self.clock, kept)

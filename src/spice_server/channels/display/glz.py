@@ -17,6 +17,7 @@ So every GLZ image encoded must reach the client, once, in the order of its id:
 from __future__ import annotations
 
 import functools
+import logging
 from typing import NamedTuple
 
 from ...display import _glz
@@ -25,19 +26,26 @@ from ...protocol.messages.codec import ServerMessage
 from ...protocol.messages.display import MsgDisplayDrawCopy
 from ...protocol.rect import Rect
 from ..session import Session
+from .cache import KeptBudget
 from .stream import PRIMARY_SURFACE, Build, Encode
 
+log = logging.getLogger(__name__)
+
 MAX_WINDOW_PIXELS = 2 * 1024 * 1024  # kept here per client, 8 MB (spice-gtk keeps 12 to 64)
+TABLE_BYTES = 3 * 512 * 1024  # the dictionary's hash table beside its ring (_glz.c)
 NOWHERE = Rect(0, 0, 0, 0)
 
 
 class GlzWindow:
     """The GLZ dictionary of one display client, once its DISPLAY_INIT says that it keeps
-    a window and none of its session's other displays has it."""
+    a window, none of its session's other displays has it, and the display's ``budget``
+    (shared with the screens its clients keep) has room for it."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, budget: KeptBudget) -> None:
         self.session = session
+        self.budget = budget
         self.dictionary: _glz.Dictionary | None = None
+        self.held = 0  # bytes taken from the budget
         self.busy = False  # an image is being encoded or waits to be sent
 
     def open(self, client_pixels: int, lz4: bool) -> None:
@@ -45,14 +53,20 @@ class GlzWindow:
         neither) and keeps a window of ``client_pixels``."""
         if client_pixels <= 0 or not lz4 or self.session.glz_user is not None:
             return
-        self.session.glz_user = self
         window = min(client_pixels, MAX_WINDOW_PIXELS)
+        if not self.budget.take(window * 4 + TABLE_BYTES):
+            log.info("no GLZ for this client: its display's clients hold all they may")
+            return
+        self.held = window * 4 + TABLE_BYTES
+        self.session.glz_user = self
         self.dictionary = _glz.Dictionary(window, first_id=self.session.glz_next_id)
 
     def close(self) -> None:
         if self.session.glz_user is self:
             self.session.glz_user = None
         self.dictionary = None
+        self.budget.used -= self.held
+        self.held = 0
 
     def usable(self) -> bool:
         """Whether an image may be begun now."""
