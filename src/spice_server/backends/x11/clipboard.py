@@ -14,14 +14,14 @@ program that offers STRING alone (Latin-1, as older toolkits do) may refuse UTF8
 or answer it in Latin-1 all the same; its text is made UTF-8 here. A client's text asked
 for as STRING is given in Latin-1.
 
-Data larger than PART_BYTES goes in parts both ways (the ICCCM's INCR, which GTK uses
-above 256 kB too). From X they are gathered, up to MAX_INCOMING bytes, each part asked
-for by deleting the one before (CLIPBOARD and PRIMARY can come at once: each lands in a
-property of its own). To X, each part is written when the X program has
-deleted the one before (we watch its window's properties meanwhile), at most
-MAX_OUTGOING transfers at once; one whose program stops taking parts is dropped after
-REQUEST_TIMEOUT_S. Before, a client's copy went as one property, and one of more than an
-X request (16 MB with BIG-REQUESTS, where the agent allows 32) was refused.
+Large data goes in parts both ways (the ICCCM's INCR): GTK's programs send so above
+256 kB, and we do above PART_BYTES. From X the parts are gathered, up to MAX_INCOMING
+bytes, each asked for by deleting the one before (CLIPBOARD and PRIMARY can come at
+once: each lands in a property of its own). To X, each part is written when the X
+program has deleted the one before (we watch its window's properties meanwhile), at
+most MAX_OUTGOING transfers at once; one whose program stops taking parts is dropped
+after REQUEST_TIMEOUT_S. (As one property, a copy larger than an X request, 16 MB with
+BIG-REQUESTS where the agent allows 32, could not go at all.)
 """
 
 from __future__ import annotations
