@@ -87,7 +87,7 @@ def pack_quic_image(image_id: int, width: int, height: int, stream: bytes, flags
 
 def pack_glz_image(image_id: int, width: int, height: int, stream: bytes) -> bytes:
     """A SpiceImage of type GLZ_RGB: the size of the GLZ stream, then the stream, whose own
-    header repeats the width and height and carries the id of the client's window."""
+    header repeats the width and height and carries its id in the client's window."""
     return (
         IMAGE_DESCRIPTOR.pack(image_id, ImageType.GLZ_RGB, 0, width, height)
         + U32.pack(len(stream))
