@@ -30,7 +30,26 @@ PRIMARY = ClipboardSelection.PRIMARY
 TEXT = ClipboardType.UTF8_TEXT
 
 
-class InParts:
+class XProgram:
+    """An X client of the test's own with a window (``events``: what it selects there)."""
+
+    def __init__(self, name: str, events: int = 0) -> None:
+        self.conn = xcffib.connect(display=name)
+        root = self.conn.get_setup().roots[0].root
+        self.window = self.conn.generate_id()
+        mask, values = (xp.CW.EventMask, [events]) if events else (0, [])
+        self.conn.core.CreateWindow(
+            0, self.window, root, 0, 0, 1, 1, 0, xp.WindowClass.InputOnly, 0, mask, values
+        )
+
+    def _atom(self, name: str) -> int:
+        return self.conn.core.InternAtom(False, len(name), name).reply().atom
+
+    def close(self) -> None:
+        self.conn.disconnect()
+
+
+class InParts(XProgram):
     """An X program owning ``selection`` that offers text as ``text`` and answers with
     INCR, then sends the parts it is given, each once the requestor deleted the one
     before (and, while ``paused``, once that is over)."""
@@ -38,23 +57,15 @@ class InParts:
     def __init__(
         self, name: str, parts: list[bytes], selection: str = "CLIPBOARD", text: str = "UTF8_STRING"
     ) -> None:
-        self.conn = xcffib.connect(display=name)
+        super().__init__(name)
         self.parts = list(parts)
         self.paused = False
         self.asked = False  # the requestor deleted the last part: the next is due
-        root = self.conn.get_setup().roots[0].root
-        self.window = self.conn.generate_id()
-        self.conn.core.CreateWindow(
-            0, self.window, root, 0, 0, 1, 1, 0, xp.WindowClass.InputOnly, 0, 0, []
-        )
         self.selection, self.incr = self._atom(selection), self._atom("INCR")
         self.text, self.targets = self._atom(text), self._atom("TARGETS")
         self.requestor = self.property = 0
         self.conn.core.SetSelectionOwner(self.window, self.selection, xp.Time.CurrentTime)
         self.conn.flush()
-
-    def _atom(self, name: str) -> int:
-        return self.conn.core.InternAtom(False, len(name), name).reply().atom
 
     def step(self) -> None:
         while (event := self.conn.poll_for_event()) is not None:
@@ -91,9 +102,6 @@ class InParts:
         self.conn.core.ChangeProperty(
             xp.PropMode.Replace, self.requestor, self.property, kind, fmt, len(values), values
         )
-
-    def close(self) -> None:
-        self.conn.disconnect()
 
 
 @pytest.fixture
@@ -238,28 +246,12 @@ def test_latin_1_text_sent_in_parts_goes_to_the_client_as_utf_8(setup):
     owner.close()
 
 
-class Pasting:
+class Pasting(XProgram):
     """An X program that pastes ``selection`` as UTF8_STRING and takes the parts of an
     INCR answer, deleting each once read (while ``paused``, not)."""
 
     def __init__(self, name: str, selection: str = "CLIPBOARD") -> None:
-        self.conn = xcffib.connect(display=name)
-        root = self.conn.get_setup().roots[0].root
-        self.window = self.conn.generate_id()
-        self.conn.core.CreateWindow(
-            0,
-            self.window,
-            root,
-            0,
-            0,
-            1,
-            1,
-            0,
-            xp.WindowClass.InputOnly,
-            0,
-            xp.CW.EventMask,
-            [xp.EventMask.PropertyChange],
-        )
+        super().__init__(name, xp.EventMask.PropertyChange)
         self.property = self._atom("PASTED")
         self.incr, self.utf8 = self._atom("INCR"), self._atom("UTF8_STRING")
         self.paused = False
@@ -271,9 +263,6 @@ class Pasting:
             self.window, self._atom(selection), self.utf8, self.property, xp.Time.CurrentTime
         )
         self.conn.flush()
-
-    def _atom(self, name: str) -> int:
-        return self.conn.core.InternAtom(False, len(name), name).reply().atom
 
     def step(self) -> None:
         while (event := self.conn.poll_for_event()) is not None:
@@ -305,9 +294,6 @@ class Pasting:
             True, self.window, self.property, xp.Atom.Any, 0, 1 << 24
         ).reply()
         return reply.type, reply.value.buf()
-
-    def close(self) -> None:
-        self.conn.disconnect()
 
 
 def client_owns(clipboard: XClipboard, x: XConnection, data: bytes) -> None:
