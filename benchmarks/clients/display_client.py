@@ -419,6 +419,7 @@ class Measurer:
         return sum(mask.count(1, r * width + left, r * width + right) for r in range(top, bottom))
 
     def clear_frame(self):
+        """Start a 60 Hz frame: nothing invalidated in it yet."""
         if self.frame_box is None:
             return
         width = self.primary[0]
@@ -435,14 +436,14 @@ class Measurer:
 
         width, height, stride, address = self.primary
         memory = (ctypes.c_uint32 * (stride // 4 * height)).from_address(address)
-        now = np.frombuffer(memory, dtype=np.uint32).reshape(height, -1)[:, :width]
+        pixels = np.frombuffer(memory, dtype=np.uint32).reshape(height, -1)[:, :width]
         if self.sample is None:
-            self.sample = now & 0xFFFFFF
+            self.sample = pixels & 0xFFFFFF
             return
         if box is None:
             return
         left, top, right, bottom = box
-        area = now[top:bottom, left:right] & 0xFFFFFF
+        area = pixels[top:bottom, left:right] & 0xFFFFFF
         kept = self.sample[top:bottom, left:right]
         self.changed_pixels += int(np.count_nonzero(area != kept))
         kept[...] = area
