@@ -451,14 +451,15 @@ class Measurer:
     def command(self, command):
         name = command["cmd"]
         if name == "mark":
+            drawn = self.frame_drawn()  # in the 60 Hz frame under way
             self.say(
                 {
                     "t": time.monotonic(),
                     "display_bytes": self.display.get_property("total-read-bytes"),
                     "invalidates": self.invalidates,
                     "invalidated_pixels": self.invalidated_pixels,
-                    "refreshed_pixels": self.refreshed_pixels + self.frame_drawn(),
-                    "refreshed_frames": self.refreshed_frames + (self.frame_drawn() > 0),
+                    "refreshed_pixels": self.refreshed_pixels + drawn,
+                    "refreshed_frames": self.refreshed_frames + (drawn > 0),
                     "changed_pixels": self.changed_pixels,
                 }
             )
